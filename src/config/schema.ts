@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/** Cluster names become container names, labels, tags and folder names: keep them to one safe alphabet. */
+export const clusterName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lowercase letters, digits and "-", at most 31 characters, not starting with "-"');
+
+const hostName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" and "-"');
+const port = z.number().int().min(1).max(65535);
+
+export const providers = ['docker', 'ssh', 'ec2', 'multipass'] as const;
+export type ProviderName = (typeof providers)[number];
+
+export const sshDefaultsSchema = z.strictObject({
+  user: z.string().min(1).optional(),
+  port: port.optional(),
+  privateKey: z.string().min(1).optional(),
+});
+
+export const hostSchema = z.strictObject({
+  name: hostName,
+  address: z.string().min(1),
+  port: port.optional(),
+  user: z.string().min(1).optional(),
+  privateKey: z.string().min(1).optional(),
+  advertiseAddress: z.string().min(1).optional(),
+  role: z.enum(['manager', 'worker', 'auto']).optional(),
+});
+
+export const engineSchema = z.strictObject({
+  source: z.enum(['docker-ce', 'distro', 'script', 'none']).optional(),
+  version: z.string().min(1).optional(),
+});
+
+export const ec2Schema = z.strictObject({
+  region: z.string().optional(),
+  instanceType: z.string().optional(),
+  sshCidr: z.string().optional(),
+});
+
+/** The config / inventory file. Unknown keys are refused (strict objects). */
+export const configFileSchema = z.strictObject({
+  name: clusterName.optional(),
+  provider: z.enum(providers).optional(),
+  managers: z.number().int().optional(),
+  workers: z.number().int().min(0).max(100).optional(),
+  ssh: sshDefaultsSchema.optional(),
+  engine: engineSchema.optional(),
+  hosts: z.array(hostSchema).optional(),
+  ec2: ec2Schema.optional(),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type HostEntry = z.infer<typeof hostSchema>;

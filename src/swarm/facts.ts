@@ -1,0 +1,91 @@
+import type { Role } from '../config/cluster.ts';
+
+/** Swarm.LocalNodeState as the engine reports it. */
+export type LocalNodeState = 'inactive' | 'pending' | 'active' | 'error' | 'locked';
+
+/** One node as a manager sees it (`docker node ls`). */
+export interface ClusterNode {
+  id: string;
+  hostname: string;
+  role: Role;
+  state: string; // ready | down | unknown | disconnected
+  availability: string; // active | pause | drain
+  leader: boolean;
+  reachability: string | null; // reachable | unreachable | unknown, null for workers
+  /** Address the managers see the node at (Status.Addr). */
+  addr: string;
+  /** host:port a manager listens on for raft (ManagerStatus.Addr). */
+  managerAddr?: string;
+  engineVersion: string;
+}
+
+/** What one host says about itself, plus the node list when it is a manager that could answer. */
+export interface HostFacts {
+  host: string;
+  advertiseAddress: string;
+  hostname: string;
+  engineVersion: string;
+  state: LocalNodeState;
+  nodeId: string;
+  clusterId?: string;
+  isManager: boolean;
+  swarmError?: string;
+  /** GET /nodes from this host: present only for a manager whose raft answered. */
+  nodes?: ClusterNode[];
+  /** Why /nodes failed on a manager (no leader, quorum lost...). */
+  nodesError?: string;
+}
+
+interface InfoJson {
+  Name?: string;
+  ServerVersion?: string;
+  Swarm?: {
+    NodeID?: string;
+    LocalNodeState?: string;
+    ControlAvailable?: boolean;
+    Error?: string;
+    Cluster?: { ID?: string } | null;
+  };
+}
+
+/** Parse the engine's GET /info answer (pure). */
+export function parseInfo(host: string, advertiseAddress: string, info: unknown): HostFacts {
+  const i = (info ?? {}) as InfoJson;
+  const swarm = i.Swarm ?? {};
+  const state = (swarm.LocalNodeState || 'inactive') as LocalNodeState;
+  return {
+    host,
+    advertiseAddress,
+    hostname: i.Name ?? '',
+    engineVersion: i.ServerVersion ?? '',
+    state,
+    nodeId: swarm.NodeID ?? '',
+    ...(swarm.Cluster?.ID ? { clusterId: swarm.Cluster.ID } : {}),
+    isManager: swarm.ControlAvailable === true,
+    ...(swarm.Error ? { swarmError: swarm.Error } : {}),
+  };
+}
+
+interface NodeJson {
+  ID?: string;
+  Spec?: { Role?: string; Availability?: string };
+  Description?: { Hostname?: string; Engine?: { EngineVersion?: string } };
+  Status?: { State?: string; Addr?: string };
+  ManagerStatus?: { Leader?: boolean; Reachability?: string; Addr?: string };
+}
+
+/** Parse the engine's GET /nodes answer (pure). */
+export function parseNodes(nodes: unknown): ClusterNode[] {
+  return ((nodes ?? []) as NodeJson[]).map((n) => ({
+    id: n.ID ?? '',
+    hostname: n.Description?.Hostname ?? '',
+    role: n.Spec?.Role === 'manager' ? 'manager' : 'worker',
+    state: n.Status?.State ?? 'unknown',
+    availability: n.Spec?.Availability ?? 'active',
+    leader: n.ManagerStatus?.Leader === true,
+    reachability: n.ManagerStatus ? (n.ManagerStatus.Reachability ?? 'unknown') : null,
+    addr: n.Status?.Addr ?? '',
+    ...(n.ManagerStatus?.Addr ? { managerAddr: n.ManagerStatus.Addr } : {}),
+    engineVersion: n.Description?.Engine?.EngineVersion ?? '',
+  }));
+}

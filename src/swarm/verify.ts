@@ -1,0 +1,87 @@
+import type { Role } from '../config/cluster.ts';
+import type { ClusterNode } from './facts.ts';
+
+/** A node as `status --json` and the summary event show it (design.md). */
+export interface NodeRow {
+  name: string;
+  role: Role;
+  state: string;
+  availability: string;
+  leader: boolean;
+  reachability: string | null;
+  engineVersion: string;
+}
+
+export interface Verification {
+  ok: boolean;
+  problems: string[];
+  nodes: NodeRow[];
+}
+
+export interface VerifyInput {
+  /** Wanted role per inventory host, and the NodeID each host reports now. */
+  hosts: Array<{ name: string; role: Role; nodeId: string }>;
+  managers: number;
+  nodes: ClusterNode[];
+}
+
+/**
+ * Check the cluster the way `docker node ls` reads: every wanted node Ready and Active with its role, the wanted
+ * number of managers, exactly one Leader, every other manager Reachable.
+ */
+export function verifySwarm(input: VerifyInput): Verification {
+  const problems: string[] = [];
+  const byId = new Map(input.nodes.map((n) => [n.id, n]));
+  const nameOf = new Map(input.hosts.map((h) => [h.nodeId, h.name]));
+
+  for (const h of input.hosts) {
+    const n = h.nodeId ? byId.get(h.nodeId) : undefined;
+    if (!n) {
+      problems.push(`${h.name}: not a node of the swarm`);
+      continue;
+    }
+    if (n.state !== 'ready') problems.push(`${h.name}: status is ${n.state}, not ready`);
+    if (n.availability !== 'active') problems.push(`${h.name}: availability is ${n.availability}, not active`);
+    if (n.role !== h.role) problems.push(`${h.name}: is a ${n.role}, wanted ${h.role}`);
+  }
+  const managers = input.nodes.filter((n) => n.role === 'manager');
+  if (managers.length !== input.managers) {
+    problems.push(`the swarm has ${managers.length} managers, wanted ${input.managers}`);
+  }
+  const leaders = managers.filter((n) => n.leader);
+  if (leaders.length !== 1) problems.push(`the swarm has ${leaders.length} leaders, wanted exactly 1`);
+  for (const m of managers) {
+    if (!m.leader && m.reachability !== 'reachable') {
+      problems.push(`${nameOf.get(m.id) ?? m.hostname}: manager is ${m.reachability ?? 'unknown'}, not reachable`);
+    }
+  }
+
+  const rows: NodeRow[] = input.nodes.map((n) => ({
+    name: nameOf.get(n.id) ?? n.hostname,
+    role: n.role,
+    state: n.state,
+    availability: n.availability,
+    leader: n.leader,
+    reachability: n.role === 'manager' ? n.reachability : null,
+    engineVersion: n.engineVersion,
+  }));
+  const order = new Map(input.hosts.map((h, i) => [h.name, i]));
+  rows.sort((a, b) => (order.get(a.name) ?? 1e9) - (order.get(b.name) ?? 1e9) || a.name.localeCompare(b.name));
+  return { ok: problems.length === 0, problems, nodes: rows };
+}
+
+/** The node table, laid out like `docker node ls`. */
+export function renderNodeTable(rows: NodeRow[]): string {
+  const header = ['NAME', 'ROLE', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'];
+  const cap = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
+  const body = rows.map((r) => [
+    r.name,
+    r.role,
+    cap(r.state),
+    cap(r.availability),
+    r.role === 'manager' ? (r.leader ? 'Leader' : cap(r.reachability ?? '')) : '',
+    r.engineVersion,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  return [header, ...body].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd()).join('\n');
+}

@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterNode, HostFacts } from '../../src/swarm/facts.ts';
+import { countChanges, planSwarm, PlanError, type Action, type PlanInput } from '../../src/swarm/plan.ts';
+
+const names = ['m1', 'm2', 'm3', 'w1', 'w2'];
+const hosts = names.map((name, i) => ({ name, advertiseAddress: `10.0.0.${i + 1}`, role: 'auto' as const }));
+
+function fresh(name: string): HostFacts {
+  const i = names.indexOf(name);
+  return { host: name, advertiseAddress: `10.0.0.${i + 1}`, hostname: name, engineVersion: '20.10.24', state: 'inactive', nodeId: '', isManager: false };
+}
+
+function node(id: string, hostname: string, role: 'manager' | 'worker', extra: Partial<ClusterNode> = {}): ClusterNode {
+  return {
+    id,
+    hostname,
+    role,
+    state: 'ready',
+    availability: 'active',
+    leader: false,
+    reachability: role === 'manager' ? 'reachable' : null,
+    addr: `10.0.0.${names.indexOf(hostname) + 1}`,
+    engineVersion: '20.10.24',
+    ...extra,
+  };
+}
+
+/** A converged 3+2 swarm "C1": every host active, m1 the leader. */
+function converged(): HostFacts[] {
+  const nodes = names.map((n, i) => node(`id-${n}`, n, i < 3 ? 'manager' : 'worker', i === 0 ? { leader: true } : {}));
+  return names.map((n, i) => ({
+    ...fresh(n),
+    state: 'active' as const,
+    nodeId: `id-${n}`,
+    ...(i < 3 ? { clusterId: 'C1', isManager: true, nodes } : {}),
+  }));
+}
+
+const kinds = (actions: Action[]) => actions.map((a) => `${a.kind}${'host' in a ? ':' + a.host : ''}`);
+
+describe('planSwarm', () => {
+  it('fresh hosts: init on the first manager, two managers one at a time, workers in parallel, then rotate', () => {
+    const plan = planSwarm({ hosts, managers: 3, facts: names.map(fresh) });
+    expect(plan.entry).toBe('m1');
+    expect(plan.roles).toEqual({ m1: 'manager', m2: 'manager', m3: 'manager', w1: 'worker', w2: 'worker' });
+    expect(plan.phases.map((p) => [p.title, p.mode, kinds(p.actions)])).toEqual([
+      ['initialise the swarm', 'serial', ['init:m1']],
+      ['add managers one at a time', 'serial', ['join:m2', 'join:m3']],
+      ['join workers', 'parallel', ['join:w1', 'join:w2']],
+      ['rotate join tokens', 'serial', ['rotate-tokens']],
+    ]);
+    expect(plan.phases[0]!.actions[0]).toEqual({ kind: 'init', host: 'm1', advertiseAddress: '10.0.0.1' });
+    expect(countChanges(plan)).toBe(6);
+  });
+
+  it('converged cluster: nothing to do', () => {
+    const plan = planSwarm({ hosts, managers: 3, facts: converged(), knownClusterId: 'C1' });
+    expect(plan.phases).toEqual([]);
+    expect(countChanges(plan)).toBe(0);
+    expect(plan.clusterId).toBe('C1');
+    expect(plan.entry).toBe('m1');
+    expect(plan.problems).toEqual([]);
+  });
+
+  it('partial join: only the hosts that never joined join, through the leader, and tokens rotate', () => {
+    const facts = converged();
+    const nodes = facts[0]!.nodes!.filter((n) => n.hostname !== 'm3' && n.hostname !== 'w2');
+    for (const f of facts) if (f.nodes) f.nodes = nodes;
+    facts[2] = fresh('m3');
+    facts[4] = fresh('w2');
+    // The leader moved to m2: joins go through it.
+    nodes[0]!.leader = false;
+    nodes[1]!.leader = true;
+    const plan = planSwarm({ hosts, managers: 3, facts });
+    expect(plan.entry).toBe('m2');
+    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['join:m3'], ['join:w2'], ['rotate-tokens']]);
+  });
+
+  it('a join that went on in the background (host already a member) is not joined again', () => {
+    const facts = converged();
+    const plan = planSwarm({ hosts, managers: 3, facts });
+    expect(countChanges(plan)).toBe(0);
+  });
+
+  it('a host in error or pending state leaves first, then joins again', () => {
+    const facts = converged();
+    const nodes = facts[0]!.nodes!.filter((n) => n.hostname !== 'w1');
+    for (const f of facts) if (f.nodes) f.nodes = nodes;
+    facts[3] = { ...fresh('w1'), state: 'pending', nodeId: 'id-w1-new' };
+    const plan = planSwarm({ hosts, managers: 3, facts });
+    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['leave:w1'], ['join:w1'], ['rotate-tokens']]);
+  });
+
+  it('Down node: a worker that lost its swarm state is re-joined and its old node removed first', () => {
+    const facts = converged();
+    const nodes = facts[0]!.nodes!;
+    nodes[3] = { ...nodes[3]!, state: 'down' };
+    facts[3] = fresh('w1');
+    const plan = planSwarm({ hosts, managers: 3, facts });
+    expect(plan.phases.map((p) => [p.title, kinds(p.actions)])).toEqual([
+      ['remove stale nodes', ['remove-node']],
+      ['join workers', ['join:w1']],
+      ['rotate join tokens', ['rotate-tokens']],
+    ]);
+    expect(plan.phases[0]!.actions[0]).toMatchObject({ nodeId: 'id-w1', demoteFirst: false });
+  });
+
+  it('Down manager: demoted and removed before its host joins again as a manager', () => {
+    const facts = converged();
+    const nodes = facts[0]!.nodes!;
+    nodes[2] = { ...nodes[2]!, state: 'down', reachability: 'unreachable' };
+    facts[2] = fresh('m3');
+    const plan = planSwarm({ hosts, managers: 3, facts });
+    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['remove-node'], ['join:m3'], ['rotate-tokens']]);
+    expect(plan.phases[0]!.actions[0]).toMatchObject({ nodeId: 'id-m3', demoteFirst: true });
+    expect(plan.roles.m3).toBe('manager');
+  });
+
+  it('foreign swarm: a worker of another swarm is reported and left alone', () => {
+    const facts = converged();
+    facts[4] = { ...fresh('w2'), state: 'active', nodeId: 'alien' };
+    const plan = planSwarm({ hosts, managers: 3, facts, knownClusterId: 'C1' });
+    expect(plan.problems).toEqual([{ host: 'w2', message: expect.stringContaining('belongs to a different swarm') }]);
+    expect(plan.phases.flatMap((p) => p.actions).some((a) => 'host' in a && a.host === 'w2')).toBe(false);
+  });
+
+  it('foreign manager in the inventory: the swarm most hosts belong to wins; the other manager is left alone', () => {
+    const facts = converged();
+    facts[2] = {
+      ...fresh('m3'),
+      state: 'active',
+      nodeId: 'x',
+      clusterId: 'OTHER',
+      isManager: true,
+      nodes: [node('x', 'm3', 'manager', { leader: true })],
+    };
+    for (const f of facts) if (f.clusterId === 'C1') f.nodes = f.nodes!.filter((n) => n.hostname !== 'm3');
+    const plan = planSwarm({ hosts, managers: 3, facts });
+    expect(plan.clusterId).toBe('C1');
+    expect(plan.problems.map((p) => p.host)).toEqual(['m3']);
+    // m3's manager seat goes to w1, promoted; w2 stays a worker.
+    expect(plan.roles).toMatchObject({ m1: 'manager', m2: 'manager', w1: 'manager', w2: 'worker' });
+    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['promote:w1']]);
+  });
+
+  it('explicit roles are kept; auto hosts fill the remaining seats', () => {
+    const input: PlanInput = {
+      hosts: hosts.map((h) => (h.name === 'w2' ? { ...h, role: 'manager' as const } : h.name === 'm1' ? { ...h, role: 'worker' as const } : h)),
+      managers: 3,
+      facts: names.map(fresh),
+    };
+    const plan = planSwarm(input);
+    expect(plan.roles).toEqual({ m1: 'worker', m2: 'manager', m3: 'manager', w1: 'worker', w2: 'manager' });
+    expect(plan.entry).toBe('m2');
+  });
+
+  it('lost quorum: refuses to plan and says how to recover', () => {
+    const facts = converged();
+    const nodes = facts[0]!.nodes!;
+    nodes[1] = { ...nodes[1]!, state: 'down', reachability: 'unreachable' };
+    nodes[2] = { ...nodes[2]!, state: 'down', reachability: 'unreachable' };
+    expect(() => planSwarm({ hosts, managers: 3, facts })).toThrow(PlanError);
+    expect(() => planSwarm({ hosts, managers: 3, facts })).toThrow(/1 of 3 managers reachable, 2 needed/);
+  });
+
+  it('a manager whose node list cannot be read (no leader) stops the plan', () => {
+    const facts = converged();
+    for (const f of facts) {
+      if (f.nodes) {
+        delete f.nodes;
+        f.nodesError = 'The swarm does not have a leader';
+      }
+    }
+    expect(() => planSwarm({ hosts, managers: 3, facts })).toThrow(/does not have a leader/);
+  });
+
+  it('a locked host is reported and left alone', () => {
+    const facts = names.map(fresh);
+    facts[4] = { ...fresh('w2'), state: 'locked' };
+    const plan = planSwarm({ hosts, managers: 3, facts });
+    expect(plan.problems).toEqual([{ host: 'w2', message: expect.stringContaining('locked') }]);
+    expect(plan.phases.flatMap((p) => p.actions).some((a) => 'host' in a && a.host === 'w2')).toBe(false);
+  });
+
+  it('one manager: a single init, no joins, no token rotation', () => {
+    const plan = planSwarm({ hosts: hosts.slice(0, 1), managers: 1, facts: [fresh('m1')] });
+    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['init:m1']]);
+  });
+});
