@@ -58,8 +58,8 @@ export function resolveCluster(file: ConfigFile | undefined, flags: CliFlags, co
     throw new InputError(`${flags.name ? '--name' : where('name')}: "${name}": ${parsedName.error.issues[0]?.message}`);
   }
 
-  const provider = (flags.provider ?? file?.provider ?? (file?.hosts ? 'ssh' : 'docker')) as string;
-  if (!['docker', 'ssh', 'ec2', 'multipass'].includes(provider)) {
+  const provider = (flags.provider ?? file?.provider ?? (file?.hosts ? 'ssh' : 'docker')) as ProviderName;
+  if (!(['docker', 'ssh', 'ec2', 'multipass'] as string[]).includes(provider)) {
     throw new InputError(`--provider: "${provider}" is not a provider (docker, ssh, ec2, multipass)`);
   }
   if (provider === 'ec2' || provider === 'multipass') {

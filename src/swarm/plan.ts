@@ -37,7 +37,7 @@ export interface SwarmPlan {
 
 export interface PlanInput {
   /** Inventory order matters: the first manager initialises a fresh swarm. */
-  hosts: Array<{ name: string; advertiseAddress: string; role: Role | 'auto' }>;
+  hosts: ReadonlyArray<{ name: string; advertiseAddress: string; role: Role | 'auto' }>;
   managers: number;
   facts: HostFacts[];
   /** The cluster ID recorded by an earlier run, if any. */

@@ -1,0 +1,24 @@
+import { definePlaybook } from '../src/playbook/playbook.ts';
+import { checkSwarm } from '../src/swarm/check.ts';
+import { planSwarm } from '../src/swarm/plan.ts';
+import { readSwarmFacts } from '../src/swarm/read-facts.ts';
+import type { Verification } from '../src/swarm/verify.ts';
+
+/** `swarmup status`: the `docker node ls` view of the cluster, checked against what was asked for. */
+export default definePlaybook({
+  name: 'status',
+  description: 'read the cluster and check it as docker node ls reads',
+  async run(ctx): Promise<Verification> {
+    ctx.setHosts(await ctx.provider.machines());
+    const facts = await readSwarmFacts(ctx, { engineWaitMs: 2_000, settleMs: 0 });
+    const plan = planSwarm({
+      hosts: ctx.hosts,
+      managers: ctx.cluster.managers,
+      facts,
+      ...(ctx.state.read()?.clusterId ? { knownClusterId: ctx.state.read()!.clusterId! } : {}),
+    });
+    for (const p of plan.problems) ctx.reporter.emit({ event: 'problem', ...p });
+    const { verification } = await checkSwarm(ctx, plan, { waitMs: 0, facts });
+    return verification;
+  },
+});

@@ -1,0 +1,42 @@
+import { definePlaybook } from '../src/playbook/playbook.ts';
+import { applySwarmPlan, describeAction } from '../src/swarm/apply.ts';
+import { checkSwarm } from '../src/swarm/check.ts';
+import { countChanges, planSwarm } from '../src/swarm/plan.ts';
+import { provisionMachines } from '../src/swarm/provision.ts';
+import { readSwarmFacts } from '../src/swarm/read-facts.ts';
+import type { Verification } from '../src/swarm/verify.ts';
+
+/** `swarmup up`: machines -> facts -> plan -> apply -> verify. */
+export default definePlaybook({
+  name: 'up',
+  description: 'provision the machines, bootstrap the swarm and verify it',
+  async run(ctx): Promise<Verification | undefined> {
+    await provisionMachines(ctx);
+    if (ctx.options.until === 'provision') return undefined;
+
+    const facts = await readSwarmFacts(ctx, { engineWaitMs: ctx.provider.createsMachines ? 60_000 : 5_000 });
+    if (ctx.options.until === 'engine') return undefined;
+
+    const plan = planSwarm({
+      hosts: ctx.hosts,
+      managers: ctx.cluster.managers,
+      facts,
+      ...(ctx.state.read()?.clusterId ? { knownClusterId: ctx.state.read()!.clusterId! } : {}),
+    });
+    for (const p of plan.problems) ctx.reporter.emit({ event: 'problem', ...p });
+    const actions = plan.phases.flatMap((p) => p.actions);
+    ctx.reporter.emit({ event: 'plan', actions: actions.map((a) => ({ ...a, description: describeAction(a) })) });
+    if (countChanges(plan) === 0) ctx.log('swarm: nothing to change');
+
+    await applySwarmPlan(ctx, plan);
+    const { verification, clusterId } = await checkSwarm(ctx, plan, { waitMs: 60_000 });
+    ctx.state.write({
+      name: ctx.cluster.name,
+      provider: ctx.cluster.provider,
+      managers: ctx.cluster.managers,
+      workers: ctx.cluster.workers,
+      ...(clusterId ? { clusterId } : {}),
+    });
+    return verification;
+  },
+});

@@ -1,0 +1,193 @@
+import { createInterface } from 'node:readline/promises';
+import { Command, Option } from 'commander';
+import downPlaybook from '../../playbooks/down.ts';
+import statusPlaybook from '../../playbooks/status.ts';
+import upPlaybook from '../../playbooks/up.ts';
+import { ExitCode, InputError } from '../errors.ts';
+import { loadPlaybook } from '../playbook/load.ts';
+import type { Playbook, PlaybookContext } from '../playbook/playbook.ts';
+import { redact } from '../redact.ts';
+import { renderNodeTable, type Verification } from '../swarm/verify.ts';
+import { openContext, type CommonOptions } from './session.ts';
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'cluster name (default: "local", or the config file\'s name)')
+    .addOption(new Option('--provider <provider>', 'where the machines come from').choices(['docker', 'ssh', 'ec2', 'multipass']))
+    .option('-c, --config <file>', 'config / inventory file (YAML)')
+    .option('-i, --inventory <file>', 'alias of --config')
+    .option('--json', 'print one JSON object per line instead of progress')
+    .option('-y, --yes', 'do not ask for confirmation');
+}
+
+function normalise(opts: CommonOptions & { inventory?: string }): CommonOptions {
+  if (opts.inventory && opts.config && opts.inventory !== opts.config) {
+    throw new InputError('--config and --inventory name different files; give one');
+  }
+  const config = opts.config ?? opts.inventory;
+  if (opts.until && !['provision', 'engine', 'swarm'].includes(opts.until)) {
+    throw new InputError(`--until: "${opts.until}" is not a stage (provision, engine, swarm)`);
+  }
+  return { ...opts, ...(config ? { config } : {}) };
+}
+
+/** Run a command body with one context; map every failure to its exit code and a message naming the cause. */
+async function execute(
+  opts: CommonOptions,
+  body: (ctx: PlaybookContext, started: number) => Promise<number>,
+): Promise<number> {
+  const started = Date.now();
+  let ctx: PlaybookContext | undefined;
+  try {
+    ctx = openContext(normalise(opts));
+    return await body(ctx, started);
+  } catch (err) {
+    const e = err as Error & { exitCode?: number };
+    let code: number = e.exitCode ?? ExitCode.stepFailed;
+    if (code === ExitCode.stepFailed && ctx && ctx.changes > 0) code = ExitCode.partlyApplied;
+    const message = redact(e.message || String(e));
+    if (opts.json) process.stdout.write(JSON.stringify({ event: 'error', message, exitCode: code }) + '\n');
+    process.stderr.write(`swarmup: ${message.split('\n').join('\nswarmup: ')}\n`);
+    if (code === ExitCode.partlyApplied) process.stderr.write('swarmup: some changes were applied; run the same command again to converge\n');
+    return code;
+  } finally {
+    await ctx?.pool.closeAll();
+  }
+}
+
+function finish(ctx: PlaybookContext, started: number, verification: Verification | undefined, what: string): number {
+  const durationMs = Date.now() - started;
+  const ok = verification ? verification.ok : true;
+  if (ctx.reporter.json) {
+    ctx.reporter.emit({
+      event: 'summary',
+      changes: ctx.changes,
+      durationMs,
+      nodes: verification?.nodes ?? [],
+      ok,
+      ...(verification && !verification.ok ? { problems: verification.problems } : {}),
+    });
+  } else {
+    if (verification) process.stdout.write('\n' + renderNodeTable(verification.nodes) + '\n\n');
+    if (verification && !verification.ok) {
+      for (const p of verification.problems) process.stderr.write(redact(`swarmup: not converged: ${p}\n`));
+    }
+    const managers = verification?.nodes.filter((n) => n.role === 'manager').length ?? 0;
+    const summary = verification
+      ? `${ctx.cluster.name}: ${verification.nodes.length} nodes, ${managers} managers, ${ok ? 'verified' : 'NOT verified'}`
+      : `${ctx.cluster.name}: ${what}`;
+    process.stdout.write(`${summary}; ${ctx.changes} change${ctx.changes === 1 ? '' : 's'} in ${(durationMs / 1000).toFixed(1)} s\n`);
+  }
+  if (ok) return ExitCode.ok;
+  return ctx.changes > 0 ? ExitCode.partlyApplied : ExitCode.stepFailed;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('swarmup')
+    .description('Bring Docker Swarm clusters up and down')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s) });
+
+  const up = (dryRun: boolean) => async (opts: CommonOptions) => {
+    setExit(
+      await execute({ ...opts, dryRun: dryRun || !!opts.dryRun }, async (ctx, started) => {
+        if (ctx.options.dryRun) return planOnly(ctx);
+        const v = await upPlaybook.run(ctx);
+        return finish(ctx, started, v, `stopped after ${ctx.options.until}`);
+      }),
+    );
+  };
+
+  common(program.command('up').description('provision -> install engines -> bootstrap swarm -> verify'))
+    .option('--managers <n>', 'managers: 1, 3, 5 or 7 (default: 3 for the docker provider, else by node count)')
+    .option('--workers <n>', 'workers, for providers that create machines (default 2)')
+    .option('--dry-run', 'show what would be done, change nothing')
+    .option('--until <stage>', 'stop after a stage: provision, engine, swarm')
+    .action(up(false));
+
+  common(program.command('plan').description('what up would do, touching nothing'))
+    .option('--managers <n>', 'managers: 1, 3, 5 or 7')
+    .option('--workers <n>', 'workers, for providers that create machines')
+    .action(up(true));
+
+  common(program.command('status').description('the docker node ls view of the cluster')).action(async (opts: CommonOptions) => {
+    // With --json, status prints exactly one object (design.md), so progress events are not printed.
+    setExit(
+      await execute({ ...opts, quiet: !!opts.json }, async (ctx, started) => {
+        if (ctx.provider.createsMachines && ctx.hosts.length === 0 && (await ctx.provider.machines()).length === 0) {
+          throw Object.assign(new Error(`${ctx.cluster.name}: no machines found for this cluster`), { exitCode: ExitCode.stepFailed });
+        }
+        const v = await statusPlaybook.run(ctx);
+        if (opts.json) {
+          process.stdout.write(JSON.stringify({ cluster: ctx.cluster.name, provider: ctx.cluster.provider, nodes: v.nodes }) + '\n');
+          return v.ok ? ExitCode.ok : ExitCode.stepFailed;
+        }
+        return finish(ctx, started, v, 'status');
+      }),
+    );
+  });
+
+  common(program.command('down').description('remove everything swarmup created for the cluster')).action(async (opts: CommonOptions) => {
+    setExit(
+      await execute(opts, async (ctx, started) => {
+        if (!ctx.options.yes) {
+          if (!process.stdin.isTTY) throw new InputError('down removes the cluster: pass --yes to confirm (stdin is not a terminal)');
+          const what = ctx.provider.createsMachines ? 'destroy every machine, network and volume of' : 'make every host leave';
+          if (!(await confirm(`${what} cluster "${ctx.cluster.name}"?`))) {
+            process.stderr.write('swarmup: nothing done\n');
+            return ExitCode.ok;
+          }
+        }
+        await downPlaybook.run(ctx);
+        return finish(ctx, started, undefined, 'removed');
+      }),
+    );
+  });
+
+  common(program.command('run').argument('<file>', 'a playbook: a .ts file whose default export is definePlaybook(...)'))
+    .description('run a playbook against an inventory')
+    .action(async (file: string, opts: CommonOptions) => {
+      setExit(
+        await execute(opts, async (ctx, started) => {
+          const playbook: Playbook = await loadPlaybook(file);
+          ctx.setHosts(await ctx.provider.machines());
+          await playbook.run(ctx);
+          return finish(ctx, started, undefined, `playbook ${playbook.name} done`);
+        }),
+      );
+    });
+
+  return program;
+}
+
+/** `plan` / `up --dry-run`: facts are read where machines exist; nothing is changed. */
+async function planOnly(ctx: PlaybookContext): Promise<number> {
+  const { planUp } = await import('../swarm/plan-up.ts');
+  const lines = await planUp(ctx);
+  if (ctx.reporter.json) ctx.reporter.emit({ event: 'plan', actions: lines.map((description) => ({ description })) });
+  else process.stdout.write(lines.map((l) => `  ${l}`).join('\n') + '\n');
+  return ExitCode.ok;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const e = err as { exitCode?: number; code?: string };
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return ExitCode.ok;
+    return ExitCode.badInput;
+  }
+  return code;
+}

@@ -1,0 +1,48 @@
+import { resolveCluster, type CliFlags, type ClusterSpec } from '../config/cluster.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { HumanReporter, JsonReporter, type Reporter } from '../playbook/events.ts';
+import { PlaybookContext, type RunOptions } from '../playbook/playbook.ts';
+import { createProvider } from '../providers/create-provider.ts';
+import { StateStore } from '../state/store.ts';
+import { ConnectionPool } from '../transport/pool.ts';
+
+export interface CommonOptions extends CliFlags {
+  config?: string;
+  json?: boolean;
+  yes?: boolean;
+  dryRun?: boolean;
+  until?: string;
+  /** No progress output at all (status --json prints one object). */
+  quiet?: boolean;
+}
+
+/**
+ * Everything one command works with, built from flags, the config file and the cluster's recorded state. All
+ * validation happens here, before anything is touched.
+ */
+export function openContext(opts: CommonOptions, reporter?: Reporter): PlaybookContext {
+  const file = opts.config ? loadConfigFile(opts.config) : undefined;
+  const name = opts.name ?? file?.name;
+  // The machine counts a docker cluster was made with are remembered, so status and down need no flags.
+  const recorded = new StateStore(name ?? 'local').read();
+  const flags: CliFlags = { ...opts };
+  if (recorded && recorded.provider === 'docker' && !opts.config) {
+    flags.provider ??= 'docker';
+    flags.managers ??= recorded.managers !== undefined ? String(recorded.managers) : undefined;
+    flags.workers ??= recorded.workers !== undefined ? String(recorded.workers) : undefined;
+  }
+  const spec: ClusterSpec = resolveCluster(file, flags, opts.config);
+  const state = new StateStore(spec.name);
+  const provider = createProvider(spec, state);
+  const pool = new ConnectionPool({
+    knownHosts: state.knownHosts(),
+    // Machines swarmup just created may still be starting sshd; machines the user brings should answer now.
+    retryForMs: provider.createsMachines ? 30_000 : 0,
+  });
+  const runOptions: RunOptions = {
+    dryRun: opts.dryRun ?? false,
+    yes: opts.yes ?? false,
+    ...(opts.until ? { until: opts.until as RunOptions['until'] } : {}),
+  };
+  return new PlaybookContext(spec, provider, state, pool, reporter ?? (opts.quiet ? new JsonReporter(() => undefined) : opts.json ? new JsonReporter() : new HumanReporter()), runOptions);
+}

@@ -1,0 +1,133 @@
+import type Docker from 'dockerode';
+import type { ClusterSpec, Role } from '../config/cluster.ts';
+import { errorMessage, InputError, StepError } from '../errors.ts';
+import type { Machine, Provider } from '../providers/provider.ts';
+import type { StateStore } from '../state/store.ts';
+import type { ConnectionPool } from '../transport/pool.ts';
+import type { ExecResult, SshConnection } from '../transport/ssh-connection.ts';
+import type { Reporter, Task } from './events.ts';
+
+/** Which hosts a step runs on: all, by role, by name, or by a test of your own. */
+export type HostSelector = 'all' | 'managers' | 'workers' | string[] | ((host: Machine) => boolean);
+
+/** A host as a step sees it: its inventory entry plus the shared connection. */
+export interface HostHandle {
+  readonly name: string;
+  readonly host: Machine;
+  /** Run a command; throws (naming host, command and output) on a non-zero exit. Quote values with `sh`. */
+  run(command: string, opts?: { stdin?: string }): Promise<ExecResult>;
+  /** Run a command and return its result whatever the exit code. */
+  exec(command: string, opts?: { stdin?: string }): Promise<ExecResult>;
+  /** The host's Docker Engine API over the same SSH connection. */
+  docker(): Promise<Docker>;
+  log(message: string): void;
+}
+
+export interface StepOptions {
+  /** One host at a time (a rolling change), instead of all in parallel. */
+  serial?: boolean;
+}
+
+export interface RunOptions {
+  dryRun: boolean;
+  until?: 'provision' | 'engine' | 'swarm';
+  yes: boolean;
+}
+
+/** Everything a playbook works with; passed in, never global. */
+export class PlaybookContext {
+  private inventory: Machine[] = [];
+  /** Actions applied so far (the summary's `changes`). */
+  changes = 0;
+
+  constructor(
+    readonly cluster: ClusterSpec,
+    readonly provider: Provider,
+    readonly state: StateStore,
+    readonly pool: ConnectionPool,
+    readonly reporter: Reporter,
+    readonly options: RunOptions,
+  ) {}
+
+  get hosts(): readonly Machine[] {
+    return this.inventory;
+  }
+
+  setHosts(machines: Machine[]): void {
+    this.inventory = machines;
+  }
+
+  /** Static roles for selection: explicit roles, then auto hosts fill the manager seats in inventory order. */
+  roleOf(host: Machine): Role {
+    if (host.role !== 'auto') return host.role;
+    const explicit = this.inventory.filter((h) => h.role === 'manager').length;
+    const autos = this.inventory.filter((h) => h.role === 'auto');
+    return autos.indexOf(host) < this.cluster.managers - explicit ? 'manager' : 'worker';
+  }
+
+  select(selector: HostSelector = 'all'): Machine[] {
+    if (selector === 'all') return [...this.inventory];
+    if (selector === 'managers') return this.inventory.filter((h) => this.roleOf(h) === 'manager');
+    if (selector === 'workers') return this.inventory.filter((h) => this.roleOf(h) === 'worker');
+    if (typeof selector === 'function') return this.inventory.filter(selector);
+    const unknown = selector.filter((n) => !this.inventory.some((h) => h.name === n));
+    if (unknown.length > 0) throw new InputError(`no host named ${unknown.join(', ')} in the inventory`);
+    return this.inventory.filter((h) => selector.includes(h.name));
+  }
+
+  connection(host: Machine): Promise<SshConnection> {
+    return this.pool.get(host);
+  }
+
+  handle(host: Machine): HostHandle {
+    const conn = () => this.connection(host);
+    return {
+      name: host.name,
+      host,
+      run: async (command, opts) => (await conn()).run(command, opts),
+      exec: async (command, opts) => (await conn()).exec(command, opts),
+      docker: async () => (await conn()).docker,
+      log: (message) => this.reporter.emit({ event: 'log', host: host.name, message }),
+    };
+  }
+
+  /**
+   * Run `fn` on every selected host: in parallel by default, one at a time with `serial`. Every host's failure is
+   * reported with the host, the step and the cause; results come back per host name.
+   */
+  async step<T>(title: string, selector: HostSelector, fn: (h: HostHandle) => Promise<T>, opts: StepOptions = {}): Promise<Map<string, T>> {
+    const results = new Map<string, T>();
+    const tasks: Task[] = this.select(selector).map((host) => ({
+      title: host.name,
+      run: async () => {
+        try {
+          results.set(host.name, await fn(this.handle(host)));
+        } catch (err) {
+          if (err instanceof StepError || err instanceof InputError) throw err;
+          throw new StepError(host.name, title, errorMessage(err));
+        }
+      },
+    }));
+    await this.reporter.tasks(title, tasks, { concurrent: !opts.serial });
+    return results;
+  }
+
+  tasks(title: string, tasks: Task[], opts: { concurrent: boolean }): Promise<void> {
+    return this.reporter.tasks(title, tasks, opts);
+  }
+
+  log(message: string): void {
+    this.reporter.info(message);
+  }
+}
+
+export interface Playbook<R = unknown> {
+  name: string;
+  description?: string;
+  run(ctx: PlaybookContext): Promise<R>;
+}
+
+/** Declare a playbook: a typed identity, so a playbook file is plain TypeScript with checked types. */
+export function definePlaybook<R>(playbook: Playbook<R>): Playbook<R> {
+  return playbook;
+}

@@ -1,0 +1,196 @@
+import Docker from 'dockerode';
+import type { ClusterSpec, Role } from '../../config/cluster.ts';
+import { errorMessage, StepError } from '../../errors.ts';
+import type { StateStore } from '../../state/store.ts';
+import type { Machine, ProgressSink, Provider } from '../provider.ts';
+import { CLUSTER_LABEL, clusterFilter, NODE_LABEL, ROLE_LABEL } from './labels.ts';
+import { fallbackSecurity, nodeBootScript } from './node-boot.ts';
+import { ensureNodeImage } from './node-image.ts';
+
+export interface NodeWanted {
+  name: string;
+  role: Role;
+}
+
+/** Node names: `<cluster>-manager-N`, `<cluster>-worker-N`; they are the container names and hostnames too. */
+export function dockerNodes(cluster: string, managers: number, workers: number): NodeWanted[] {
+  return [
+    ...Array.from({ length: managers }, (_, i) => ({ name: `${cluster}-manager-${i + 1}`, role: 'manager' as const })),
+    ...Array.from({ length: workers }, (_, i) => ({ name: `${cluster}-worker-${i + 1}`, role: 'worker' as const })),
+  ];
+}
+
+/**
+ * Each node is a container on the local engine (DOCKER_HOST honoured) running its own Docker engine and sshd, on a
+ * bridge network of the cluster's own. sshd is published on 127.0.0.1 only, so it works the same on Docker Desktop.
+ */
+export class DockerProvider implements Provider {
+  readonly name = 'docker';
+  readonly createsMachines = true;
+  private readonly docker = new Docker();
+  /** null: not yet known whether this engine allows --privileged. */
+  private privilegedAllowed: boolean | null = null;
+
+  constructor(
+    private readonly spec: ClusterSpec,
+    private readonly state: StateStore,
+  ) {}
+
+  private get network(): string {
+    return `swarmup-${this.spec.name}`;
+  }
+
+  async provision(progress: ProgressSink): Promise<{ machines: Machine[]; created: number }> {
+    const wanted = dockerNodes(this.spec.name, this.spec.managers, this.spec.workers);
+    const key = this.state.clusterKey();
+    try {
+      await this.docker.ping();
+    } catch (err) {
+      throw new StepError('local', 'reach the Docker engine', `${errorMessage(err)} (is dockerd running? DOCKER_HOST=${process.env.DOCKER_HOST ?? 'unset'})`);
+    }
+    const image = await ensureNodeImage(this.docker, progress);
+    await this.ensureNetwork();
+
+    const existing = await this.listContainers();
+    const byName = new Map(existing.map((c) => [c.Labels[NODE_LABEL], c]));
+    let created = 0;
+    const start = async (node: NodeWanted) => {
+      const c = byName.get(node.name);
+      if (c && c.State === 'running') return;
+      if (c) {
+        progress(`${node.name}: starting`);
+        await this.docker.getContainer(c.Id).start();
+        created++;
+        return;
+      }
+      progress(`${node.name}: creating`);
+      try {
+        await this.createNode(node, image, key.publicKey);
+      } catch (err) {
+        throw err instanceof StepError ? err : new StepError(node.name, 'create node container', errorMessage(err));
+      }
+      created++;
+    };
+    // The first new node tells whether --privileged works here; the rest then start in parallel.
+    const missing = wanted.filter((n) => byName.get(n.name)?.State !== 'running');
+    if (missing.length > 0) {
+      await start(missing[0]!);
+      await Promise.all(missing.slice(1).map(start));
+    }
+    return { machines: await this.machines(), created };
+  }
+
+  async plannedMachines(): Promise<{ existing: Machine[]; missing: NodeWanted[] }> {
+    const existing = await this.machines();
+    const have = new Set(existing.map((m) => m.name));
+    return { existing, missing: dockerNodes(this.spec.name, this.spec.managers, this.spec.workers).filter((n) => !have.has(n.name)) };
+  }
+
+  /** The cluster's running node containers, found by label: managers first, then workers, in index order. */
+  async machines(): Promise<Machine[]> {
+    const containers = (await this.listContainers()).filter((c) => c.State === 'running');
+    const key = this.state.clusterKey();
+    const rank = (c: Docker.ContainerInfo) => {
+      const name = c.Labels[NODE_LABEL] ?? '';
+      const index = Number(/-(\d+)$/.exec(name)?.[1] ?? 0);
+      return (c.Labels[ROLE_LABEL] === 'manager' ? 0 : 1e6) + index;
+    };
+    containers.sort((a, b) => rank(a) - rank(b));
+    return containers.map((c) => {
+      const name = c.Labels[NODE_LABEL] ?? c.Names[0]!.slice(1);
+      const port = c.Ports.find((p) => p.PrivatePort === 22 && p.IP === '127.0.0.1')?.PublicPort;
+      const ip = c.NetworkSettings?.Networks?.[this.network]?.IPAddress;
+      if (!port || !ip) throw new StepError(name, 'inspect node container', 'no SSH port on 127.0.0.1 or no cluster address');
+      return {
+        name,
+        address: '127.0.0.1',
+        port,
+        user: 'root',
+        privateKey: key.privateKeyPath,
+        advertiseAddress: ip,
+        role: c.Labels[ROLE_LABEL] === 'manager' ? 'manager' : 'worker',
+      };
+    });
+  }
+
+  async destroy(progress: ProgressSink): Promise<{ removed: string[] }> {
+    const removed: string[] = [];
+    const filters = clusterFilter(this.spec.name);
+    const containers = await this.docker.listContainers({ all: true, filters });
+    await Promise.all(
+      containers.map(async (c) => {
+        progress(`removing container ${c.Names[0]?.slice(1)}`);
+        await this.docker.getContainer(c.Id).remove({ force: true, v: true });
+        removed.push(`container ${c.Names[0]?.slice(1)}`);
+      }),
+    );
+    const { Volumes } = await this.docker.listVolumes({ filters });
+    await Promise.all(
+      (Volumes ?? []).map(async (v) => {
+        await this.docker.getVolume(v.Name).remove();
+        removed.push(`volume ${v.Name}`);
+      }),
+    );
+    const networks = await this.docker.listNetworks({ filters });
+    for (const n of networks) {
+      await this.docker.getNetwork(n.Id).remove();
+      removed.push(`network ${n.Name}`);
+    }
+    return { removed };
+  }
+
+  private listContainers(): Promise<Docker.ContainerInfo[]> {
+    return this.docker.listContainers({ all: true, filters: clusterFilter(this.spec.name) });
+  }
+
+  private async ensureNetwork(): Promise<void> {
+    const existing = await this.docker.listNetworks({ filters: { name: [this.network], ...clusterFilter(this.spec.name) } });
+    if (existing.some((n) => n.Name === this.network)) return;
+    await this.docker.createNetwork({
+      Name: this.network,
+      Driver: 'bridge',
+      Labels: { [CLUSTER_LABEL]: this.spec.name },
+    });
+  }
+
+  private async createNode(node: NodeWanted, image: string, publicKey: string): Promise<void> {
+    const labels = { [CLUSTER_LABEL]: this.spec.name, [NODE_LABEL]: node.name, [ROLE_LABEL]: node.role };
+    const volume = `${node.name}-docker`;
+    await this.docker.createVolume({ Name: volume, Labels: labels });
+    const create = (privileged: boolean) =>
+      this.docker.createContainer({
+        name: node.name,
+        Hostname: node.name,
+        Image: image,
+        Cmd: ['/bin/sh', '-c', nodeBootScript()],
+        Env: [`SWARMUP_AUTHORIZED_KEY=${publicKey}`, `SWARMUP_NODE=${node.name}`],
+        Labels: labels,
+        ExposedPorts: { '22/tcp': {} },
+        HostConfig: {
+          ...(privileged ? { Privileged: true } : fallbackSecurity),
+          CgroupnsMode: 'host',
+          Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
+          Mounts: [{ Type: 'volume', Source: volume, Target: '/var/lib/docker' }],
+          PortBindings: { '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+          NetworkMode: this.network,
+          Init: false,
+        },
+      } as unknown as Docker.ContainerCreateOptions);
+
+    const tryPrivileged = this.privilegedAllowed !== false;
+    const container = await create(tryPrivileged);
+    try {
+      await container.start();
+      if (tryPrivileged) this.privilegedAllowed = true;
+    } catch (err) {
+      if (!tryPrivileged || !/caps|operation not permitted/i.test(errorMessage(err))) {
+        throw new StepError(node.name, 'start node container', errorMessage(err));
+      }
+      // --privileged refused on this engine: use the explicit capability set instead.
+      this.privilegedAllowed = false;
+      await container.remove({ force: true });
+      const fallback = await create(false);
+      await fallback.start();
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The command a node container runs as PID 1: install the cluster's public key, start sshd (key auth only) and the
+ * node's own Docker engine (unix socket only, in a cgroup of its own), then stay up. Kept here rather than in the
+ * image so the image is only packages and changing the boot never needs a rebuild.
+ */
+export function nodeBootScript(): string {
+  return [
+    'set -eu',
+    'mkdir -p /root/.ssh /run/sshd',
+    'chmod 700 /root/.ssh',
+    'printf "%s\\n" "$SWARMUP_AUTHORIZED_KEY" > /root/.ssh/authorized_keys',
+    'chmod 600 /root/.ssh/authorized_keys',
+    'ssh-keygen -A >/dev/null',
+    '/usr/sbin/sshd -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o PermitRootLogin=prohibit-password',
+    'dockerd --cgroup-parent "/swarmup-$SWARMUP_NODE" >/var/log/dockerd.log 2>&1 &',
+    'exec sleep infinity',
+  ].join('\n');
+}
+
+/** Packages of the node image: an engine, sshd, and what Swarm's networking needs. */
+export const nodePackages = [
+  'docker.io',
+  'openssh-server',
+  'iproute2',
+  'iptables',
+  'procps',
+  'mount',
+  'ca-certificates',
+  'curl',
+  'sudo',
+];
+
+/** The image name changes whenever the recipe does, so an old image is never mistaken for a current one. */
+export const NODE_IMAGE = 'swarmup/node:bookworm-1';
+
+/** Security options when `--privileged` is refused (no CAP_SYS_RESOURCE in the bounding set). */
+export const fallbackSecurity = {
+  CapAdd: ['ALL'],
+  CapDrop: ['SYS_RESOURCE'],
+  SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+  // The API form of the CLI's `--security-opt systempaths=unconfined`.
+  MaskedPaths: [] as string[],
+  ReadonlyPaths: [] as string[],
+};
+
+export function nodeDockerfile(): string {
+  return [
+    'FROM debian:bookworm-slim',
+    'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ' +
+      nodePackages.join(' ') +
+      ' && rm -rf /var/lib/apt/lists/*',
+    'LABEL swarmup.image=node',
+    'CMD ["/bin/bash"]',
+  ].join('\n');
+}

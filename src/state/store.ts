@@ -1,0 +1,75 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { KnownHostsFile } from '../transport/known-hosts.ts';
+
+/** What swarmup remembers about a cluster between runs. Never a token or an unlock key. */
+export interface ClusterState {
+  name: string;
+  provider: string;
+  /** Machines the provider creates (docker): remembered so status and down need no flags. */
+  managers?: number;
+  workers?: number;
+  clusterId?: string;
+  updatedAt: string;
+}
+
+export function swarmupHome(): string {
+  return process.env.SWARMUP_HOME || join(homedir(), '.swarmup');
+}
+
+/** `$SWARMUP_HOME/<cluster>/`: folder 0700, every file 0600. */
+export class StateStore {
+  readonly dir: string;
+  constructor(readonly cluster: string) {
+    this.dir = join(swarmupHome(), cluster);
+  }
+
+  exists(): boolean {
+    return existsSync(join(this.dir, 'state.json'));
+  }
+
+  ensure(): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    chmodSync(this.dir, 0o700);
+  }
+
+  read(): ClusterState | undefined {
+    const file = join(this.dir, 'state.json');
+    if (!existsSync(file)) return undefined;
+    return JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
+  }
+
+  write(state: Omit<ClusterState, 'updatedAt'>): void {
+    this.ensure();
+    this.writeFile('state.json', JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2) + '\n');
+  }
+
+  knownHosts(): KnownHostsFile {
+    return new KnownHostsFile(join(this.dir, 'known_hosts'));
+  }
+
+  /** The cluster's own SSH key pair (docker provider): made once, private key 0600. */
+  clusterKey(): { privateKeyPath: string; publicKey: string } {
+    this.ensure();
+    const priv = join(this.dir, 'id_ed25519');
+    const pub = join(this.dir, 'id_ed25519.pub');
+    if (!existsSync(priv) || !existsSync(pub)) {
+      const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `swarmup-${this.cluster}` });
+      this.writeFile('id_ed25519', pair.private);
+      this.writeFile('id_ed25519.pub', pair.public + '\n');
+    }
+    return { privateKeyPath: priv, publicKey: readFileSync(pub, 'utf8').trim() };
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private writeFile(name: string, content: string): void {
+    const file = join(this.dir, name);
+    writeFileSync(file, content, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+}

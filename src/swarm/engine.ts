@@ -1,0 +1,112 @@
+import type Docker from 'dockerode';
+import { errorMessage } from '../errors.ts';
+import { sleep } from '../transport/ssh-connection.ts';
+import { parseInfo, parseNodes, type ClusterNode, type HostFacts } from './facts.ts';
+
+/**
+ * The Swarm calls swarmup makes, on one host's Docker Engine API. Join tokens travel only in request bodies over
+ * the host's SSH connection: never on a command line, in a log line or in a file.
+ */
+
+/** Wait until the engine answers /_ping (an engine still starting on a fresh machine). */
+export async function waitForEngine(docker: Docker, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await docker.ping();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`the Docker engine does not answer: ${errorMessage(err)}`);
+      await sleep(100);
+    }
+  }
+}
+
+/** One round trip: /info and (for a manager) /nodes are asked at the same time. */
+export async function readHostFacts(docker: Docker, host: string, advertiseAddress: string): Promise<HostFacts> {
+  const [info, nodes] = await Promise.allSettled([docker.info(), docker.listNodes()]);
+  if (info.status === 'rejected') throw info.reason;
+  const facts = parseInfo(host, advertiseAddress, info.value);
+  if (facts.isManager) {
+    if (nodes.status === 'fulfilled') facts.nodes = parseNodes(nodes.value);
+    else facts.nodesError = errorMessage(nodes.reason);
+  }
+  return facts;
+}
+
+export async function listNodes(docker: Docker): Promise<ClusterNode[]> {
+  return parseNodes(await docker.listNodes());
+}
+
+export async function initSwarm(docker: Docker, advertiseAddress: string): Promise<void> {
+  await docker.swarmInit({ ListenAddr: '0.0.0.0:2377', AdvertiseAddr: advertiseAddress });
+}
+
+export interface JoinTokens {
+  worker: string;
+  manager: string;
+}
+
+/** Read both join tokens from a manager. The result must stay in memory. */
+export async function readJoinTokens(docker: Docker): Promise<JoinTokens> {
+  const swarm = (await docker.swarmInspect()) as { JoinTokens?: { Worker?: string; Manager?: string } };
+  const worker = swarm.JoinTokens?.Worker;
+  const manager = swarm.JoinTokens?.Manager;
+  if (!worker || !manager) throw new Error('the manager returned no join tokens');
+  return { worker, manager };
+}
+
+export async function joinSwarm(docker: Docker, token: string, advertiseAddress: string, remote: string): Promise<void> {
+  await docker.swarmJoin({
+    ListenAddr: '0.0.0.0:2377',
+    AdvertiseAddr: advertiseAddress,
+    RemoteAddrs: [remote],
+    JoinToken: token,
+  });
+}
+
+export async function leaveSwarm(docker: Docker): Promise<void> {
+  await docker.swarmLeave({ force: true });
+}
+
+/** Rotate both join tokens, so the ones used for this run's joins stop working. */
+export async function rotateJoinTokens(docker: Docker): Promise<void> {
+  const swarm = (await docker.swarmInspect()) as { Version: { Index: number }; Spec: object };
+  await docker.swarmUpdate({
+    _query: { version: swarm.Version.Index, rotateWorkerToken: true, rotateManagerToken: true },
+    _body: swarm.Spec,
+  });
+}
+
+export async function setNodeRole(docker: Docker, nodeId: string, role: 'manager' | 'worker'): Promise<void> {
+  const node = docker.getNode(nodeId);
+  const current = (await node.inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
+  await node.update({ _query: { version: current.Version.Index }, _body: { ...current.Spec, Role: role } });
+}
+
+export async function removeNode(docker: Docker, nodeId: string): Promise<void> {
+  await docker.getNode(nodeId).remove({ force: true });
+}
+
+/** Poll the manager's node list until `predicate` holds for the node, or time out with what was last seen. */
+export async function waitForNode(
+  docker: Docker,
+  nodeId: string,
+  predicate: (n: ClusterNode) => boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'not listed';
+  for (;;) {
+    try {
+      const n = (await listNodes(docker)).find((x) => x.id === nodeId);
+      if (n && predicate(n)) return;
+      if (n) last = `status ${n.state}, ${n.role}${n.reachability ? `, ${n.reachability}` : ''}`;
+    } catch (err) {
+      last = errorMessage(err);
+    }
+    if (Date.now() > deadline) throw new Error(`not ${what} after ${Math.round(timeoutMs / 1000)} s (last seen: ${last})`);
+    await sleep(100);
+  }
+}

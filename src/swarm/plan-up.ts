@@ -1,0 +1,46 @@
+import type { PlaybookContext } from '../playbook/playbook.ts';
+import type { Machine } from '../providers/provider.ts';
+import { describeAction } from './apply.ts';
+import type { HostFacts } from './facts.ts';
+import { planSwarm } from './plan.ts';
+import { readSwarmFacts } from './read-facts.ts';
+
+/** What `up` would do, as lines of text; reads facts where machines exist and changes nothing. */
+export async function planUp(ctx: PlaybookContext): Promise<string[]> {
+  const lines: string[] = [];
+  const { existing, missing } = await ctx.provider.plannedMachines();
+  for (const m of missing) lines.push(`create ${m.role} machine ${m.name} (${ctx.provider.name})`);
+  ctx.setHosts(existing);
+  const facts = existing.length > 0 ? await readSwarmFacts(ctx, { engineWaitMs: 2_000, settleMs: 0 }) : [];
+  const newHosts: Machine[] = missing.map((m) => ({
+    name: m.name,
+    address: '(new)',
+    port: 22,
+    user: 'root',
+    advertiseAddress: '(assigned at creation)',
+    role: m.role,
+  }));
+  const fresh: HostFacts[] = newHosts.map((h) => ({
+    host: h.name,
+    advertiseAddress: h.advertiseAddress,
+    hostname: h.name,
+    engineVersion: '',
+    state: 'inactive',
+    nodeId: '',
+    isManager: false,
+  }));
+  const plan = planSwarm({
+    hosts: [...existing, ...newHosts],
+    managers: ctx.cluster.managers,
+    facts: [...facts, ...fresh],
+    ...(ctx.state.read()?.clusterId ? { knownClusterId: ctx.state.read()!.clusterId! } : {}),
+  });
+  for (const p of plan.problems) lines.push(`leave alone ${p.host}: ${p.message}`);
+  for (const phase of plan.phases) {
+    lines.push(`${phase.title} (${phase.mode === 'serial' ? 'one at a time' : 'in parallel'}):`);
+    for (const a of phase.actions) lines.push(`  ${describeAction(a)}`);
+  }
+  lines.push('verify: every node Ready and Active, one Leader, every other manager Reachable');
+  if (lines.length === 1) lines.unshift('nothing to change');
+  return lines;
+}

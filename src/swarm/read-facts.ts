@@ -1,0 +1,36 @@
+import type { PlaybookContext } from '../playbook/playbook.ts';
+import { sleep } from '../transport/ssh-connection.ts';
+import { readHostFacts, waitForEngine } from './engine.ts';
+import type { HostFacts } from './facts.ts';
+
+export interface ReadFactsOptions {
+  /** How long to wait for an engine that does not answer yet (a machine still booting). */
+  engineWaitMs: number;
+  /** How long a host may stay "pending" (a join going on in the background) before it is planned as broken. */
+  settleMs?: number;
+}
+
+/**
+ * Facts from every host in parallel. If any host cannot be reached or read, this throws (naming every such host
+ * and the cause) before anything has been changed anywhere.
+ */
+export async function readSwarmFacts(ctx: PlaybookContext, opts: ReadFactsOptions): Promise<HostFacts[]> {
+  const settleMs = opts.settleMs ?? 30_000;
+  const results = await ctx.step('read facts', 'all', async (h) => {
+    const docker = await h.docker();
+    let facts: HostFacts;
+    try {
+      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress);
+    } catch {
+      await waitForEngine(docker, opts.engineWaitMs);
+      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress);
+    }
+    const deadline = Date.now() + settleMs;
+    while (facts.state === 'pending' && Date.now() < deadline) {
+      await sleep(250);
+      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress);
+    }
+    return facts;
+  });
+  return ctx.hosts.map((h) => results.get(h.name)!);
+}

@@ -1,0 +1,70 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { InputError } from '../errors.ts';
+
+/** The name a host key is filed under, as OpenSSH writes it: "host" for port 22, "[host]:port" otherwise. */
+export function hostPattern(address: string, port: number): string {
+  return port === 22 ? address : `[${address}]:${port}`;
+}
+
+/** The key type is the first string inside an SSH wire-format public key blob. */
+export function keyType(blob: Buffer): string {
+  if (blob.length < 4) return 'unknown';
+  const len = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + len).toString('ascii');
+}
+
+export interface KnownHost {
+  pattern: string;
+  type: string;
+  key: string; // base64 blob
+}
+
+export function parseKnownHosts(text: string): KnownHost[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => l.split(/\s+/))
+    .filter((p) => p.length >= 3)
+    .flatMap(([patterns, type, key]) => patterns!.split(',').map((pattern) => ({ pattern, type: type!, key: key! })));
+}
+
+export type HostKeyCheck = 'match' | 'unknown' | 'changed';
+
+/** Trust on first use, then pin: a known pattern with a different key of the same type is refused. */
+export function checkHostKey(entries: KnownHost[], pattern: string, blob: Buffer): HostKeyCheck {
+  const type = keyType(blob);
+  const key = blob.toString('base64');
+  const mine = entries.filter((e) => e.pattern === pattern);
+  if (mine.some((e) => e.type === type && e.key === key)) return 'match';
+  if (mine.length > 0) return 'changed';
+  return 'unknown';
+}
+
+export function formatKnownHost(pattern: string, blob: Buffer): string {
+  return `${pattern} ${keyType(blob)} ${blob.toString('base64')}\n`;
+}
+
+/** swarmup's own known_hosts file (in the cluster's state folder, mode 0600). */
+export class KnownHostsFile {
+  private entries: KnownHost[];
+  constructor(readonly path: string) {
+    this.entries = existsSync(path) ? parseKnownHosts(readFileSync(path, 'utf8')) : [];
+  }
+
+  /** Returns true to accept the key; records it on first use; throws on a changed key. */
+  verify(host: string, pattern: string, blob: Buffer): void {
+    const check = checkHostKey(this.entries, pattern, blob);
+    if (check === 'match') return;
+    if (check === 'changed') {
+      throw new InputError(
+        `${host}: the SSH host key of ${pattern} has changed since it was first trusted (${this.path}); ` +
+          `refusing to connect. If the machine was rebuilt on purpose, remove its line from that file.`,
+      );
+    }
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    appendFileSync(this.path, formatKnownHost(pattern, blob), { mode: 0o600 });
+    this.entries.push({ pattern, type: keyType(blob), key: blob.toString('base64') });
+  }
+}

@@ -1,0 +1,237 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import Docker from 'dockerode';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { errorMessage, InputError, StepError } from '../errors.ts';
+import { redact } from '../redact.ts';
+import { hostPattern, type KnownHostsFile } from './known-hosts.ts';
+
+/** The outcome of one remote command: nothing is dropped, failing or not. */
+export interface ExecResult {
+  command: string;
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface SshTarget {
+  /** Inventory name, used in every message. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  privateKey?: string;
+}
+
+export interface ConnectOptions {
+  knownHosts: KnownHostsFile;
+  /** Retry refused/reset connections for this long (a machine still booting). 0: one attempt. */
+  retryForMs?: number;
+  readyTimeoutMs?: number;
+}
+
+/** A remote command that exited non-zero: the host, the command and both output streams are kept. */
+export class CommandError extends Error {
+  override name = 'CommandError';
+  constructor(
+    readonly host: string,
+    readonly result: ExecResult,
+  ) {
+    const out = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join('\n');
+    super(redact(`${host}: \`${result.command}\` exited ${result.code}${out ? `: ${out}` : ''}`));
+  }
+}
+
+const DOCKER_SOCKET = '/var/run/docker.sock';
+
+/**
+ * One SSH connection to one host, reused for every command and for the Docker Engine API (HTTP over channels of
+ * the same connection: stream-local forwarding of the engine's socket, or `docker system dial-stdio` where the
+ * server forbids forwarding). The engine is never exposed over TCP.
+ */
+export class SshConnection {
+  private dockerClient?: Docker;
+  private agent?: http.Agent;
+  private forwardingRefused = false;
+  private closed = false;
+
+  private constructor(
+    readonly target: SshTarget,
+    private readonly client: Client,
+  ) {
+    client.on('error', () => undefined); // errors after connect surface on the channel that failed
+  }
+
+  static async connect(target: SshTarget, opts: ConnectOptions): Promise<SshConnection> {
+    const deadline = Date.now() + (opts.retryForMs ?? 0);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await SshConnection.connectOnce(target, opts);
+      } catch (err) {
+        const retriable = !(err instanceof InputError) && isTransient(err);
+        if (!retriable || Date.now() + 100 > deadline) {
+          if (err instanceof InputError || err instanceof StepError) throw err;
+          throw new StepError(target.name, 'connect over SSH', `${target.user}@${target.address}:${target.port}: ${errorMessage(err)}`);
+        }
+        await sleep(Math.min(50 * 2 ** attempt, 250));
+      }
+    }
+  }
+
+  private static connectOnce(target: SshTarget, opts: ConnectOptions): Promise<SshConnection> {
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      let hostKeyError: Error | undefined;
+      const pattern = hostPattern(target.address, target.port);
+      const config: ConnectConfig = {
+        host: target.address,
+        port: target.port,
+        username: target.user,
+        readyTimeout: opts.readyTimeoutMs ?? 15_000,
+        keepaliveInterval: 15_000,
+        hostVerifier: (key: Buffer) => {
+          try {
+            opts.knownHosts.verify(target.name, pattern, key);
+            return true;
+          } catch (err) {
+            hostKeyError = err as Error;
+            return false;
+          }
+        },
+      };
+      if (target.privateKey) {
+        try {
+          config.privateKey = readFileSync(target.privateKey);
+        } catch (err) {
+          reject(new InputError(`${target.name}: cannot read private key ${target.privateKey}: ${(err as NodeJS.ErrnoException).code ?? err}`));
+          return;
+        }
+      } else if (process.env.SSH_AUTH_SOCK) {
+        config.agent = process.env.SSH_AUTH_SOCK;
+      } else {
+        reject(new InputError(`${target.name}: no privateKey given and no ssh-agent (SSH_AUTH_SOCK is not set)`));
+        return;
+      }
+      let settled = false;
+      client
+        .once('ready', () => {
+          settled = true;
+          resolve(new SshConnection(target, client));
+        })
+        // ssh2 may emit more than one error for one failed attempt: the first one decides, the rest are dropped.
+        .on('error', (err) => {
+          if (settled) return;
+          settled = true;
+          client.end();
+          reject(hostKeyError ?? err);
+        })
+        .connect(config);
+    });
+  }
+
+  get name(): string {
+    return this.target.name;
+  }
+
+  /** Run a command; resolves with its output and exit code whatever the code (see `run` for the throwing form). */
+  exec(command: string, opts: { stdin?: string } = {}): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, stream) => {
+        if (err) return reject(new StepError(this.name, command, err.message));
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        let code: number | null = null;
+        stream.on('data', (d: Buffer) => out.push(d));
+        stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+        stream.on('exit', (c: number | null, signal?: string) => {
+          code = c ?? (signal ? 128 : 255);
+        });
+        stream.on('close', () =>
+          resolve({
+            command,
+            stdout: Buffer.concat(out).toString('utf8'),
+            stderr: Buffer.concat(errOut).toString('utf8'),
+            code: code ?? 255,
+          }),
+        );
+        if (opts.stdin !== undefined) stream.end(opts.stdin);
+        else stream.end();
+      });
+    });
+  }
+
+  /** Run a command and throw a CommandError (host, command, output) when it exits non-zero. */
+  async run(command: string, opts: { stdin?: string } = {}): Promise<ExecResult> {
+    const result = await this.exec(command, opts);
+    if (result.code !== 0) throw new CommandError(this.name, result);
+    return result;
+  }
+
+  /** The Docker Engine API of this host, over this connection. */
+  get docker(): Docker {
+    if (!this.dockerClient) {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+      (agent as unknown as { createConnection: unknown }).createConnection = (
+        _opts: unknown,
+        cb: (err: Error | null, socket?: Duplex) => void,
+      ) => {
+        this.openDockerStream().then(
+          (s) => cb(null, s),
+          (e: Error) => cb(e),
+        );
+      };
+      this.agent = agent;
+      this.dockerClient = new Docker({ host: 'docker', port: 80, protocol: 'http', agent } as Docker.DockerOptions);
+    }
+    return this.dockerClient;
+  }
+
+  private async openDockerStream(): Promise<Duplex> {
+    let channel: ClientChannel;
+    if (!this.forwardingRefused) {
+      try {
+        channel = await new Promise<ClientChannel>((resolve, reject) =>
+          this.client.openssh_forwardOutStreamLocal(DOCKER_SOCKET, (err, ch) => (err ? reject(err) : resolve(ch))),
+        );
+        return socketLike(channel);
+      } catch {
+        // AllowStreamLocalForwarding=no (or an old server): fall back to the docker CLI's own stdio bridge.
+        this.forwardingRefused = true;
+      }
+    }
+    channel = await new Promise<ClientChannel>((resolve, reject) =>
+      this.client.exec('docker system dial-stdio', (err, ch) => (err ? reject(err) : resolve(ch))),
+    );
+    return socketLike(channel);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.agent?.destroy();
+    this.client.end();
+  }
+}
+
+/** http.Agent treats its connections as net.Sockets; an SSH channel needs the few socket methods it calls. */
+function socketLike(channel: ClientChannel): Duplex {
+  const s = channel as unknown as Record<string, unknown>;
+  for (const m of ['setKeepAlive', 'setNoDelay', 'setTimeout', 'ref', 'unref']) {
+    if (typeof s[m] !== 'function') s[m] = () => channel;
+  }
+  return channel;
+}
+
+function isTransient(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const msg = errorMessage(err);
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE'].includes(code) ||
+    /Connection lost before handshake|Timed out while waiting for handshake|ECONNRESET/.test(msg)
+  );
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
