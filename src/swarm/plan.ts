@@ -118,14 +118,17 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     init = { kind: 'init', host: entry, advertiseAddress: addressOf(input, entry) };
   }
 
-  // Nodes the swarm still lists as down under the name or address of a host that is about to (re)join: left over
-  // from an earlier life of that host. They are removed (managers demoted first) before the host joins again.
+  // Nodes the swarm still lists for a host that is about to (re)join: left over from an earlier life of that host.
+  // The host itself says it is not a member, so the entry is stale even while the managers, which notice a departure
+  // only after a few missed heartbeats, still show it ready. Same name and address, or either one and down.
+  // They are removed (managers demoted first) before the host joins again.
   const stale: Action[] = [];
   for (const host of toJoin) {
     const f = factsOf(host);
     for (const n of nodes) {
-      const sameHost = (f.hostname !== '' && n.hostname === f.hostname) || n.addr === f.advertiseAddress;
-      if (sameHost && n.state === 'down' && n.id !== f.nodeId) {
+      const sameName = f.hostname !== '' && n.hostname === f.hostname;
+      const sameAddr = n.addr === f.advertiseAddress || n.managerAddr === `${f.advertiseAddress}:2377`;
+      if (n.id !== f.nodeId && ((sameName && sameAddr) || (n.state === 'down' && (sameName || sameAddr)))) {
         stale.push({
           kind: 'remove-node',
           nodeId: n.id,

@@ -105,6 +105,21 @@ describe('planSwarm', () => {
     expect(plan.phases[0]!.actions[0]).toMatchObject({ nodeId: 'id-w1', demoteFirst: false });
   });
 
+  it('a host that left a moment ago (the swarm still lists it ready) has its old node removed, then joins again', () => {
+    const facts = converged();
+    facts[4] = fresh('w2');
+    const plan = planSwarm({ hosts, managers: 3, facts });
+    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['remove-node'], ['join:w2'], ['rotate-tokens']]);
+    expect(plan.phases[0]!.actions[0]).toMatchObject({ nodeId: 'id-w2', hostname: 'w2' });
+  });
+
+  it('a node of the same name at another address that is still ready is not taken for stale', () => {
+    const facts = converged();
+    facts[4] = { ...fresh('w2'), advertiseAddress: '10.9.9.9' };
+    const plan = planSwarm({ hosts: hosts.map((h) => (h.name === 'w2' ? { ...h, advertiseAddress: '10.9.9.9' } : h)), managers: 3, facts });
+    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['join:w2'], ['rotate-tokens']]);
+  });
+
   it('Down manager: demoted and removed before its host joins again as a manager', () => {
     const facts = converged();
     const nodes = facts[0]!.nodes!;

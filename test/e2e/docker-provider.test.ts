@@ -1,0 +1,130 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allText, inNode, labelled, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+
+/** The main job on real engines: `swarmup up` of 3 managers + 2 workers in node containers on the local engine. */
+const NAME = 'e2e-docker';
+const home = tempHome();
+const env = { SWARMUP_HOME: home };
+const outputs: CliResult[] = [];
+const run = async (...args: string[]) => {
+  const r = await swarmup([...args, '--name', NAME], env);
+  outputs.push(r);
+  return r;
+};
+
+/** The test reads tokens itself (inside a node) only to compare them; swarmup never shows them. */
+async function joinTokens(): Promise<{ worker: string; manager: string }> {
+  const worker = await inNode(`${NAME}-manager-1`, ['docker', 'swarm', 'join-token', '-q', 'worker']);
+  const manager = await inNode(`${NAME}-manager-1`, ['docker', 'swarm', 'join-token', '-q', 'manager']);
+  return { worker, manager };
+}
+
+describe('docker provider: up, re-run, repair, down', () => {
+  beforeAll(async () => {
+    await swarmup(['down', '--yes', '--name', NAME], env); // leftovers of an interrupted earlier run
+  });
+  afterAll(async () => {
+    await swarmup(['down', '--yes', '--name', NAME], env);
+  });
+
+  it('brings up 3 managers + 2 workers, verified like docker node ls', async () => {
+    const r = await run('up', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const s = summaryOf(r);
+    expect(s.ok).toBe(true);
+    expect(s.changes).toBeGreaterThan(0);
+    expect(s.nodes).toHaveLength(5);
+    expect(s.nodes.filter((n) => n.role === 'manager')).toHaveLength(3);
+    expect(s.nodes.filter((n) => n.leader)).toHaveLength(1);
+    for (const n of s.nodes) expect(n).toMatchObject({ state: 'ready', availability: 'active' });
+    for (const n of s.nodes.filter((x) => x.role === 'manager' && !x.leader)) expect(n.reachability).toBe('reachable');
+
+    // The swarm itself agrees, read from inside a node with the docker CLI.
+    const ls = await inNode(`${NAME}-manager-1`, ['docker', 'node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.ManagerStatus}}']);
+    expect(ls.split('\n').map((l) => l.trimEnd()).sort()).toEqual([
+      `${NAME}-manager-1 Ready Leader`,
+      `${NAME}-manager-2 Ready Reachable`,
+      `${NAME}-manager-3 Ready Reachable`,
+      `${NAME}-worker-1 Ready`,
+      `${NAME}-worker-2 Ready`,
+    ]);
+  });
+
+  it('a re-run changes nothing and says so (and does not rotate the tokens)', async () => {
+    const tokens = await joinTokens();
+    const r = await run('up', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r).changes).toBe(0);
+    const human = await run('up');
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('swarm: nothing to change');
+    expect(human.stdout).toMatch(/verified; 0 changes/);
+    expect(await joinTokens()).toEqual(tokens);
+  });
+
+  it('status --json has the documented shape', async () => {
+    const r = await run('status', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const status = JSON.parse(lines[0]!) as { cluster: string; provider: string; nodes: unknown[] };
+    expect(status.cluster).toBe(NAME);
+    expect(status.provider).toBe('docker');
+    expect(status.nodes).toHaveLength(5);
+    expect(Object.keys(status.nodes[0] as object).sort()).toEqual(
+      ['availability', 'engineVersion', 'leader', 'name', 'reachability', 'role', 'state'].sort(),
+    );
+  });
+
+  it('a worker that left (now Down in the swarm) and a manager that left are brought back into the same swarm', async () => {
+    const before = await swarmState(`${NAME}-manager-1`);
+    const tokens = await joinTokens();
+    await inNode(`${NAME}-worker-1`, ['docker', 'swarm', 'leave', '--force']);
+    await inNode(`${NAME}-manager-3`, ['docker', 'swarm', 'leave', '--force']);
+
+    const r = await run('up', '--json');
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const s = summaryOf(r);
+    expect(s.ok).toBe(true);
+    expect(s.changes).toBeGreaterThan(0);
+    // The stale Down nodes were removed: exactly five nodes, all ready.
+    expect(s.nodes).toHaveLength(5);
+    const worker = await swarmState(`${NAME}-worker-1`);
+    expect(worker.state).toBe('active');
+    expect((await inNode(`${NAME}-manager-1`, ['docker', 'node', 'ls', '-q'])).split('\n')).toContain(worker.nodeId);
+    expect((await swarmState(`${NAME}-manager-3`)).clusterId).toBe(before.clusterId);
+    // Both join tokens were rotated after the joins: the ones used no longer work.
+    const after = await joinTokens();
+    expect(after.worker).not.toBe(tokens.worker);
+    expect(after.manager).not.toBe(tokens.manager);
+
+    const again = await run('up', '--json');
+    expect(summaryOf(again).changes).toBe(0);
+  });
+
+  it('plan touches nothing and reports nothing to change on a converged cluster', async () => {
+    const r = await run('plan');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('nothing to change');
+  });
+
+  it('no join token or unlock key in any output or state file; state files are 0600', async () => {
+    const text = outputs.map((o) => o.stdout + o.stderr).join('\n') + (await allText(home));
+    expect(text).not.toMatch(/SWMTKN-/);
+    expect(text).not.toMatch(/SWMKEY-/);
+    for (const f of ['state.json', 'known_hosts', 'id_ed25519', 'id_ed25519.pub']) {
+      expect(statSync(join(home, NAME, f)).mode & 0o777, f).toBe(0o600);
+    }
+  });
+
+  it('down leaves no container, network or volume carrying the cluster label, and no state', async () => {
+    const r = await run('down', '--yes', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await labelled('ps -a', NAME)).toEqual([]);
+    expect(await labelled('volume ls', NAME)).toEqual([]);
+    expect(await labelled('network ls', NAME)).toEqual([]);
+    expect(() => statSync(join(home, NAME))).toThrow();
+  });
+});

@@ -1,0 +1,64 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+
+const BIN = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON lines (only lines that parse). */
+  events: Array<Record<string, unknown>>;
+}
+
+/** A fresh SWARMUP_HOME for one test file. */
+export function tempHome(prefix = 'swarmup-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Run the swarmup binary exactly as a user would, with no terminal on stdin. */
+export async function swarmup(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const r = await execa('node', [BIN, ...args], { env, reject: false, stdin: 'ignore', timeout: 600_000 });
+  const events = String(r.stdout)
+    .split('\n')
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), events };
+}
+
+export function summaryOf(r: CliResult): { changes: number; ok: boolean; nodes: Array<Record<string, unknown>> } {
+  const s = r.events.filter((e) => e.event === 'summary').at(-1);
+  if (!s) throw new Error(`no summary event (exit ${r.code})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  return s as never;
+}
+
+/** Run a command inside a node container (the test's own view of a node, not swarmup's). */
+export async function inNode(container: string, command: string[]): Promise<string> {
+  const r = await execa('docker', ['exec', container, ...command], { reject: false });
+  if (r.exitCode !== 0) throw new Error(`docker exec ${container} ${command.join(' ')}: ${r.stderr}`);
+  return String(r.stdout).trim();
+}
+
+export async function swarmState(container: string): Promise<{ state: string; nodeId: string; clusterId: string }> {
+  const out = await inNode(container, ['docker', 'info', '--format', '{{json .Swarm}}']);
+  const s = JSON.parse(out) as { LocalNodeState: string; NodeID: string; Cluster?: { ID?: string } };
+  return { state: s.LocalNodeState, nodeId: s.NodeID, clusterId: s.Cluster?.ID ?? '' };
+}
+
+export async function labelled(kind: 'ps -a' | 'volume ls' | 'network ls', cluster: string): Promise<string[]> {
+  const r = await execa('docker', [...kind.split(' '), '-q', '--filter', `label=swarmup.cluster=${cluster}`]);
+  return String(r.stdout).split('\n').filter(Boolean);
+}
+
+/** Every file under a folder, as text, to check that no secret was written. */
+export async function allText(dir: string): Promise<string> {
+  const r = await execa('sh', ['-c', `find "$1" -type f -exec cat {} +`, 'sh', dir], { reject: false });
+  return String(r.stdout);
+}
