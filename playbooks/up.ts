@@ -25,11 +25,16 @@ export default definePlaybook({
     });
     for (const p of plan.problems) ctx.reporter.emit({ event: 'problem', ...p });
     const actions = plan.phases.flatMap((p) => p.actions);
-    ctx.reporter.emit({ event: 'plan', actions: actions.map((a) => ({ ...a, description: describeAction(a) })) });
+    ctx.reporter.emit({
+      event: 'plan',
+      actions: actions.map((a) => ({ ...a, description: describeAction(a) })),
+    });
     if (countChanges(plan) === 0) ctx.log('swarm: nothing to change');
 
     await applySwarmPlan(ctx, plan);
-    const { verification, clusterId } = await checkSwarm(ctx, plan, { waitMs: 60_000 });
+    // Freshly joined nodes take a moment to report Ready; a host left alone will never join, so no wait for it.
+    const waitMs = plan.problems.length > 0 ? 0 : 60_000;
+    const { verification, clusterId } = await checkSwarm(ctx, plan, { waitMs });
     ctx.state.write({
       name: ctx.cluster.name,
       provider: ctx.cluster.provider,

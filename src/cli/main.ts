@@ -13,7 +13,14 @@ import { openContext, type CommonOptions } from './session.ts';
 function common(cmd: Command): Command {
   return cmd
     .option('--name <name>', 'cluster name (default: "local", or the config file\'s name)')
-    .addOption(new Option('--provider <provider>', 'where the machines come from').choices(['docker', 'ssh', 'ec2', 'multipass']))
+    .addOption(
+      new Option('--provider <provider>', 'where the machines come from').choices([
+        'docker',
+        'ssh',
+        'ec2',
+        'multipass',
+      ]),
+    )
     .option('-c, --config <file>', 'config / inventory file (YAML)')
     .option('-i, --inventory <file>', 'alias of --config')
     .option('--json', 'print one JSON object per line instead of progress')
@@ -48,14 +55,20 @@ async function execute(
     const message = redact(e.message || String(e));
     if (opts.json) process.stdout.write(JSON.stringify({ event: 'error', message, exitCode: code }) + '\n');
     process.stderr.write(`swarmup: ${message.split('\n').join('\nswarmup: ')}\n`);
-    if (code === ExitCode.partlyApplied) process.stderr.write('swarmup: some changes were applied; run the same command again to converge\n');
+    if (code === ExitCode.partlyApplied)
+      process.stderr.write('swarmup: some changes were applied; run the same command again to converge\n');
     return code;
   } finally {
     await ctx?.pool.closeAll();
   }
 }
 
-function finish(ctx: PlaybookContext, started: number, verification: Verification | undefined, what: string): number {
+function finish(
+  ctx: PlaybookContext,
+  started: number,
+  verification: Verification | undefined,
+  what: string,
+): number {
   const durationMs = Date.now() - started;
   const ok = verification ? verification.ok : true;
   if (ctx.reporter.json) {
@@ -76,7 +89,9 @@ function finish(ctx: PlaybookContext, started: number, verification: Verificatio
     const summary = verification
       ? `${ctx.cluster.name}: ${verification.nodes.length} nodes, ${managers} managers, ${ok ? 'verified' : 'NOT verified'}`
       : `${ctx.cluster.name}: ${what}`;
-    process.stdout.write(`${summary}; ${ctx.changes} change${ctx.changes === 1 ? '' : 's'} in ${(durationMs / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `${summary}; ${ctx.changes} change${ctx.changes === 1 ? '' : 's'} in ${(durationMs / 1000).toFixed(1)} s\n`,
+    );
   }
   if (ok) return ExitCode.ok;
   return ctx.changes > 0 ? ExitCode.partlyApplied : ExitCode.stepFailed;
@@ -109,7 +124,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
   };
 
   common(program.command('up').description('provision -> install engines -> bootstrap swarm -> verify'))
-    .option('--managers <n>', 'managers: 1, 3, 5 or 7 (default: 3 for the docker provider, else by node count)')
+    .option(
+      '--managers <n>',
+      'managers: 1, 3, 5 or 7 (default: 3 for the docker provider, else by node count)',
+    )
     .option('--workers <n>', 'workers, for providers that create machines (default 2)')
     .option('--dry-run', 'show what would be done, change nothing')
     .option('--until <stage>', 'stop after a stage: provision, engine, swarm')
@@ -120,41 +138,63 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--workers <n>', 'workers, for providers that create machines')
     .action(up(true));
 
-  common(program.command('status').description('the docker node ls view of the cluster')).action(async (opts: CommonOptions) => {
-    // With --json, status prints exactly one object (design.md), so progress events are not printed.
-    setExit(
-      await execute({ ...opts, quiet: !!opts.json }, async (ctx, started) => {
-        if (ctx.provider.createsMachines && ctx.hosts.length === 0 && (await ctx.provider.machines()).length === 0) {
-          throw Object.assign(new Error(`${ctx.cluster.name}: no machines found for this cluster`), { exitCode: ExitCode.stepFailed });
-        }
-        const v = await statusPlaybook.run(ctx);
-        if (opts.json) {
-          process.stdout.write(JSON.stringify({ cluster: ctx.cluster.name, provider: ctx.cluster.provider, nodes: v.nodes }) + '\n');
-          return v.ok ? ExitCode.ok : ExitCode.stepFailed;
-        }
-        return finish(ctx, started, v, 'status');
-      }),
-    );
-  });
-
-  common(program.command('down').description('remove everything swarmup created for the cluster')).action(async (opts: CommonOptions) => {
-    setExit(
-      await execute(opts, async (ctx, started) => {
-        if (!ctx.options.yes) {
-          if (!process.stdin.isTTY) throw new InputError('down removes the cluster: pass --yes to confirm (stdin is not a terminal)');
-          const what = ctx.provider.createsMachines ? 'destroy every machine, network and volume of' : 'make every host leave';
-          if (!(await confirm(`${what} cluster "${ctx.cluster.name}"?`))) {
-            process.stderr.write('swarmup: nothing done\n');
-            return ExitCode.ok;
+  common(program.command('status').description('the docker node ls view of the cluster')).action(
+    async (opts: CommonOptions) => {
+      // With --json, status prints exactly one object (design.md), so progress events are not printed.
+      setExit(
+        await execute({ ...opts, quiet: !!opts.json }, async (ctx, started) => {
+          if (
+            ctx.provider.createsMachines &&
+            ctx.hosts.length === 0 &&
+            (await ctx.provider.machines()).length === 0
+          ) {
+            throw Object.assign(new Error(`${ctx.cluster.name}: no machines found for this cluster`), {
+              exitCode: ExitCode.stepFailed,
+            });
           }
-        }
-        await downPlaybook.run(ctx);
-        return finish(ctx, started, undefined, 'removed');
-      }),
-    );
-  });
+          const v = await statusPlaybook.run(ctx);
+          if (opts.json) {
+            process.stdout.write(
+              JSON.stringify({ cluster: ctx.cluster.name, provider: ctx.cluster.provider, nodes: v.nodes }) +
+                '\n',
+            );
+            return v.ok ? ExitCode.ok : ExitCode.stepFailed;
+          }
+          return finish(ctx, started, v, 'status');
+        }),
+      );
+    },
+  );
 
-  common(program.command('run').argument('<file>', 'a playbook: a .ts file whose default export is definePlaybook(...)'))
+  common(program.command('down').description('remove everything swarmup created for the cluster')).action(
+    async (opts: CommonOptions) => {
+      setExit(
+        await execute(opts, async (ctx, started) => {
+          if (!ctx.options.yes) {
+            if (!process.stdin.isTTY)
+              throw new InputError(
+                'down removes the cluster: pass --yes to confirm (stdin is not a terminal)',
+              );
+            const what = ctx.provider.createsMachines
+              ? 'destroy every machine, network and volume of'
+              : 'make every host leave';
+            if (!(await confirm(`${what} cluster "${ctx.cluster.name}"?`))) {
+              process.stderr.write('swarmup: nothing done\n');
+              return ExitCode.ok;
+            }
+          }
+          await downPlaybook.run(ctx);
+          return finish(ctx, started, undefined, 'removed');
+        }),
+      );
+    },
+  );
+
+  common(
+    program
+      .command('run')
+      .argument('<file>', 'a playbook: a .ts file whose default export is definePlaybook(...)'),
+  )
     .description('run a playbook against an inventory')
     .action(async (file: string, opts: CommonOptions) => {
       setExit(
@@ -174,7 +214,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
 async function planOnly(ctx: PlaybookContext): Promise<number> {
   const { planUp } = await import('../swarm/plan-up.ts');
   const lines = await planUp(ctx);
-  if (ctx.reporter.json) ctx.reporter.emit({ event: 'plan', actions: lines.map((description) => ({ description })) });
+  if (ctx.reporter.json)
+    ctx.reporter.emit({ event: 'plan', actions: lines.map((description) => ({ description })) });
   else process.stdout.write(lines.map((l) => `  ${l}`).join('\n') + '\n');
   return ExitCode.ok;
 }

@@ -44,5 +44,13 @@ export function openContext(opts: CommonOptions, reporter?: Reporter): PlaybookC
     yes: opts.yes ?? false,
     ...(opts.until ? { until: opts.until as RunOptions['until'] } : {}),
   };
-  return new PlaybookContext(spec, provider, state, pool, reporter ?? (opts.quiet ? new JsonReporter(() => undefined) : opts.json ? new JsonReporter() : new HumanReporter()), runOptions);
+  return new PlaybookContext(
+    spec,
+    provider,
+    state,
+    pool,
+    reporter ??
+      (opts.quiet ? new JsonReporter(() => undefined) : opts.json ? new JsonReporter() : new HumanReporter()),
+    runOptions,
+  );
 }

@@ -49,13 +49,19 @@ export function expandHome(path: string): string {
 }
 
 /** Merge flags over the config file, apply defaults and the manager policy, and refuse anything inconsistent. */
-export function resolveCluster(file: ConfigFile | undefined, flags: CliFlags, configFile?: string): ClusterSpec {
+export function resolveCluster(
+  file: ConfigFile | undefined,
+  flags: CliFlags,
+  configFile?: string,
+): ClusterSpec {
   const where = (field: string) => (configFile ? `${configFile}: ${field}` : field);
 
   const name = flags.name ?? file?.name ?? defaultClusterName;
   const parsedName = clusterName.safeParse(name);
   if (!parsedName.success) {
-    throw new InputError(`${flags.name ? '--name' : where('name')}: "${name}": ${parsedName.error.issues[0]?.message}`);
+    throw new InputError(
+      `${flags.name ? '--name' : where('name')}: "${name}": ${parsedName.error.issues[0]?.message}`,
+    );
   }
 
   const provider = (flags.provider ?? file?.provider ?? (file?.hosts ? 'ssh' : 'docker')) as ProviderName;
@@ -63,7 +69,9 @@ export function resolveCluster(file: ConfigFile | undefined, flags: CliFlags, co
     throw new InputError(`--provider: "${provider}" is not a provider (docker, ssh, ec2, multipass)`);
   }
   if (provider === 'ec2' || provider === 'multipass') {
-    throw new InputError(`--provider ${provider}: not available in this version of swarmup (docker and ssh are)`);
+    throw new InputError(
+      `--provider ${provider}: not available in this version of swarmup (docker and ssh are)`,
+    );
   }
 
   const flagManagers = intFlag('--managers', flags.managers);
@@ -77,10 +85,12 @@ export function resolveCluster(file: ConfigFile | undefined, flags: CliFlags, co
   } as ClusterSpec['engine'];
 
   if (provider === 'docker') {
-    if (file?.hosts) throw new InputError(where('hosts: only for provider ssh (the docker provider creates its nodes)'));
+    if (file?.hosts)
+      throw new InputError(where('hosts: only for provider ssh (the docker provider creates its nodes)'));
     const managers = wantedManagers ?? 3;
     const workers = flagWorkers ?? file?.workers ?? 2;
-    if (workers > 100) throw new InputError(`${flagWorkers !== undefined ? '--workers' : where('workers')}: at most 100`);
+    if (workers > 100)
+      throw new InputError(`${flagWorkers !== undefined ? '--workers' : where('workers')}: at most 100`);
     const problem = managerCountProblem(managers, managers + workers);
     if (problem) throw new InputError(`${managersField}: ${problem}`);
     return { name, provider, managers, workers, hosts: [], engine, ...(configFile ? { configFile } : {}) };
@@ -90,30 +100,39 @@ export function resolveCluster(file: ConfigFile | undefined, flags: CliFlags, co
   const hostsIn = file?.hosts ?? [];
   if (hostsIn.length === 0) {
     throw new InputError(
-      configFile ? where('hosts: provider ssh needs at least one host') : '--config: provider ssh needs a config file with hosts',
+      configFile
+        ? where('hosts: provider ssh needs at least one host')
+        : '--config: provider ssh needs a config file with hosts',
     );
   }
-  if (flagWorkers !== undefined) throw new InputError('--workers: only for providers that create machines (docker)');
+  if (flagWorkers !== undefined)
+    throw new InputError('--workers: only for providers that create machines (docker)');
   const sshDefaults = file?.ssh ?? {};
   const hosts: HostSpec[] = hostsIn.map((h) => ({
     name: h.name,
     address: h.address,
     port: h.port ?? sshDefaults.port ?? 22,
     user: h.user ?? sshDefaults.user ?? 'root',
-    ...((h.privateKey ?? sshDefaults.privateKey) ? { privateKey: expandHome((h.privateKey ?? sshDefaults.privateKey)!) } : {}),
+    ...((h.privateKey ?? sshDefaults.privateKey)
+      ? { privateKey: expandHome((h.privateKey ?? sshDefaults.privateKey)!) }
+      : {}),
     advertiseAddress: h.advertiseAddress ?? h.address,
     role: h.role ?? 'auto',
   }));
 
   const seen = new Map<string, number>();
   hosts.forEach((h, i) => {
-    if (seen.has(h.name)) throw new InputError(where(`hosts[${i}].name: "${h.name}" is already used by hosts[${seen.get(h.name)}]`));
+    if (seen.has(h.name))
+      throw new InputError(
+        where(`hosts[${i}].name: "${h.name}" is already used by hosts[${seen.get(h.name)}]`),
+      );
     seen.set(h.name, i);
   });
   const targets = new Map<string, number>();
   hosts.forEach((h, i) => {
     const key = `${h.address}:${h.port}`;
-    if (targets.has(key)) throw new InputError(where(`hosts[${i}]: ${key} is already used by hosts[${targets.get(key)}]`));
+    if (targets.has(key))
+      throw new InputError(where(`hosts[${i}]: ${key} is already used by hosts[${targets.get(key)}]`));
     targets.set(key, i);
   });
 
@@ -123,12 +142,24 @@ export function resolveCluster(file: ConfigFile | undefined, flags: CliFlags, co
   const problem = managerCountProblem(managers, hosts.length);
   if (problem) throw new InputError(`${managersField}: ${problem}`);
   if (explicitManagers > managers) {
-    throw new InputError(where(`hosts: ${explicitManagers} hosts have role manager but managers is ${managers}`));
+    throw new InputError(
+      where(`hosts: ${explicitManagers} hosts have role manager but managers is ${managers}`),
+    );
   }
   if (hosts.length - explicitWorkers < managers) {
     throw new InputError(
-      where(`hosts: ${explicitWorkers} of ${hosts.length} hosts have role worker, leaving fewer than the ${managers} managers`),
+      where(
+        `hosts: ${explicitWorkers} of ${hosts.length} hosts have role worker, leaving fewer than the ${managers} managers`,
+      ),
     );
   }
-  return { name, provider, managers, workers: hosts.length - managers, hosts, engine, ...(configFile ? { configFile } : {}) };
+  return {
+    name,
+    provider,
+    managers,
+    workers: hosts.length - managers,
+    hosts,
+    engine,
+    ...(configFile ? { configFile } : {}),
+  };
 }

@@ -56,7 +56,9 @@ function lineOf(doc: ReturnType<typeof parseDocument>, path: string[], lc: LineC
       const parent = n - 1 === 0 ? doc.contents : doc.getIn(segs.slice(0, n - 1), true);
       if (parent && 'items' in (parent as object)) {
         const items = (parent as { items: Array<{ key?: unknown }> }).items;
-        const pair = items.find((it) => isNode(it.key) && (it.key as { value?: unknown }).value === segs[n - 1]);
+        const pair = items.find(
+          (it) => isNode(it.key) && (it.key as { value?: unknown }).value === segs[n - 1],
+        );
         if (pair && isNode(pair.key) && pair.key.range) return lc.linePos(pair.key.range[0]).line;
       }
     }

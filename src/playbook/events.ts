@@ -4,13 +4,27 @@ import type { NodeRow } from '../swarm/verify.ts';
 
 /** What `--json` prints, one object per line; the human renderer shows the same facts. */
 export type SwarmupEvent =
-  | { event: 'step'; step: string; status: 'start' | 'ok' | 'failed'; hosts?: string[]; durationMs?: number; error?: string }
+  | {
+      event: 'step';
+      step: string;
+      status: 'start' | 'ok' | 'failed';
+      hosts?: string[];
+      durationMs?: number;
+      error?: string;
+    }
   | { event: 'task'; step: string; task: string; status: 'ok' | 'failed'; error?: string }
   | { event: 'log'; host?: string; message: string }
   | { event: 'problem'; host: string; message: string }
   | { event: 'plan'; actions: Array<Record<string, unknown>> }
   | { event: 'error'; message: string; exitCode: number }
-  | { event: 'summary'; changes: number; durationMs: number; nodes: NodeRow[]; ok: boolean; problems?: string[] };
+  | {
+      event: 'summary';
+      changes: number;
+      durationMs: number;
+      nodes: NodeRow[];
+      ok: boolean;
+      problems?: string[];
+    };
 
 export interface Task {
   title: string;
@@ -92,7 +106,13 @@ export class HumanReporter implements Reporter {
       },
     }));
     const list = new Listr(
-      [{ title: step, task: (_ctx, task) => task.newListr(sub, { concurrent: opts.concurrent, exitOnError: !opts.concurrent }) }],
+      [
+        {
+          title: step,
+          task: (_ctx, task) =>
+            task.newListr(sub, { concurrent: opts.concurrent, exitOnError: !opts.concurrent }),
+        },
+      ],
       { exitOnError: false, rendererOptions: { collapseErrors: false }, fallbackRendererOptions: {} },
     );
     await list.run().catch(() => undefined);
@@ -102,7 +122,10 @@ export class HumanReporter implements Reporter {
 
 function aggregate(errors: unknown[]): unknown {
   if (errors.length === 1) return errors[0];
-  const e = new Error(errors.map((x) => (x as Error).message).join('\n')) as Error & { exitCode: number; errors: unknown[] };
+  const e = new Error(errors.map((x) => (x as Error).message).join('\n')) as Error & {
+    exitCode: number;
+    errors: unknown[];
+  };
   e.exitCode = Math.max(...errors.map((x) => (x as { exitCode?: number }).exitCode ?? 1));
   e.errors = errors;
   return e;

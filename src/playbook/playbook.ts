@@ -95,7 +95,12 @@ export class PlaybookContext {
    * Run `fn` on every selected host: in parallel by default, one at a time with `serial`. Every host's failure is
    * reported with the host, the step and the cause; results come back per host name.
    */
-  async step<T>(title: string, selector: HostSelector, fn: (h: HostHandle) => Promise<T>, opts: StepOptions = {}): Promise<Map<string, T>> {
+  async step<T>(
+    title: string,
+    selector: HostSelector,
+    fn: (h: HostHandle) => Promise<T>,
+    opts: StepOptions = {},
+  ): Promise<Map<string, T>> {
     const results = new Map<string, T>();
     const tasks: Task[] = this.select(selector).map((host) => ({
       title: host.name,

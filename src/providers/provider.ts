@@ -18,7 +18,10 @@ export interface Provider {
   /** Make sure every wanted machine exists and runs; idempotent. Returns them in inventory order. */
   provision(progress: ProgressSink): Promise<{ machines: Machine[]; created: number }>;
   /** For `plan`: the machines that exist and those `provision` would create; changes nothing. */
-  plannedMachines(): Promise<{ existing: Machine[]; missing: Array<{ name: string; role: 'manager' | 'worker' }> }>;
+  plannedMachines(): Promise<{
+    existing: Machine[];
+    missing: Array<{ name: string; role: 'manager' | 'worker' }>;
+  }>;
   /** The machines as they are now; changes nothing. */
   machines(): Promise<Machine[]>;
   /** Remove everything the provider created for the cluster, and nothing else. */

@@ -43,7 +43,10 @@ export class StateStore {
 
   write(state: Omit<ClusterState, 'updatedAt'>): void {
     this.ensure();
-    this.writeFile('state.json', JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2) + '\n');
+    this.writeFile(
+      'state.json',
+      JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2) + '\n',
+    );
   }
 
   knownHosts(): KnownHostsFile {

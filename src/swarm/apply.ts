@@ -57,13 +57,24 @@ export async function applySwarmPlan(ctx: PlaybookContext, plan: SwarmPlan): Pro
       case 'remove-node':
         if (a.demoteFirst) {
           await setNodeRole(entryDocker, a.nodeId, 'worker');
-          await waitForNode(entryDocker, a.nodeId, (n) => n.role === 'worker', 'demoted', MANAGER_READY_TIMEOUT_MS);
+          await waitForNode(
+            entryDocker,
+            a.nodeId,
+            (n) => n.role === 'worker',
+            'demoted',
+            MANAGER_READY_TIMEOUT_MS,
+          );
         }
         return removeNode(entryDocker, a.nodeId);
       case 'join': {
         tokens ??= await readJoinTokens(entryDocker);
         const docker = await dockerOf(a.host);
-        await joinSwarm(docker, a.role === 'manager' ? tokens.manager : tokens.worker, a.advertiseAddress, entryAddr);
+        await joinSwarm(
+          docker,
+          a.role === 'manager' ? tokens.manager : tokens.worker,
+          a.advertiseAddress,
+          entryAddr,
+        );
         if (a.role === 'manager') {
           const nodeId = ((await docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
           await waitForNode(
@@ -78,10 +89,22 @@ export async function applySwarmPlan(ctx: PlaybookContext, plan: SwarmPlan): Pro
       }
       case 'promote':
         await setNodeRole(entryDocker, a.nodeId, 'manager');
-        return waitForNode(entryDocker, a.nodeId, (n) => n.role === 'manager' && n.reachability === 'reachable', 'reachable', MANAGER_READY_TIMEOUT_MS);
+        return waitForNode(
+          entryDocker,
+          a.nodeId,
+          (n) => n.role === 'manager' && n.reachability === 'reachable',
+          'reachable',
+          MANAGER_READY_TIMEOUT_MS,
+        );
       case 'demote':
         await setNodeRole(entryDocker, a.nodeId, 'worker');
-        return waitForNode(entryDocker, a.nodeId, (n) => n.role === 'worker', 'demoted', MANAGER_READY_TIMEOUT_MS);
+        return waitForNode(
+          entryDocker,
+          a.nodeId,
+          (n) => n.role === 'worker',
+          'demoted',
+          MANAGER_READY_TIMEOUT_MS,
+        );
       case 'rotate-tokens':
         await rotateJoinTokens(entryDocker);
         tokens = undefined;

@@ -40,7 +40,11 @@ export async function checkSwarm(
       }
     }
     verification = verifySwarm({
-      hosts: ctx.hosts.map((h) => ({ name: h.name, role: plan.roles[h.name] ?? 'worker', nodeId: facts.find((f) => f.host === h.name)?.nodeId ?? '' })),
+      hosts: ctx.hosts.map((h) => ({
+        name: h.name,
+        role: plan.roles[h.name] ?? 'worker',
+        nodeId: facts.find((f) => f.host === h.name)?.nodeId ?? '',
+      })),
       managers: ctx.cluster.managers,
       nodes,
     });

@@ -23,7 +23,11 @@ export async function waitForEngine(docker: Docker, timeoutMs: number): Promise<
 }
 
 /** One round trip: /info and (for a manager) /nodes are asked at the same time. */
-export async function readHostFacts(docker: Docker, host: string, advertiseAddress: string): Promise<HostFacts> {
+export async function readHostFacts(
+  docker: Docker,
+  host: string,
+  advertiseAddress: string,
+): Promise<HostFacts> {
   const [info, nodes] = await Promise.allSettled([docker.info(), docker.listNodes()]);
   if (info.status === 'rejected') throw info.reason;
   const facts = parseInfo(host, advertiseAddress, info.value);
@@ -56,7 +60,12 @@ export async function readJoinTokens(docker: Docker): Promise<JoinTokens> {
   return { worker, manager };
 }
 
-export async function joinSwarm(docker: Docker, token: string, advertiseAddress: string, remote: string): Promise<void> {
+export async function joinSwarm(
+  docker: Docker,
+  token: string,
+  advertiseAddress: string,
+  remote: string,
+): Promise<void> {
   await docker.swarmJoin({
     ListenAddr: '0.0.0.0:2377',
     AdvertiseAddr: advertiseAddress,
@@ -106,7 +115,8 @@ export async function waitForNode(
     } catch (err) {
       last = errorMessage(err);
     }
-    if (Date.now() > deadline) throw new Error(`not ${what} after ${Math.round(timeoutMs / 1000)} s (last seen: ${last})`);
+    if (Date.now() > deadline)
+      throw new Error(`not ${what} after ${Math.round(timeoutMs / 1000)} s (last seen: ${last})`);
     await sleep(100);
   }
 }

@@ -70,7 +70,10 @@ export function planSwarm(input: PlanInput): SwarmPlan {
   for (const h of input.hosts) {
     const f = factsOf(h.name);
     if (f.state === 'locked') {
-      problems.push({ host: h.name, message: 'the swarm on this host is locked (autolock); unlock it first, left alone' });
+      problems.push({
+        host: h.name,
+        message: 'the swarm on this host is locked (autolock); unlock it first, left alone',
+      });
     } else if (f.state === 'active' && !memberIds.has(f.nodeId)) {
       const other = f.clusterId ? ` ${f.clusterId}` : '';
       problems.push({
@@ -153,8 +156,10 @@ export function planSwarm(input: PlanInput): SwarmPlan {
       (role === 'manager' ? managerJoins : workerJoins).push(join);
     } else {
       const current = nodeById.get(f.nodeId)!.role;
-      if (current === 'worker' && role === 'manager') promotions.push({ kind: 'promote', host, nodeId: f.nodeId });
-      if (current === 'manager' && role === 'worker') demotions.push({ kind: 'demote', host, nodeId: f.nodeId });
+      if (current === 'worker' && role === 'manager')
+        promotions.push({ kind: 'promote', host, nodeId: f.nodeId });
+      if (current === 'manager' && role === 'worker')
+        demotions.push({ kind: 'demote', host, nodeId: f.nodeId });
     }
   }
 
@@ -162,7 +167,11 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     {
       title: 'leave a broken swarm state',
       mode: 'parallel',
-      actions: needsLeave.map((host): Action => ({ kind: 'leave', host, reason: `swarm state is ${factsOf(host).state}` })),
+      actions: needsLeave.map((host): Action => ({
+        kind: 'leave',
+        host,
+        reason: `swarm state is ${factsOf(host).state}`,
+      })),
     },
     { title: 'initialise the swarm', mode: 'serial', actions: init ? [init] : [] },
     { title: 'remove stale nodes', mode: 'serial', actions: stale },
@@ -224,7 +233,11 @@ function chooseSwarm(input: PlanInput): { clusterId?: string; nodes: ClusterNode
  * Roles: explicit roles are kept; auto hosts fill the remaining manager seats, current managers first (no churn),
  * then in inventory order. Hosts left alone take no seat.
  */
-function assignRoles(input: PlanInput, eligible: string[], nodeById: Map<string, ClusterNode>): Record<string, Role> {
+function assignRoles(
+  input: PlanInput,
+  eligible: string[],
+  nodeById: Map<string, ClusterNode>,
+): Record<string, Role> {
   const roles: Record<string, Role> = {};
   const spec = new Map(input.hosts.map((h) => [h.name, h]));
   let seats = input.managers;

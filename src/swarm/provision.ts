@@ -9,7 +9,9 @@ export async function provisionMachines(ctx: PlaybookContext): Promise<Machine[]
     title,
     [
       {
-        title: ctx.provider.createsMachines ? `${ctx.cluster.managers} managers, ${ctx.cluster.workers} workers` : `${ctx.cluster.hosts.length} hosts`,
+        title: ctx.provider.createsMachines
+          ? `${ctx.cluster.managers} managers, ${ctx.cluster.workers} workers`
+          : `${ctx.cluster.hosts.length} hosts`,
         run: async () => {
           const r = await ctx.provider.provision((m) => ctx.reporter.emit({ event: 'log', message: m }));
           machines = r.machines;

@@ -41,7 +41,8 @@ export function verifySwarm(input: VerifyInput): Verification {
       continue;
     }
     if (n.state !== 'ready') problems.push(`${h.name}: status is ${n.state}, not ready`);
-    if (n.availability !== 'active') problems.push(`${h.name}: availability is ${n.availability}, not active`);
+    if (n.availability !== 'active')
+      problems.push(`${h.name}: availability is ${n.availability}, not active`);
     if (n.role !== h.role) problems.push(`${h.name}: is a ${n.role}, wanted ${h.role}`);
   }
   const managers = input.nodes.filter((n) => n.role === 'manager');
@@ -52,7 +53,9 @@ export function verifySwarm(input: VerifyInput): Verification {
   if (leaders.length !== 1) problems.push(`the swarm has ${leaders.length} leaders, wanted exactly 1`);
   for (const m of managers) {
     if (!m.leader && m.reachability !== 'reachable') {
-      problems.push(`${nameOf.get(m.id) ?? m.hostname}: manager is ${m.reachability ?? 'unknown'}, not reachable`);
+      problems.push(
+        `${nameOf.get(m.id) ?? m.hostname}: manager is ${m.reachability ?? 'unknown'}, not reachable`,
+      );
     }
   }
 
@@ -66,7 +69,9 @@ export function verifySwarm(input: VerifyInput): Verification {
     engineVersion: n.engineVersion,
   }));
   const order = new Map(input.hosts.map((h, i) => [h.name, i]));
-  rows.sort((a, b) => (order.get(a.name) ?? 1e9) - (order.get(b.name) ?? 1e9) || a.name.localeCompare(b.name));
+  rows.sort(
+    (a, b) => (order.get(a.name) ?? 1e9) - (order.get(b.name) ?? 1e9) || a.name.localeCompare(b.name),
+  );
   return { ok: problems.length === 0, problems, nodes: rows };
 }
 
@@ -83,5 +88,12 @@ export function renderNodeTable(rows: NodeRow[]): string {
     r.engineVersion,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  return [header, ...body].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd()).join('\n');
+  return [header, ...body]
+    .map((row) =>
+      row
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('   ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -27,7 +27,9 @@ export function parseKnownHosts(text: string): KnownHost[] {
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((l) => l.split(/\s+/))
     .filter((p) => p.length >= 3)
-    .flatMap(([patterns, type, key]) => patterns!.split(',').map((pattern) => ({ pattern, type: type!, key: key! })));
+    .flatMap(([patterns, type, key]) =>
+      patterns!.split(',').map((pattern) => ({ pattern, type: type!, key: key! })),
+    );
 }
 
 export type HostKeyCheck = 'match' | 'unknown' | 'changed';

@@ -20,6 +20,13 @@ export class ConnectionPool {
   async closeAll(): Promise<void> {
     const all = [...this.connections.values()];
     this.connections.clear();
-    await Promise.all(all.map((c) => c.then((conn) => conn.close(), () => undefined)));
+    await Promise.all(
+      all.map((c) =>
+        c.then(
+          (conn) => conn.close(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }

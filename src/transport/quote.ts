@@ -9,7 +9,10 @@ export function quote(value: string | number): string {
  * Tagged template for remote commands: every interpolated value is shell-quoted, arrays become several words.
  *   sh`docker node rm ${id}`  ->  "docker node rm 'a b'" when id is "a b"
  */
-export function sh(strings: TemplateStringsArray, ...values: Array<string | number | Array<string | number>>): string {
+export function sh(
+  strings: TemplateStringsArray,
+  ...values: Array<string | number | Array<string | number>>
+): string {
   let out = strings[0] ?? '';
   values.forEach((v, i) => {
     out += Array.isArray(v) ? v.map(quote).join(' ') : quote(v);

@@ -72,7 +72,11 @@ export class SshConnection {
         const retriable = !(err instanceof InputError) && isTransient(err);
         if (!retriable || Date.now() + 100 > deadline) {
           if (err instanceof InputError || err instanceof StepError) throw err;
-          throw new StepError(target.name, 'connect over SSH', `${target.user}@${target.address}:${target.port}: ${errorMessage(err)}`);
+          throw new StepError(
+            target.name,
+            'connect over SSH',
+            `${target.user}@${target.address}:${target.port}: ${errorMessage(err)}`,
+          );
         }
         await sleep(Math.min(50 * 2 ** attempt, 250));
       }
@@ -104,13 +108,19 @@ export class SshConnection {
         try {
           config.privateKey = readFileSync(target.privateKey);
         } catch (err) {
-          reject(new InputError(`${target.name}: cannot read private key ${target.privateKey}: ${(err as NodeJS.ErrnoException).code ?? err}`));
+          reject(
+            new InputError(
+              `${target.name}: cannot read private key ${target.privateKey}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+            ),
+          );
           return;
         }
       } else if (process.env.SSH_AUTH_SOCK) {
         config.agent = process.env.SSH_AUTH_SOCK;
       } else {
-        reject(new InputError(`${target.name}: no privateKey given and no ssh-agent (SSH_AUTH_SOCK is not set)`));
+        reject(
+          new InputError(`${target.name}: no privateKey given and no ssh-agent (SSH_AUTH_SOCK is not set)`),
+        );
         return;
       }
       let settled = false;
@@ -182,7 +192,12 @@ export class SshConnection {
         );
       };
       this.agent = agent;
-      this.dockerClient = new Docker({ host: 'docker', port: 80, protocol: 'http', agent } as Docker.DockerOptions);
+      this.dockerClient = new Docker({
+        host: 'docker',
+        port: 80,
+        protocol: 'http',
+        agent,
+      } as Docker.DockerOptions);
     }
     return this.dockerClient;
   }
@@ -192,7 +207,9 @@ export class SshConnection {
     if (!this.forwardingRefused) {
       try {
         channel = await new Promise<ClientChannel>((resolve, reject) =>
-          this.client.openssh_forwardOutStreamLocal(DOCKER_SOCKET, (err, ch) => (err ? reject(err) : resolve(ch))),
+          this.client.openssh_forwardOutStreamLocal(DOCKER_SOCKET, (err, ch) =>
+            err ? reject(err) : resolve(ch),
+          ),
         );
         return socketLike(channel);
       } catch {

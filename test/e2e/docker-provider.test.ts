@@ -1,7 +1,16 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allText, inNode, labelled, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import {
+  allText,
+  inNode,
+  labelled,
+  summaryOf,
+  swarmState,
+  swarmup,
+  tempHome,
+  type CliResult,
+} from '../support/cli.ts';
 
 /** The main job on real engines: `swarmup up` of 3 managers + 2 workers in node containers on the local engine. */
 const NAME = 'e2e-docker';
@@ -39,11 +48,23 @@ describe('docker provider: up, re-run, repair, down', () => {
     expect(s.nodes.filter((n) => n.role === 'manager')).toHaveLength(3);
     expect(s.nodes.filter((n) => n.leader)).toHaveLength(1);
     for (const n of s.nodes) expect(n).toMatchObject({ state: 'ready', availability: 'active' });
-    for (const n of s.nodes.filter((x) => x.role === 'manager' && !x.leader)) expect(n.reachability).toBe('reachable');
+    for (const n of s.nodes.filter((x) => x.role === 'manager' && !x.leader))
+      expect(n.reachability).toBe('reachable');
 
     // The swarm itself agrees, read from inside a node with the docker CLI.
-    const ls = await inNode(`${NAME}-manager-1`, ['docker', 'node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.ManagerStatus}}']);
-    expect(ls.split('\n').map((l) => l.trimEnd()).sort()).toEqual([
+    const ls = await inNode(`${NAME}-manager-1`, [
+      'docker',
+      'node',
+      'ls',
+      '--format',
+      '{{.Hostname}} {{.Status}} {{.ManagerStatus}}',
+    ]);
+    expect(
+      ls
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .sort(),
+    ).toEqual([
       `${NAME}-manager-1 Ready Leader`,
       `${NAME}-manager-2 Ready Reachable`,
       `${NAME}-manager-3 Ready Reachable`,
@@ -93,7 +114,9 @@ describe('docker provider: up, re-run, repair, down', () => {
     expect(s.nodes).toHaveLength(5);
     const worker = await swarmState(`${NAME}-worker-1`);
     expect(worker.state).toBe('active');
-    expect((await inNode(`${NAME}-manager-1`, ['docker', 'node', 'ls', '-q'])).split('\n')).toContain(worker.nodeId);
+    expect((await inNode(`${NAME}-manager-1`, ['docker', 'node', 'ls', '-q'])).split('\n')).toContain(
+      worker.nodeId,
+    );
     expect((await swarmState(`${NAME}-manager-3`)).clusterId).toBe(before.clusterId);
     // Both join tokens were rotated after the joins: the ones used no longer work.
     const after = await joinTokens();

@@ -33,7 +33,11 @@ export async function swarmup(args: string[], env: Record<string, string>): Prom
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), events };
 }
 
-export function summaryOf(r: CliResult): { changes: number; ok: boolean; nodes: Array<Record<string, unknown>> } {
+export function summaryOf(r: CliResult): {
+  changes: number;
+  ok: boolean;
+  nodes: Array<Record<string, unknown>>;
+} {
   const s = r.events.filter((e) => e.event === 'summary').at(-1);
   if (!s) throw new Error(`no summary event (exit ${r.code})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
   return s as never;
@@ -46,13 +50,18 @@ export async function inNode(container: string, command: string[]): Promise<stri
   return String(r.stdout).trim();
 }
 
-export async function swarmState(container: string): Promise<{ state: string; nodeId: string; clusterId: string }> {
+export async function swarmState(
+  container: string,
+): Promise<{ state: string; nodeId: string; clusterId: string }> {
   const out = await inNode(container, ['docker', 'info', '--format', '{{json .Swarm}}']);
   const s = JSON.parse(out) as { LocalNodeState: string; NodeID: string; Cluster?: { ID?: string } };
   return { state: s.LocalNodeState, nodeId: s.NodeID, clusterId: s.Cluster?.ID ?? '' };
 }
 
-export async function labelled(kind: 'ps -a' | 'volume ls' | 'network ls', cluster: string): Promise<string[]> {
+export async function labelled(
+  kind: 'ps -a' | 'volume ls' | 'network ls',
+  cluster: string,
+): Promise<string[]> {
   const r = await execa('docker', [...kind.split(' '), '-q', '--filter', `label=swarmup.cluster=${cluster}`]);
   return String(r.stdout).split('\n').filter(Boolean);
 }

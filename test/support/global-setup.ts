@@ -10,7 +10,9 @@ export default async function setup(): Promise<void> {
   try {
     await docker.ping();
   } catch (err) {
-    throw new Error(`the end-to-end tests need a Docker engine (start dockerd; .ci/run does): ${(err as Error).message}`);
+    throw new Error(
+      `the end-to-end tests need a Docker engine (start dockerd; .ci/run does): ${(err as Error).message}`,
+    );
   }
   await ensureNodeImage(docker, (m) => console.log(m));
 }

@@ -7,10 +7,23 @@ const hosts = names.map((name, i) => ({ name, advertiseAddress: `10.0.0.${i + 1}
 
 function fresh(name: string): HostFacts {
   const i = names.indexOf(name);
-  return { host: name, advertiseAddress: `10.0.0.${i + 1}`, hostname: name, engineVersion: '20.10.24', state: 'inactive', nodeId: '', isManager: false };
+  return {
+    host: name,
+    advertiseAddress: `10.0.0.${i + 1}`,
+    hostname: name,
+    engineVersion: '20.10.24',
+    state: 'inactive',
+    nodeId: '',
+    isManager: false,
+  };
 }
 
-function node(id: string, hostname: string, role: 'manager' | 'worker', extra: Partial<ClusterNode> = {}): ClusterNode {
+function node(
+  id: string,
+  hostname: string,
+  role: 'manager' | 'worker',
+  extra: Partial<ClusterNode> = {},
+): ClusterNode {
   return {
     id,
     hostname,
@@ -27,7 +40,9 @@ function node(id: string, hostname: string, role: 'manager' | 'worker', extra: P
 
 /** A converged 3+2 swarm "C1": every host active, m1 the leader. */
 function converged(): HostFacts[] {
-  const nodes = names.map((n, i) => node(`id-${n}`, n, i < 3 ? 'manager' : 'worker', i === 0 ? { leader: true } : {}));
+  const nodes = names.map((n, i) =>
+    node(`id-${n}`, n, i < 3 ? 'manager' : 'worker', i === 0 ? { leader: true } : {}),
+  );
   return names.map((n, i) => ({
     ...fresh(n),
     state: 'active' as const,
@@ -109,14 +124,22 @@ describe('planSwarm', () => {
     const facts = converged();
     facts[4] = fresh('w2');
     const plan = planSwarm({ hosts, managers: 3, facts });
-    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['remove-node'], ['join:w2'], ['rotate-tokens']]);
+    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([
+      ['remove-node'],
+      ['join:w2'],
+      ['rotate-tokens'],
+    ]);
     expect(plan.phases[0]!.actions[0]).toMatchObject({ nodeId: 'id-w2', hostname: 'w2' });
   });
 
   it('a node of the same name at another address that is still ready is not taken for stale', () => {
     const facts = converged();
     facts[4] = { ...fresh('w2'), advertiseAddress: '10.9.9.9' };
-    const plan = planSwarm({ hosts: hosts.map((h) => (h.name === 'w2' ? { ...h, advertiseAddress: '10.9.9.9' } : h)), managers: 3, facts });
+    const plan = planSwarm({
+      hosts: hosts.map((h) => (h.name === 'w2' ? { ...h, advertiseAddress: '10.9.9.9' } : h)),
+      managers: 3,
+      facts,
+    });
     expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['join:w2'], ['rotate-tokens']]);
   });
 
@@ -126,7 +149,11 @@ describe('planSwarm', () => {
     nodes[2] = { ...nodes[2]!, state: 'down', reachability: 'unreachable' };
     facts[2] = fresh('m3');
     const plan = planSwarm({ hosts, managers: 3, facts });
-    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['remove-node'], ['join:m3'], ['rotate-tokens']]);
+    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([
+      ['remove-node'],
+      ['join:m3'],
+      ['rotate-tokens'],
+    ]);
     expect(plan.phases[0]!.actions[0]).toMatchObject({ nodeId: 'id-m3', demoteFirst: true });
     expect(plan.roles.m3).toBe('manager');
   });
@@ -135,7 +162,9 @@ describe('planSwarm', () => {
     const facts = converged();
     facts[4] = { ...fresh('w2'), state: 'active', nodeId: 'alien' };
     const plan = planSwarm({ hosts, managers: 3, facts, knownClusterId: 'C1' });
-    expect(plan.problems).toEqual([{ host: 'w2', message: expect.stringContaining('belongs to a different swarm') }]);
+    expect(plan.problems).toEqual([
+      { host: 'w2', message: expect.stringContaining('belongs to a different swarm') },
+    ]);
     expect(plan.phases.flatMap((p) => p.actions).some((a) => 'host' in a && a.host === 'w2')).toBe(false);
   });
 
@@ -160,7 +189,13 @@ describe('planSwarm', () => {
 
   it('explicit roles are kept; auto hosts fill the remaining seats', () => {
     const input: PlanInput = {
-      hosts: hosts.map((h) => (h.name === 'w2' ? { ...h, role: 'manager' as const } : h.name === 'm1' ? { ...h, role: 'worker' as const } : h)),
+      hosts: hosts.map((h) =>
+        h.name === 'w2'
+          ? { ...h, role: 'manager' as const }
+          : h.name === 'm1'
+            ? { ...h, role: 'worker' as const }
+            : h,
+      ),
       managers: 3,
       facts: names.map(fresh),
     };

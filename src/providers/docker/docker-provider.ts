@@ -15,8 +15,14 @@ export interface NodeWanted {
 /** Node names: `<cluster>-manager-N`, `<cluster>-worker-N`; they are the container names and hostnames too. */
 export function dockerNodes(cluster: string, managers: number, workers: number): NodeWanted[] {
   return [
-    ...Array.from({ length: managers }, (_, i) => ({ name: `${cluster}-manager-${i + 1}`, role: 'manager' as const })),
-    ...Array.from({ length: workers }, (_, i) => ({ name: `${cluster}-worker-${i + 1}`, role: 'worker' as const })),
+    ...Array.from({ length: managers }, (_, i) => ({
+      name: `${cluster}-manager-${i + 1}`,
+      role: 'manager' as const,
+    })),
+    ...Array.from({ length: workers }, (_, i) => ({
+      name: `${cluster}-worker-${i + 1}`,
+      role: 'worker' as const,
+    })),
   ];
 }
 
@@ -46,7 +52,11 @@ export class DockerProvider implements Provider {
     try {
       await this.docker.ping();
     } catch (err) {
-      throw new StepError('local', 'reach the Docker engine', `${errorMessage(err)} (is dockerd running? DOCKER_HOST=${process.env.DOCKER_HOST ?? 'unset'})`);
+      throw new StepError(
+        'local',
+        'reach the Docker engine',
+        `${errorMessage(err)} (is dockerd running? DOCKER_HOST=${process.env.DOCKER_HOST ?? 'unset'})`,
+      );
     }
     const image = await ensureNodeImage(this.docker, progress);
     await this.ensureNetwork();
@@ -67,7 +77,9 @@ export class DockerProvider implements Provider {
       try {
         await this.createNode(node, image, key.publicKey);
       } catch (err) {
-        throw err instanceof StepError ? err : new StepError(node.name, 'create node container', errorMessage(err));
+        throw err instanceof StepError
+          ? err
+          : new StepError(node.name, 'create node container', errorMessage(err));
       }
       created++;
     };
@@ -83,7 +95,12 @@ export class DockerProvider implements Provider {
   async plannedMachines(): Promise<{ existing: Machine[]; missing: NodeWanted[] }> {
     const existing = await this.machines();
     const have = new Set(existing.map((m) => m.name));
-    return { existing, missing: dockerNodes(this.spec.name, this.spec.managers, this.spec.workers).filter((n) => !have.has(n.name)) };
+    return {
+      existing,
+      missing: dockerNodes(this.spec.name, this.spec.managers, this.spec.workers).filter(
+        (n) => !have.has(n.name),
+      ),
+    };
   }
 
   /** The cluster's running node containers, found by label: managers first, then workers, in index order. */
@@ -100,7 +117,8 @@ export class DockerProvider implements Provider {
       const name = c.Labels[NODE_LABEL] ?? c.Names[0]!.slice(1);
       const port = c.Ports.find((p) => p.PrivatePort === 22 && p.IP === '127.0.0.1')?.PublicPort;
       const ip = c.NetworkSettings?.Networks?.[this.network]?.IPAddress;
-      if (!port || !ip) throw new StepError(name, 'inspect node container', 'no SSH port on 127.0.0.1 or no cluster address');
+      if (!port || !ip)
+        throw new StepError(name, 'inspect node container', 'no SSH port on 127.0.0.1 or no cluster address');
       return {
         name,
         address: '127.0.0.1',
@@ -144,7 +162,9 @@ export class DockerProvider implements Provider {
   }
 
   private async ensureNetwork(): Promise<void> {
-    const existing = await this.docker.listNetworks({ filters: { name: [this.network], ...clusterFilter(this.spec.name) } });
+    const existing = await this.docker.listNetworks({
+      filters: { name: [this.network], ...clusterFilter(this.spec.name) },
+    });
     if (existing.some((n) => n.Name === this.network)) return;
     await this.docker.createNetwork({
       Name: this.network,

@@ -51,13 +51,17 @@ async function buildWithMmdebstrap(docker: Docker, work: string): Promise<void> 
     all: true,
     ...(existsSync(sources) ? { inputFile: sources } : { stdin: 'ignore' }),
   });
-  if (r.exitCode !== 0) throw new Error(`mmdebstrap exited ${r.exitCode}: ${String(r.all).split('\n').slice(-5).join('\n')}`);
+  if (r.exitCode !== 0)
+    throw new Error(`mmdebstrap exited ${r.exitCode}: ${String(r.all).split('\n').slice(-5).join('\n')}`);
   const [repo, tag] = NODE_IMAGE.split(':') as [string, string];
-  const stream = await docker.importImage(createReadStream(tar) as unknown as string, {
-    repo,
-    tag,
-    changes: ['CMD ["/bin/bash"]', 'LABEL swarmup.image=node'],
-  } as object);
+  const stream = await docker.importImage(
+    createReadStream(tar) as unknown as string,
+    {
+      repo,
+      tag,
+      changes: ['CMD ["/bin/bash"]', 'LABEL swarmup.image=node'],
+    } as object,
+  );
   await followProgress(docker, stream);
 }
 

@@ -1,0 +1,198 @@
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allText, inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+
+/**
+ * The ssh provider against machines "the user already has": node containers (sshd + engine, no swarm) made by the
+ * docker provider under another cluster name, then listed by address and port in a config file like any VMs.
+ */
+const MACHINES = 'e2e-ssh-machines';
+const home = tempHome();
+const env = { SWARMUP_HOME: home };
+const outputs: CliResult[] = [];
+const run = async (...args: string[]) => {
+  const r = await swarmup(args, env);
+  outputs.push(r);
+  return r;
+};
+
+interface Box {
+  container: string;
+  port: number;
+  ip: string;
+}
+const boxes: Box[] = [];
+
+async function freeClosedPort(): Promise<number> {
+  return new Promise((res) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function writeConfig(file: string, hosts: Array<Record<string, unknown>>): string {
+  const path = join(home, file);
+  writeFileSync(
+    path,
+    stringify({
+      name: 'lab',
+      provider: 'ssh',
+      ssh: { user: 'root', port: 22, privateKey: join(home, MACHINES, 'id_ed25519') },
+      hosts,
+    }),
+  );
+  return path;
+}
+
+const hostEntry = (b: Box, i: number) => ({
+  name: `node-${i + 1}`,
+  address: '127.0.0.1',
+  port: b.port,
+  advertiseAddress: b.ip,
+});
+
+describe('ssh provider: machines from a config file', () => {
+  let good: string;
+
+  beforeAll(async () => {
+    await swarmup(['down', '--yes', '--name', MACHINES], env);
+    const made = await swarmup(
+      ['up', '--until', 'provision', '--name', MACHINES, '--managers', '3', '--workers', '3'],
+      env,
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const ps = await execa('docker', [
+      'ps',
+      '--filter',
+      `label=swarmup.cluster=${MACHINES}`,
+      '--format',
+      '{{.Names}}',
+    ]);
+    for (const container of String(ps.stdout).split('\n').sort()) {
+      const port = Number(
+        String((await execa('docker', ['port', container, '22/tcp'])).stdout)
+          .split(':')
+          .pop(),
+      );
+      const ip = String(
+        (
+          await execa('docker', [
+            'inspect',
+            '-f',
+            `{{(index .NetworkSettings.Networks "swarmup-${MACHINES}").IPAddress}}`,
+            container,
+          ])
+        ).stdout,
+      ).trim();
+      boxes.push({ container, port, ip });
+    }
+    expect(boxes).toHaveLength(6);
+    good = writeConfig('lab.yaml', boxes.slice(0, 5).map(hostEntry));
+  });
+
+  afterAll(async () => {
+    await swarmup(['down', '--yes', '--name', MACHINES], env);
+  });
+
+  it('one unreachable host: stops before changing anything, naming the host and the cause', async () => {
+    const ghostPort = await freeClosedPort();
+    const bad = writeConfig('with-ghost.yaml', [
+      ...boxes.slice(0, 5).map(hostEntry),
+      { name: 'ghost', address: '127.0.0.1', port: ghostPort },
+    ]);
+    const r = await run('up', '--config', bad);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(`ghost: connect over SSH: root@127.0.0.1:${ghostPort}: .*ECONNREFUSED`),
+    );
+    for (const b of boxes.slice(0, 5)) expect((await swarmState(b.container)).state).toBe('inactive');
+  });
+
+  it('bootstraps 3 managers + 2 workers over SSH and verifies', async () => {
+    const r = await run('up', '--config', good, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const s = summaryOf(r);
+    expect(s.ok).toBe(true);
+    expect(s.nodes.map((n) => [n.name, n.role])).toEqual([
+      ['node-1', 'manager'],
+      ['node-2', 'manager'],
+      ['node-3', 'manager'],
+      ['node-4', 'worker'],
+      ['node-5', 'worker'],
+    ]);
+  });
+
+  it('a re-run changes nothing', async () => {
+    const r = await run('up', '--inventory', good, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r).changes).toBe(0);
+  });
+
+  it('a host of a different swarm is reported and left alone', async () => {
+    const stray = boxes[5]!;
+    await inNode(stray.container, ['docker', 'swarm', 'init', '--advertise-addr', stray.ip]);
+    const before = await swarmState(stray.container);
+    const withStray = writeConfig('with-stray.yaml', boxes.map(hostEntry));
+    const r = await run('up', '--config', withStray);
+    expect(r.code).toBe(1); // nothing changed, and the cluster is not the one asked for
+    expect(r.stderr).toMatch(/node-6: belongs to a different swarm/);
+    expect(r.stderr).toMatch(/node-6: not a node of the swarm/);
+    expect(await swarmState(stray.container)).toEqual(before);
+    await inNode(stray.container, ['docker', 'swarm', 'leave', '--force']);
+  });
+
+  it('runs a TypeScript playbook against the inventory: parallel, serial and quoted steps', async () => {
+    const pb = resolve(import.meta.dirname, '../fixtures/hostnames.playbook.ts');
+    const r = await run('run', pb, '--config', good, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const logs = r.events.filter((e) => e.event === 'log').map((e) => e.message as string);
+    for (const b of boxes.slice(0, 5))
+      expect(logs).toContain(`node-${boxes.indexOf(b) + 1} is ${b.container}`);
+    expect(logs).toContain(
+      'order: start node-1, end node-1, start node-2, end node-2, start node-3, end node-3',
+    );
+    expect(logs).toContain(`echo: it's $HOME; rm -rf /nope`);
+  });
+
+  it('a changed host key is refused, naming the host', async () => {
+    const b = boxes[4]!;
+    await inNode(b.container, [
+      'sh',
+      '-c',
+      'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && pkill -HUP -x sshd',
+    ]);
+    await new Promise((r) => setTimeout(r, 500));
+    const r = await run('status', '--config', good);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/node-5: the SSH host key of \[127\.0\.0\.1\]:\d+ has changed/);
+  });
+
+  it('down makes every host leave the swarm and keeps the machines', async () => {
+    // node-5's key changed on purpose above; the user accepts the new key by removing its line.
+    const kh = join(home, 'lab', 'known_hosts');
+    const { readFileSync } = await import('node:fs');
+    writeFileSync(
+      kh,
+      readFileSync(kh, 'utf8')
+        .split('\n')
+        .filter((l) => !l.includes(`:${boxes[4]!.port} `))
+        .join('\n'),
+    );
+    const r = await run('down', '--config', good, '--yes');
+    expect(r.code, r.stderr).toBe(0);
+    for (const b of boxes.slice(0, 5)) expect((await swarmState(b.container)).state).toBe('inactive');
+    const ps = await execa('docker', ['ps', '-q', '--filter', `label=swarmup.cluster=${MACHINES}`]);
+    expect(String(ps.stdout).split('\n').filter(Boolean)).toHaveLength(6);
+  });
+
+  it('no join token in any output or state file', async () => {
+    const text = outputs.map((o) => o.stdout + o.stderr).join('\n') + (await allText(home));
+    expect(text).not.toMatch(/SWMTKN-/);
+  });
+});

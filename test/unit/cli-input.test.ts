@@ -1,0 +1,47 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { swarmup, tempHome } from '../support/cli.ts';
+
+/** Bad input through the real binary: exit code 2, a message naming the field, and no change anywhere. */
+describe('command line: bad input', () => {
+  const home = tempHome();
+  const state = join(home, 'state');
+  const env = { SWARMUP_HOME: state };
+
+  it.each([
+    [
+      ['up', '--managers', '4'],
+      /--managers: managers must be 1, 3, 5 or 7, not 4: Swarm's raft needs a majority/,
+    ],
+    [['up', '--managers', '9', '--workers', '1'], /--managers: managers must be 1, 3, 5 or 7, not 9/],
+    [['up', '--workers', 'many'], /--workers: expected a whole number, got "many"/],
+    [['up', '--name', 'Not_Valid'], /--name: "Not_Valid"/],
+    [['up', '--until', 'later'], /--until: "later" is not a stage/],
+    [['up', '--provider', 'gcp'], /--provider.*gcp/],
+    [['up', '--config', '/nonexistent/lab.yaml'], /\/nonexistent\/lab\.yaml: cannot read config file/],
+  ])('swarmup %j exits 2', async (args, message) => {
+    const r = await swarmup(args as string[], env);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message as RegExp);
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it('a config file with an unknown key names the file and the line', async () => {
+    const file = join(home, 'lab.yaml');
+    writeFileSync(
+      file,
+      'name: lab\nprovider: ssh\nhosts:\n  - name: a\n    address: 127.0.0.1\n    rolle: manager\n',
+    );
+    const r = await swarmup(['up', '--config', file], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:6: hosts[0].rolle`);
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it('down without --yes and without a terminal refuses', async () => {
+    const r = await swarmup(['down', '--name', 'nothing-here'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pass --yes');
+  });
+});

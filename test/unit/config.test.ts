@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { resolveCluster } from '../../src/config/cluster.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { InputError } from '../../src/errors.ts';
+
+const seeds = `# the seeds' five VMs
+name: lab
+provider: ssh
+ssh: { user: root, port: 22, privateKey: ~/.ssh/id_ed25519 }
+hosts:
+  - { name: node0, address: 192.168.1.130, role: manager }
+  - { name: node1, address: 192.168.1.131, advertiseAddress: 10.0.0.11 }
+  - { name: node2, address: 192.168.1.132 }
+  - { name: node3, address: 192.168.1.133, port: 2222, user: admin }
+  - { name: node4, address: 192.168.1.134, role: worker }
+`;
+
+function inputError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    return (err as Error).message;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('config file', () => {
+  it('parses the seeds inventory and resolves defaults per host', () => {
+    const spec = resolveCluster(parseConfig(seeds, 'lab.yaml'), {}, 'lab.yaml');
+    expect(spec.name).toBe('lab');
+    expect(spec.managers).toBe(3);
+    expect(spec.hosts[1]).toMatchObject({
+      name: 'node1',
+      address: '192.168.1.131',
+      advertiseAddress: '10.0.0.11',
+      port: 22,
+      user: 'root',
+      role: 'auto',
+    });
+    expect(spec.hosts[3]).toMatchObject({ port: 2222, user: 'admin', advertiseAddress: '192.168.1.133' });
+    expect(spec.hosts[0]!.privateKey).toMatch(/\/\.ssh\/id_ed25519$/);
+    expect(spec.hosts[0]!.privateKey).not.toMatch(/^~/);
+  });
+
+  it('refuses an unknown key, naming the file, the line and the field', () => {
+    const text = seeds.replace(
+      '  - { name: node2, address: 192.168.1.132 }',
+      '  - { name: node2, adress: 192.168.1.132 }',
+    );
+    const msg = inputError(() => parseConfig(text, 'lab.yaml'));
+    expect(msg).toContain('lab.yaml:8: hosts[2].adress');
+  });
+
+  it('refuses a wrong type with the line of the field', () => {
+    const msg = inputError(() => parseConfig('name: lab\nmanagers: three\n', 'c.yaml'));
+    expect(msg).toMatch(/^c\.yaml:2: managers: /);
+  });
+
+  it('refuses broken YAML with a line number', () => {
+    const msg = inputError(() => parseConfig('name: lab\nhosts: [\n', 'c.yaml'));
+    expect(msg).toMatch(/^c\.yaml:\d+: not valid YAML/);
+  });
+
+  it('refuses duplicate host names and targets', () => {
+    const dup = seeds.replace('name: node4, address: 192.168.1.134', 'name: node0, address: 192.168.1.134');
+    expect(inputError(() => resolveCluster(parseConfig(dup, 'l.yaml'), {}, 'l.yaml'))).toContain(
+      'hosts[4].name: "node0" is already used by hosts[0]',
+    );
+    const same = seeds.replace('192.168.1.134', '192.168.1.130');
+    expect(inputError(() => resolveCluster(parseConfig(same, 'l.yaml'), {}, 'l.yaml'))).toContain(
+      '192.168.1.130:22 is already used',
+    );
+  });
+
+  it.each(['2', '4', '6', '9'])('refuses --managers %s and explains quorum', (m) => {
+    const msg = inputError(() => resolveCluster(parseConfig(seeds, 'l.yaml'), { managers: m }, 'l.yaml'));
+    expect(msg).toMatch(/^--managers: managers must be 1, 3, 5 or 7/);
+    expect(msg).toContain('raft');
+  });
+
+  it('refuses more managers than hosts, and managers in the file name the file', () => {
+    expect(
+      inputError(() => resolveCluster(parseConfig(seeds, 'l.yaml'), { managers: '7' }, 'l.yaml')),
+    ).toContain('only 5 nodes');
+    const five = seeds.replace('provider: ssh', 'provider: ssh\nmanagers: 4');
+    expect(inputError(() => resolveCluster(parseConfig(five, 'l.yaml'), {}, 'l.yaml'))).toMatch(
+      /^l\.yaml: managers: managers must be/,
+    );
+  });
+
+  it('refuses non-numbers, bad names and unknown providers', () => {
+    expect(inputError(() => resolveCluster(undefined, { managers: 'x' }))).toContain(
+      '--managers: expected a whole number',
+    );
+    expect(inputError(() => resolveCluster(undefined, { name: 'Bad_Name' }))).toContain('--name: "Bad_Name"');
+    expect(inputError(() => resolveCluster(undefined, { provider: 'gcp' }))).toContain(
+      '"gcp" is not a provider',
+    );
+  });
+
+  it('docker provider defaults to 3 managers + 2 workers named "local"', () => {
+    expect(resolveCluster(undefined, {})).toMatchObject({
+      name: 'local',
+      provider: 'docker',
+      managers: 3,
+      workers: 2,
+    });
+    expect(resolveCluster(undefined, { managers: '1', workers: '0' })).toMatchObject({
+      managers: 1,
+      workers: 0,
+    });
+    expect(inputError(() => resolveCluster(undefined, { managers: '3', workers: '-1' }))).toContain(
+      '--workers',
+    );
+  });
+
+  it('explicit roles must fit the manager count', () => {
+    const text = seeds
+      .replace(/role: worker/, 'role: manager')
+      .replace('node2, address: 192.168.1.132', 'node2, address: 192.168.1.132, role: manager')
+      .replace('node3, address: 192.168.1.133', 'node3, address: 192.168.1.133, role: manager');
+    expect(
+      inputError(() => resolveCluster(parseConfig(text, 'l.yaml'), { managers: '3' }, 'l.yaml')),
+    ).toContain('4 hosts have role manager but managers is 3');
+  });
+});

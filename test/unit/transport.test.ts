@@ -1,0 +1,80 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import {
+  checkHostKey,
+  hostPattern,
+  keyType,
+  KnownHostsFile,
+  parseKnownHosts,
+} from '../../src/transport/known-hosts.ts';
+import { quote, sh } from '../../src/transport/quote.ts';
+import { redact } from '../../src/redact.ts';
+
+function blob(type: string, body: string): Buffer {
+  const t = Buffer.from(type);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(t.length);
+  return Buffer.concat([len, t, Buffer.from(body)]);
+}
+
+describe('shell quoting', () => {
+  it.each([
+    ['plain', 'plain'],
+    ['/var/lib/docker', '/var/lib/docker'],
+    ['', "''"],
+    ['a b', "'a b'"],
+    ["it's", "'it'\\''s'"],
+    ['$(reboot)', "'$(reboot)'"],
+    ['a;b|c&d', "'a;b|c&d'"],
+  ])('quote(%j) = %s', (input, out) => {
+    expect(quote(input)).toBe(out);
+  });
+
+  it('a real shell gets back exactly the values', () => {
+    const values = ["it's", '$HOME', '`id`', 'a\nb', '*', '--flag', '"dq"', '\\'];
+    const out = execFileSync('sh', ['-c', sh`printf '%s\\0' ${values}`]).toString();
+    expect(out.split('\0').slice(0, -1)).toEqual(values);
+  });
+});
+
+describe('known_hosts', () => {
+  const a = blob('ssh-ed25519', 'key-a');
+  const b = blob('ssh-ed25519', 'key-b');
+
+  it('patterns follow OpenSSH', () => {
+    expect(hostPattern('10.0.0.1', 22)).toBe('10.0.0.1');
+    expect(hostPattern('127.0.0.1', 2222)).toBe('[127.0.0.1]:2222');
+    expect(keyType(a)).toBe('ssh-ed25519');
+  });
+
+  it('trusts on first use, then pins: the same key matches, a different one is refused', () => {
+    const entries = parseKnownHosts(`# comment\n[h]:2222 ssh-ed25519 ${a.toString('base64')}\n`);
+    expect(checkHostKey(entries, '[h]:2222', a)).toBe('match');
+    expect(checkHostKey(entries, '[h]:2222', b)).toBe('changed');
+    expect(checkHostKey(entries, 'other', b)).toBe('unknown');
+  });
+
+  it('the file records new keys with mode 0600 and refuses a changed one, naming the host', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kh-'));
+    const path = join(dir, 'sub', 'known_hosts');
+    new KnownHostsFile(path).verify('node0', '[127.0.0.1]:2200', a);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path, 'utf8')).toBe(`[127.0.0.1]:2200 ssh-ed25519 ${a.toString('base64')}\n`);
+    const again = new KnownHostsFile(path);
+    again.verify('node0', '[127.0.0.1]:2200', a);
+    expect(() => again.verify('node0', '[127.0.0.1]:2200', b)).toThrow(
+      /node0: the SSH host key of \[127\.0\.0\.1\]:2200 has changed/,
+    );
+  });
+});
+
+describe('redact', () => {
+  it('removes join tokens and unlock keys from any text', () => {
+    const fake = 'SWMTKN-1-' + 'x'.repeat(50) + '-' + 'y'.repeat(25);
+    expect(redact(`join --token ${fake} 10.0.0.1:2377`)).toBe('join --token SWMTKN-<redacted> 10.0.0.1:2377');
+    expect(redact('key SWMKEY-1-abcDEF+/=')).toBe('key SWMKEY-<redacted>');
+  });
+});
