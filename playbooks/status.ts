@@ -18,7 +18,6 @@ export default definePlaybook({
       ...(ctx.state.read()?.clusterId ? { knownClusterId: ctx.state.read()!.clusterId! } : {}),
     });
     for (const p of plan.problems) ctx.reporter.emit({ event: 'problem', ...p });
-    const { verification } = await checkSwarm(ctx, plan, { waitMs: 0, facts });
-    return verification;
+    return checkSwarm(ctx, plan, { waitMs: 0, nodeIds: new Map(facts.map((f) => [f.host, f.nodeId])) });
   },
 });

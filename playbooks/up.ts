@@ -1,6 +1,6 @@
 import { definePlaybook } from '../src/playbook/playbook.ts';
 import { applySwarmPlan, describeAction } from '../src/swarm/apply.ts';
-import { checkSwarm } from '../src/swarm/check.ts';
+import { checkSwarm, readClusterId } from '../src/swarm/check.ts';
 import { countChanges, planSwarm } from '../src/swarm/plan.ts';
 import { provisionMachines } from '../src/swarm/provision.ts';
 import { readSwarmFacts } from '../src/swarm/read-facts.ts';
@@ -31,10 +31,12 @@ export default definePlaybook({
     });
     if (countChanges(plan) === 0) ctx.log('swarm: nothing to change');
 
-    await applySwarmPlan(ctx, plan);
+    const changed = await applySwarmPlan(ctx, plan);
+    const nodeIds = new Map(facts.map((f) => [f.host, changed.get(f.host) ?? f.nodeId]));
     // Freshly joined nodes take a moment to report Ready; a host left alone will never join, so no wait for it.
     const waitMs = plan.problems.length > 0 ? 0 : 60_000;
-    const { verification, clusterId } = await checkSwarm(ctx, plan, { waitMs });
+    const verification = await checkSwarm(ctx, plan, { waitMs, nodeIds });
+    const clusterId = plan.clusterId ?? (await readClusterId(ctx, plan.entry));
     ctx.state.write({
       name: ctx.cluster.name,
       provider: ctx.cluster.provider,

@@ -38,9 +38,11 @@ export function describeAction(a: Action): string {
 
 /**
  * Carry out a plan, phase by phase. Join tokens are read from the entry manager once, kept in this closure only,
- * and rotated after the last join.
+ * and rotated after the last join. Returns the NodeID of every host that joined (or left: ''), so verification
+ * needs no second read of every host.
  */
-export async function applySwarmPlan(ctx: PlaybookContext, plan: SwarmPlan): Promise<void> {
+export async function applySwarmPlan(ctx: PlaybookContext, plan: SwarmPlan): Promise<Map<string, string>> {
+  const nodeIds = new Map<string, string>();
   const hostOf = (name: string): Machine => ctx.hosts.find((h) => h.name === name)!;
   const dockerOf = async (name: string): Promise<Docker> => (await ctx.connection(hostOf(name))).docker;
   const entry = hostOf(plan.entry);
@@ -51,9 +53,15 @@ export async function applySwarmPlan(ctx: PlaybookContext, plan: SwarmPlan): Pro
     const entryDocker = await dockerOf(plan.entry);
     switch (a.kind) {
       case 'leave':
-        return leaveSwarm(await dockerOf(a.host));
-      case 'init':
-        return initSwarm(await dockerOf(a.host), a.advertiseAddress);
+        await leaveSwarm(await dockerOf(a.host));
+        nodeIds.set(a.host, '');
+        return;
+      case 'init': {
+        const docker = await dockerOf(a.host);
+        await initSwarm(docker, a.advertiseAddress);
+        nodeIds.set(a.host, await nodeIdOf(docker));
+        return;
+      }
       case 'remove-node':
         if (a.demoteFirst) {
           await setNodeRole(entryDocker, a.nodeId, 'worker');
@@ -75,8 +83,9 @@ export async function applySwarmPlan(ctx: PlaybookContext, plan: SwarmPlan): Pro
           a.advertiseAddress,
           entryAddr,
         );
+        const nodeId = await nodeIdOf(docker);
+        nodeIds.set(a.host, nodeId);
         if (a.role === 'manager') {
-          const nodeId = ((await docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
           await waitForNode(
             entryDocker,
             nodeId,
@@ -130,4 +139,9 @@ export async function applySwarmPlan(ctx: PlaybookContext, plan: SwarmPlan): Pro
       { concurrent: phase.mode === 'parallel' },
     );
   }
+  return nodeIds;
+}
+
+async function nodeIdOf(docker: Docker): Promise<string> {
+  return ((await docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
 }

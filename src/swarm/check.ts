@@ -1,56 +1,63 @@
-import { errorMessage, StepError } from '../errors.ts';
+import { errorMessage } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import { sleep } from '../transport/ssh-connection.ts';
-import { listNodes, readHostFacts } from './engine.ts';
-import type { ClusterNode, HostFacts } from './facts.ts';
+import { listNodes } from './engine.ts';
+import type { ClusterNode } from './facts.ts';
 import type { SwarmPlan } from './plan.ts';
 import { verifySwarm, type Verification } from './verify.ts';
 
 /**
  * Read the cluster back and check it as `docker node ls` reads. Nodes that joined a moment ago may still be
  * "unknown"; the check is repeated until it passes or `waitMs` runs out, and the last reading is returned.
+ * `nodeIds` is what each host reports as its NodeID now; the node list is read from the first manager that answers,
+ * the entry host first.
  */
 export async function checkSwarm(
   ctx: PlaybookContext,
-  plan: Pick<SwarmPlan, 'roles'>,
-  opts: { waitMs: number; facts?: HostFacts[] },
-): Promise<{ verification: Verification; clusterId?: string }> {
-  const facts =
-    opts.facts ??
-    (await Promise.all(
-      ctx.hosts.map(async (h) => {
-        try {
-          return await readHostFacts((await ctx.connection(h)).docker, h.name, h.advertiseAddress);
-        } catch (err) {
-          throw new StepError(h.name, 'read facts for verification', errorMessage(err));
-        }
-      }),
-    ));
-  const managers = facts.filter((f) => f.isManager);
+  plan: Pick<SwarmPlan, 'roles' | 'entry'>,
+  opts: { waitMs: number; nodeIds: Map<string, string> },
+): Promise<Verification> {
+  const managers = [
+    plan.entry,
+    ...ctx.hosts.map((h) => h.name).filter((n) => n !== plan.entry && plan.roles[n] === 'manager'),
+  ];
   const deadline = Date.now() + opts.waitMs;
   let verification: Verification;
   for (;;) {
     let nodes: ClusterNode[] = [];
+    let lastError = 'no manager answered';
     for (const m of managers) {
       try {
-        nodes = await listNodes((await ctx.connection(ctx.hosts.find((h) => h.name === m.host)!)).docker);
+        nodes = await listNodes((await ctx.connection(ctx.hosts.find((h) => h.name === m)!)).docker);
         break;
-      } catch {
-        // try the next manager
+      } catch (err) {
+        lastError = `${m}: ${errorMessage(err)}`;
       }
     }
     verification = verifySwarm({
       hosts: ctx.hosts.map((h) => ({
         name: h.name,
         role: plan.roles[h.name] ?? 'worker',
-        nodeId: facts.find((f) => f.host === h.name)?.nodeId ?? '',
+        nodeId: opts.nodeIds.get(h.name) ?? '',
       })),
       managers: ctx.cluster.managers,
       nodes,
     });
+    if (nodes.length === 0) verification.problems.unshift(`cannot list the nodes: ${lastError}`);
     if (verification.ok || Date.now() > deadline) break;
     await sleep(200);
   }
-  const clusterId = managers.find((m) => m.clusterId)?.clusterId;
-  return { verification, ...(clusterId ? { clusterId } : {}) };
+  return verification;
+}
+
+/** The cluster ID, read from the entry manager (recorded in the state so later runs converge the same swarm). */
+export async function readClusterId(ctx: PlaybookContext, entry: string): Promise<string | undefined> {
+  try {
+    const info = (await (await ctx.connection(ctx.hosts.find((h) => h.name === entry)!)).docker.info()) as {
+      Swarm?: { Cluster?: { ID?: string } };
+    };
+    return info.Swarm?.Cluster?.ID || undefined;
+  } catch {
+    return undefined;
+  }
 }

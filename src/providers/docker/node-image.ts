@@ -2,7 +2,6 @@ import { createReadStream, existsSync, mkdtempSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { execa } from 'execa';
 import { errorMessage, StepError } from '../../errors.ts';
 import type { ProgressSink } from '../provider.ts';
 import { NODE_IMAGE, nodeDockerfile, nodePackages } from './node-boot.ts';
@@ -37,6 +36,7 @@ export async function ensureNodeImage(docker: Docker, progress: ProgressSink): P
 }
 
 async function hasCommand(cmd: string): Promise<boolean> {
+  const { execa } = await import('execa'); // loaded only when an image is built: keeps every other command quick
   const r = await execa('sh', ['-c', `command -v ${cmd}`], { reject: false });
   return r.exitCode === 0;
 }
@@ -46,6 +46,7 @@ async function buildWithMmdebstrap(docker: Docker, work: string): Promise<void> 
   const sources = '/etc/apt/sources.list.d/debian.sources';
   const args = ['--variant=apt', `--include=${nodePackages.join(',')}`, 'bookworm', tar];
   // Use this machine's own mirror configuration when it has one (deb822 on stdin), else mmdebstrap's default.
+  const { execa } = await import('execa');
   const r = await execa('mmdebstrap', existsSync(sources) ? [...args, '-'] : args, {
     reject: false,
     all: true,

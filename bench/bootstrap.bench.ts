@@ -1,0 +1,199 @@
+/**
+ * `npm run bench`: swarmup's bootstrap beside the bare lower bound, on node containers that already run engines.
+ *
+ *   bare      the same engine calls issued directly over one SSH connection per host: init, managers joined one
+ *             by one (each waited for until reachable), workers joined in parallel, tokens rotated, then wait until
+ *             every node is Ready. No facts, no plan, no state.
+ *   swarmup   the `up` playbook in-process over an ssh inventory of the same machines (connect, facts, plan,
+ *             apply, verify, state).
+ *   re-run    `up` again on the converged cluster (no changes), in-process and as the CLI (node start included).
+ *
+ * Sizes: 3 managers + 2 workers, and 3 + 17. Each figure is the median of REPEAT runs (default 3).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import upPlaybook from '../playbooks/up.ts';
+import { openContext } from '../src/cli/session.ts';
+import { JsonReporter } from '../src/playbook/events.ts';
+import { DockerProvider } from '../src/providers/docker/docker-provider.ts';
+import type { Machine } from '../src/providers/provider.ts';
+import { resolveCluster } from '../src/config/cluster.ts';
+import { StateStore } from '../src/state/store.ts';
+import { KnownHostsFile } from '../src/transport/known-hosts.ts';
+import { SshConnection } from '../src/transport/ssh-connection.ts';
+import {
+  initSwarm,
+  joinSwarm,
+  leaveSwarm,
+  listNodes,
+  readJoinTokens,
+  rotateJoinTokens,
+  waitForNode,
+} from '../src/swarm/engine.ts';
+
+const REPEAT = Number(process.env.REPEAT ?? 3);
+const home = mkdtempSync(join(tmpdir(), 'swarmup-bench-'));
+process.env.SWARMUP_HOME = home;
+const MACHINES = 'bench-machines';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function machines(total: number): Promise<Machine[]> {
+  const spec = resolveCluster(undefined, { name: MACHINES, managers: '3', workers: String(total - 3) });
+  const provider = new DockerProvider(spec, new StateStore(MACHINES));
+  const { machines } = await provider.provision(() => undefined);
+  return machines;
+}
+
+async function connectAll(hosts: Machine[], kh: KnownHostsFile): Promise<SshConnection[]> {
+  return Promise.all(hosts.map((h) => SshConnection.connect(h, { knownHosts: kh, retryForMs: 30_000 })));
+}
+
+async function reset(hosts: Machine[]): Promise<void> {
+  const conns = await connectAll(hosts, new KnownHostsFile(join(home, 'reset_known_hosts')));
+  await Promise.all(conns.map((c) => leaveSwarm(c.docker).catch(() => undefined)));
+  conns.forEach((c) => c.close());
+}
+
+/** The lower bound: only the calls Swarm needs, in the order Swarm needs them. */
+async function bare(hosts: Machine[]): Promise<number> {
+  const t0 = performance.now();
+  const conns = await connectAll(hosts, new KnownHostsFile(join(home, 'bare_known_hosts')));
+  const [m1, ...rest] = conns;
+  const managers = rest.slice(0, 2);
+  const workers = rest.slice(2);
+  const addr = (c: SshConnection) => hosts.find((h) => h.name === c.name)!.advertiseAddress;
+  await initSwarm(m1!.docker, addr(m1!));
+  const tokens = await readJoinTokens(m1!.docker);
+  for (const m of managers) {
+    await joinSwarm(m.docker, tokens.manager, addr(m), `${addr(m1!)}:2377`);
+    const id = ((await m.docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
+    await waitForNode(
+      m1!.docker,
+      id,
+      (n) => n.state === 'ready' && n.reachability === 'reachable',
+      'reachable',
+      60_000,
+    );
+  }
+  await Promise.all(workers.map((w) => joinSwarm(w.docker, tokens.worker, addr(w), `${addr(m1!)}:2377`)));
+  await rotateJoinTokens(m1!.docker);
+  for (;;) {
+    const nodes = await listNodes(m1!.docker);
+    if (nodes.length === hosts.length && nodes.every((n) => n.state === 'ready')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const t = performance.now() - t0;
+  conns.forEach((c) => c.close());
+  return t;
+}
+
+function inventory(name: string, hosts: Machine[]): string {
+  const file = join(home, `${name}.yaml`);
+  writeFileSync(
+    file,
+    stringify({
+      name,
+      provider: 'ssh',
+      managers: 3,
+      ssh: { user: 'root', privateKey: join(home, MACHINES, 'id_ed25519') },
+      hosts: hosts.map((h, i) => ({
+        name: h.name,
+        address: h.address,
+        port: h.port,
+        advertiseAddress: h.advertiseAddress,
+        role: i < 3 ? 'manager' : 'worker',
+      })),
+    }),
+  );
+  return file;
+}
+
+async function swarmupUp(config: string): Promise<{ ms: number; changes: number; ok: boolean }> {
+  const t0 = performance.now();
+  const ctx = openContext({ config }, new JsonReporter(() => undefined));
+  try {
+    const v = await upPlaybook.run(ctx);
+    return { ms: performance.now() - t0, changes: ctx.changes, ok: v?.ok ?? false };
+  } finally {
+    await ctx.pool.closeAll();
+  }
+}
+
+async function cliUp(config: string): Promise<number> {
+  const t0 = performance.now();
+  const r = await execa(
+    'node',
+    [resolve(import.meta.dirname, '../bin/swarmup.mjs'), 'up', '--config', config, '--json'],
+    { reject: false },
+  );
+  if (r.exitCode !== 0) throw new Error(`swarmup up failed: ${r.stderr}`);
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  await new Docker().ping();
+  console.log(`preparing 20 node containers (engines running, no swarm)...`);
+  const all = await machines(20);
+  const sizes: Array<[string, Machine[]]> = [
+    ['3+2', [...all.slice(0, 3), ...all.slice(3, 5)]],
+    ['3+17', all],
+  ];
+  await reset(all);
+  const rows: string[][] = [];
+  for (const [label, hosts] of sizes) {
+    const config = inventory(`bench-${label.replace('+', 'p')}`, hosts);
+    const b: number[] = [];
+    const s: number[] = [];
+    const r: number[] = [];
+    const c: number[] = [];
+    for (let i = 0; i < REPEAT; i++) {
+      b.push(await bare(hosts));
+      await reset(hosts);
+      const up = await swarmupUp(config);
+      if (!up.ok) throw new Error(`${label}: swarmup up did not verify`);
+      s.push(up.ms);
+      const again = await swarmupUp(config);
+      if (again.changes !== 0) throw new Error(`${label}: re-run applied ${again.changes} changes`);
+      r.push(again.ms);
+      c.push(await cliUp(config));
+      await reset(hosts);
+      new StateStore(`bench-${label.replace('+', 'p')}`).remove();
+    }
+    rows.push([
+      label,
+      fmt(median(b)),
+      fmt(median(s)),
+      `${(median(s) / median(b)).toFixed(2)}x`,
+      fmt(median(r)),
+      fmt(median(c)),
+    ]);
+    console.log(
+      `${label}: bare ${b.map(fmt).join(', ')} | swarmup ${s.map(fmt).join(', ')} | re-run ${r.map(fmt).join(', ')} | cli re-run ${c.map(fmt).join(', ')}`,
+    );
+  }
+  const header = ['size', 'bare bound', 'swarmup up', 'ratio', 'no-change re-run', 're-run via CLI'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  console.log(
+    '\n' +
+      [header, ...rows]
+        .map((row) => '| ' + row.map((x, i) => x.padEnd(widths[i]!)).join(' | ') + ' |')
+        .join('\n'),
+  );
+  console.log(`\nmedian of ${REPEAT} runs each; machine: ${(await import('node:os')).cpus().length} cores`);
+}
+
+try {
+  await main();
+} finally {
+  const provider = new DockerProvider(
+    resolveCluster(undefined, { name: MACHINES }),
+    new StateStore(MACHINES),
+  );
+  await provider.destroy(() => undefined);
+}
