@@ -12,7 +12,13 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (err) {
-    throw new InputError(`${file}: cannot load playbook: ${(err as Error).message.split('\n')[0]}`);
+    const why = (err as Error).message.split('\n')[0] ?? '';
+    // A .ts file in a folder without "type": "module" is compiled as CommonJS, where `import ... from 'swarmup'`
+    // cannot be served.
+    const hint = /require\(\)|Cannot find (module|package) 'swarmup'/.test(why)
+      ? ' (a playbook is an ES module: name it .mts, or add {"type": "module"} to a package.json beside it)'
+      : '';
+    throw new InputError(`${file}: cannot load playbook: ${why}${hint}`);
   }
   const pb = mod.default as Playbook | undefined;
   if (!pb || typeof pb.run !== 'function' || typeof pb.name !== 'string') {
