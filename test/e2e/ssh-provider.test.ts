@@ -160,6 +160,29 @@ describe('ssh provider: machines from a config file', () => {
     expect(logs).toContain(`echo: it's $HOME; rm -rf /nope`);
   });
 
+  it('uses ssh-agent when no privateKey is given, and says so when there is neither', async () => {
+    const noKey = join(home, 'agent.yaml');
+    writeFileSync(
+      noKey,
+      stringify({ name: 'lab', provider: 'ssh', hosts: boxes.slice(0, 5).map(hostEntry) }),
+    );
+    const agent = await execa('ssh-agent', ['-s']);
+    const sock = /SSH_AUTH_SOCK=([^;]+);/.exec(String(agent.stdout))![1]!;
+    const pid = /SSH_AGENT_PID=(\d+);/.exec(String(agent.stdout))![1]!;
+    try {
+      await execa('ssh-add', ['-q', join(home, MACHINES, 'id_ed25519')], { env: { SSH_AUTH_SOCK: sock } });
+      const r = await swarmup(['status', '--config', noKey, '--json'], { ...env, SSH_AUTH_SOCK: sock });
+      outputs.push(r);
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { nodes: unknown[] }).nodes).toHaveLength(5);
+    } finally {
+      process.kill(Number(pid));
+    }
+    const none = await swarmup(['status', '--config', noKey], { ...env, SSH_AUTH_SOCK: '' });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/node-\d: no privateKey given and no ssh-agent/);
+  });
+
   it('a changed host key is refused, naming the host', async () => {
     const b = boxes[4]!;
     await inNode(b.container, [
