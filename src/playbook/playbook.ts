@@ -4,7 +4,8 @@ import { errorMessage, InputError, StepError } from '../errors.ts';
 import type { Machine, Provider } from '../providers/provider.ts';
 import type { StateStore } from '../state/store.ts';
 import type { ConnectionPool } from '../transport/pool.ts';
-import type { ExecResult, SshConnection } from '../transport/ssh-connection.ts';
+import { CommandError, type ExecResult, type SshConnection } from '../transport/ssh-connection.ts';
+import { quote } from '../transport/quote.ts';
 import type { Reporter, Task } from './events.ts';
 
 /** Which hosts a step runs on: all, by role, by name, or by a test of your own. */
@@ -14,10 +15,13 @@ export type HostSelector = 'all' | 'managers' | 'workers' | string[] | ((host: M
 export interface HostHandle {
   readonly name: string;
   readonly host: Machine;
-  /** Run a command; throws (naming host, command and output) on a non-zero exit. Quote values with `sh`. */
-  run(command: string, opts?: { stdin?: string }): Promise<ExecResult>;
+  /**
+   * Run a command; throws (naming host, command and output) on a non-zero exit. Given as an array, every word is
+   * shell-quoted; given as a string, it is run as written (build it with the `sh` tag to quote values).
+   */
+  run(command: string | string[], opts?: { stdin?: string }): Promise<ExecResult>;
   /** Run a command and return its result whatever the exit code. */
-  exec(command: string, opts?: { stdin?: string }): Promise<ExecResult>;
+  exec(command: string | string[], opts?: { stdin?: string }): Promise<ExecResult>;
   /** The host's Docker Engine API over the same SSH connection. */
   docker(): Promise<Docker>;
   log(message: string): void;
@@ -84,8 +88,8 @@ export class PlaybookContext {
     return {
       name: host.name,
       host,
-      run: async (command, opts) => (await conn()).run(command, opts),
-      exec: async (command, opts) => (await conn()).exec(command, opts),
+      run: async (command, opts) => (await conn()).run(toShell(command), opts),
+      exec: async (command, opts) => (await conn()).exec(toShell(command), opts),
       docker: async () => (await conn()).docker,
       log: (message) => this.reporter.emit({ event: 'log', host: host.name, message }),
     };
@@ -109,7 +113,7 @@ export class PlaybookContext {
           results.set(host.name, await fn(this.handle(host)));
         } catch (err) {
           if (err instanceof StepError || err instanceof InputError) throw err;
-          throw new StepError(host.name, title, errorMessage(err));
+          throw new StepError(host.name, title, err instanceof CommandError ? err.detail : errorMessage(err));
         }
       },
     }));
@@ -124,6 +128,10 @@ export class PlaybookContext {
   log(message: string): void {
     this.reporter.info(message);
   }
+}
+
+function toShell(command: string | string[]): string {
+  return typeof command === 'string' ? command : command.map(quote).join(' ');
 }
 
 export interface Playbook<R = unknown> {

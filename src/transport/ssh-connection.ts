@@ -34,12 +34,16 @@ export interface ConnectOptions {
 /** A remote command that exited non-zero: the host, the command and both output streams are kept. */
 export class CommandError extends Error {
   override name = 'CommandError';
+  /** The command, its exit code and the last lines of its output, without the host. */
+  readonly detail: string;
   constructor(
     readonly host: string,
     readonly result: ExecResult,
   ) {
     const out = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join('\n');
-    super(redact(`${host}: \`${result.command}\` exited ${result.code}${out ? `: ${out}` : ''}`));
+    const detail = redact(`\`${result.command}\` exited ${result.code}${out ? `: ${out}` : ''}`);
+    super(`${host}: ${detail}`);
+    this.detail = detail;
   }
 }
 

@@ -158,6 +158,8 @@ describe('ssh provider: machines from a config file', () => {
       'order: start node-1, end node-1, start node-2, end node-2, start node-3, end node-3',
     );
     expect(logs).toContain(`echo: it's $HOME; rm -rf /nope`);
+    expect(logs).toContain(`argv: it's $HOME; rm -rf /nope|two words|`);
+    expect(logs).toContain('failed: node-3: failing: `echo to-stderr >&2; exit 3` exited 3: to-stderr');
   });
 
   it('uses ssh-agent when no privateKey is given, and says so when there is neither', async () => {
