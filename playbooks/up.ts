@@ -1,3 +1,4 @@
+import { applyEngines, planEngines, preflight, readEngineFacts } from '../src/engine/ensure.ts';
 import { definePlaybook } from '../src/playbook/playbook.ts';
 import { applySwarmPlan, describeAction } from '../src/swarm/apply.ts';
 import { checkSwarm, readClusterId } from '../src/swarm/check.ts';
@@ -6,7 +7,7 @@ import { provisionMachines } from '../src/swarm/provision.ts';
 import { readSwarmFacts } from '../src/swarm/read-facts.ts';
 import type { Verification } from '../src/swarm/verify.ts';
 
-/** `swarmup up`: machines -> facts -> plan -> apply -> verify. */
+/** `swarmup up`: machines -> engines -> swarm facts -> plan -> pre-flight -> apply -> verify. */
 export default definePlaybook({
   name: 'up',
   description: 'provision the machines, bootstrap the swarm and verify it',
@@ -14,8 +15,12 @@ export default definePlaybook({
     await provisionMachines(ctx);
     if (ctx.options.until === 'provision') return undefined;
 
-    const facts = await readSwarmFacts(ctx, { engineWaitMs: ctx.provider.createsMachines ? 60_000 : 5_000 });
+    // Engines: read every host (OS, user, engine, clock, disk, addresses), install and start where needed.
+    const hostFacts = await readEngineFacts(ctx);
+    await applyEngines(ctx, planEngines(ctx, hostFacts), hostFacts);
     if (ctx.options.until === 'engine') return undefined;
+
+    const facts = await readSwarmFacts(ctx, { engineWaitMs: ctx.provider.createsMachines ? 60_000 : 5_000 });
 
     const plan = planSwarm({
       hosts: ctx.hosts,
@@ -30,6 +35,10 @@ export default definePlaybook({
       actions: actions.map((a) => ({ ...a, description: describeAction(a) })),
     });
     if (countChanges(plan) === 0) ctx.log('swarm: nothing to change');
+
+    // Pre-flight before any swarm change: clocks, addresses, disk, and the ports between the hosts that join.
+    const joining = new Set(actions.flatMap((a) => (a.kind === 'init' || a.kind === 'join' ? [a.host] : [])));
+    await preflight(ctx, hostFacts, { reference: plan.entry, joining, roles: plan.roles });
 
     const changed = await applySwarmPlan(ctx, plan);
     const nodeIds = new Map(facts.map((f) => [f.host, changed.get(f.host) ?? f.nodeId]));

@@ -80,7 +80,9 @@ export function resolveCluster(
   const wantedManagers = flagManagers ?? file?.managers;
 
   const engine = {
-    source: file?.engine?.source ?? (provider === 'docker' ? 'none' : 'none'),
+    // docker-ce (Docker's own repository) is what real machines get by default; a host whose engine is present
+    // (every docker-provider node) is not touched whatever the source.
+    source: file?.engine?.source ?? 'docker-ce',
     ...(file?.engine?.version ? { version: file.engine.version } : {}),
   } as ClusterSpec['engine'];
 

@@ -17,6 +17,17 @@ export class ConnectionPool {
     return c;
   }
 
+  /** Close the host's connection; the next use opens a new one (a new login, e.g. to pick up a new group). */
+  async reconnect(target: SshTarget): Promise<void> {
+    const c = this.connections.get(target.name);
+    this.connections.delete(target.name);
+    if (c)
+      await c.then(
+        (conn) => conn.close(),
+        () => undefined,
+      );
+  }
+
   async closeAll(): Promise<void> {
     const all = [...this.connections.values()];
     this.connections.clear();

@@ -150,13 +150,28 @@ export class SshConnection {
 
   /** Run a command; resolves with its output and exit code whatever the code (see `run` for the throwing form). */
   exec(command: string, opts: { stdin?: string } = {}): Promise<ExecResult> {
+    return this.channel(command, opts);
+  }
+
+  /** Like exec, and hands stdout to `onStdout` as it arrives (for commands that report progress). */
+  execStreaming(command: string, onStdout: (chunk: string) => void): Promise<ExecResult> {
+    return this.channel(command, { onStdout });
+  }
+
+  private channel(
+    command: string,
+    opts: { stdin?: string; onStdout?: (chunk: string) => void },
+  ): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, stream) => {
         if (err) return reject(new StepError(this.name, command, err.message));
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let code: number | null = null;
-        stream.on('data', (d: Buffer) => out.push(d));
+        stream.on('data', (d: Buffer) => {
+          out.push(d);
+          opts.onStdout?.(d.toString('utf8'));
+        });
         stream.stderr.on('data', (d: Buffer) => errOut.push(d));
         stream.on('exit', (c: number | null, signal?: string) => {
           code = c ?? (signal ? 128 : 255);
@@ -169,8 +184,7 @@ export class SshConnection {
             code: code ?? 255,
           }),
         );
-        if (opts.stdin !== undefined) stream.end(opts.stdin);
-        else stream.end();
+        stream.end(opts.stdin);
       });
     });
   }

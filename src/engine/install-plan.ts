@@ -1,0 +1,244 @@
+import { quote } from '../transport/quote.ts';
+import type { EngineFacts } from './host-facts.ts';
+import { unsupportedReason, type OsInfo } from './os.ts';
+
+export type EngineSource = 'docker-ce' | 'distro' | 'script' | 'none';
+
+export interface EngineStep {
+  title: string;
+  script: string;
+  /** Runs as root (directly, or through `sudo -n` for another user). */
+  root: boolean;
+}
+
+/** What the engine step does on one host: nothing, or a few scripts. Pure data, from facts. */
+export interface EngineHostPlan {
+  host: string;
+  /** Human summary: "present (20.10.24)", "install docker.io from the debian repositories", ... */
+  summary: string;
+  steps: EngineStep[];
+  /** The user was added to the docker group: the SSH connection must be opened again to carry the new group. */
+  reconnect: boolean;
+  /** Why nothing can be done here; the run stops before any host is changed. */
+  problem?: string;
+}
+
+/** Retry a command on transient failures (mirrors, networks) with a growing pause. */
+const RETRY =
+  'retry() { n=0; until "$@"; do n=$((n+1)); [ $n -ge 4 ] && return 1; echo "retrying in $((n*5)) s: $*" >&2; sleep $((n*5)); done; }';
+const APT = 'apt-get -q -y -o DPkg::Lock::Timeout=600';
+
+function aptVersionPick(pkg: string, version: string): string {
+  // The full version string of the newest candidate that starts with the pin (docker-ce's carry an epoch "5:").
+  return `v=$(apt-cache madison ${pkg} | awk -v p=${quote(version)} '{gsub(/ /,"",$3)} index($3,p)==1 || index($3,"5:" p)==1 {print $3; exit}'); [ -n "$v" ] || { echo "no ${pkg} version ${version}* in the repositories" >&2; exit 1; }`;
+}
+
+function aptInstall(os: OsInfo, source: 'docker-ce' | 'distro', version?: string): string {
+  const lines = ['set -eu', 'export DEBIAN_FRONTEND=noninteractive', RETRY];
+  if (source === 'docker-ce') {
+    const repo = `https://download.docker.com/linux/${os.id}`;
+    lines.push(
+      'retry ' + APT + ' update',
+      'retry ' + APT + ' install ca-certificates curl',
+      'install -m 0755 -d /etc/apt/keyrings',
+      `retry curl -fsSL ${repo}/gpg -o /etc/apt/keyrings/docker.asc`,
+      'chmod a+r /etc/apt/keyrings/docker.asc',
+      `echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] ${repo} ${os.codename} stable" > /etc/apt/sources.list.d/docker.list`,
+      'retry ' + APT + ' update',
+    );
+    const pkgs = [
+      'docker-ce',
+      'docker-ce-cli',
+      'containerd.io',
+      'docker-buildx-plugin',
+      'docker-compose-plugin',
+    ];
+    if (version) {
+      lines.push(aptVersionPick('docker-ce', version));
+      lines.push(
+        `retry ${APT} --allow-downgrades install docker-ce="$v" docker-ce-cli="$v" containerd.io docker-buildx-plugin docker-compose-plugin`,
+      );
+    } else {
+      lines.push(`retry ${APT} install ${pkgs.join(' ')}`);
+    }
+  } else {
+    lines.push('retry ' + APT + ' update');
+    if (version) {
+      lines.push(aptVersionPick('docker.io', version));
+      lines.push(`retry ${APT} --allow-downgrades install docker.io="$v"`);
+    } else {
+      lines.push(`retry ${APT} install docker.io`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function dnfInstall(
+  os: OsInfo,
+  source: 'docker-ce' | 'distro',
+  version?: string,
+): string | { problem: string } {
+  const lines = ['set -eu', RETRY];
+  if (source === 'distro') {
+    if (os.id !== 'amzn') {
+      return {
+        problem: `${os.prettyName} has no Docker engine in its own repositories; use engine.source docker-ce`,
+      };
+    }
+    lines.push(`retry dnf -y install ${version ? quote(`docker-${version}*`) : 'docker'}`);
+    return lines.join('\n');
+  }
+  if (os.id === 'amzn')
+    return { problem: `Docker's repository has no packages for ${os.prettyName}; use engine.source distro` };
+  const repoOs = os.id === 'fedora' ? 'fedora' : os.id === 'rhel' ? 'rhel' : 'centos';
+  const url = `https://download.docker.com/linux/${repoOs}/docker-ce.repo`;
+  lines.push(
+    'retry dnf -y install dnf-plugins-core',
+    // dnf 4 and dnf 5 spell this differently.
+    `dnf config-manager --add-repo ${url} || dnf config-manager addrepo --from-repofile=${url}`,
+  );
+  const pkg = (name: string) => (version ? quote(`${name}-${version}*`) : name);
+  lines.push(
+    `retry dnf -y install ${pkg('docker-ce')} ${pkg('docker-ce-cli')} containerd.io docker-buildx-plugin docker-compose-plugin`,
+  );
+  return lines.join('\n');
+}
+
+function scriptInstall(version: string): string {
+  return [
+    'set -eu',
+    RETRY,
+    'retry curl -fsSL https://get.docker.com -o /tmp/swarmup-get-docker.sh',
+    `VERSION=${quote(version)} sh /tmp/swarmup-get-docker.sh`,
+    'rm -f /tmp/swarmup-get-docker.sh',
+  ].join('\n');
+}
+
+/** Wait until the engine answers, showing its log when it does not. */
+const WAIT_FOR_API = [
+  'i=0',
+  'until docker info >/dev/null 2>&1; do',
+  '  i=$((i+1))',
+  '  if [ $i -gt 240 ]; then echo "the engine did not answer within 60 s" >&2; tail -n 20 /var/log/dockerd.log 2>/dev/null >&2; exit 1; fi',
+  '  sleep 0.25',
+  'done',
+].join('\n');
+
+export function startScript(systemd: boolean): string {
+  if (systemd) return ['set -eu', 'systemctl enable --now docker', WAIT_FOR_API].join('\n');
+  // No systemd as PID 1 (containers): start dockerd detached from this session.
+  return [
+    'set -eu',
+    'if ! docker info >/dev/null 2>&1; then',
+    '  setsid nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &',
+    'fi',
+    WAIT_FOR_API,
+  ].join('\n');
+}
+
+const describeSource = (f: EngineFacts, source: EngineSource, version?: string): string => {
+  const v = version ? ` ${version}` : '';
+  switch (source) {
+    case 'docker-ce':
+      return `docker-ce${v} from Docker's ${f.os.family} repository`;
+    case 'distro':
+      return `${f.os.family === 'apt' ? 'docker.io' : 'docker'}${v} from the ${f.os.id} ${f.os.versionId} repositories`;
+    case 'script':
+      return `Docker${v} with get.docker.com`;
+    case 'none':
+      return 'nothing (engine.source none)';
+  }
+};
+
+/** Decide what the engine step does on a host. Present and matching: untouched. */
+export function planEngine(
+  f: EngineFacts,
+  engine: { source: EngineSource; version?: string },
+): EngineHostPlan {
+  const plan: EngineHostPlan = { host: f.host, summary: '', steps: [], reconnect: false };
+  const refuse = (problem: string): EngineHostPlan => ({ ...plan, summary: 'cannot proceed', problem });
+
+  const installed = f.dockerd || f.serverVersion !== '';
+  const version = f.serverVersion || f.dockerdVersion;
+  const matches = !engine.version || version.startsWith(engine.version);
+  const running = f.serverVersion !== '';
+
+  let install: string | undefined;
+  if (!installed || !matches) {
+    if (engine.source === 'none') {
+      return refuse(
+        installed
+          ? `engine ${version} installed, ${engine.version} wanted, and engine.source is none`
+          : 'no Docker engine, and engine.source is none',
+      );
+    }
+    if (installed && engine.source === 'script') {
+      return refuse(
+        `engine ${version} installed, ${engine.version} wanted: the convenience script is never re-run on an installed host; upgrade it by hand or use engine.source docker-ce`,
+      );
+    }
+    const unsupported = unsupportedReason(f.os);
+    if (unsupported) return refuse(unsupported);
+    if (engine.source === 'script') {
+      if (!engine.version)
+        return refuse(
+          'engine.source script needs engine.version (the script installs whatever is newest otherwise)',
+        );
+      if (f.os.id === 'amzn')
+        return refuse(`get.docker.com does not support ${f.os.prettyName}; use engine.source distro`);
+      install = scriptInstall(engine.version);
+    } else if (f.os.family === 'apt') {
+      install = aptInstall(f.os, engine.source, engine.version);
+    } else {
+      const r = dnfInstall(f.os, engine.source, engine.version);
+      if (typeof r !== 'string') return refuse(r.problem);
+      install = r;
+    }
+  }
+
+  const steps: EngineStep[] = [];
+  if (install) {
+    if (f.cloudInit)
+      steps.push({
+        title: 'wait for cloud-init',
+        script: 'cloud-init status --wait >/dev/null 2>&1 || true',
+        root: false,
+      });
+    steps.push({
+      title: `install ${describeSource(f, engine.source, engine.version)}`,
+      script: install,
+      root: true,
+    });
+  }
+  if (install || !running)
+    steps.push({
+      title: f.systemd ? 'start the engine (systemd)' : 'start the engine (dockerd)',
+      script: startScript(f.systemd),
+      root: true,
+    });
+  if (f.uid !== 0 && !f.inDockerGroup) {
+    steps.push({
+      title: `add ${f.user} to the docker group`,
+      script: `usermod -aG docker ${quote(f.user)}`,
+      root: true,
+    });
+    plan.reconnect = true;
+  }
+  if (steps.some((s) => s.root) && f.uid !== 0 && f.sudo !== 'nopasswd') {
+    return refuse(
+      `user ${f.user} needs root for "${steps.find((s) => s.root)!.title}" but has no passwordless sudo (sudo -n asked for a password)`,
+    );
+  }
+  plan.steps = steps;
+  plan.summary = install
+    ? `install ${describeSource(f, engine.source, engine.version)}`
+    : steps.length > 0
+      ? steps.map((s) => s.title).join(', ')
+      : `present (${version})`;
+  return plan;
+}
+
+/** The command that runs a step as root for this user. */
+export function asRoot(f: Pick<EngineFacts, 'uid'>, script: string): string {
+  return f.uid === 0 ? `sh -c ${quote(script)}` : `sudo -n sh -c ${quote(script)}`;
+}
