@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import downPlaybook from '../../playbooks/down.ts';
+import enginePlaybook from '../../playbooks/engine.ts';
 import statusPlaybook from '../../playbooks/status.ts';
 import upPlaybook from '../../playbooks/up.ts';
 import { ExitCode, InputError } from '../errors.ts';
@@ -189,6 +190,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
       );
     },
   );
+
+  const engine = program.command('engine').description('the Docker engine on every host');
+  common(
+    engine.command('install').description('install and start the engine where missing (as in up)'),
+  ).action(async (opts: CommonOptions) => {
+    setExit(
+      await execute(opts, async (ctx, started) => {
+        const lines = await enginePlaybook.run(ctx);
+        if (!ctx.reporter.json) for (const l of lines) process.stdout.write(`${l}\n`);
+        return finish(ctx, started, undefined, 'engines ready');
+      }),
+    );
+  });
 
   common(
     program

@@ -4,6 +4,8 @@ import { describeAction } from './apply.ts';
 import type { HostFacts } from './facts.ts';
 import { planSwarm } from './plan.ts';
 import { readSwarmFacts } from './read-facts.ts';
+import { readEngineFacts } from '../engine/ensure.ts';
+import { planEngine } from '../engine/install-plan.ts';
 
 /** What `up` would do, as lines of text; reads facts where machines exist and changes nothing. */
 export async function planUp(ctx: PlaybookContext): Promise<string[]> {
@@ -11,7 +13,31 @@ export async function planUp(ctx: PlaybookContext): Promise<string[]> {
   const { existing, missing } = await ctx.provider.plannedMachines();
   for (const m of missing) lines.push(`create ${m.role} machine ${m.name} (${ctx.provider.name})`);
   ctx.setHosts(existing);
-  const facts = existing.length > 0 ? await readSwarmFacts(ctx, { engineWaitMs: 2_000, settleMs: 0 }) : [];
+  let facts: HostFacts[] = [];
+  if (existing.length > 0) {
+    const reading = await readEngineFacts(ctx);
+    const plans = ctx.hosts.map((h) => planEngine(reading.facts.get(h.name)!, ctx.cluster.engine));
+    for (const p of plans)
+      lines.push(`${p.host}: engine ${p.problem ? `cannot proceed: ${p.problem}` : p.summary}`);
+    // Swarm facts can be read only where an engine answers; the others are planned as fresh hosts.
+    const answering = plans.filter(
+      (p) =>
+        !p.problem && p.steps.every((s) => !s.title.startsWith('install') && !s.title.startsWith('start')),
+    );
+    if (answering.length === existing.length) {
+      facts = await readSwarmFacts(ctx, { engineWaitMs: 2_000, settleMs: 0 });
+    } else {
+      facts = existing.map((h) => ({
+        host: h.name,
+        advertiseAddress: h.advertiseAddress,
+        hostname: h.name,
+        engineVersion: '',
+        state: 'inactive',
+        nodeId: '',
+        isManager: false,
+      }));
+    }
+  }
   const newHosts: Machine[] = missing.map((m) => ({
     name: m.name,
     address: '(new)',

@@ -1,9 +1,10 @@
 import Docker from 'dockerode';
 import { ensureNodeImage } from '../../src/providers/docker/node-image.ts';
+import { bareNode } from './bare-nodes.ts';
 
 /**
  * The end-to-end suite runs real engines: a Docker engine on this machine (.ci/run starts one) and the node image
- * (built once here, from Debian packages with mmdebstrap when no registry answers).
+ * and bare-machine images (built once here, from Debian packages with mmdebstrap when no registry answers).
  */
 export default async function setup(): Promise<void> {
   const docker = new Docker();
@@ -15,4 +16,5 @@ export default async function setup(): Promise<void> {
     );
   }
   await ensureNodeImage(docker, (m) => console.log(m));
+  await ensureNodeImage(docker, (m) => console.log(m), bareNode);
 }

@@ -6,11 +6,16 @@ import { parseOsRelease, unsupportedReason } from '../../src/engine/os.ts';
 import { MAX_CLOCK_SKEW_S, preflightChecks, probePlan } from '../../src/engine/preflight.ts';
 
 const osRelease = {
-  debian12: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n',
-  ubuntu2404: 'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\nID=ubuntu\nID_LIKE=debian\nUBUNTU_CODENAME=noble\n',
-  ubuntu2204: 'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\nID=ubuntu\nID_LIKE=debian\n',
-  amzn2023: 'NAME="Amazon Linux"\nVERSION="2023"\nID="amzn"\nID_LIKE="fedora"\nVERSION_ID="2023"\nPRETTY_NAME="Amazon Linux 2023.6.20241010"\n',
-  rocky9: 'NAME="Rocky Linux"\nVERSION="9.4 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\n',
+  debian12:
+    'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n',
+  ubuntu2404:
+    'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\nID=ubuntu\nID_LIKE=debian\nUBUNTU_CODENAME=noble\n',
+  ubuntu2204:
+    'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\nID=ubuntu\nID_LIKE=debian\n',
+  amzn2023:
+    'NAME="Amazon Linux"\nVERSION="2023"\nID="amzn"\nID_LIKE="fedora"\nVERSION_ID="2023"\nPRETTY_NAME="Amazon Linux 2023.6.20241010"\n',
+  rocky9:
+    'NAME="Rocky Linux"\nVERSION="9.4 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\n',
   alpine: 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME="Alpine Linux v3.20"\n',
   ubuntu1804: 'PRETTY_NAME="Ubuntu 18.04.6 LTS"\nVERSION_ID="18.04"\nID=ubuntu\nID_LIKE=debian\n',
 };
@@ -40,9 +45,23 @@ const script = (p: ReturnType<typeof planEngine>) => p.steps.map((s) => s.script
 
 describe('OS detection', () => {
   it('reads os-release into id, version, codename and package family', () => {
-    expect(parseOsRelease(osRelease.debian12)).toMatchObject({ id: 'debian', versionId: '12', codename: 'bookworm', family: 'apt' });
-    expect(parseOsRelease(osRelease.ubuntu2404)).toMatchObject({ id: 'ubuntu', versionId: '24.04', codename: 'noble', family: 'apt' });
-    expect(parseOsRelease(osRelease.amzn2023)).toMatchObject({ id: 'amzn', versionId: '2023', family: 'dnf' });
+    expect(parseOsRelease(osRelease.debian12)).toMatchObject({
+      id: 'debian',
+      versionId: '12',
+      codename: 'bookworm',
+      family: 'apt',
+    });
+    expect(parseOsRelease(osRelease.ubuntu2404)).toMatchObject({
+      id: 'ubuntu',
+      versionId: '24.04',
+      codename: 'noble',
+      family: 'apt',
+    });
+    expect(parseOsRelease(osRelease.amzn2023)).toMatchObject({
+      id: 'amzn',
+      versionId: '2023',
+      family: 'dnf',
+    });
     expect(parseOsRelease(osRelease.rocky9)).toMatchObject({ id: 'rocky', versionId: '9.4', family: 'dnf' });
   });
 
@@ -50,8 +69,12 @@ describe('OS detection', () => {
     expect(unsupportedReason(parseOsRelease(osRelease.debian12))).toBeUndefined();
     expect(unsupportedReason(parseOsRelease(osRelease.ubuntu2204))).toBeUndefined();
     expect(unsupportedReason(parseOsRelease(osRelease.rocky9))).toBeUndefined();
-    expect(unsupportedReason(parseOsRelease(osRelease.alpine))).toMatch(/unsupported operating system "Alpine Linux v3.20"/);
-    expect(unsupportedReason(parseOsRelease(osRelease.ubuntu1804))).toMatch(/unsupported version Ubuntu 18.04.6 LTS \(supported ubuntu: 22.04, 24.04\)/);
+    expect(unsupportedReason(parseOsRelease(osRelease.alpine))).toMatch(
+      /unsupported operating system "Alpine Linux v3.20"/,
+    );
+    expect(unsupportedReason(parseOsRelease(osRelease.ubuntu1804))).toMatch(
+      /unsupported version Ubuntu 18.04.6 LTS \(supported ubuntu: 22.04, 24.04\)/,
+    );
   });
 });
 
@@ -69,20 +92,30 @@ describe('host facts', () => {
 
 describe('engine install plan', () => {
   it('present and running: untouched', () => {
-    const p = planEngine(facts({ dockerd: true, serverVersion: '27.3.1', dockerdVersion: '27.3.1' }), { source: 'docker-ce' });
+    const p = planEngine(facts({ dockerd: true, serverVersion: '27.3.1', dockerdVersion: '27.3.1' }), {
+      source: 'docker-ce',
+    });
     expect(p.steps).toEqual([]);
     expect(p.summary).toBe('present (27.3.1)');
   });
 
   it('present, matching the pin, running: untouched; a different version is reinstalled pinned', () => {
-    expect(planEngine(facts({ dockerd: true, serverVersion: '27.3.1' }), { source: 'docker-ce', version: '27.3' }).steps).toEqual([]);
-    const p = planEngine(facts({ dockerd: true, serverVersion: '26.1.0' }), { source: 'docker-ce', version: '27.3' });
+    expect(
+      planEngine(facts({ dockerd: true, serverVersion: '27.3.1' }), { source: 'docker-ce', version: '27.3' })
+        .steps,
+    ).toEqual([]);
+    const p = planEngine(facts({ dockerd: true, serverVersion: '26.1.0' }), {
+      source: 'docker-ce',
+      version: '27.3',
+    });
     expect(script(p)).toMatch(/apt-cache madison docker-ce/);
     expect(script(p)).toMatch(/docker-ce="\$v"/);
   });
 
   it('installed but stopped: started only', () => {
-    const p = planEngine(facts({ dockerd: true, dockerdVersion: '20.10.24', systemd: false }), { source: 'distro' });
+    const p = planEngine(facts({ dockerd: true, dockerdVersion: '20.10.24', systemd: false }), {
+      source: 'distro',
+    });
     expect(p.steps.map((s) => s.title)).toEqual(['start the engine (dockerd)']);
     expect(script(p)).toMatch(/setsid nohup dockerd/);
   });
@@ -95,20 +128,26 @@ describe('engine install plan', () => {
     expect(script(p)).toContain('systemctl enable --now docker');
   });
 
-  it('ubuntu, docker-ce: Docker\'s apt repository for the release codename', () => {
+  it("ubuntu, docker-ce: Docker's apt repository for the release codename", () => {
     const p = planEngine(facts({}, osRelease.ubuntu2404), { source: 'docker-ce' });
     expect(script(p)).toContain('https://download.docker.com/linux/ubuntu noble stable');
-    expect(script(p)).toContain('docker-ce docker-ce-cli containerd.io docker-buildx-plugin docker-compose-plugin');
+    expect(script(p)).toContain(
+      'docker-ce docker-ce-cli containerd.io docker-buildx-plugin docker-compose-plugin',
+    );
   });
 
   it('script: needs a pinned VERSION, and is never re-run on an installed host', () => {
     expect(planEngine(facts(), { source: 'script' }).problem).toMatch(/needs engine.version/);
     const p = planEngine(facts(), { source: 'script', version: '27.3.1' });
-    expect(script(p)).toContain("VERSION=27.3.1 sh /tmp/swarmup-get-docker.sh");
-    expect(planEngine(facts({ dockerd: true, serverVersion: '26.0.0' }), { source: 'script', version: '27.3.1' }).problem).toMatch(
-      /never re-run on an installed host/,
-    );
-    expect(planEngine(facts({ dockerd: true, serverVersion: '27.3.1' }), { source: 'script', version: '27.3.1' }).steps).toEqual([]);
+    expect(script(p)).toContain('VERSION=27.3.1 sh /tmp/swarmup-get-docker.sh');
+    expect(
+      planEngine(facts({ dockerd: true, serverVersion: '26.0.0' }), { source: 'script', version: '27.3.1' })
+        .problem,
+    ).toMatch(/never re-run on an installed host/);
+    expect(
+      planEngine(facts({ dockerd: true, serverVersion: '27.3.1' }), { source: 'script', version: '27.3.1' })
+        .steps,
+    ).toEqual([]);
   });
 
   it('dnf family: docker-ce repository on Rocky, distro package on Amazon Linux 2023, refusals otherwise', () => {
@@ -117,16 +156,24 @@ describe('engine install plan', () => {
     expect(script(rocky)).toContain('dnf -y install docker-ce docker-ce-cli');
     const amzn = planEngine(facts({}, osRelease.amzn2023), { source: 'distro', version: '25.0' });
     expect(script(amzn)).toContain("dnf -y install 'docker-25.0*'");
-    expect(planEngine(facts({}, osRelease.amzn2023), { source: 'docker-ce' }).problem).toMatch(/no packages for Amazon Linux/);
-    expect(planEngine(facts({}, osRelease.rocky9), { source: 'distro' }).problem).toMatch(/use engine.source docker-ce/);
+    expect(planEngine(facts({}, osRelease.amzn2023), { source: 'docker-ce' }).problem).toMatch(
+      /no packages for Amazon Linux/,
+    );
+    expect(planEngine(facts({}, osRelease.rocky9), { source: 'distro' }).problem).toMatch(
+      /use engine.source docker-ce/,
+    );
   });
 
   it('unsupported OS: a problem naming what was found', () => {
-    expect(planEngine(facts({}, osRelease.alpine), { source: 'docker-ce' }).problem).toMatch(/Alpine Linux v3.20/);
+    expect(planEngine(facts({}, osRelease.alpine), { source: 'docker-ce' }).problem).toMatch(
+      /Alpine Linux v3.20/,
+    );
   });
 
   it('none: verify only', () => {
-    expect(planEngine(facts(), { source: 'none' }).problem).toBe('no Docker engine, and engine.source is none');
+    expect(planEngine(facts(), { source: 'none' }).problem).toBe(
+      'no Docker engine, and engine.source is none',
+    );
   });
 
   it('non-root user: sudo -n for root steps, added to the docker group, connection reopened', () => {
@@ -145,7 +192,9 @@ describe('engine install plan', () => {
 
   it('a user whose sudo asks for a password: a clear problem', () => {
     const p = planEngine(facts({ uid: 1000, user: 'deploy', sudo: 'no' }), { source: 'distro' });
-    expect(p.problem).toMatch(/user deploy needs root for "install docker.io.*" but has no passwordless sudo/);
+    expect(p.problem).toMatch(
+      /user deploy needs root for "install docker.io.*" but has no passwordless sudo/,
+    );
   });
 });
 
@@ -165,9 +214,25 @@ describe('pre-flight checks', () => {
       ]),
       reference: 'm1',
     };
-    expect(preflightChecks({ ...input, clockOffsets: new Map([['m1', 0.2], ['w1', 1.5]]) })).toEqual([]);
-    const skewed = preflightChecks({ ...input, clockOffsets: new Map([['m1', 0], ['w1', -(MAX_CLOCK_SKEW_S + 20)]]) });
-    expect(skewed).toEqual([{ host: 'w1', check: 'clock', message: expect.stringMatching(/30.0 s behind m1/) }]);
+    expect(
+      preflightChecks({
+        ...input,
+        clockOffsets: new Map([
+          ['m1', 0.2],
+          ['w1', 1.5],
+        ]),
+      }),
+    ).toEqual([]);
+    const skewed = preflightChecks({
+      ...input,
+      clockOffsets: new Map([
+        ['m1', 0],
+        ['w1', -(MAX_CLOCK_SKEW_S + 20)],
+      ]),
+    });
+    expect(skewed).toEqual([
+      { host: 'w1', check: 'clock', message: expect.stringMatching(/30.0 s behind m1/) },
+    ]);
   });
 
   it('the advertise address must be an address of the host', () => {
@@ -180,12 +245,25 @@ describe('pre-flight checks', () => {
       clockOffsets: new Map(),
       reference: 'm1',
     });
-    expect(problems).toEqual([{ host: 'w1', check: 'address', message: expect.stringContaining('10.0.0.2 is not an address of this host (it has 172.17.0.9)') }]);
+    expect(problems).toEqual([
+      {
+        host: 'w1',
+        check: 'address',
+        message: expect.stringContaining('10.0.0.2 is not an address of this host (it has 172.17.0.9)'),
+      },
+    ]);
   });
 
   it('free disk space', () => {
-    const problems = preflightChecks({ hosts, facts: new Map([['m1', facts({ diskFreeKiB: 300 * 1024 })]]), clockOffsets: new Map(), reference: 'm1' });
-    expect(problems).toEqual([{ host: 'm1', check: 'disk', message: expect.stringContaining('only 300 MiB free') }]);
+    const problems = preflightChecks({
+      hosts,
+      facts: new Map([['m1', facts({ diskFreeKiB: 300 * 1024 })]]),
+      clockOffsets: new Map(),
+      reference: 'm1',
+    });
+    expect(problems).toEqual([
+      { host: 'm1', check: 'disk', message: expect.stringContaining('only 300 MiB free') },
+    ]);
   });
 
   it('probes: joining hosts from the reference (2377 only to managers), the reference from another host', () => {
@@ -199,6 +277,8 @@ describe('pre-flight checks', () => {
       { from: 'm1', to: 'w1', ports: ['tcp:7946', 'udp:7946', 'udp:4789'] },
       { from: 'm2', to: 'm1', ports: ['tcp:2377', 'tcp:7946', 'udp:7946', 'udp:4789'] },
     ]);
-    expect(probePlan(roles, new Set(['w1']), 'm1')).toEqual([{ from: 'm1', to: 'w1', ports: ['tcp:7946', 'udp:7946', 'udp:4789'] }]);
+    expect(probePlan(roles, new Set(['w1']), 'm1')).toEqual([
+      { from: 'm1', to: 'w1', ports: ['tcp:7946', 'udp:7946', 'udp:4789'] },
+    ]);
   });
 });

@@ -4,7 +4,7 @@ import { errorMessage, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import type { Machine, ProgressSink, Provider } from '../provider.ts';
 import { CLUSTER_LABEL, clusterFilter, NODE_LABEL, ROLE_LABEL } from './labels.ts';
-import { fallbackSecurity, nodeBootScript } from './node-boot.ts';
+import { engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
 import { ensureNodeImage } from './node-image.ts';
 
 export interface NodeWanted {
@@ -40,6 +40,10 @@ export class DockerProvider implements Provider {
   constructor(
     private readonly spec: ClusterSpec,
     private readonly state: StateStore,
+    /** What the node containers are made of (the default has an engine; tests also make bare machines). */
+    private readonly flavour: NodeFlavour = engineNode,
+    /** The login the machines are handed out with. */
+    private readonly user = 'root',
   ) {}
 
   private get network(): string {
@@ -58,7 +62,7 @@ export class DockerProvider implements Provider {
         `${errorMessage(err)} (is dockerd running? DOCKER_HOST=${process.env.DOCKER_HOST ?? 'unset'})`,
       );
     }
-    const image = await ensureNodeImage(this.docker, progress);
+    const image = await ensureNodeImage(this.docker, progress, this.flavour);
     await this.ensureNetwork();
 
     const existing = await this.listContainers();
@@ -123,7 +127,7 @@ export class DockerProvider implements Provider {
         name,
         address: '127.0.0.1',
         port,
-        user: 'root',
+        user: this.user,
         privateKey: key.privateKeyPath,
         advertiseAddress: ip,
         role: c.Labels[ROLE_LABEL] === 'manager' ? 'manager' : 'worker',
@@ -182,7 +186,7 @@ export class DockerProvider implements Provider {
         name: node.name,
         Hostname: node.name,
         Image: image,
-        Cmd: ['/bin/sh', '-c', nodeBootScript()],
+        Cmd: ['/bin/sh', '-c', this.flavour.bootScript],
         Env: [`SWARMUP_AUTHORIZED_KEY=${publicKey}`, `SWARMUP_NODE=${node.name}`],
         Labels: labels,
         ExposedPorts: { '22/tcp': {} },

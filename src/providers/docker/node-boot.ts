@@ -33,6 +33,20 @@ export const nodePackages = [
 /** The image name changes whenever the recipe does, so an old image is never mistaken for a current one. */
 export const NODE_IMAGE = 'swarmup/node:bookworm-1';
 
+/** What a node container is made from and runs at boot. */
+export interface NodeFlavour {
+  image: string;
+  packages: string[];
+  bootScript: string;
+}
+
+/** The default: an engine already in the image, started at boot. */
+export const engineNode: NodeFlavour = {
+  image: NODE_IMAGE,
+  packages: nodePackages,
+  bootScript: nodeBootScript(),
+};
+
 /** Security options when `--privileged` is refused (no CAP_SYS_RESOURCE in the bounding set). */
 export const fallbackSecurity = {
   CapAdd: ['ALL'],
@@ -43,11 +57,11 @@ export const fallbackSecurity = {
   ReadonlyPaths: [] as string[],
 };
 
-export function nodeDockerfile(): string {
+export function nodeDockerfile(packages: string[]): string {
   return [
     'FROM debian:bookworm-slim',
     'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ' +
-      nodePackages.join(' ') +
+      packages.join(' ') +
       ' && rm -rf /var/lib/apt/lists/*',
     'LABEL swarmup.image=node',
     'CMD ["/bin/bash"]',

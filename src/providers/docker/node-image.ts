@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { errorMessage, StepError } from '../../errors.ts';
 import type { ProgressSink } from '../provider.ts';
-import { NODE_IMAGE, nodeDockerfile, nodePackages } from './node-boot.ts';
+import { engineNode, nodeDockerfile, type NodeFlavour } from './node-boot.ts';
 
 /**
  * Make sure the node image exists on the local engine. Built once and shared by every cluster (like
@@ -13,7 +13,12 @@ import { NODE_IMAGE, nodeDockerfile, nodePackages } from './node-boot.ts';
  *  - `docker build` from debian:bookworm-slim (needs a registry; Docker Desktop on macOS).
  * SWARMUP_NODE_IMAGE_BUILDER=mmdebstrap|docker forces one.
  */
-export async function ensureNodeImage(docker: Docker, progress: ProgressSink): Promise<string> {
+export async function ensureNodeImage(
+  docker: Docker,
+  progress: ProgressSink,
+  flavour: NodeFlavour = engineNode,
+): Promise<string> {
+  const NODE_IMAGE = flavour.image;
   try {
     await docker.getImage(NODE_IMAGE).inspect();
     return NODE_IMAGE;
@@ -25,8 +30,8 @@ export async function ensureNodeImage(docker: Docker, progress: ProgressSink): P
   progress(`building node image ${NODE_IMAGE} with ${useMmdebstrap ? 'mmdebstrap' : 'docker build'} (once)`);
   const work = mkdtempSync(join(tmpdir(), 'swarmup-image-'));
   try {
-    if (useMmdebstrap) await buildWithMmdebstrap(docker, work);
-    else await buildWithDockerfile(docker, work);
+    if (useMmdebstrap) await buildWithMmdebstrap(docker, work, flavour);
+    else await buildWithDockerfile(docker, work, flavour);
   } catch (err) {
     throw new StepError('local', `build node image ${NODE_IMAGE}`, errorMessage(err));
   } finally {
@@ -41,10 +46,10 @@ async function hasCommand(cmd: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
-async function buildWithMmdebstrap(docker: Docker, work: string): Promise<void> {
+async function buildWithMmdebstrap(docker: Docker, work: string, flavour: NodeFlavour): Promise<void> {
   const tar = join(work, 'node.tar');
   const sources = '/etc/apt/sources.list.d/debian.sources';
-  const args = ['--variant=apt', `--include=${nodePackages.join(',')}`, 'bookworm', tar];
+  const args = ['--variant=apt', `--include=${flavour.packages.join(',')}`, 'bookworm', tar];
   // Use this machine's own mirror configuration when it has one (deb822 on stdin), else mmdebstrap's default.
   const { execa } = await import('execa');
   const r = await execa('mmdebstrap', existsSync(sources) ? [...args, '-'] : args, {
@@ -54,7 +59,7 @@ async function buildWithMmdebstrap(docker: Docker, work: string): Promise<void> 
   });
   if (r.exitCode !== 0)
     throw new Error(`mmdebstrap exited ${r.exitCode}: ${String(r.all).split('\n').slice(-5).join('\n')}`);
-  const [repo, tag] = NODE_IMAGE.split(':') as [string, string];
+  const [repo, tag] = flavour.image.split(':') as [string, string];
   const stream = await docker.importImage(
     createReadStream(tar) as unknown as string,
     {
@@ -66,9 +71,9 @@ async function buildWithMmdebstrap(docker: Docker, work: string): Promise<void> 
   await followProgress(docker, stream);
 }
 
-async function buildWithDockerfile(docker: Docker, work: string): Promise<void> {
-  writeFileSync(join(work, 'Dockerfile'), nodeDockerfile());
-  const stream = await docker.buildImage({ context: work, src: ['Dockerfile'] }, { t: NODE_IMAGE });
+async function buildWithDockerfile(docker: Docker, work: string, flavour: NodeFlavour): Promise<void> {
+  writeFileSync(join(work, 'Dockerfile'), nodeDockerfile(flavour.packages));
+  const stream = await docker.buildImage({ context: work, src: ['Dockerfile'] }, { t: flavour.image });
   await followProgress(docker, stream);
 }
 
