@@ -10,6 +10,9 @@
  *             as the CLI (node start included).
  *
  * Sizes: 3 managers + 2 workers, and 3 + 17. Each figure is the median of REPEAT runs (default 3).
+ *
+ * Then the engine step on bare machines (Debian, sshd, a sudo user, no Docker): `up --until engine` installing
+ * docker.io from the Debian mirror on one host, then on three at once (BENCH_ENGINE=0 skips it: it downloads).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -195,8 +198,53 @@ async function main(): Promise<void> {
   );
 }
 
+async function engineBench(): Promise<void> {
+  const { bareNode } = await import('../test/support/bare-nodes.ts');
+  const name = 'bench-bare';
+  const make = async (n: number) => {
+    const spec = resolveCluster(undefined, { name, managers: '1', workers: String(n - 1) });
+    const provider = new DockerProvider(spec, new StateStore(name), bareNode, 'deploy');
+    await provider.destroy(() => undefined);
+    return { provider, machines: (await provider.provision(() => undefined)).machines };
+  };
+  const timeInstall = async (n: number) => {
+    const { provider, machines } = await make(n);
+    const config = join(home, `bare-${n}.yaml`);
+    writeFileSync(
+      config,
+      stringify({
+        name: `bare-${n}`,
+        provider: 'ssh',
+        engine: { source: 'distro' },
+        ssh: { user: 'deploy', privateKey: join(home, name, 'id_ed25519') },
+        hosts: machines.map((m) => ({
+          name: m.name,
+          address: m.address,
+          port: m.port,
+          advertiseAddress: m.advertiseAddress,
+        })),
+      }),
+    );
+    const t0 = performance.now();
+    const ctx = openContext({ config, until: 'engine' }, new JsonReporter(() => undefined));
+    try {
+      await upPlaybook.run(ctx);
+    } finally {
+      await ctx.pool.closeAll();
+    }
+    const ms = performance.now() - t0;
+    await provider.destroy(() => undefined);
+    return ms;
+  };
+  console.log('\nengine install on bare machines (docker.io from the Debian mirror):');
+  const one = await timeInstall(1);
+  const three = await timeInstall(3);
+  console.log(`| hosts | up --until engine |\n| 1 | ${fmt(one)} |\n| 3 at once | ${fmt(three)} |`);
+}
+
 try {
   await main();
+  if (process.env.BENCH_ENGINE !== '0') await engineBench();
 } finally {
   const provider = new DockerProvider(
     resolveCluster(undefined, { name: MACHINES }),

@@ -15,12 +15,26 @@ export default definePlaybook({
     await provisionMachines(ctx);
     if (ctx.options.until === 'provision') return undefined;
 
-    // Engines: read every host (OS, user, engine, clock, disk, addresses), install and start where needed.
-    const hostFacts = await readEngineFacts(ctx);
-    await applyEngines(ctx, planEngines(ctx, hostFacts), hostFacts);
+    // One round trip to every engine. Where none answers (or not the pinned version), the host's facts are read
+    // (OS, user, engine, clock, disk) and the engine installed or started; then those hosts are read again.
+    const engineWaitMs = ctx.provider.enginePreinstalled ? 60_000 : 0;
+    const first = await readSwarmFacts(ctx, { engineWaitMs, tolerateNoEngine: true });
+    const pin = ctx.cluster.engine.version;
+    const needEngine = ctx.hosts
+      .map((h) => h.name)
+      .filter((n) => {
+        const f = first.find((x) => x.host === n);
+        return !f || (pin !== undefined && !f.engineVersion.startsWith(pin));
+      });
+    const hostFacts = await readEngineFacts(ctx, needEngine);
+    const enginePlans = planEngines(ctx, hostFacts);
+    await applyEngines(ctx, enginePlans, hostFacts);
     if (ctx.options.until === 'engine') return undefined;
-
-    const facts = await readSwarmFacts(ctx, { engineWaitMs: ctx.provider.createsMachines ? 60_000 : 5_000 });
+    const reread =
+      needEngine.length > 0 ? await readSwarmFacts(ctx, { engineWaitMs: 60_000, only: needEngine }) : [];
+    const facts = ctx.hosts.map(
+      (h) => reread.find((f) => f.host === h.name) ?? first.find((f) => f.host === h.name)!,
+    );
 
     const plan = planSwarm({
       hosts: ctx.hosts,
@@ -38,7 +52,11 @@ export default definePlaybook({
 
     // Pre-flight before any swarm change: clocks, addresses, disk, and the ports between the hosts that join.
     const joining = new Set(actions.flatMap((a) => (a.kind === 'init' || a.kind === 'join' ? [a.host] : [])));
-    await preflight(ctx, hostFacts, { reference: plan.entry, joining, roles: plan.roles });
+    if (joining.size > 0) {
+      const other = ctx.hosts.find((h) => h.name !== plan.entry)?.name;
+      await readEngineFacts(ctx, [...joining, plan.entry, ...(other ? [other] : [])], hostFacts);
+      await preflight(ctx, hostFacts, { reference: plan.entry, joining, roles: plan.roles });
+    }
 
     const changed = await applySwarmPlan(ctx, plan);
     const nodeIds = new Map(facts.map((f) => [f.host, changed.get(f.host) ?? f.nodeId]));

@@ -26,14 +26,94 @@ export interface ClusterSpec {
   workers: number;
   hosts: HostSpec[];
   engine: { source: 'docker-ce' | 'distro' | 'script' | 'none'; version?: string };
+  ec2?: Ec2Spec;
   configFile?: string;
 }
+
+/** EC2 settings, flags over the file's `ec2:` section. */
+export interface Ec2Spec {
+  region?: string;
+  profile?: string;
+  instanceType: string;
+  diskGiB: number;
+  ami?: string;
+  amiParameter: string;
+  /** Login user; by default from the image (ubuntu, admin, ec2-user). */
+  user?: string;
+  /** Who may reach SSH; undefined: this machine's public address, learnt at `up`. */
+  sshCidrs?: string[];
+  /** Public key to import; by default the cluster's own key pair, made locally. */
+  sshKey?: string;
+  subnets?: string[];
+  encryptedOverlay: boolean;
+  allowSshFromAnywhere: boolean;
+}
+
+export const DEFAULT_AMI_PARAMETER =
+  '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id';
 
 export interface CliFlags {
   name?: string;
   provider?: string;
   managers?: string;
   workers?: string;
+  region?: string;
+  profile?: string;
+  instanceType?: string;
+  ami?: string;
+  sshCidr?: string;
+  sshKey?: string;
+  subnets?: string;
+  encryptedOverlay?: boolean;
+  allowSshFromAnywhere?: boolean;
+}
+
+const CIDR4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const CIDR6 = /^[0-9a-fA-F:]+\/\d{1,3}$/;
+
+function resolveEc2(file: ConfigFile | undefined, flags: CliFlags, where: (f: string) => string): Ec2Spec {
+  const f = file?.ec2 ?? {};
+  const cidrs =
+    flags.sshCidr !== undefined
+      ? flags.sshCidr.split(',').map((c) => c.trim())
+      : f.sshCidr === undefined
+        ? undefined
+        : [f.sshCidr].flat();
+  const cidrField = flags.sshCidr !== undefined ? '--ssh-cidr' : where('ec2.sshCidr');
+  for (const c of cidrs ?? []) {
+    const m = CIDR4.exec(c);
+    const ok = m ? m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32 : CIDR6.test(c);
+    if (!ok) throw new InputError(`${cidrField}: "${c}" is not a CIDR block like 203.0.113.7/32`);
+  }
+  const allowWorld = flags.allowSshFromAnywhere ?? f.allowSshFromAnywhere ?? false;
+  const world = (cidrs ?? []).filter((c) => c === '0.0.0.0/0' || c === '::/0');
+  if (world.length > 0 && !allowWorld) {
+    throw new InputError(
+      `${cidrField}: ${world.join(', ')} would open SSH to the whole internet; pass --allow-ssh-from-anywhere if you mean it`,
+    );
+  }
+  const subnets = flags.subnets ? flags.subnets.split(',').map((x) => x.trim()) : f.subnets;
+  for (const sn of subnets ?? []) {
+    if (!/^subnet-[0-9a-f]+$/.test(sn))
+      throw new InputError(`--subnets: "${sn}" is not a subnet id like subnet-0123abcd`);
+  }
+  const ami = flags.ami ?? f.ami;
+  if (ami && !/^ami-[0-9a-f]+$/.test(ami))
+    throw new InputError(`--ami: "${ami}" is not an AMI id like ami-0123456789abcdef0`);
+  return {
+    ...((flags.region ?? f.region) ? { region: (flags.region ?? f.region)! } : {}),
+    ...((flags.profile ?? f.profile) ? { profile: (flags.profile ?? f.profile)! } : {}),
+    instanceType: flags.instanceType ?? f.instanceType ?? 't3.small',
+    diskGiB: f.diskGiB ?? 20,
+    ...(ami ? { ami } : {}),
+    amiParameter: f.amiParameter ?? DEFAULT_AMI_PARAMETER,
+    ...(f.user ? { user: f.user } : {}),
+    ...(cidrs ? { sshCidrs: cidrs } : {}),
+    ...((flags.sshKey ?? f.sshKey) ? { sshKey: expandHome((flags.sshKey ?? f.sshKey)!) } : {}),
+    ...(subnets ? { subnets } : {}),
+    encryptedOverlay: flags.encryptedOverlay ?? f.encryptedOverlay ?? false,
+    allowSshFromAnywhere: allowWorld,
+  };
 }
 
 export const defaultClusterName = 'local';
@@ -68,9 +148,9 @@ export function resolveCluster(
   if (!(['docker', 'ssh', 'ec2', 'multipass'] as string[]).includes(provider)) {
     throw new InputError(`--provider: "${provider}" is not a provider (docker, ssh, ec2, multipass)`);
   }
-  if (provider === 'ec2' || provider === 'multipass') {
+  if (provider === 'multipass') {
     throw new InputError(
-      `--provider ${provider}: not available in this version of swarmup (docker and ssh are)`,
+      `--provider ${provider}: not available in this version of swarmup (docker, ssh and ec2 are)`,
     );
   }
 
@@ -86,16 +166,28 @@ export function resolveCluster(
     ...(file?.engine?.version ? { version: file.engine.version } : {}),
   } as ClusterSpec['engine'];
 
-  if (provider === 'docker') {
+  if (provider === 'docker' || provider === 'ec2') {
     if (file?.hosts)
-      throw new InputError(where('hosts: only for provider ssh (the docker provider creates its nodes)'));
+      throw new InputError(
+        where(`hosts: only for provider ssh (the ${provider} provider creates its nodes)`),
+      );
     const managers = wantedManagers ?? 3;
     const workers = flagWorkers ?? file?.workers ?? 2;
     if (workers > 100)
       throw new InputError(`${flagWorkers !== undefined ? '--workers' : where('workers')}: at most 100`);
     const problem = managerCountProblem(managers, managers + workers);
     if (problem) throw new InputError(`${managersField}: ${problem}`);
-    return { name, provider, managers, workers, hosts: [], engine, ...(configFile ? { configFile } : {}) };
+    const ec2 = provider === 'ec2' ? { ec2: resolveEc2(file, flags, where) } : {};
+    return {
+      name,
+      provider,
+      managers,
+      workers,
+      hosts: [],
+      engine,
+      ...ec2,
+      ...(configFile ? { configFile } : {}),
+    };
   }
 
   // provider ssh: the machines are the hosts listed in the file.

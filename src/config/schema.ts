@@ -36,9 +36,21 @@ export const engineSchema = z.strictObject({
 });
 
 export const ec2Schema = z.strictObject({
-  region: z.string().optional(),
-  instanceType: z.string().optional(),
-  sshCidr: z.string().optional(),
+  region: z.string().min(1).optional(),
+  profile: z.string().min(1).optional(),
+  instanceType: z.string().min(1).optional(),
+  diskGiB: z.number().int().min(8).max(16384).optional(),
+  ami: z
+    .string()
+    .regex(/^ami-[0-9a-f]+$/, 'an AMI id like ami-0123456789abcdef0')
+    .optional(),
+  amiParameter: z.string().startsWith('/').optional(),
+  user: z.string().min(1).optional(),
+  sshCidr: z.union([z.string(), z.array(z.string())]).optional(),
+  sshKey: z.string().min(1).optional(),
+  subnets: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).optional(),
+  encryptedOverlay: z.boolean().optional(),
+  allowSshFromAnywhere: z.boolean().optional(),
 });
 
 /** The config / inventory file. Unknown keys are refused (strict objects). */

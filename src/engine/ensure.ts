@@ -11,28 +11,36 @@ export interface EngineReading {
   offsets: Map<string, number>;
 }
 
-/** OS, user, engine, clock, disk and addresses of every host, in parallel, one command each. */
-export async function readEngineFacts(ctx: PlaybookContext): Promise<EngineReading> {
-  const facts = new Map<string, EngineFacts>();
-  const offsets = new Map<string, number>();
-  await ctx.step('read host facts', 'all', async (h) => {
+/** OS, user, engine, clock, disk and addresses of the given hosts, in parallel, one command each. */
+export async function readEngineFacts(
+  ctx: PlaybookContext,
+  only?: string[],
+  into?: EngineReading,
+): Promise<EngineReading> {
+  const reading = into ?? { facts: new Map<string, EngineFacts>(), offsets: new Map<string, number>() };
+  const hosts = (only ?? ctx.hosts.map((h) => h.name)).filter((n) => !reading.facts.has(n));
+  if (hosts.length === 0) return reading;
+  await ctx.step('read host facts', hosts, async (h) => {
     const t0 = Date.now();
     const r = await h.exec(engineFactsScript);
     const t1 = Date.now();
     const f = parseEngineFacts(h.name, r.stdout);
-    if (!Number.isFinite(f.uid))
+    if (!Number.isFinite(f.uid)) {
       throw new Error(
         `could not read host facts: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`,
       );
-    facts.set(h.name, f);
-    if (Number.isFinite(f.clock)) offsets.set(h.name, f.clock - (t0 + t1) / 2000);
+    }
+    reading.facts.set(h.name, f);
+    if (Number.isFinite(f.clock)) reading.offsets.set(h.name, f.clock - (t0 + t1) / 2000);
   });
-  return { facts, offsets };
+  return reading;
 }
 
 /** Plan every host's engine; any host that cannot proceed stops the run here, before any change. */
 export function planEngines(ctx: PlaybookContext, reading: EngineReading): EngineHostPlan[] {
-  const plans = ctx.hosts.map((h) => planEngine(reading.facts.get(h.name)!, ctx.cluster.engine));
+  const plans = ctx.hosts
+    .filter((h) => reading.facts.has(h.name))
+    .map((h) => planEngine(reading.facts.get(h.name)!, ctx.cluster.engine));
   const problems = plans.filter((p) => p.problem);
   if (problems.length > 0)
     throw new StepErrors(problems.map((p) => new StepError(p.host, 'engine', p.problem!)));

@@ -16,7 +16,7 @@ for my $s (@specs) {
   my $sock = $proto eq 'tcp'
     ? IO::Socket::INET->new(LocalAddr => $addr, LocalPort => $p, Proto => 'tcp', Listen => 8, ReuseAddr => 1)
     : IO::Socket::INET->new(LocalAddr => $addr, LocalPort => $p, Proto => 'udp');
-  if (!$sock) { print "bindfail $s $!\\n"; next; }
+  if (!$sock) { print $!{EADDRINUSE} ? "inuse $s\\n" : "bindfail $s $!\\n"; next; }
   $sel->add($sock); $name{$sock} = $s;
 }
 print "ready\\n";
@@ -29,7 +29,7 @@ while (time < $end && scalar(keys %seen) < $sel->count) {
 }`;
 
 const PYTHON_LISTENER = `
-import socket, select, sys, time
+import errno, socket, select, sys, time
 addr, secs, specs = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
 socks = {}
 for s in specs:
@@ -41,7 +41,7 @@ for s in specs:
         if proto == 'tcp': k.listen(8)
         socks[k] = s
     except OSError as e:
-        print('bindfail', s, e.strerror, flush=True)
+        print(('inuse ' + s) if e.errno == errno.EADDRINUSE else ('bindfail ' + s + ' ' + str(e.strerror)), flush=True)
 print('ready', flush=True)
 end, seen = time.time() + secs, set()
 while time.time() < end and len(seen) < len(socks):
@@ -64,9 +64,10 @@ function listenerCommand(addr: string, secs: number, specs: string[]): string {
 function proberCommand(addr: string, specs: string[]): string {
   const tcp = specs.filter((s) => s.startsWith('tcp:')).map((s) => s.split(':')[1]!);
   const udp = specs.filter((s) => s.startsWith('udp:')).map((s) => s.split(':')[1]!);
-  // TCP connects at once (each bounded to 2 s); datagrams in a few rounds, since one may be lost.
+  // TCP connects at once (each bounded to 5 s); datagrams in a few rounds, since one may be lost.
   const lines = tcp.map(
-    (port) => `timeout 2 bash -c ${quote(`exec 3<>/dev/tcp/${addr}/${port}`)} 2>/dev/null &`,
+    (port) =>
+      `{ timeout 5 bash -c ${quote(`exec 3<>/dev/tcp/${addr}/${port}`)} 2>/dev/null && echo tcpok:${port}; } &`,
   );
   if (udp.length > 0) {
     const sends = udp.map((port) => `echo probe >/dev/udp/${addr}/${port}`).join('; ');
@@ -88,7 +89,8 @@ export async function probePorts(
   to: ProbeTarget,
   specs: string[],
 ): Promise<PreflightProblem[]> {
-  const LISTEN_S = 4;
+  // The listener stops as soon as every probe arrived; the window only bounds a failure (and a loaded machine).
+  const LISTEN_S = 12;
   let out = '';
   let onReady: () => void = () => undefined;
   const ready = new Promise<void>((r) => (onReady = r));
@@ -115,12 +117,17 @@ export async function probePorts(
       message: `cannot listen on ${to.addr} ${port}/${proto}: ${m[2]} (in use by another program, or not an address of this host)`,
     });
   }
-  await from.conn.exec(proberCommand(to.addr, specs));
+  const probe = await from.conn.exec(proberCommand(to.addr, specs));
   const result = await listener;
   const got = new Set([...result.stdout.matchAll(/^got (\S+)$/gm)].map((m) => m[1]!));
+  // A port some program already holds (often the engine itself, a moment after leaving a swarm) cannot be listened
+  // on: for TCP, a connection that succeeds proves it reachable; a held UDP port cannot be checked.
+  const inUse = new Set([...result.stdout.matchAll(/^inuse (\S+)$/gm)].map((m) => m[1]!));
+  for (const m of probe.stdout.matchAll(/^tcpok:(\d+)$/gm))
+    if (inUse.has(`tcp:${m[1]}`)) got.add(`tcp:${m[1]}`);
   for (const s of specs) {
-    if (got.has(s) || problems.some((p) => p.message.includes(` ${s.split(':')[1]}/${s.split(':')[0]}:`)))
-      continue;
+    if (got.has(s) || (inUse.has(s) && s.startsWith('udp:'))) continue;
+    if (problems.some((p) => p.message.includes(` ${s.split(':')[1]}/${s.split(':')[0]}:`))) continue;
     const [proto, port] = s.split(':');
     problems.push({
       host: to.host,

@@ -15,6 +15,8 @@ export interface Provider {
   readonly name: string;
   /** Whether `up` creates the machines (docker, ec2) or takes them as given (ssh). */
   readonly createsMachines: boolean;
+  /** Machines come with an engine that starts by itself (worth waiting for rather than installing). */
+  readonly enginePreinstalled: boolean;
   /** Make sure every wanted machine exists and runs; idempotent. Returns them in inventory order. */
   provision(progress: ProgressSink): Promise<{ machines: Machine[]; created: number }>;
   /** For `plan`: the machines that exist and those `provision` would create; changes nothing. */

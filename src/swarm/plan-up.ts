@@ -67,6 +67,6 @@ export async function planUp(ctx: PlaybookContext): Promise<string[]> {
     for (const a of phase.actions) lines.push(`  ${describeAction(a)}`);
   }
   lines.push('verify: every node Ready and Active, one Leader, every other manager Reachable');
-  if (lines.length === 1) lines.unshift('nothing to change');
+  if (plan.phases.length === 0 && missing.length === 0) lines.push('swarm: nothing to change');
   return lines;
 }

@@ -8,21 +8,30 @@ export interface ReadFactsOptions {
   engineWaitMs: number;
   /** How long a host may stay "pending" (a join going on in the background) before it is planned as broken. */
   settleMs?: number;
+  /** Only these hosts (others were read already). */
+  only?: string[];
+  /** A host whose engine does not answer is left out of the result instead of failing the step. */
+  tolerateNoEngine?: boolean;
 }
 
 /**
- * Facts from every host in parallel. If any host cannot be reached or read, this throws (naming every such host
- * and the cause) before anything has been changed anywhere.
+ * Swarm facts from every host in parallel, one round trip each. If any host cannot be reached (or, unless
+ * tolerated, its engine read), this throws naming every such host and the cause, before anything was changed.
  */
 export async function readSwarmFacts(ctx: PlaybookContext, opts: ReadFactsOptions): Promise<HostFacts[]> {
   const settleMs = opts.settleMs ?? 30_000;
-  const results = await ctx.step('read facts', 'all', async (h) => {
+  const results = await ctx.step('read swarm facts', opts.only ?? 'all', async (h) => {
     const docker = await h.docker();
     let facts: HostFacts;
     try {
       facts = await readHostFacts(docker, h.name, h.host.advertiseAddress);
-    } catch {
-      await waitForEngine(docker, opts.engineWaitMs);
+    } catch (err) {
+      try {
+        await waitForEngine(docker, opts.engineWaitMs);
+      } catch {
+        if (opts.tolerateNoEngine) return undefined;
+        throw err;
+      }
       facts = await readHostFacts(docker, h.name, h.host.advertiseAddress);
     }
     const deadline = Date.now() + settleMs;
@@ -32,5 +41,8 @@ export async function readSwarmFacts(ctx: PlaybookContext, opts: ReadFactsOption
     }
     return facts;
   });
-  return ctx.hosts.map((h) => results.get(h.name)!);
+  return ctx.hosts.flatMap((h) => {
+    const f = results.get(h.name);
+    return f ? [f] : [];
+  });
 }

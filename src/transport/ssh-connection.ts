@@ -158,7 +158,25 @@ export class SshConnection {
     return this.channel(command, { onStdout });
   }
 
-  private channel(
+  /**
+   * OpenSSH allows MaxSessions (default 10) sessions per connection: commands beyond that many at once wait for a
+   * free one instead of failing with "Channel open failure".
+   */
+  private readonly sessions = new Semaphore(8);
+
+  private async channel(
+    command: string,
+    opts: { stdin?: string; onStdout?: (chunk: string) => void },
+  ): Promise<ExecResult> {
+    await this.sessions.acquire();
+    try {
+      return await this.openSession(command, opts);
+    } finally {
+      this.sessions.release();
+    }
+  }
+
+  private openSession(
     command: string,
     opts: { stdin?: string; onStdout?: (chunk: string) => void },
   ): Promise<ExecResult> {
@@ -265,6 +283,23 @@ function isTransient(err: unknown): boolean {
     ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE'].includes(code) ||
     /Connection lost before handshake|Timed out while waiting for handshake|ECONNRESET/.test(msg)
   );
+}
+
+class Semaphore {
+  private waiting: Array<() => void> = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

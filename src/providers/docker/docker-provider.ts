@@ -46,6 +46,11 @@ export class DockerProvider implements Provider {
     private readonly user = 'root',
   ) {}
 
+  /** The default node image runs an engine from boot; bare machines (tests) have none. */
+  get enginePreinstalled(): boolean {
+    return this.flavour === engineNode;
+  }
+
   private get network(): string {
     return `swarmup-${this.spec.name}`;
   }

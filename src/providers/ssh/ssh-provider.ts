@@ -4,6 +4,7 @@ import type { Machine, Provider } from '../provider.ts';
 /** Machines the user already has, listed in the config file. Nothing is created or destroyed. */
 export class SshProvider implements Provider {
   readonly name = 'ssh';
+  readonly enginePreinstalled = false;
   readonly createsMachines = false;
   constructor(private readonly spec: ClusterSpec) {}
 

@@ -1,0 +1,52 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { errorMessage, InputError } from '../../errors.ts';
+
+/** The narrow surface swarmup uses: `send` of SDK v3 commands. Tests plug a stand-in here (or an emulator). */
+export interface AwsApi {
+  ec2: Pick<EC2Client, 'send'>;
+  ssm: Pick<SSMClient, 'send'>;
+  region: string;
+}
+
+/**
+ * AWS SDK v3 clients with the default credential chain (environment, --profile / AWS_PROFILE, SSO, instance
+ * roles), the region from --region / AWS_REGION / the profile, adaptive retries, and the standard endpoint
+ * variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_SSM) honoured by the SDK itself.
+ * A missing region or missing credentials is bad input (exit 2), said before anything is touched.
+ */
+export async function connectAws(opts: { region?: string; profile?: string }): Promise<AwsApi> {
+  // The versions locked in package-lock.json support Node 20; the SDK's notice about future ones is not for users.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const credentials = fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
+  const common = {
+    credentials,
+    retryMode: 'adaptive' as const,
+    maxAttempts: 6,
+    ...(opts.region ? { region: opts.region } : {}),
+    ...(opts.profile ? { profile: opts.profile } : {}),
+  };
+  const ec2 = new EC2Client(common);
+  let region = '';
+  try {
+    region = await ec2.config.region();
+  } catch {
+    // reported below
+  }
+  if (!region) {
+    throw new InputError(
+      'no AWS region: pass --region, set AWS_REGION, or set region in your AWS profile (~/.aws/config)',
+    );
+  }
+  try {
+    await ec2.config.credentials();
+  } catch (err) {
+    throw new InputError(
+      `no AWS credentials (${errorMessage(err).split('\n')[0]}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ` +
+        'pass --profile or set AWS_PROFILE, or sign in with "aws sso login"',
+    );
+  }
+  const ssm = new SSMClient({ ...common, region });
+  return { ec2, ssm, region };
+}

@@ -1,0 +1,146 @@
+import {
+  DeleteKeyPairCommand,
+  DeleteSecurityGroupCommand,
+  DeleteVolumeCommand,
+  DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVolumesCommand,
+  TerminateInstancesCommand,
+  type Instance,
+} from '@aws-sdk/client-ec2';
+import { errorMessage } from '../../errors.ts';
+import { sleep } from '../../transport/ssh-connection.ts';
+import type { AwsApi } from './aws.ts';
+import { anyClusterFilter, CLUSTER_TAG, clusterFilter, tagValue } from './tags.ts';
+
+/** Every resource of one cluster, found by its tag. */
+export interface ClusterResources {
+  cluster: string;
+  instances: Array<{ id: string; name: string; state: string }>;
+  securityGroups: Array<{ id: string; name: string }>;
+  keyPairs: Array<{ id: string; name: string }>;
+  volumes: Array<{ id: string; state: string }>;
+}
+
+const LIVE = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
+
+export async function describeInstances(
+  api: AwsApi,
+  filters: Array<{ Name: string; Values: string[] }>,
+): Promise<Instance[]> {
+  const out: Instance[] = [];
+  let NextToken: string | undefined;
+  do {
+    const r = await api.ec2.send(
+      new DescribeInstancesCommand({ Filters: filters, ...(NextToken ? { NextToken } : {}) }),
+    );
+    for (const res of r.Reservations ?? []) out.push(...(res.Instances ?? []));
+    NextToken = r.NextToken;
+  } while (NextToken);
+  return out;
+}
+
+/** Tagged resources of one cluster (name) or of every swarmup cluster (undefined), grouped by cluster. */
+export async function listTagged(api: AwsApi, cluster?: string): Promise<Map<string, ClusterResources>> {
+  const filters = cluster ? clusterFilter(cluster) : anyClusterFilter;
+  const [instances, groups, keys, volumes] = await Promise.all([
+    describeInstances(api, [...filters, { Name: 'instance-state-name', Values: LIVE }]),
+    api.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters })),
+    api.ec2.send(new DescribeKeyPairsCommand({ Filters: filters })),
+    api.ec2.send(new DescribeVolumesCommand({ Filters: filters })),
+  ]);
+  const byCluster = new Map<string, ClusterResources>();
+  const of = (name: string | undefined) => {
+    const c = name ?? '';
+    if (!byCluster.has(c))
+      byCluster.set(c, { cluster: c, instances: [], securityGroups: [], keyPairs: [], volumes: [] });
+    return byCluster.get(c)!;
+  };
+  for (const i of instances) {
+    of(tagValue(i.Tags, CLUSTER_TAG)).instances.push({
+      id: i.InstanceId!,
+      name: tagValue(i.Tags, 'Name') ?? '',
+      state: i.State?.Name ?? '',
+    });
+  }
+  for (const g of groups.SecurityGroups ?? [])
+    of(tagValue(g.Tags, CLUSTER_TAG)).securityGroups.push({ id: g.GroupId!, name: g.GroupName ?? '' });
+  for (const k of keys.KeyPairs ?? [])
+    of(tagValue(k.Tags, CLUSTER_TAG)).keyPairs.push({ id: k.KeyPairId!, name: k.KeyName ?? '' });
+  for (const v of volumes.Volumes ?? [])
+    of(tagValue(v.Tags, CLUSTER_TAG)).volumes.push({ id: v.VolumeId!, state: v.State ?? '' });
+  return byCluster;
+}
+
+export interface DeleteOptions {
+  progress: (message: string) => void;
+  /** How long to keep retrying a security group still in use (ENIs of terminated instances detach late). */
+  dependencyTimeoutMs?: number;
+  pollMs?: number;
+}
+
+/**
+ * Delete one cluster's resources in the order AWS allows: terminate instances and wait until they are gone,
+ * then volumes left behind, the security group (retrying DependencyViolation with backoff), the key pair.
+ */
+export async function deleteClusterResources(
+  api: AwsApi,
+  r: ClusterResources,
+  opts: DeleteOptions,
+): Promise<string[]> {
+  const removed: string[] = [];
+  const pollMs = opts.pollMs ?? 2000;
+  const live = r.instances.filter((i) => i.state !== 'terminated');
+  if (live.length > 0) {
+    opts.progress(`terminating ${live.map((i) => i.name || i.id).join(', ')}`);
+    await api.ec2.send(new TerminateInstancesCommand({ InstanceIds: live.map((i) => i.id) }));
+    const deadline = Date.now() + 15 * 60_000;
+    for (;;) {
+      const left = (
+        await describeInstances(api, [{ Name: 'instance-id', Values: live.map((i) => i.id) }])
+      ).filter((i) => i.State?.Name !== 'terminated');
+      if (left.length === 0) break;
+      if (Date.now() > deadline)
+        throw new Error(`instances not terminated after 15 min: ${left.map((i) => i.InstanceId).join(', ')}`);
+      await sleep(pollMs);
+    }
+    removed.push(...live.map((i) => `instance ${i.name || i.id} (${i.id})`));
+  }
+  for (const v of r.volumes) {
+    if (v.state !== 'available') continue; // root volumes go with their instance (DeleteOnTermination)
+    await api.ec2.send(new DeleteVolumeCommand({ VolumeId: v.id }));
+    removed.push(`volume ${v.id}`);
+  }
+  for (const g of r.securityGroups) {
+    await withDependencyRetry(() => api.ec2.send(new DeleteSecurityGroupCommand({ GroupId: g.id })), opts);
+    removed.push(`security group ${g.name} (${g.id})`);
+  }
+  for (const k of r.keyPairs) {
+    await api.ec2.send(new DeleteKeyPairCommand({ KeyPairId: k.id }));
+    removed.push(`key pair ${k.name}`);
+  }
+  return removed;
+}
+
+/** Retry while AWS says the resource is still in use, with exponential backoff, for several minutes. */
+export async function withDependencyRetry<T>(
+  fn: () => Promise<T>,
+  opts: Pick<DeleteOptions, 'progress' | 'dependencyTimeoutMs'> & { firstDelayMs?: number },
+): Promise<T> {
+  const deadline = Date.now() + (opts.dependencyTimeoutMs ?? 5 * 60_000);
+  let delay = opts.firstDelayMs ?? 2000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      const name = (err as { name?: string; Code?: string }).name ?? '';
+      if (name !== 'DependencyViolation' || Date.now() + delay > deadline) throw err;
+      opts.progress(
+        `still in use (${errorMessage(err).split('\n')[0]}); retrying in ${Math.round(delay / 1000)} s`,
+      );
+      await sleep(delay);
+      delay = Math.min(delay * 2, 30_000);
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { IpPermission } from '@aws-sdk/client-ec2';
+
+/**
+ * The cluster's security group, as data. Swarm's ports are opened only between members of the group itself
+ * (self-referencing rules); SSH only from the given CIDRs. Nothing is opened to the world unless the caller
+ * passes 0.0.0.0/0 explicitly (the CLI demands a flag for it).
+ */
+export function wantedIngress(
+  groupId: string,
+  sshCidrs: string[],
+  encryptedOverlay: boolean,
+): IpPermission[] {
+  const self = (IpProtocol: string, port: number, Description: string): IpPermission => ({
+    IpProtocol,
+    FromPort: port,
+    ToPort: port,
+    UserIdGroupPairs: [{ GroupId: groupId, Description }],
+  });
+  const rules: IpPermission[] = [
+    self('tcp', 2377, 'swarm cluster management'),
+    self('tcp', 7946, 'swarm node communication'),
+    self('udp', 7946, 'swarm node communication'),
+    self('udp', 4789, 'swarm overlay network (VXLAN)'),
+  ];
+  if (encryptedOverlay) {
+    // ESP (IP protocol 50) carries encrypted overlay traffic; it has no ports (-1).
+    rules.push({
+      IpProtocol: '50',
+      FromPort: -1,
+      ToPort: -1,
+      UserIdGroupPairs: [{ GroupId: groupId, Description: 'swarm encrypted overlay (ESP)' }],
+    });
+  }
+  if (sshCidrs.length > 0) {
+    rules.push({
+      IpProtocol: 'tcp',
+      FromPort: 22,
+      ToPort: 22,
+      IpRanges: sshCidrs
+        .filter((c) => !c.includes(':'))
+        .map((CidrIp) => ({ CidrIp, Description: 'ssh for swarmup' })),
+      Ipv6Ranges: sshCidrs
+        .filter((c) => c.includes(':'))
+        .map((CidrIpv6) => ({ CidrIpv6, Description: 'ssh for swarmup' })),
+    });
+  }
+  return rules;
+}
+
+const PROTOCOLS: Record<string, string> = { '6': 'tcp', '17': 'udp', esp: '50' };
+
+/** One string per (protocol, ports, source) so rules can be compared whatever way AWS groups them. */
+export function ruleKeys(perms: IpPermission[]): string[] {
+  const keys: string[] = [];
+  for (const p of perms) {
+    const proto = PROTOCOLS[String(p.IpProtocol).toLowerCase()] ?? String(p.IpProtocol).toLowerCase();
+    const ports = proto === '50' || proto === '-1' ? '' : `${p.FromPort}-${p.ToPort}`;
+    for (const g of p.UserIdGroupPairs ?? []) keys.push(`${proto}|${ports}|sg:${g.GroupId}`);
+    for (const r of p.IpRanges ?? []) keys.push(`${proto}|${ports}|${r.CidrIp}`);
+    for (const r of p.Ipv6Ranges ?? []) keys.push(`${proto}|${ports}|${r.CidrIpv6}`);
+  }
+  return keys.sort();
+}
+
+/** The wanted rules not yet in the group: what a re-run still has to authorise (existing rules are tolerated). */
+export function missingIngress(wanted: IpPermission[], existing: IpPermission[]): IpPermission[] {
+  const have = new Set(ruleKeys(existing));
+  return wanted.flatMap((w) => {
+    const keep = (key: string) => !have.has(key);
+    const proto = PROTOCOLS[String(w.IpProtocol)] ?? String(w.IpProtocol);
+    const ports = proto === '50' ? '' : `${w.FromPort}-${w.ToPort}`;
+    const groups = (w.UserIdGroupPairs ?? []).filter((g) => keep(`${proto}|${ports}|sg:${g.GroupId}`));
+    const v4 = (w.IpRanges ?? []).filter((r) => keep(`${proto}|${ports}|${r.CidrIp}`));
+    const v6 = (w.Ipv6Ranges ?? []).filter((r) => keep(`${proto}|${ports}|${r.CidrIpv6}`));
+    if (groups.length + v4.length + v6.length === 0) return [];
+    return [
+      {
+        ...w,
+        ...(w.UserIdGroupPairs ? { UserIdGroupPairs: groups } : {}),
+        ...(w.IpRanges ? { IpRanges: v4 } : {}),
+        ...(w.Ipv6Ranges ? { Ipv6Ranges: v6 } : {}),
+      },
+    ];
+  });
+}
+
+/** Refuse world-open SSH unless asked for by name. */
+export function worldOpen(cidrs: string[]): string[] {
+  return cidrs.filter((c) => c === '0.0.0.0/0' || c === '::/0');
+}
