@@ -12,7 +12,18 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 600_000,
-          globalSetup: ['test/support/global-setup.ts'],
+          globalSetup: ['test/support/global-setup.ts', 'test/support/moto-setup.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'ec2',
+          include: ['test/ec2/**/*.test.ts'],
+          // One emulator for the project: files run one after another and reset it.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          globalSetup: ['test/support/moto-setup.ts'],
         },
       },
     ],

@@ -121,7 +121,7 @@ function inventory(name: string, hosts: Machine[]): string {
 
 async function swarmupUp(config: string): Promise<{ ms: number; changes: number; ok: boolean }> {
   const t0 = performance.now();
-  const ctx = openContext({ config }, new JsonReporter(() => undefined));
+  const ctx = await openContext({ config }, new JsonReporter(() => undefined));
   try {
     const v = await upPlaybook.run(ctx);
     return { ms: performance.now() - t0, changes: ctx.changes, ok: v?.ok ?? false };
@@ -226,7 +226,7 @@ async function engineBench(): Promise<void> {
       }),
     );
     const t0 = performance.now();
-    const ctx = openContext({ config, until: 'engine' }, new JsonReporter(() => undefined));
+    const ctx = await openContext({ config, until: 'engine' }, new JsonReporter(() => undefined));
     try {
       await upPlaybook.run(ctx);
     } finally {

@@ -28,6 +28,28 @@ function common(cmd: Command): Command {
     .option('-y, --yes', 'do not ask for confirmation');
 }
 
+/** EC2 settings; they override the config file's `ec2:` section. */
+function ec2Flags(cmd: Command, all: boolean): Command {
+  cmd
+    .option('--region <region>', "EC2: AWS region (else AWS_REGION or the profile's)")
+    .option('--profile <name>', 'EC2: AWS profile');
+  if (!all) return cmd;
+  return cmd
+    .option('--instance-type <type>', 'EC2: instance type (default t3.small)')
+    .option('--ami <id>', 'EC2: image (default: Ubuntu 24.04 LTS amd64 from its SSM public parameter)')
+    .option(
+      '--ssh-cidr <cidrs>',
+      "EC2: who may reach SSH, comma-separated (default: this machine's public address/32)",
+    )
+    .option('--ssh-key <file>', 'EC2: public key to import (default: a key pair made for the cluster)')
+    .option('--subnets <ids>', "EC2: comma-separated subnet ids (default: the default VPC's)")
+    .option(
+      '--encrypted-overlay',
+      'EC2: also allow ESP (IP protocol 50) between nodes, for encrypted overlay networks',
+    )
+    .option('--allow-ssh-from-anywhere', 'EC2: permit --ssh-cidr 0.0.0.0/0 (refused otherwise)');
+}
+
 function normalise(opts: CommonOptions & { inventory?: string }): CommonOptions {
   if (opts.inventory && opts.config && opts.inventory !== opts.config) {
     throw new InputError('--config and --inventory name different files; give one');
@@ -47,7 +69,7 @@ async function execute(
   const started = Date.now();
   let ctx: PlaybookContext | undefined;
   try {
-    ctx = openContext(normalise(opts));
+    ctx = await openContext(normalise(opts));
     return await body(ctx, started);
   } catch (err) {
     const e = err as Error & { exitCode?: number };
@@ -131,65 +153,82 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--workers <n>', 'workers, for providers that create machines (default 2)')
     .option('--dry-run', 'show what would be done, change nothing')
-    .option('--until <stage>', 'stop after a stage: provision, engine, swarm')
-    .action(up(false));
+    .option('--until <stage>', 'stop after a stage: provision, engine, swarm');
+  ec2Flags(program.commands.at(-1)!, true).action(up(false));
 
   common(program.command('plan').description('what up would do, touching nothing'))
     .option('--managers <n>', 'managers: 1, 3, 5 or 7')
-    .option('--workers <n>', 'workers, for providers that create machines')
-    .action(up(true));
+    .option('--workers <n>', 'workers, for providers that create machines');
+  ec2Flags(program.commands.at(-1)!, true).action(up(true));
 
-  common(program.command('status').description('the docker node ls view of the cluster')).action(
-    async (opts: CommonOptions) => {
-      // With --json, status prints exactly one object (design.md), so progress events are not printed.
-      setExit(
-        await execute({ ...opts, quiet: !!opts.json }, async (ctx, started) => {
-          if (
-            ctx.provider.createsMachines &&
-            ctx.hosts.length === 0 &&
-            (await ctx.provider.machines()).length === 0
-          ) {
-            throw Object.assign(new Error(`${ctx.cluster.name}: no machines found for this cluster`), {
-              exitCode: ExitCode.stepFailed,
-            });
-          }
-          const v = await statusPlaybook.run(ctx);
-          if (opts.json) {
-            process.stdout.write(
-              JSON.stringify({ cluster: ctx.cluster.name, provider: ctx.cluster.provider, nodes: v.nodes }) +
-                '\n',
-            );
-            return v.ok ? ExitCode.ok : ExitCode.stepFailed;
-          }
-          return finish(ctx, started, v, 'status');
-        }),
-      );
-    },
-  );
+  ec2Flags(
+    common(program.command('status').description('the docker node ls view of the cluster')),
+    false,
+  ).action(async (opts: CommonOptions) => {
+    // With --json, status prints exactly one object (design.md), so progress events are not printed.
+    setExit(
+      await execute({ ...opts, quiet: !!opts.json }, async (ctx, started) => {
+        if (
+          ctx.provider.createsMachines &&
+          ctx.hosts.length === 0 &&
+          (await ctx.provider.machines()).length === 0
+        ) {
+          throw Object.assign(new Error(`${ctx.cluster.name}: no machines found for this cluster`), {
+            exitCode: ExitCode.stepFailed,
+          });
+        }
+        const v = await statusPlaybook.run(ctx);
+        if (opts.json) {
+          process.stdout.write(
+            JSON.stringify({ cluster: ctx.cluster.name, provider: ctx.cluster.provider, nodes: v.nodes }) +
+              '\n',
+          );
+          return v.ok ? ExitCode.ok : ExitCode.stepFailed;
+        }
+        return finish(ctx, started, v, 'status');
+      }),
+    );
+  });
 
-  common(program.command('down').description('remove everything swarmup created for the cluster')).action(
-    async (opts: CommonOptions) => {
-      setExit(
-        await execute(opts, async (ctx, started) => {
-          if (!ctx.options.yes) {
-            if (!process.stdin.isTTY)
-              throw new InputError(
-                'down removes the cluster: pass --yes to confirm (stdin is not a terminal)',
-              );
-            const what = ctx.provider.createsMachines
-              ? 'destroy every machine, network and volume of'
-              : 'make every host leave';
-            if (!(await confirm(`${what} cluster "${ctx.cluster.name}"?`))) {
-              process.stderr.write('swarmup: nothing done\n');
-              return ExitCode.ok;
-            }
+  ec2Flags(
+    common(program.command('down').description('remove everything swarmup created for the cluster')),
+    false,
+  ).action(async (opts: CommonOptions) => {
+    setExit(
+      await execute(opts, async (ctx, started) => {
+        if (!ctx.options.yes) {
+          if (!process.stdin.isTTY)
+            throw new InputError('down removes the cluster: pass --yes to confirm (stdin is not a terminal)');
+          const what = ctx.provider.createsMachines
+            ? 'destroy every machine, network and volume of'
+            : 'make every host leave';
+          if (!(await confirm(`${what} cluster "${ctx.cluster.name}"?`))) {
+            process.stderr.write('swarmup: nothing done\n');
+            return ExitCode.ok;
           }
-          await downPlaybook.run(ctx);
-          return finish(ctx, started, undefined, 'removed');
-        }),
-      );
-    },
-  );
+        }
+        await downPlaybook.run(ctx);
+        return finish(ctx, started, undefined, 'removed');
+      }),
+    );
+  });
+
+  program
+    .command('cleanup')
+    .description('find resources tagged by swarmup whose cluster is gone (or the one named) and delete them')
+    .addOption(
+      new Option('--provider <provider>', 'where to look')
+        .choices(['ec2', 'docker', 'ssh', 'multipass'])
+        .default('ec2'),
+    )
+    .option('--region <region>', "AWS region (else AWS_REGION or the profile's)")
+    .option('--all-regions', 'look in every region')
+    .option('--profile <name>', 'AWS profile')
+    .option('--name <name>', 'only this cluster (default: every cluster with no local state)')
+    .option('--dry-run', 'list, delete nothing')
+    .option('--json', 'one JSON object per line')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (opts: CleanupFlags) => setExit(await cleanup(opts)));
 
   const engine = program.command('engine').description('the Docker engine on every host');
   common(
@@ -232,6 +271,76 @@ async function planOnly(ctx: PlaybookContext): Promise<number> {
     ctx.reporter.emit({ event: 'plan', actions: lines.map((description) => ({ description })) });
   else process.stdout.write(lines.map((l) => `  ${l}`).join('\n') + '\n');
   return ExitCode.ok;
+}
+
+interface CleanupFlags {
+  provider: string;
+  region?: string;
+  allRegions?: boolean;
+  profile?: string;
+  name?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  yes?: boolean;
+}
+
+async function cleanup(opts: CleanupFlags): Promise<number> {
+  const started = Date.now();
+  const out = (obj: object, text: string) =>
+    process.stdout.write((opts.json ? JSON.stringify(obj) : text) + '\n');
+  try {
+    if (opts.provider !== 'ec2')
+      throw new InputError(`cleanup: --provider ${opts.provider} is not supported yet (ec2 is)`);
+    const { cleanupEc2, describeFound } = await import('../providers/ec2/cleanup.ts');
+    const { StateStore } = await import('../state/store.ts');
+    const result = await cleanupEc2(
+      {
+        ...(opts.region ? { region: opts.region } : {}),
+        allRegions: !!opts.allRegions,
+        ...(opts.profile ? { profile: opts.profile } : {}),
+        ...(opts.name ? { name: opts.name } : {}),
+        dryRun: !!opts.dryRun,
+      },
+      {
+        hasLocalState: (cluster) => new StateStore(cluster).exists(),
+        progress: (m) => (opts.json ? out({ event: 'log', message: m }, '') : process.stderr.write(`${m}\n`)),
+        confirm: async (selected) => {
+          const lines = describeFound(selected.map((s) => ({ ...s, selected: true })));
+          if (!opts.json) process.stdout.write(`deleting:\n${lines.join('\n')}\n`);
+          if (opts.yes) return true;
+          if (!process.stdin.isTTY)
+            throw new InputError(
+              'cleanup deletes the resources listed: pass --yes to confirm (stdin is not a terminal)',
+            );
+          return confirm(`delete ${selected.length} cluster${selected.length === 1 ? '' : 's'}' resources?`);
+        },
+      },
+    );
+    for (const f of result.found) {
+      out(
+        { event: 'cluster', region: f.region, selected: f.selected, ...f.resources },
+        describeFound([f])[0]!,
+      );
+    }
+    if (result.found.length === 0)
+      out(
+        { event: 'log', message: 'nothing tagged swarmup:cluster found' },
+        'nothing tagged swarmup:cluster found',
+      );
+    for (const r of result.removed) out({ event: 'removed', what: r }, `removed ${r}`);
+    if (opts.name && !opts.dryRun && result.removed.length > 0) new StateStore(opts.name).remove();
+    out(
+      { event: 'summary', changes: result.removed.length, durationMs: Date.now() - started, nodes: [] },
+      opts.dryRun
+        ? '(dry run: nothing deleted; * marks what would be)'
+        : `${result.removed.length} resources removed`,
+    );
+    return ExitCode.ok;
+  } catch (err) {
+    const e = err as Error & { exitCode?: number };
+    process.stderr.write(`swarmup: ${redact(e.message)}\n`);
+    return e.exitCode ?? ExitCode.stepFailed;
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

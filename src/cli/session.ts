@@ -3,6 +3,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { HumanReporter, JsonReporter, type Reporter } from '../playbook/events.ts';
 import { PlaybookContext, type RunOptions } from '../playbook/playbook.ts';
 import { createProvider } from '../providers/create-provider.ts';
+import type { Ec2ProviderOptions } from '../providers/ec2/ec2-provider.ts';
 import { StateStore } from '../state/store.ts';
 import { ConnectionPool } from '../transport/pool.ts';
 
@@ -20,24 +21,30 @@ export interface CommonOptions extends CliFlags {
  * Everything one command works with, built from flags, the config file and the cluster's recorded state. All
  * validation happens here, before anything is touched.
  */
-export function openContext(opts: CommonOptions, reporter?: Reporter): PlaybookContext {
+export async function openContext(
+  opts: CommonOptions,
+  reporter?: Reporter,
+  providerOptions?: { ec2?: Ec2ProviderOptions },
+): Promise<PlaybookContext> {
   const file = opts.config ? loadConfigFile(opts.config) : undefined;
   const name = opts.name ?? file?.name;
   // The machine counts a docker cluster was made with are remembered, so status and down need no flags.
   const recorded = new StateStore(name ?? 'local').read();
   const flags: CliFlags = { ...opts };
-  if (recorded && recorded.provider === 'docker' && !opts.config) {
-    flags.provider ??= 'docker';
+  if (recorded && (recorded.provider === 'docker' || recorded.provider === 'ec2') && !opts.config) {
+    flags.provider ??= recorded.provider;
+    if (recorded.region) flags.region ??= recorded.region;
     flags.managers ??= recorded.managers !== undefined ? String(recorded.managers) : undefined;
     flags.workers ??= recorded.workers !== undefined ? String(recorded.workers) : undefined;
   }
   const spec: ClusterSpec = resolveCluster(file, flags, opts.config);
   const state = new StateStore(spec.name);
-  const provider = createProvider(spec, state);
+  const provider = await createProvider(spec, state, providerOptions?.ec2);
   const pool = new ConnectionPool({
     knownHosts: state.knownHosts(),
-    // Machines swarmup just created may still be starting sshd; machines the user brings should answer now.
-    retryForMs: provider.createsMachines ? 30_000 : 0,
+    // Machines swarmup just created may still be starting sshd (an EC2 instance boots for a minute or two);
+    // machines the user brings should answer now.
+    retryForMs: spec.provider === 'ec2' ? 300_000 : provider.createsMachines ? 30_000 : 0,
   });
   const runOptions: RunOptions = {
     dryRun: opts.dryRun ?? false,

@@ -12,6 +12,9 @@ export interface ClusterState {
   managers?: number;
   workers?: number;
   clusterId?: string;
+  /** EC2: one life of the cluster (part of every launch's idempotency token); EC2 region. */
+  generation?: string;
+  region?: string;
   updatedAt: string;
 }
 
@@ -41,12 +44,11 @@ export class StateStore {
     return JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
   }
 
+  /** Record what is known; fields not given keep their recorded value. */
   write(state: Omit<ClusterState, 'updatedAt'>): void {
     this.ensure();
-    this.writeFile(
-      'state.json',
-      JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2) + '\n',
-    );
+    const merged = { ...this.read(), ...state, updatedAt: new Date().toISOString() };
+    this.writeFile('state.json', JSON.stringify(merged, null, 2) + '\n');
   }
 
   knownHosts(): KnownHostsFile {

@@ -162,7 +162,7 @@ export class SshConnection {
    * OpenSSH allows MaxSessions (default 10) sessions per connection: commands beyond that many at once wait for a
    * free one instead of failing with "Channel open failure".
    */
-  private readonly sessions = new Semaphore(8);
+  private readonly sessions = new Semaphore(6);
 
   private async channel(
     command: string,
@@ -170,7 +170,15 @@ export class SshConnection {
   ): Promise<ExecResult> {
     await this.sessions.acquire();
     try {
-      return await this.openSession(command, opts);
+      // sshd frees a session slot a moment after the channel closes: a refused open is retried briefly.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.openSession(command, opts);
+        } catch (err) {
+          if (attempt >= 40 || !/Channel open failure/.test(errorMessage(err))) throw err;
+          await sleep(25 + attempt * 10);
+        }
+      }
     } finally {
       this.sessions.release();
     }

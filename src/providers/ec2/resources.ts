@@ -77,6 +77,8 @@ export interface DeleteOptions {
   progress: (message: string) => void;
   /** How long to keep retrying a security group still in use (ENIs of terminated instances detach late). */
   dependencyTimeoutMs?: number;
+  /** First pause before retrying a resource still in use (then doubling, at most 30 s). */
+  firstDelayMs?: number;
   pollMs?: number;
 }
 

@@ -1,0 +1,86 @@
+import { DescribeRegionsCommand } from '@aws-sdk/client-ec2';
+import { InputError } from '../../errors.ts';
+import { connectAws, type AwsApi } from './aws.ts';
+import { deleteClusterResources, listTagged, type ClusterResources } from './resources.ts';
+
+export interface CleanupOptions {
+  region?: string;
+  allRegions: boolean;
+  profile?: string;
+  /** Only this cluster; without it, every cluster that has no local state (orphans of failed or forgotten runs). */
+  name?: string;
+  dryRun: boolean;
+}
+
+export interface CleanupDeps {
+  aws?: (region?: string) => Promise<AwsApi>;
+  hasLocalState: (cluster: string) => boolean;
+  /** Asked once, with the full list, before anything is deleted; false stops. */
+  confirm: (found: Array<{ region: string; resources: ClusterResources }>) => Promise<boolean>;
+  progress: (message: string) => void;
+  pollMs?: number;
+}
+
+export interface CleanupResult {
+  found: Array<{ region: string; resources: ClusterResources; selected: boolean }>;
+  removed: string[];
+}
+
+/**
+ * Find everything tagged swarmup:cluster (never an untagged resource, whatever its name), grouped by cluster and
+ * region, and delete the selected clusters' resources.
+ */
+export async function cleanupEc2(opts: CleanupOptions, deps: CleanupDeps): Promise<CleanupResult> {
+  const aws =
+    deps.aws ??
+    ((region?: string) =>
+      connectAws({ ...(region ? { region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) }));
+  if (opts.allRegions && opts.region) throw new InputError('--region and --all-regions: give one');
+  const home = await aws(opts.region);
+  let regions = [home.region];
+  if (opts.allRegions) {
+    const r = await home.ec2.send(new DescribeRegionsCommand({}));
+    regions = (r.Regions ?? []).map((x) => x.RegionName!).sort();
+  }
+  const found: CleanupResult['found'] = [];
+  await Promise.all(
+    regions.map(async (region) => {
+      const api = region === home.region ? home : await aws(region);
+      for (const resources of (await listTagged(api, opts.name)).values()) {
+        const selected = opts.name ? resources.cluster === opts.name : !deps.hasLocalState(resources.cluster);
+        found.push({ region, resources, selected });
+      }
+    }),
+  );
+  found.sort(
+    (a, b) => a.region.localeCompare(b.region) || a.resources.cluster.localeCompare(b.resources.cluster),
+  );
+  const selected = found.filter((f) => f.selected);
+  const removed: string[] = [];
+  if (opts.dryRun || selected.length === 0) return { found, removed };
+  if (!(await deps.confirm(selected))) return { found, removed };
+  for (const f of selected) {
+    const api = f.region === home.region ? home : await aws(f.region);
+    deps.progress(`${f.region}: removing cluster ${f.resources.cluster}`);
+    const r = await deleteClusterResources(api, f.resources, {
+      progress: deps.progress,
+      ...(deps.pollMs ? { pollMs: deps.pollMs } : {}),
+    });
+    removed.push(...r.map((x) => `${f.region} ${f.resources.cluster}: ${x}`));
+  }
+  return { found, removed };
+}
+
+/** The listing `cleanup` prints: one line per cluster and region. */
+export function describeFound(found: CleanupResult['found']): string[] {
+  return found.map(({ region, resources: r, selected }) => {
+    const parts = [
+      r.instances.length &&
+        `${r.instances.length} instance${r.instances.length === 1 ? '' : 's'} (${r.instances.map((i) => i.id).join(', ')})`,
+      r.securityGroups.length && `security group ${r.securityGroups.map((g) => g.id).join(', ')}`,
+      r.keyPairs.length && `key pair ${r.keyPairs.map((k) => k.name).join(', ')}`,
+      r.volumes.length && `${r.volumes.length} volume${r.volumes.length === 1 ? '' : 's'}`,
+    ].filter(Boolean);
+    return `${selected ? '*' : ' '} ${region}  ${r.cluster}: ${parts.join('; ')}`;
+  });
+}

@@ -1,0 +1,185 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CreateSecurityGroupCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcsCommand,
+  type EC2Client,
+  type Instance,
+} from '@aws-sdk/client-ec2';
+import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
+import { summaryOf, swarmup, tempHome } from '../support/cli.ts';
+
+/**
+ * The EC2 provider through the real command line, against moto's emulator (the stand-in for AWS). Every run
+ * stops at --until provision: the emulator's instances cannot be reached over SSH.
+ */
+const url = inject('motoUrl');
+const home = tempHome();
+const env = motoEnv(url, home);
+let ec2: EC2Client;
+let ami: string;
+
+const tag = (i: { Tags?: Array<{ Key?: string; Value?: string }> }, k: string) => i.Tags?.find((t) => t.Key === k)?.Value;
+
+async function instances(cluster: string): Promise<Instance[]> {
+  const r = await ec2.send(
+    new DescribeInstancesCommand({
+      Filters: [
+        { Name: 'tag:swarmup:cluster', Values: [cluster] },
+        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+      ],
+    }),
+  );
+  return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
+}
+
+async function groups(cluster?: string) {
+  const r = await ec2.send(new DescribeSecurityGroupsCommand(cluster ? { Filters: [{ Name: 'tag:swarmup:cluster', Values: [cluster] }] } : {}));
+  return r.SecurityGroups ?? [];
+}
+
+async function keyPairs(cluster: string) {
+  return (await ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'tag:swarmup:cluster', Values: [cluster] }] }))).KeyPairs ?? [];
+}
+
+const upArgs = (name: string, ...more: string[]) => [
+  'up', '--provider', 'ec2', '--name', name, '--until', 'provision', '--ssh-cidr', '203.0.113.7/32', '--ami', ami, '--json', ...more,
+];
+
+describe('ec2 provider against the emulator', () => {
+  beforeAll(async () => {
+    ec2 = motoEc2(url);
+  });
+  beforeEach(async () => {
+    await resetMoto(url);
+    rmSync(home, { recursive: true, force: true });
+    const imgs = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }));
+    ami = imgs.Images![0]!.ImageId!;
+  });
+
+  it('creates the security group with exactly the Swarm rules between members and SSH from the given CIDR', async () => {
+    const r = await swarmup(upArgs('lab'), env);
+    expect(r.code, r.stderr).toBe(0);
+    const [sg, ...others] = await groups('lab');
+    expect(others).toEqual([]);
+    expect(sg!.GroupName).toBe('swarmup-lab');
+    const rules = (sg!.IpPermissions ?? [])
+      .flatMap((p) => [
+        ...(p.UserIdGroupPairs ?? []).map((g) => `${p.IpProtocol} ${p.FromPort}-${p.ToPort} from ${g.GroupId === sg!.GroupId ? 'self' : g.GroupId}`),
+        ...(p.IpRanges ?? []).map((x) => `${p.IpProtocol} ${p.FromPort}-${p.ToPort} from ${x.CidrIp}`),
+        ...(p.Ipv6Ranges ?? []).map((x) => `${p.IpProtocol} ${p.FromPort}-${p.ToPort} from ${x.CidrIpv6}`),
+      ])
+      .sort();
+    expect(rules).toEqual([
+      'tcp 22-22 from 203.0.113.7/32',
+      'tcp 2377-2377 from self',
+      'tcp 7946-7946 from self',
+      'udp 4789-4789 from self',
+      'udp 7946-7946 from self',
+    ]);
+    expect(JSON.stringify(sg!.IpPermissions)).not.toMatch(/0\.0\.0\.0\/0|::\/0/);
+  });
+
+  it('launches 3 managers + 2 workers, tagged, managers in three zones; a re-run launches nothing', async () => {
+    const r = await swarmup(upArgs('lab'), env);
+    expect(r.code, r.stderr).toBe(0);
+    const list = await instances('lab');
+    expect(list.map((i) => [tag(i, 'Name'), tag(i, 'swarmup:role')]).sort()).toEqual([
+      ['lab-manager-1', 'manager'],
+      ['lab-manager-2', 'manager'],
+      ['lab-manager-3', 'manager'],
+      ['lab-worker-1', 'worker'],
+      ['lab-worker-2', 'worker'],
+    ]);
+    const managerZones = list.filter((i) => tag(i, 'swarmup:role') === 'manager').map((i) => i.Placement?.AvailabilityZone);
+    expect(new Set(managerZones).size).toBe(3);
+    for (const i of list) {
+      expect(i.KeyName).toBe('swarmup-lab');
+      expect(i.InstanceType).toBe('t3.small');
+    }
+    expect((await keyPairs('lab')).map((k) => k.KeyName)).toEqual(['swarmup-lab']);
+
+    const again = await swarmup(upArgs('lab'), env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(summaryOf(again).changes).toBe(0);
+    expect((await instances('lab')).map((i) => i.InstanceId).sort()).toEqual(list.map((i) => i.InstanceId).sort());
+  });
+
+  it('a re-run with --encrypted-overlay adds ESP and keeps the rules that exist', async () => {
+    expect((await swarmup(upArgs('lab'), env)).code).toBe(0);
+    const r = await swarmup(upArgs('lab', '--encrypted-overlay'), env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r).changes).toBe(1);
+    const perms = (await groups('lab'))[0]!.IpPermissions ?? [];
+    expect(perms.some((p) => p.IpProtocol === '50')).toBe(true);
+    expect(perms.filter((p) => p.FromPort === 2377)).toHaveLength(1);
+  });
+
+  it('refuses SSH from the whole internet unless asked by name, creating nothing', async () => {
+    const r = await swarmup(['up', '--provider', 'ec2', '--name', 'open', '--until', 'provision', '--ssh-cidr', '0.0.0.0/0', '--ami', ami], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--ssh-cidr: 0\.0\.0\.0\/0 would open SSH to the whole internet; pass --allow-ssh-from-anywhere/);
+    expect(await groups('open')).toEqual([]);
+    const ok = await swarmup(['up', '--provider', 'ec2', '--name', 'open', '--until', 'provision', '--ssh-cidr', '0.0.0.0/0', '--allow-ssh-from-anywhere', '--ami', ami, '--managers', '1', '--workers', '0'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('missing region or credentials: exit 2 saying what to set', async () => {
+    const noRegion = { ...env, AWS_REGION: '' };
+    const r = await swarmup(['up', '--provider', 'ec2', '--name', 'x', '--ssh-cidr', '203.0.113.7/32', '--until', 'provision'], noRegion);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no AWS region: pass --region, set AWS_REGION/);
+    const noCreds = { ...env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+    const c = await swarmup(['up', '--provider', 'ec2', '--name', 'x', '--ssh-cidr', '203.0.113.7/32', '--until', 'provision'], noCreds);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/no AWS credentials .*AWS_ACCESS_KEY_ID/);
+    expect(await groups('x')).toEqual([]);
+  });
+
+  it('down leaves no tagged instance, security group or key pair, and no state', async () => {
+    expect((await swarmup(upArgs('lab'), env)).code).toBe(0);
+    const r = await swarmup(['down', '--name', 'lab', '--yes', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await instances('lab')).toEqual([]);
+    expect(await groups('lab')).toEqual([]);
+    expect(await keyPairs('lab')).toEqual([]);
+    expect(existsSync(join(home, 'lab'))).toBe(false);
+  });
+
+  it('cleanup deletes orphaned clusters only, never an untagged look-alike; --name takes one cluster', async () => {
+    expect((await swarmup(upArgs('orphan', '--managers', '1', '--workers', '0'), env)).code).toBe(0);
+    expect((await swarmup(upArgs('kept', '--managers', '1', '--workers', '0'), env)).code).toBe(0);
+    rmSync(join(home, 'orphan'), { recursive: true }); // its local state is gone: an orphan
+    const vpc = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))).Vpcs![0]!.VpcId;
+    await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'swarmup-orphan-lookalike', Description: 'not ours', VpcId: vpc }));
+
+    const dry = await swarmup(['cleanup', '--provider', 'ec2', '--dry-run'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/\* eu-west-1 {2}orphan: 1 instance/);
+    expect(dry.stdout).toMatch(/ {2}eu-west-1 {2}kept: 1 instance/);
+    expect(await instances('orphan')).toHaveLength(1);
+
+    const noYes = await swarmup(['cleanup', '--provider', 'ec2'], env);
+    expect(noYes.code).toBe(2);
+    expect(await instances('orphan')).toHaveLength(1);
+
+    const r = await swarmup(['cleanup', '--provider', 'ec2', '--yes'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await instances('orphan')).toEqual([]);
+    expect(await groups('orphan')).toEqual([]);
+    expect(await keyPairs('orphan')).toEqual([]);
+    expect(await instances('kept')).toHaveLength(1);
+    expect((await groups()).map((g) => g.GroupName)).toContain('swarmup-orphan-lookalike');
+
+    const named = await swarmup(['cleanup', '--provider', 'ec2', '--name', 'kept', '--yes'], env);
+    expect(named.code, named.stderr).toBe(0);
+    expect(await instances('kept')).toEqual([]);
+    expect(await groups('kept')).toEqual([]);
+    expect((await groups()).map((g) => g.GroupName)).toContain('swarmup-orphan-lookalike');
+  });
+});

@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    motoUrl: string;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+    srv.on('error', rej);
+  });
+}
+
+/**
+ * moto's EC2/SSM emulator in server mode on a free loopback port: the stand-in for AWS (real AWS cannot be reached
+ * from these machines). Tests reset it between cases with POST /moto-api/reset.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess;
+  try {
+    child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    throw new Error(`the EC2 tests need moto_server (moto's emulator) on PATH: ${(err as Error).message}`);
+  }
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<never>((_, rej) =>
+    child.once('exit', (code) => rej(new Error(`moto_server exited (${code}): ${stderr.slice(-500)}`))),
+  );
+  child.once('error', () => undefined);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const r = await Promise.race([fetch(`${url}/moto-api/`), exited]);
+      if (r.status < 500) break;
+    } catch (err) {
+      if ((err as Error).message.startsWith('moto_server exited') || Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  project.provide('motoUrl', url);
+  return async () => {
+    child.kill();
+  };
+}
