@@ -53,9 +53,10 @@ export default definePlaybook({
     // Pre-flight before any swarm change: clocks, addresses, disk, and the ports between the hosts that join.
     const joining = new Set(actions.flatMap((a) => (a.kind === 'init' || a.kind === 'join' ? [a.host] : [])));
     if (joining.size > 0) {
-      const other = ctx.hosts.find((h) => h.name !== plan.entry)?.name;
-      await readEngineFacts(ctx, [...joining, plan.entry, ...(other ? [other] : [])], hostFacts);
-      await preflight(ctx, hostFacts, { reference: plan.entry, joining, roles: plan.roles });
+      const clockOffsets = new Map(
+        facts.flatMap((f) => (f.clockOffset !== undefined ? [[f.host, f.clockOffset] as const] : [])),
+      );
+      await preflight(ctx, { reference: plan.entry, joining, roles: plan.roles, clockOffsets });
     }
 
     const changed = await applySwarmPlan(ctx, plan);

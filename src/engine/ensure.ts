@@ -2,7 +2,7 @@ import { StepError, StepErrors } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import { engineFactsScript, parseEngineFacts, type EngineFacts } from './host-facts.ts';
 import { asRoot, planEngine, type EngineHostPlan } from './install-plan.ts';
-import { probePorts } from './port-probe.ts';
+import { probeSwarmPorts } from './port-probe.ts';
 import { preflightChecks, probePlan, type PreflightProblem } from './preflight.ts';
 
 export interface EngineReading {
@@ -76,51 +76,54 @@ export async function applyEngines(
 }
 
 /**
- * Pre-flight, before any swarm change: clock skew against the first manager, the advertise address belongs to the
- * host, free disk, and Swarm's ports reachable between the hosts about to join. Throws naming every host and cause.
+ * Pre-flight, before any swarm change: clock skew against the first manager (from the engines' own clocks, read
+ * with the swarm facts), and on the hosts about to join: the advertise address is theirs, free disk, and Swarm's
+ * ports reachable between them (one listener command per target, one probe command per source). Throws naming
+ * every host and cause.
  */
 export async function preflight(
   ctx: PlaybookContext,
-  reading: EngineReading,
-  opts: { reference: string; joining: Set<string>; roles: Record<string, 'manager' | 'worker'> },
+  opts: {
+    reference: string;
+    joining: Set<string>;
+    roles: Record<string, 'manager' | 'worker'>;
+    clockOffsets: Map<string, number>;
+  },
 ): Promise<void> {
-  const problems: PreflightProblem[] = preflightChecks({
-    hosts: ctx.hosts,
-    facts: reading.facts,
-    clockOffsets: reading.offsets,
-    reference: opts.reference,
-  });
   const probes = probePlan(
     ctx.hosts.map((h) => ({ name: h.name, role: opts.roles[h.name] ?? 'worker' })),
     opts.joining,
     opts.reference,
   );
-  // Hosts whose address is wrong cannot listen on it: their address problem is the cause to report.
-  const runnable = probes.filter((p) => !problems.some((x) => x.host === p.to && x.check === 'address'));
-  if (runnable.length > 0) {
+  const host = (n: string) => ctx.hosts.find((h) => h.name === n)!;
+  let probed: Awaited<ReturnType<typeof probeSwarmPorts>> = { problems: [], reports: new Map() };
+  if (probes.length > 0) {
     await ctx.tasks(
-      'pre-flight: probe swarm ports',
-      runnable.map((p) => ({
-        title: `${p.from} -> ${p.to}: ${p.ports.map((s) => s.split(':').reverse().join('/')).join(' ')}`,
-        run: async () => {
-          const host = (n: string) => ctx.hosts.find((h) => h.name === n)!;
-          const from = {
-            host: p.from,
-            conn: await ctx.connection(host(p.from)),
-            addr: host(p.from).advertiseAddress,
-          };
-          const to = {
-            host: p.to,
-            conn: await ctx.connection(host(p.to)),
-            addr: host(p.to).advertiseAddress,
-          };
-          problems.push(...(await probePorts(from, to, p.ports)));
+      'pre-flight: addresses, disk, swarm ports',
+      [
+        {
+          title: `${probes.length} probe${probes.length === 1 ? '' : 's'}: 2377/tcp to managers, 7946/tcp+udp, 4789/udp`,
+          run: async () => {
+            probed = await probeSwarmPorts({
+              probes,
+              connection: (n) => ctx.connection(host(n)),
+              address: (n) => host(n).advertiseAddress,
+            });
+          },
         },
-      })),
-      // Probes to different targets run at once; each target listens on its own ports.
-      { concurrent: true },
+      ],
+      { concurrent: false },
     );
   }
+  const problems: PreflightProblem[] = [
+    ...preflightChecks({
+      hosts: ctx.hosts,
+      facts: probed.reports,
+      clockOffsets: opts.clockOffsets,
+      reference: opts.reference,
+    }),
+    ...probed.problems,
+  ];
   if (problems.length > 0) {
     throw new StepErrors(problems.map((p) => new StepError(p.host, `pre-flight (${p.check})`, p.message)));
   }

@@ -1,12 +1,7 @@
 import type { SshConnection } from '../transport/ssh-connection.ts';
 import { quote } from '../transport/quote.ts';
-import type { PreflightProblem } from './preflight.ts';
+import type { HostReport, PreflightProblem } from './preflight.ts';
 
-/**
- * A quick reachability probe of Swarm's ports between hosts, before anything is changed. The target listens on
- * its advertise address for a few seconds (perl or python3: one of them is on every supported system), the source
- * connects (TCP, bash's /dev/tcp) or sends datagrams (UDP), and the target reports what arrived.
- */
 const PERL_LISTENER = `
 use strict; use IO::Socket::INET; use IO::Select;
 my ($addr, $secs, @specs) = @ARGV; $| = 1;
@@ -52,88 +47,141 @@ while time.time() < end and len(seen) < len(socks):
         if socks[k] not in seen: seen.add(socks[k]); print('got', socks[k], flush=True)
 `;
 
+/** Free disk where the engine keeps its data, and the host's addresses, printed before the listener starts. */
+const REPORT = [
+  'd=/var/lib/docker; [ -d $d ] || d=/var/lib',
+  `echo "disk=$(df -Pk $d | awk 'NR==2 {print $4}')"`,
+  `echo "addrs=$(ip -o addr show 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | tr '\\n' ' ')"`,
+].join('; ');
+
 function listenerCommand(addr: string, secs: number, specs: string[]): string {
   const args = [addr, String(secs), ...specs].map(quote).join(' ');
   return [
+    `${REPORT};`,
     `if command -v perl >/dev/null 2>&1; then exec perl -e ${quote(PERL_LISTENER)} ${args};`,
     `elif command -v python3 >/dev/null 2>&1; then exec python3 -c ${quote(PYTHON_LISTENER)} ${args};`,
     'else echo nolistener; fi',
   ].join(' ');
 }
 
-function proberCommand(addr: string, specs: string[]): string {
-  const tcp = specs.filter((s) => s.startsWith('tcp:')).map((s) => s.split(':')[1]!);
-  const udp = specs.filter((s) => s.startsWith('udp:')).map((s) => s.split(':')[1]!);
-  // TCP connects at once (each bounded to 5 s); datagrams in a few rounds, since one may be lost.
-  const lines = tcp.map(
-    (port) =>
-      `{ timeout 5 bash -c ${quote(`exec 3<>/dev/tcp/${addr}/${port}`)} 2>/dev/null && echo tcpok:${port}; } &`,
-  );
-  if (udp.length > 0) {
-    const sends = udp.map((port) => `echo probe >/dev/udp/${addr}/${port}`).join('; ');
-    lines.push(`for i in 1 2 3 4; do bash -c ${quote(sends)} 2>/dev/null; sleep 0.05; done`);
-  }
-  lines.push('wait');
-  return lines.join('\n');
+/**
+ * One command on the source probes every target at once: TCP connects in the background, datagrams in a few
+ * rounds (one may be lost). `timeout` bounds the lot (it signals the whole process group).
+ */
+function proberCommand(targets: Array<{ addr: string; specs: string[] }>): string {
+  const parts = targets.map(({ addr, specs }) => {
+    const tcp = specs.filter((s) => s.startsWith('tcp:')).map((s) => s.split(':')[1]!);
+    const udp = specs.filter((s) => s.startsWith('udp:')).map((s) => s.split(':')[1]!);
+    const lines = tcp.map(
+      (port) => `( exec 3<>/dev/tcp/${addr}/${port} ) 2>/dev/null && echo tcpok:${addr}:${port} &`,
+    );
+    if (udp.length > 0) {
+      const sends = udp.map((port) => `echo probe >/dev/udp/${addr}/${port}`).join('; ');
+      lines.push(`( for i in 1 2 3 4; do ${sends}; sleep 0.05; done ) 2>/dev/null &`);
+    }
+    return lines.join('\n');
+  });
+  return `timeout 6 bash -c ${quote([...parts, 'wait'].join('\n'))}`;
 }
 
-export interface ProbeTarget {
-  host: string;
-  conn: SshConnection;
-  addr: string;
+export interface ProbeRun {
+  probes: Array<{ from: string; to: string; ports: string[] }>;
+  connection: (host: string) => Promise<SshConnection>;
+  address: (host: string) => string;
 }
 
-/** Run one probe (source -> target) over the two hosts' SSH connections; returns the problems found. */
-export async function probePorts(
-  from: ProbeTarget,
-  to: ProbeTarget,
-  specs: string[],
-): Promise<PreflightProblem[]> {
+/**
+ * Probe Swarm's ports between hosts before anything is changed: every target listens on its advertise address
+ * (perl or python3: one of them is on every supported system) and reports its free disk and addresses; each
+ * source then probes all its targets in one command; the targets report what arrived.
+ */
+export async function probeSwarmPorts(
+  run: ProbeRun,
+): Promise<{ problems: PreflightProblem[]; reports: Map<string, HostReport> }> {
   // The listener stops as soon as every probe arrived; the window only bounds a failure (and a loaded machine).
   const LISTEN_S = 12;
-  let out = '';
-  let onReady: () => void = () => undefined;
-  const ready = new Promise<void>((r) => (onReady = r));
-  const listener = to.conn.execStreaming(listenerCommand(to.addr, LISTEN_S, specs), (chunk) => {
-    out += chunk;
-    if (/^(ready|nolistener)$/m.test(out)) onReady();
-  });
-  await Promise.race([ready, listener]);
-  if (/^nolistener$/m.test(out)) {
-    return [
-      {
-        host: to.host,
+  const targets = [...new Set(run.probes.map((p) => p.to))];
+  const specsOf = (t: string) => [...new Set(run.probes.filter((p) => p.to === t).flatMap((p) => p.ports))];
+  const listeners = await Promise.all(
+    targets.map(async (t) => {
+      const conn = await run.connection(t);
+      let out = '';
+      let onReady: () => void = () => undefined;
+      const ready = new Promise<void>((r) => (onReady = r));
+      const done = conn.execStreaming(listenerCommand(run.address(t), LISTEN_S, specsOf(t)), (chunk) => {
+        out += chunk;
+        if (/^(ready|nolistener)$/m.test(out)) onReady();
+      });
+      return { host: t, ready: Promise.race([ready, done.then(() => undefined)]), done };
+    }),
+  );
+  await Promise.all(listeners.map((l) => l.ready));
+
+  const sources = [...new Set(run.probes.map((p) => p.from))];
+  const probeOut = new Map<string, string>();
+  await Promise.all(
+    sources.map(async (src) => {
+      const mine = run.probes.filter((p) => p.from === src);
+      const r = await (
+        await run.connection(src)
+      ).exec(proberCommand(mine.map((p) => ({ addr: run.address(p.to), specs: p.ports }))));
+      probeOut.set(src, r.stdout);
+    }),
+  );
+
+  const problems: PreflightProblem[] = [];
+  const reports = new Map<string, HostReport>();
+  for (const l of listeners) {
+    const result = await l.done;
+    const out = result.stdout;
+    const disk = /^disk=(\d+)$/m.exec(out)?.[1];
+    const addrs = /^addrs=(.*)$/m.exec(out)?.[1];
+    reports.set(l.host, {
+      ...(disk ? { diskFreeKiB: Number(disk) } : {}),
+      ...(addrs !== undefined ? { addresses: addrs.split(/\s+/).filter(Boolean) } : {}),
+    });
+    const addr = run.address(l.host);
+    if (/^nolistener$/m.test(out)) {
+      problems.push({
+        host: l.host,
         check: 'ports',
         message: 'cannot probe the Swarm ports: neither perl nor python3 on this host',
-      },
-    ];
+      });
+      continue;
+    }
+    const bindFailed = [...out.matchAll(/^bindfail (\S+) (.*)$/gm)];
+    if (bindFailed.length > 0) {
+      const report = reports.get(l.host)!;
+      // An advertise address that is not the host's is reported as such by the address check.
+      if (report.addresses && !report.addresses.includes(addr)) continue;
+      for (const m of bindFailed) {
+        const [proto, port] = m[1]!.split(':');
+        problems.push({
+          host: l.host,
+          check: 'ports',
+          message: `cannot listen on ${addr} ${port}/${proto}: ${m[2]}`,
+        });
+      }
+      continue;
+    }
+    const got = new Set([...out.matchAll(/^got (\S+)$/gm)].map((m) => m[1]!));
+    // A port some program already holds (often the engine itself, a moment after leaving a swarm) cannot be
+    // listened on: for TCP, a connection that succeeds proves it reachable; a held UDP port cannot be checked.
+    const inUse = new Set([...out.matchAll(/^inuse (\S+)$/gm)].map((m) => m[1]!));
+    for (const p of run.probes.filter((x) => x.to === l.host)) {
+      const from = probeOut.get(p.from) ?? '';
+      for (const m of from.matchAll(/^tcpok:([^:\s]+):(\d+)$/gm))
+        if (m[1] === addr && inUse.has(`tcp:${m[2]}`)) got.add(`tcp:${m[2]}`);
+      for (const spec of p.ports) {
+        if (got.has(spec) || (inUse.has(spec) && spec.startsWith('udp:'))) continue;
+        const [proto, port] = spec.split(':');
+        problems.push({
+          host: l.host,
+          check: 'ports',
+          message: `${port}/${proto} is not reachable from ${p.from} (${addr}:${port}); Swarm needs 2377/tcp to managers and 7946/tcp+udp, 4789/udp between all nodes: open them in the firewall`,
+        });
+      }
+    }
   }
-  const problems: PreflightProblem[] = [];
-  for (const m of out.matchAll(/^bindfail (\S+) (.*)$/gm)) {
-    const [proto, port] = m[1]!.split(':');
-    problems.push({
-      host: to.host,
-      check: 'ports',
-      message: `cannot listen on ${to.addr} ${port}/${proto}: ${m[2]} (in use by another program, or not an address of this host)`,
-    });
-  }
-  const probe = await from.conn.exec(proberCommand(to.addr, specs));
-  const result = await listener;
-  const got = new Set([...result.stdout.matchAll(/^got (\S+)$/gm)].map((m) => m[1]!));
-  // A port some program already holds (often the engine itself, a moment after leaving a swarm) cannot be listened
-  // on: for TCP, a connection that succeeds proves it reachable; a held UDP port cannot be checked.
-  const inUse = new Set([...result.stdout.matchAll(/^inuse (\S+)$/gm)].map((m) => m[1]!));
-  for (const m of probe.stdout.matchAll(/^tcpok:(\d+)$/gm))
-    if (inUse.has(`tcp:${m[1]}`)) got.add(`tcp:${m[1]}`);
-  for (const s of specs) {
-    if (got.has(s) || (inUse.has(s) && s.startsWith('udp:'))) continue;
-    if (problems.some((p) => p.message.includes(` ${s.split(':')[1]}/${s.split(':')[0]}:`))) continue;
-    const [proto, port] = s.split(':');
-    problems.push({
-      host: to.host,
-      check: 'ports',
-      message: `${port}/${proto} is not reachable from ${from.host} (${to.addr}:${port}); Swarm needs 2377/tcp to managers and 7946/tcp+udp, 4789/udp between all nodes: open them in the firewall`,
-    });
-  }
-  return problems;
+  return { problems, reports };
 }

@@ -1,4 +1,8 @@
-import type { EngineFacts } from './host-facts.ts';
+/** What the pre-flight script reports about a host (free disk, addresses); EngineFacts has the same fields. */
+export interface HostReport {
+  diskFreeKiB?: number;
+  addresses?: string[];
+}
 
 /** Swarm's certificates are checked against each node's clock: more skew than this makes joins fail. */
 export const MAX_CLOCK_SKEW_S = 10;
@@ -13,7 +17,7 @@ export interface PreflightProblem {
 
 export interface PreflightInput {
   hosts: ReadonlyArray<{ name: string; advertiseAddress: string }>;
-  facts: ReadonlyMap<string, EngineFacts>;
+  facts: ReadonlyMap<string, HostReport>;
   /** Host clock minus this machine's clock, in seconds, estimated at the middle of the facts round trip. */
   clockOffsets: ReadonlyMap<string, number>;
   /** The first manager: every clock is compared with its clock. */
@@ -38,14 +42,15 @@ export function preflightChecks(input: PreflightInput): PreflightProblem[] {
         });
       }
     }
-    if (f.addresses.length > 0 && !f.addresses.includes(h.advertiseAddress)) {
+    const addresses = f.addresses ?? [];
+    if (addresses.length > 0 && !addresses.includes(h.advertiseAddress)) {
       problems.push({
         host: h.name,
         check: 'address',
-        message: `advertise address ${h.advertiseAddress} is not an address of this host (it has ${f.addresses.filter((a) => a !== '127.0.0.1' && a !== '::1').join(', ')}); set advertiseAddress to the one the other nodes reach it on`,
+        message: `advertise address ${h.advertiseAddress} is not an address of this host (it has ${addresses.filter((a) => a !== '127.0.0.1' && a !== '::1').join(', ')}); set advertiseAddress to the one the other nodes reach it on`,
       });
     }
-    if (Number.isFinite(f.diskFreeKiB) && f.diskFreeKiB < MIN_DISK_FREE_KIB) {
+    if (f.diskFreeKiB !== undefined && Number.isFinite(f.diskFreeKiB) && f.diskFreeKiB < MIN_DISK_FREE_KIB) {
       problems.push({
         host: h.name,
         check: 'disk',

@@ -28,9 +28,15 @@ export async function readHostFacts(
   host: string,
   advertiseAddress: string,
 ): Promise<HostFacts> {
-  const [info, nodes] = await Promise.allSettled([docker.info(), docker.listNodes()]);
+  const t0 = Date.now();
+  const [info, nodes] = await Promise.allSettled([
+    docker.info().then((v: unknown) => ({ v, t1: Date.now() })),
+    docker.listNodes(),
+  ]);
   if (info.status === 'rejected') throw info.reason;
-  const facts = parseInfo(host, advertiseAddress, info.value);
+  const facts = parseInfo(host, advertiseAddress, info.value.v);
+  if (facts.systemTime !== undefined)
+    facts.clockOffset = (facts.systemTime - (t0 + info.value.t1) / 2) / 1000;
   if (facts.isManager) {
     if (nodes.status === 'fulfilled') facts.nodes = parseNodes(nodes.value);
     else facts.nodesError = errorMessage(nodes.reason);

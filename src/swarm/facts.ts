@@ -34,10 +34,15 @@ export interface HostFacts {
   nodes?: ClusterNode[];
   /** Why /nodes failed on a manager (no leader, quorum lost...). */
   nodesError?: string;
+  /** The engine's clock (SystemTime), ms since the epoch. */
+  systemTime?: number;
+  /** Host clock minus this machine's clock (s), estimated at the middle of the round trip that read it. */
+  clockOffset?: number;
 }
 
 interface InfoJson {
   Name?: string;
+  SystemTime?: string;
   ServerVersion?: string;
   Swarm?: {
     NodeID?: string;
@@ -63,6 +68,9 @@ export function parseInfo(host: string, advertiseAddress: string, info: unknown)
     ...(swarm.Cluster?.ID ? { clusterId: swarm.Cluster.ID } : {}),
     isManager: swarm.ControlAvailable === true,
     ...(swarm.Error ? { swarmError: swarm.Error } : {}),
+    ...(i.SystemTime && Number.isFinite(Date.parse(i.SystemTime))
+      ? { systemTime: Date.parse(i.SystemTime) }
+      : {}),
   };
 }
 

@@ -24,7 +24,8 @@ const env = motoEnv(url, home);
 let ec2: EC2Client;
 let ami: string;
 
-const tag = (i: { Tags?: Array<{ Key?: string; Value?: string }> }, k: string) => i.Tags?.find((t) => t.Key === k)?.Value;
+const tag = (i: { Tags?: Array<{ Key?: string; Value?: string }> }, k: string) =>
+  i.Tags?.find((t) => t.Key === k)?.Value;
 
 async function instances(cluster: string): Promise<Instance[]> {
   const r = await ec2.send(
@@ -39,16 +40,38 @@ async function instances(cluster: string): Promise<Instance[]> {
 }
 
 async function groups(cluster?: string) {
-  const r = await ec2.send(new DescribeSecurityGroupsCommand(cluster ? { Filters: [{ Name: 'tag:swarmup:cluster', Values: [cluster] }] } : {}));
+  const r = await ec2.send(
+    new DescribeSecurityGroupsCommand(
+      cluster ? { Filters: [{ Name: 'tag:swarmup:cluster', Values: [cluster] }] } : {},
+    ),
+  );
   return r.SecurityGroups ?? [];
 }
 
 async function keyPairs(cluster: string) {
-  return (await ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'tag:swarmup:cluster', Values: [cluster] }] }))).KeyPairs ?? [];
+  return (
+    (
+      await ec2.send(
+        new DescribeKeyPairsCommand({ Filters: [{ Name: 'tag:swarmup:cluster', Values: [cluster] }] }),
+      )
+    ).KeyPairs ?? []
+  );
 }
 
 const upArgs = (name: string, ...more: string[]) => [
-  'up', '--provider', 'ec2', '--name', name, '--until', 'provision', '--ssh-cidr', '203.0.113.7/32', '--ami', ami, '--json', ...more,
+  'up',
+  '--provider',
+  'ec2',
+  '--name',
+  name,
+  '--until',
+  'provision',
+  '--ssh-cidr',
+  '203.0.113.7/32',
+  '--ami',
+  ami,
+  '--json',
+  ...more,
 ];
 
 describe('ec2 provider against the emulator', () => {
@@ -58,7 +81,9 @@ describe('ec2 provider against the emulator', () => {
   beforeEach(async () => {
     await resetMoto(url);
     rmSync(home, { recursive: true, force: true });
-    const imgs = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }));
+    const imgs = await ec2.send(
+      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
+    );
     ami = imgs.Images![0]!.ImageId!;
   });
 
@@ -70,7 +95,10 @@ describe('ec2 provider against the emulator', () => {
     expect(sg!.GroupName).toBe('swarmup-lab');
     const rules = (sg!.IpPermissions ?? [])
       .flatMap((p) => [
-        ...(p.UserIdGroupPairs ?? []).map((g) => `${p.IpProtocol} ${p.FromPort}-${p.ToPort} from ${g.GroupId === sg!.GroupId ? 'self' : g.GroupId}`),
+        ...(p.UserIdGroupPairs ?? []).map(
+          (g) =>
+            `${p.IpProtocol} ${p.FromPort}-${p.ToPort} from ${g.GroupId === sg!.GroupId ? 'self' : g.GroupId}`,
+        ),
         ...(p.IpRanges ?? []).map((x) => `${p.IpProtocol} ${p.FromPort}-${p.ToPort} from ${x.CidrIp}`),
         ...(p.Ipv6Ranges ?? []).map((x) => `${p.IpProtocol} ${p.FromPort}-${p.ToPort} from ${x.CidrIpv6}`),
       ])
@@ -96,7 +124,9 @@ describe('ec2 provider against the emulator', () => {
       ['lab-worker-1', 'worker'],
       ['lab-worker-2', 'worker'],
     ]);
-    const managerZones = list.filter((i) => tag(i, 'swarmup:role') === 'manager').map((i) => i.Placement?.AvailabilityZone);
+    const managerZones = list
+      .filter((i) => tag(i, 'swarmup:role') === 'manager')
+      .map((i) => i.Placement?.AvailabilityZone);
     expect(new Set(managerZones).size).toBe(3);
     for (const i of list) {
       expect(i.KeyName).toBe('swarmup-lab');
@@ -107,7 +137,9 @@ describe('ec2 provider against the emulator', () => {
     const again = await swarmup(upArgs('lab'), env);
     expect(again.code, again.stderr).toBe(0);
     expect(summaryOf(again).changes).toBe(0);
-    expect((await instances('lab')).map((i) => i.InstanceId).sort()).toEqual(list.map((i) => i.InstanceId).sort());
+    expect((await instances('lab')).map((i) => i.InstanceId).sort()).toEqual(
+      list.map((i) => i.InstanceId).sort(),
+    );
   });
 
   it('a re-run with --encrypted-overlay adds ESP and keeps the rules that exist', async () => {
@@ -121,21 +153,64 @@ describe('ec2 provider against the emulator', () => {
   });
 
   it('refuses SSH from the whole internet unless asked by name, creating nothing', async () => {
-    const r = await swarmup(['up', '--provider', 'ec2', '--name', 'open', '--until', 'provision', '--ssh-cidr', '0.0.0.0/0', '--ami', ami], env);
+    const r = await swarmup(
+      [
+        'up',
+        '--provider',
+        'ec2',
+        '--name',
+        'open',
+        '--until',
+        'provision',
+        '--ssh-cidr',
+        '0.0.0.0/0',
+        '--ami',
+        ami,
+      ],
+      env,
+    );
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--ssh-cidr: 0\.0\.0\.0\/0 would open SSH to the whole internet; pass --allow-ssh-from-anywhere/);
+    expect(r.stderr).toMatch(
+      /--ssh-cidr: 0\.0\.0\.0\/0 would open SSH to the whole internet; pass --allow-ssh-from-anywhere/,
+    );
     expect(await groups('open')).toEqual([]);
-    const ok = await swarmup(['up', '--provider', 'ec2', '--name', 'open', '--until', 'provision', '--ssh-cidr', '0.0.0.0/0', '--allow-ssh-from-anywhere', '--ami', ami, '--managers', '1', '--workers', '0'], env);
+    const ok = await swarmup(
+      [
+        'up',
+        '--provider',
+        'ec2',
+        '--name',
+        'open',
+        '--until',
+        'provision',
+        '--ssh-cidr',
+        '0.0.0.0/0',
+        '--allow-ssh-from-anywhere',
+        '--ami',
+        ami,
+        '--managers',
+        '1',
+        '--workers',
+        '0',
+      ],
+      env,
+    );
     expect(ok.code, ok.stderr).toBe(0);
   });
 
   it('missing region or credentials: exit 2 saying what to set', async () => {
     const noRegion = { ...env, AWS_REGION: '' };
-    const r = await swarmup(['up', '--provider', 'ec2', '--name', 'x', '--ssh-cidr', '203.0.113.7/32', '--until', 'provision'], noRegion);
+    const r = await swarmup(
+      ['up', '--provider', 'ec2', '--name', 'x', '--ssh-cidr', '203.0.113.7/32', '--until', 'provision'],
+      noRegion,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no AWS region: pass --region, set AWS_REGION/);
     const noCreds = { ...env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
-    const c = await swarmup(['up', '--provider', 'ec2', '--name', 'x', '--ssh-cidr', '203.0.113.7/32', '--until', 'provision'], noCreds);
+    const c = await swarmup(
+      ['up', '--provider', 'ec2', '--name', 'x', '--ssh-cidr', '203.0.113.7/32', '--until', 'provision'],
+      noCreds,
+    );
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/no AWS credentials .*AWS_ACCESS_KEY_ID/);
     expect(await groups('x')).toEqual([]);
@@ -155,8 +230,16 @@ describe('ec2 provider against the emulator', () => {
     expect((await swarmup(upArgs('orphan', '--managers', '1', '--workers', '0'), env)).code).toBe(0);
     expect((await swarmup(upArgs('kept', '--managers', '1', '--workers', '0'), env)).code).toBe(0);
     rmSync(join(home, 'orphan'), { recursive: true }); // its local state is gone: an orphan
-    const vpc = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))).Vpcs![0]!.VpcId;
-    await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'swarmup-orphan-lookalike', Description: 'not ours', VpcId: vpc }));
+    const vpc = (
+      await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))
+    ).Vpcs![0]!.VpcId;
+    await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: 'swarmup-orphan-lookalike',
+        Description: 'not ours',
+        VpcId: vpc,
+      }),
+    );
 
     const dry = await swarmup(['cleanup', '--provider', 'ec2', '--dry-run'], env);
     expect(dry.code, dry.stderr).toBe(0);

@@ -21,5 +21,9 @@ export async function resetMoto(url: string): Promise<void> {
 
 export function motoEc2(url: string, region = 'eu-west-1'): EC2Client {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  return new EC2Client({ region, endpoint: url, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  return new EC2Client({
+    region,
+    endpoint: url,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
 }

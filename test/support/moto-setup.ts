@@ -27,7 +27,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess;
   try {
-    child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
   } catch (err) {
     throw new Error(`the EC2 tests need moto_server (moto's emulator) on PATH: ${(err as Error).message}`);
   }

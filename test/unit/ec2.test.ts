@@ -10,7 +10,9 @@ import { engineUserData } from '../../src/providers/ec2/user-data.ts';
  * A stand-in AWS client for what the emulator (moto) does not do: it answers `send` per command name from a table
  * of handlers and records every call. Real AWS cannot be reached from these machines.
  */
-function standIn(handlers: Record<string, (input: Record<string, unknown>) => unknown>): AwsApi & { calls: Array<[string, Record<string, unknown>]> } {
+function standIn(
+  handlers: Record<string, (input: Record<string, unknown>) => unknown>,
+): AwsApi & { calls: Array<[string, Record<string, unknown>]> } {
   const calls: Array<[string, Record<string, unknown>]> = [];
   const send = async (cmd: { constructor: { name: string }; input: Record<string, unknown> }) => {
     const name = cmd.constructor.name.replace(/Command$/, '');
@@ -25,7 +27,13 @@ function standIn(handlers: Record<string, (input: Record<string, unknown>) => un
 describe('security group rules', () => {
   it('Swarm ports only from the group itself, SSH only from the given CIDRs, ESP only when asked', () => {
     const keys = ruleKeys(wantedIngress('sg-1', ['203.0.113.7/32'], false));
-    expect(keys).toEqual(['tcp|22-22|203.0.113.7/32', 'tcp|2377-2377|sg:sg-1', 'tcp|7946-7946|sg:sg-1', 'udp|4789-4789|sg:sg-1', 'udp|7946-7946|sg:sg-1']);
+    expect(keys).toEqual([
+      'tcp|22-22|203.0.113.7/32',
+      'tcp|2377-2377|sg:sg-1',
+      'tcp|7946-7946|sg:sg-1',
+      'udp|4789-4789|sg:sg-1',
+      'udp|7946-7946|sg:sg-1',
+    ]);
     expect(ruleKeys(wantedIngress('sg-1', [], true))).toContain('50||sg:sg-1');
   });
 
@@ -36,7 +44,12 @@ describe('security group rules', () => {
       { IpProtocol: 'udp', FromPort: 7946, ToPort: 7946, UserIdGroupPairs: [{ GroupId: 'sg-1' }] },
       { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '203.0.113.7/32' }] },
     ];
-    expect(ruleKeys(missingIngress(wanted, existing))).toEqual(['50||sg:sg-1', 'tcp|22-22|2001:db8::/64', 'tcp|7946-7946|sg:sg-1', 'udp|4789-4789|sg:sg-1']);
+    expect(ruleKeys(missingIngress(wanted, existing))).toEqual([
+      '50||sg:sg-1',
+      'tcp|22-22|2001:db8::/64',
+      'tcp|7946-7946|sg:sg-1',
+      'udp|4789-4789|sg:sg-1',
+    ]);
     expect(missingIngress(wanted, wanted)).toEqual([]);
   });
 });
@@ -73,7 +86,10 @@ describe('stand-in client (what the emulator does not do)', () => {
     let failures = 2;
     const api = standIn({
       DeleteSecurityGroup: () => {
-        if (failures-- > 0) throw Object.assign(new Error('resource sg-1 has a dependent object'), { name: 'DependencyViolation' });
+        if (failures-- > 0)
+          throw Object.assign(new Error('resource sg-1 has a dependent object'), {
+            name: 'DependencyViolation',
+          });
         return {};
       },
       DeleteKeyPair: () => ({}),
@@ -81,7 +97,13 @@ describe('stand-in client (what the emulator does not do)', () => {
     const progress: string[] = [];
     const removed = await deleteClusterResources(
       api,
-      { cluster: 'lab', instances: [], securityGroups: [{ id: 'sg-1', name: 'swarmup-lab' }], keyPairs: [{ id: 'key-1', name: 'swarmup-lab' }], volumes: [] },
+      {
+        cluster: 'lab',
+        instances: [],
+        securityGroups: [{ id: 'sg-1', name: 'swarmup-lab' }],
+        keyPairs: [{ id: 'key-1', name: 'swarmup-lab' }],
+        volumes: [],
+      },
       { progress: (m) => progress.push(m), pollMs: 1, firstDelayMs: 10 },
     );
     expect(removed).toEqual(['security group swarmup-lab (sg-1)', 'key pair swarmup-lab']);
@@ -91,31 +113,49 @@ describe('stand-in client (what the emulator does not do)', () => {
 
   it('stand-in: DependencyViolation past the deadline is reported, other errors at once', async () => {
     const always = () => Promise.reject(Object.assign(new Error('in use'), { name: 'DependencyViolation' }));
-    await expect(withDependencyRetry(always, { progress: () => undefined, dependencyTimeoutMs: 50, firstDelayMs: 10 })).rejects.toThrow('in use');
+    await expect(
+      withDependencyRetry(always, { progress: () => undefined, dependencyTimeoutMs: 50, firstDelayMs: 10 }),
+    ).rejects.toThrow('in use');
     let n = 0;
     const other = () => {
       n++;
       return Promise.reject(Object.assign(new Error('denied'), { name: 'UnauthorizedOperation' }));
     };
-    await expect(withDependencyRetry(other, { progress: () => undefined, firstDelayMs: 10 })).rejects.toThrow('denied');
+    await expect(withDependencyRetry(other, { progress: () => undefined, firstDelayMs: 10 })).rejects.toThrow(
+      'denied',
+    );
     expect(n).toBe(1);
   });
 
-  it('stand-in: the default AMI comes from Ubuntu 24.04\'s SSM public parameter, and the login user from the image', async () => {
+  it("stand-in: the default AMI comes from Ubuntu 24.04's SSM public parameter, and the login user from the image", async () => {
     const { Ec2Provider } = await import('../../src/providers/ec2/ec2-provider.ts');
     const { resolveCluster } = await import('../../src/config/cluster.ts');
     const { StateStore } = await import('../../src/state/store.ts');
     const api = standIn({
       GetParameter: (i) => {
-        expect(i.Name).toBe('/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id');
+        expect(i.Name).toBe(
+          '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
+        );
         return { Parameter: { Value: 'ami-0abc' } };
       },
-      DescribeImages: () => ({ Images: [{ ImageId: 'ami-0abc', Name: 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20241004', RootDeviceName: '/dev/sda1' }] }),
+      DescribeImages: () => ({
+        Images: [
+          {
+            ImageId: 'ami-0abc',
+            Name: 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20241004',
+            RootDeviceName: '/dev/sda1',
+          },
+        ],
+      }),
       DescribeInstances: () => ({ Reservations: [] }),
     });
     const spec = resolveCluster(undefined, { name: 'lab', provider: 'ec2', sshCidr: '203.0.113.7/32' });
-    const provider = new Ec2Provider(spec, new StateStore('stand-in-never-written'), { aws: async () => api });
-    const image = await (provider as unknown as { image(a: AwsApi): Promise<{ imageId: string; user: string }> }).image(api);
+    const provider = new Ec2Provider(spec, new StateStore('stand-in-never-written'), {
+      aws: async () => api,
+    });
+    const image = await (
+      provider as unknown as { image(a: AwsApi): Promise<{ imageId: string; user: string }> }
+    ).image(api);
     expect(image).toEqual({ imageId: 'ami-0abc', user: 'ubuntu' });
     expect(loginUserFor('debian-12-amd64-20240717-1811')).toBe('admin');
     expect(loginUserFor('al2023-ami-2023.5.20240722.0-kernel-6.1-x86_64')).toBe('ec2-user');
@@ -135,22 +175,56 @@ describe('stand-in client (what the emulator does not do)', () => {
     const running = new Map<string, Record<string, unknown>>();
     let describeCalls = 0;
     const api = standIn({
-      DescribeImages: () => ({ Images: [{ ImageId: 'ami-0abc', Name: 'ubuntu-noble', RootDeviceName: '/dev/sda1' }] }),
+      DescribeImages: () => ({
+        Images: [{ ImageId: 'ami-0abc', Name: 'ubuntu-noble', RootDeviceName: '/dev/sda1' }],
+      }),
       DescribeVpcs: () => ({ Vpcs: [{ VpcId: 'vpc-1' }] }),
-      DescribeSubnets: () => ({ Subnets: ['a', 'b', 'c'].map((z, i) => ({ SubnetId: `subnet-${i}`, AvailabilityZone: `eu-west-1${z}` })) }),
+      DescribeSubnets: () => ({
+        Subnets: ['a', 'b', 'c'].map((z, i) => ({
+          SubnetId: `subnet-${i}`,
+          AvailabilityZone: `eu-west-1${z}`,
+        })),
+      }),
       DescribeKeyPairs: () => ({ KeyPairs: [{ KeyName: 'swarmup-lab' }] }),
-      DescribeSecurityGroups: () => ({ SecurityGroups: [{ GroupId: 'sg-1', Tags: [{ Key: 'swarmup:cluster', Value: 'lab' }], IpPermissions: wantedIngress('sg-1', ['203.0.113.7/32'], false) }] }),
+      DescribeSecurityGroups: () => ({
+        SecurityGroups: [
+          {
+            GroupId: 'sg-1',
+            Tags: [{ Key: 'swarmup:cluster', Value: 'lab' }],
+            IpPermissions: wantedIngress('sg-1', ['203.0.113.7/32'], false),
+          },
+        ],
+      }),
       RunInstances: (i) => {
         const token = i.ClientToken as string;
         if (!byToken.has(token)) byToken.set(token, `i-${++launched}`);
         const id = byToken.get(token)!;
-        const name = ((i.TagSpecifications as Array<{ Tags: Array<{ Key: string; Value: string }> }>)[0]!.Tags.find((t) => t.Key === 'Name'))!.Value;
-        running.set(id, { InstanceId: id, State: { Name: 'running' }, PrivateIpAddress: '10.0.0.1', Tags: [{ Key: 'Name', Value: name }, { Key: 'swarmup:role', Value: 'manager' }] });
+        const name = (
+          i.TagSpecifications as Array<{ Tags: Array<{ Key: string; Value: string }> }>
+        )[0]!.Tags.find((t) => t.Key === 'Name')!.Value;
+        running.set(id, {
+          InstanceId: id,
+          State: { Name: 'running' },
+          PrivateIpAddress: '10.0.0.1',
+          Tags: [
+            { Key: 'Name', Value: name },
+            { Key: 'swarmup:role', Value: 'manager' },
+          ],
+        });
         return { Instances: [{ InstanceId: id }] };
       },
-      DescribeInstances: () => ({ Reservations: describeCalls++ < 1 ? [] : [{ Instances: [...running.values()] }] }),
+      DescribeInstances: () => ({
+        Reservations: describeCalls++ < 1 ? [] : [{ Instances: [...running.values()] }],
+      }),
     });
-    const spec = resolveCluster(undefined, { name: 'lab', provider: 'ec2', sshCidr: '203.0.113.7/32', ami: 'ami-0abc', managers: '3', workers: '0' });
+    const spec = resolveCluster(undefined, {
+      name: 'lab',
+      provider: 'ec2',
+      sshCidr: '203.0.113.7/32',
+      ami: 'ami-0abc',
+      managers: '3',
+      workers: '0',
+    });
     const state = new StateStore('lab');
     await new Ec2Provider(spec, state, { aws: async () => api, pollMs: 1 }).provision(() => undefined);
     const first = api.calls.filter(([n]) => n === 'RunInstances').map(([, i]) => i.ClientToken);
@@ -166,7 +240,9 @@ describe('stand-in client (what the emulator does not do)', () => {
 
 describe('user data', () => {
   it('starts the engine installation at boot for unpinned docker-ce and distro; leaves pinned installs to the engine step', () => {
-    expect(engineUserData({ source: 'docker-ce' })).toMatch(/download\.docker\.com\/linux\/\$ID \$VERSION_CODENAME stable/);
+    expect(engineUserData({ source: 'docker-ce' })).toMatch(
+      /download\.docker\.com\/linux\/\$ID \$VERSION_CODENAME stable/,
+    );
     expect(engineUserData({ source: 'distro' })).toMatch(/install docker\.io/);
     expect(engineUserData({ source: 'docker-ce', version: '27.3' })).toBeUndefined();
     expect(engineUserData({ source: 'none' })).toBeUndefined();

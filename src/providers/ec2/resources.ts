@@ -119,7 +119,8 @@ export async function deleteClusterResources(
     removed.push(`security group ${g.name} (${g.id})`);
   }
   for (const k of r.keyPairs) {
-    await api.ec2.send(new DeleteKeyPairCommand({ KeyPairId: k.id }));
+    // By name: the emulator (moto) ignores KeyPairId here; AWS takes either.
+    await api.ec2.send(new DeleteKeyPairCommand({ KeyName: k.name }));
     removed.push(`key pair ${k.name}`);
   }
   return removed;
