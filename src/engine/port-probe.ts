@@ -77,7 +77,7 @@ function proberCommand(targets: Array<{ addr: string; specs: string[] }>): strin
     );
     if (udp.length > 0) {
       const sends = udp.map((port) => `echo probe >/dev/udp/${addr}/${port}`).join('; ');
-      lines.push(`( for i in 1 2 3 4; do ${sends}; sleep 0.05; done ) 2>/dev/null &`);
+      lines.push(`( for i in 1 2 3; do ${sends}; sleep 0.02; done ) 2>/dev/null &`);
     }
     return lines.join('\n');
   });

@@ -1,0 +1,136 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+} from '@aws-sdk/client-ec2';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import downPlaybook from '../../playbooks/down.ts';
+import upPlaybook from '../../playbooks/up.ts';
+import { openContext } from '../../src/cli/session.ts';
+import { resolveCluster } from '../../src/config/cluster.ts';
+import { JsonReporter } from '../../src/playbook/events.ts';
+import { DockerProvider } from '../../src/providers/docker/docker-provider.ts';
+import type { Machine } from '../../src/providers/provider.ts';
+import { StateStore } from '../../src/state/store.ts';
+import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
+import { inNode, tempHome } from '../support/cli.ts';
+
+/**
+ * The whole `up --provider ec2`: AWS calls go to moto's emulator (the stand-in for AWS), and SSH goes to local node
+ * containers through a test-only mapping from instance to container (the emulator's instances have addresses
+ * nobody can reach, and this test must not try). Ends in a verified swarm and a clean `down`.
+ */
+const url = inject('motoUrl');
+const home = tempHome();
+Object.assign(process.env, motoEnv(url, home));
+const NODES = 'e2e-ec2-nodes';
+let nodes: Machine[] = [];
+const nodeProvider = () =>
+  new DockerProvider(
+    resolveCluster(undefined, { name: NODES, managers: '3', workers: '2' }),
+    new StateStore(NODES),
+  );
+const ec2 = motoEc2(url);
+
+async function tagged(): Promise<{ instances: number; groups: number; keys: number }> {
+  const f = [{ Name: 'tag:swarmup:cluster', Values: ['lab'] }];
+  const i = await ec2.send(
+    new DescribeInstancesCommand({
+      Filters: [...f, { Name: 'instance-state-name', Values: ['pending', 'running'] }],
+    }),
+  );
+  const g = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: f }));
+  const k = await ec2.send(new DescribeKeyPairsCommand({ Filters: f }));
+  return {
+    instances: (i.Reservations ?? []).flatMap((r) => r.Instances ?? []).length,
+    groups: (g.SecurityGroups ?? []).length,
+    keys: (k.KeyPairs ?? []).length,
+  };
+}
+
+describe('up --provider ec2, end to end (emulated AWS, SSH to node containers)', () => {
+  let config: string;
+  const ec2Options = {
+    pollMs: 100,
+    // Test only: instance lab-manager-1 is reached at node container e2e-ec2-nodes-manager-1, and so on.
+    sshTargetFor: (i: { name: string }) => {
+      const n = nodes.find((m) => m.name === i.name.replace(/^lab-/, `${NODES}-`))!;
+      return { address: n.address, port: n.port, advertiseAddress: n.advertiseAddress };
+    },
+  };
+
+  beforeAll(async () => {
+    await resetMoto(url);
+    await nodeProvider().destroy(() => undefined);
+    nodes = (await nodeProvider().provision(() => undefined)).machines;
+    const ami = (
+      await ec2.send(
+        new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
+      )
+    ).Images![0]!.ImageId!;
+    config = join(home, 'lab.yaml');
+    writeFileSync(
+      config,
+      stringify({
+        name: 'lab',
+        provider: 'ec2',
+        managers: 3,
+        workers: 2,
+        ec2: { ami, user: 'root', sshCidr: '203.0.113.7/32', sshKey: join(home, NODES, 'id_ed25519.pub') },
+      }),
+    );
+  });
+  afterAll(async () => {
+    await nodeProvider().destroy(() => undefined);
+  });
+
+  it('creates the instances, bootstraps and verifies the swarm', async () => {
+    const events: string[] = [];
+    const ctx = await openContext({ config }, new JsonReporter((l) => events.push(l)), { ec2: ec2Options });
+    try {
+      const v = await upPlaybook.run(ctx);
+      expect(v?.ok, v?.problems.join('\n')).toBe(true);
+      expect(v!.nodes.map((n) => [n.name, n.role, n.state])).toEqual([
+        ['lab-manager-1', 'manager', 'ready'],
+        ['lab-manager-2', 'manager', 'ready'],
+        ['lab-manager-3', 'manager', 'ready'],
+        ['lab-worker-1', 'worker', 'ready'],
+        ['lab-worker-2', 'worker', 'ready'],
+      ]);
+    } finally {
+      await ctx.pool.closeAll();
+    }
+    expect(await tagged()).toEqual({ instances: 5, groups: 1, keys: 1 });
+    const ls = await inNode(`${NODES}-manager-1`, ['docker', 'node', 'ls', '-q']);
+    expect(ls.split('\n')).toHaveLength(5);
+    expect(events.join('\n')).not.toMatch(/SWMTKN-/);
+  });
+
+  it('a re-run launches nothing and changes nothing', async () => {
+    const ctx = await openContext({ config }, new JsonReporter(() => undefined), { ec2: ec2Options });
+    try {
+      const v = await upPlaybook.run(ctx);
+      expect(v?.ok).toBe(true);
+      expect(ctx.changes).toBe(0);
+    } finally {
+      await ctx.pool.closeAll();
+    }
+  });
+
+  it('down removes every tagged resource and the local state', async () => {
+    const ctx = await openContext({ config, yes: true }, new JsonReporter(() => undefined), {
+      ec2: ec2Options,
+    });
+    try {
+      await downPlaybook.run(ctx);
+    } finally {
+      await ctx.pool.closeAll();
+    }
+    expect(await tagged()).toEqual({ instances: 0, groups: 0, keys: 0 });
+    expect(new StateStore('lab').exists()).toBe(false);
+  });
+});
