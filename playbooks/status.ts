@@ -1,6 +1,6 @@
 import { definePlaybook } from '../src/playbook/playbook.ts';
 import { checkSwarm } from '../src/swarm/check.ts';
-import { planSwarm } from '../src/swarm/plan.ts';
+import { planClusterSwarm } from '../src/swarm/plan-cluster.ts';
 import { readSwarmFacts } from '../src/swarm/read-facts.ts';
 import type { Verification } from '../src/swarm/verify.ts';
 
@@ -11,13 +11,7 @@ export default definePlaybook({
   async run(ctx): Promise<Verification> {
     ctx.setHosts(await ctx.provider.machines());
     const facts = await readSwarmFacts(ctx, { engineWaitMs: 2_000, settleMs: 0 });
-    const plan = planSwarm({
-      hosts: ctx.hosts,
-      managers: ctx.cluster.managers,
-      facts,
-      ...(ctx.state.read()?.clusterId ? { knownClusterId: ctx.state.read()!.clusterId! } : {}),
-    });
-    for (const p of plan.problems) ctx.reporter.emit({ event: 'problem', ...p });
+    const plan = planClusterSwarm(ctx, facts);
     return checkSwarm(ctx, plan, { waitMs: 0, nodeIds: new Map(facts.map((f) => [f.host, f.nodeId])) });
   },
 });

@@ -2,7 +2,8 @@ import { applyEngines, planEngines, preflight, readEngineFacts } from '../src/en
 import { definePlaybook } from '../src/playbook/playbook.ts';
 import { applySwarmPlan, describeAction } from '../src/swarm/apply.ts';
 import { checkSwarm, readClusterId } from '../src/swarm/check.ts';
-import { countChanges, planSwarm } from '../src/swarm/plan.ts';
+import { countChanges } from '../src/swarm/plan.ts';
+import { planClusterSwarm } from '../src/swarm/plan-cluster.ts';
 import { provisionMachines } from '../src/swarm/provision.ts';
 import { readSwarmFacts } from '../src/swarm/read-facts.ts';
 import type { Verification } from '../src/swarm/verify.ts';
@@ -36,13 +37,7 @@ export default definePlaybook({
       (h) => reread.find((f) => f.host === h.name) ?? first.find((f) => f.host === h.name)!,
     );
 
-    const plan = planSwarm({
-      hosts: ctx.hosts,
-      managers: ctx.cluster.managers,
-      facts,
-      ...(ctx.state.read()?.clusterId ? { knownClusterId: ctx.state.read()!.clusterId! } : {}),
-    });
-    for (const p of plan.problems) ctx.reporter.emit({ event: 'problem', ...p });
+    const plan = planClusterSwarm(ctx, facts);
     const actions = plan.phases.flatMap((p) => p.actions);
     ctx.reporter.emit({
       event: 'plan',

@@ -99,7 +99,7 @@ export async function probeSwarmPorts(
   run: ProbeRun,
 ): Promise<{ problems: PreflightProblem[]; reports: Map<string, HostReport> }> {
   // The listener stops as soon as every probe arrived; the window only bounds a failure (and a loaded machine).
-  const LISTEN_S = 12;
+  const LISTEN_S = 8; // the probers give up after 6 s
   const targets = [...new Set(run.probes.map((p) => p.to))];
   const specsOf = (t: string) => [...new Set(run.probes.filter((p) => p.to === t).flatMap((p) => p.ports))];
   const listeners = await Promise.all(

@@ -40,6 +40,19 @@ export interface HostFacts {
   clockOffset?: number;
 }
 
+/** Facts of a host that has never been in a swarm (a machine `plan` has not created yet, or no engine yet). */
+export function freshFacts(host: string, advertiseAddress: string): HostFacts {
+  return {
+    host,
+    advertiseAddress,
+    hostname: host,
+    engineVersion: '',
+    state: 'inactive',
+    nodeId: '',
+    isManager: false,
+  };
+}
+
 interface InfoJson {
   Name?: string;
   SystemTime?: string;

@@ -1,8 +1,8 @@
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
 import { describeAction } from './apply.ts';
-import type { HostFacts } from './facts.ts';
-import { planSwarm } from './plan.ts';
+import { freshFacts, type HostFacts } from './facts.ts';
+import { planClusterSwarm } from './plan-cluster.ts';
 import { readSwarmFacts } from './read-facts.ts';
 import { readEngineFacts } from '../engine/ensure.ts';
 import { planEngine } from '../engine/install-plan.ts';
@@ -27,15 +27,7 @@ export async function planUp(ctx: PlaybookContext): Promise<string[]> {
     if (answering.length === existing.length) {
       facts = await readSwarmFacts(ctx, { engineWaitMs: 2_000, settleMs: 0 });
     } else {
-      facts = existing.map((h) => ({
-        host: h.name,
-        advertiseAddress: h.advertiseAddress,
-        hostname: h.name,
-        engineVersion: '',
-        state: 'inactive',
-        nodeId: '',
-        isManager: false,
-      }));
+      facts = existing.map((h) => freshFacts(h.name, h.advertiseAddress));
     }
   }
   const newHosts: Machine[] = missing.map((m) => ({
@@ -46,21 +38,8 @@ export async function planUp(ctx: PlaybookContext): Promise<string[]> {
     advertiseAddress: '(assigned at creation)',
     role: m.role,
   }));
-  const fresh: HostFacts[] = newHosts.map((h) => ({
-    host: h.name,
-    advertiseAddress: h.advertiseAddress,
-    hostname: h.name,
-    engineVersion: '',
-    state: 'inactive',
-    nodeId: '',
-    isManager: false,
-  }));
-  const plan = planSwarm({
-    hosts: [...existing, ...newHosts],
-    managers: ctx.cluster.managers,
-    facts: [...facts, ...fresh],
-    ...(ctx.state.read()?.clusterId ? { knownClusterId: ctx.state.read()!.clusterId! } : {}),
-  });
+  const fresh = newHosts.map((h) => freshFacts(h.name, h.advertiseAddress));
+  const plan = planClusterSwarm(ctx, [...facts, ...fresh], [...existing, ...newHosts]);
   for (const p of plan.problems) lines.push(`leave alone ${p.host}: ${p.message}`);
   for (const phase of plan.phases) {
     lines.push(`${phase.title} (${phase.mode === 'serial' ? 'one at a time' : 'in parallel'}):`);

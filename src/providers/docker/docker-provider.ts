@@ -1,30 +1,12 @@
 import Docker from 'dockerode';
-import type { ClusterSpec, Role } from '../../config/cluster.ts';
+import type { ClusterSpec } from '../../config/cluster.ts';
 import { errorMessage, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
+import { splitPlanned, wantedNodes, type NodeWanted } from '../node-names.ts';
 import type { Machine, ProgressSink, Provider } from '../provider.ts';
 import { CLUSTER_LABEL, clusterFilter, NODE_LABEL, ROLE_LABEL } from './labels.ts';
 import { engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
 import { ensureNodeImage } from './node-image.ts';
-
-export interface NodeWanted {
-  name: string;
-  role: Role;
-}
-
-/** Node names: `<cluster>-manager-N`, `<cluster>-worker-N`; they are the container names and hostnames too. */
-export function dockerNodes(cluster: string, managers: number, workers: number): NodeWanted[] {
-  return [
-    ...Array.from({ length: managers }, (_, i) => ({
-      name: `${cluster}-manager-${i + 1}`,
-      role: 'manager' as const,
-    })),
-    ...Array.from({ length: workers }, (_, i) => ({
-      name: `${cluster}-worker-${i + 1}`,
-      role: 'worker' as const,
-    })),
-  ];
-}
 
 /**
  * Each node is a container on the local engine (DOCKER_HOST honoured) running its own Docker engine and sshd, on a
@@ -56,7 +38,7 @@ export class DockerProvider implements Provider {
   }
 
   async provision(progress: ProgressSink): Promise<{ machines: Machine[]; created: number }> {
-    const wanted = dockerNodes(this.spec.name, this.spec.managers, this.spec.workers);
+    const wanted = wantedNodes(this.spec.name, this.spec.managers, this.spec.workers);
     const key = this.state.clusterKey();
     try {
       await this.docker.ping();
@@ -102,14 +84,10 @@ export class DockerProvider implements Provider {
   }
 
   async plannedMachines(): Promise<{ existing: Machine[]; missing: NodeWanted[] }> {
-    const existing = await this.machines();
-    const have = new Set(existing.map((m) => m.name));
-    return {
-      existing,
-      missing: dockerNodes(this.spec.name, this.spec.managers, this.spec.workers).filter(
-        (n) => !have.has(n.name),
-      ),
-    };
+    return splitPlanned(
+      await this.machines(),
+      wantedNodes(this.spec.name, this.spec.managers, this.spec.workers),
+    );
   }
 
   /** The cluster's running node containers, found by label: managers first, then workers, in index order. */

@@ -18,7 +18,7 @@ import type { ClusterSpec, Ec2Spec } from '../../config/cluster.ts';
 import { errorMessage, InputError, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
-import { dockerNodes, type NodeWanted } from '../docker/docker-provider.ts';
+import { splitPlanned, wantedNodes, type NodeWanted } from '../node-names.ts';
 import type { Machine, ProgressSink, Provider } from '../provider.ts';
 import { connectAws, type AwsApi } from './aws.ts';
 import { clientToken, placeNodes } from './placement.ts';
@@ -116,7 +116,7 @@ export class Ec2Provider implements Provider {
     const sg = await this.ensureSecurityGroup(api, vpcId, sshCidrs, progress);
     created += sg.created;
 
-    const wanted = dockerNodes(this.spec.name, this.spec.managers, this.spec.workers);
+    const wanted = wantedNodes(this.spec.name, this.spec.managers, this.spec.workers);
     const existing = await this.instances(api);
     const byName = new Map(existing.map((i) => [tagValue(i.Tags, 'Name')!, i]));
     const zones = [...new Set(subnets.map((s) => s.zone))];
@@ -174,14 +174,10 @@ export class Ec2Provider implements Provider {
   }
 
   async plannedMachines(): Promise<{ existing: Machine[]; missing: NodeWanted[] }> {
-    const existing = await this.machines();
-    const have = new Set(existing.map((m) => m.name));
-    return {
-      existing,
-      missing: dockerNodes(this.spec.name, this.spec.managers, this.spec.workers).filter(
-        (n) => !have.has(n.name),
-      ),
-    };
+    return splitPlanned(
+      await this.machines(),
+      wantedNodes(this.spec.name, this.spec.managers, this.spec.workers),
+    );
   }
 
   async machines(): Promise<Machine[]> {
