@@ -32,7 +32,11 @@ function common(cmd: Command): Command {
 function ec2Flags(cmd: Command, all: boolean): Command {
   cmd
     .option('--region <region>', "EC2: AWS region (else AWS_REGION or the profile's)")
-    .option('--profile <name>', 'EC2: AWS profile');
+    .option('--profile <name>', 'EC2: AWS profile')
+    .option(
+      '--bastion <[user@]host[:port]>',
+      "EC2: reach the instances' private addresses through this jump host",
+    );
   if (!all) return cmd;
   return cmd
     .option('--instance-type <type>', 'EC2: instance type (default t3.small)')

@@ -15,6 +15,37 @@ export interface HostSpec {
   /** The address other nodes reach this one on (Swarm's --advertise-addr). */
   advertiseAddress: string;
   role: Role | 'auto';
+  /** Reach this host through a jump host (bastion), as `ssh -J` does. */
+  jump?: JumpHost;
+}
+
+export interface JumpHost {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  privateKey?: string;
+}
+
+/** `[user@]host[:port]` (IPv6 in brackets), as `ssh -J` takes it. */
+export function parseBastion(
+  text: string,
+  field: string,
+  defaultUser: string,
+  privateKey?: string,
+): JumpHost {
+  const m = /^(?:([^@\s]+)@)?(\[[0-9a-fA-F:]+\]|[^:\s@[\]]+)(?::(\d{1,5}))?$/.exec(text.trim());
+  if (!m || (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535))) {
+    throw new InputError(`${field}: "${text}" is not [user@]host[:port]`);
+  }
+  const address = m[2]!.replace(/^\[|\]$/g, '');
+  return {
+    name: `bastion ${address}`,
+    address,
+    port: m[3] ? Number(m[3]) : 22,
+    user: m[1] ?? defaultUser,
+    ...(privateKey ? { privateKey } : {}),
+  };
 }
 
 /** Everything `up` needs to know about the wanted cluster, from flags and the config file. */
@@ -47,6 +78,8 @@ export interface Ec2Spec {
   subnets?: string[];
   encryptedOverlay: boolean;
   allowSshFromAnywhere: boolean;
+  /** `[user@]host[:port]`: SSH to the instances' private addresses through this jump host. */
+  bastion?: string;
 }
 
 export const DEFAULT_AMI_PARAMETER =
@@ -66,6 +99,7 @@ export interface CliFlags {
   subnets?: string;
   encryptedOverlay?: boolean;
   allowSshFromAnywhere?: boolean;
+  bastion?: string;
 }
 
 const CIDR4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -97,6 +131,8 @@ function resolveEc2(file: ConfigFile | undefined, flags: CliFlags, where: (f: st
     if (!/^subnet-[0-9a-f]+$/.test(sn))
       throw new InputError(`--subnets: "${sn}" is not a subnet id like subnet-0123abcd`);
   }
+  const bastion = flags.bastion ?? f.bastion;
+  if (bastion) parseBastion(bastion, flags.bastion ? '--bastion' : where('ec2.bastion'), 'root');
   const ami = flags.ami ?? f.ami;
   if (ami && !/^ami-[0-9a-f]+$/.test(ami))
     throw new InputError(`--ami: "${ami}" is not an AMI id like ami-0123456789abcdef0`);
@@ -113,6 +149,7 @@ function resolveEc2(file: ConfigFile | undefined, flags: CliFlags, where: (f: st
     ...(subnets ? { subnets } : {}),
     encryptedOverlay: flags.encryptedOverlay ?? f.encryptedOverlay ?? false,
     allowSshFromAnywhere: allowWorld,
+    ...((flags.bastion ?? f.bastion) ? { bastion: (flags.bastion ?? f.bastion)! } : {}),
   };
 }
 
@@ -213,6 +250,11 @@ export function resolveCluster(
     advertiseAddress: h.advertiseAddress ?? h.address,
     role: h.role ?? 'auto',
   }));
+  if (sshDefaults.bastion) {
+    // Every host through the same jump host, with the host's own user and key (or ssh-agent).
+    for (const h of hosts)
+      h.jump = parseBastion(sshDefaults.bastion, where('ssh.bastion'), h.user, h.privateKey);
+  }
 
   const seen = new Map<string, number>();
   hosts.forEach((h, i) => {

@@ -18,6 +18,8 @@ export const sshDefaultsSchema = z.strictObject({
   user: z.string().min(1).optional(),
   port: port.optional(),
   privateKey: z.string().min(1).optional(),
+  /** `[user@]host[:port]`: reach every host through this jump host. */
+  bastion: z.string().min(1).optional(),
 });
 
 export const hostSchema = z.strictObject({
@@ -51,6 +53,7 @@ export const ec2Schema = z.strictObject({
   subnets: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).optional(),
   encryptedOverlay: z.boolean().optional(),
   allowSshFromAnywhere: z.boolean().optional(),
+  bastion: z.string().min(1).optional(),
 });
 
 /** The config / inventory file. Unknown keys are refused (strict objects). */

@@ -3,13 +3,26 @@ import { SshConnection, type ConnectOptions, type SshTarget } from './ssh-connec
 /** One SSH connection per host, opened on first use and shared by every step that touches the host. */
 export class ConnectionPool {
   private readonly connections = new Map<string, Promise<SshConnection>>();
+  /** Jump hosts, one connection each, shared by every host behind them. */
+  private readonly jumps = new Map<string, Promise<SshConnection>>();
 
   constructor(private readonly opts: ConnectOptions) {}
+
+  private openJump = (jump: SshTarget): Promise<SshConnection> => {
+    const key = `${jump.user}@${jump.address}:${jump.port}`;
+    let c = this.jumps.get(key);
+    if (!c) {
+      c = SshConnection.connect(jump, { ...this.opts, openJump: this.openJump });
+      this.jumps.set(key, c);
+      c.catch(() => this.jumps.delete(key));
+    }
+    return c;
+  };
 
   get(target: SshTarget): Promise<SshConnection> {
     let c = this.connections.get(target.name);
     if (!c) {
-      c = SshConnection.connect(target, this.opts);
+      c = SshConnection.connect(target, { ...this.opts, openJump: this.openJump });
       this.connections.set(target.name, c);
       // A failed connect is not cached: the next step may try again.
       c.catch(() => this.connections.delete(target.name));
@@ -29,8 +42,9 @@ export class ConnectionPool {
   }
 
   async closeAll(): Promise<void> {
-    const all = [...this.connections.values()];
+    const all = [...this.connections.values(), ...this.jumps.values()];
     this.connections.clear();
+    this.jumps.clear();
     await Promise.all(
       all.map((c) =>
         c.then(

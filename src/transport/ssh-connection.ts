@@ -22,6 +22,8 @@ export interface SshTarget {
   port: number;
   user: string;
   privateKey?: string;
+  /** Reach the host through this one (a bastion / jump host), as `ssh -J` does. */
+  jump?: SshTarget;
 }
 
 export interface ConnectOptions {
@@ -29,6 +31,8 @@ export interface ConnectOptions {
   /** Retry refused/reset connections for this long (a machine still booting). 0: one attempt. */
   retryForMs?: number;
   readyTimeoutMs?: number;
+  /** The (shared) connection to a jump host; given by the pool. */
+  openJump?: (jump: SshTarget) => Promise<SshConnection>;
 }
 
 /** A remote command that exited non-zero: the host, the command and both output streams are kept. */
@@ -87,7 +91,22 @@ export class SshConnection {
     }
   }
 
-  private static connectOnce(target: SshTarget, opts: ConnectOptions): Promise<SshConnection> {
+  private static async connectOnce(target: SshTarget, opts: ConnectOptions): Promise<SshConnection> {
+    let sock: Duplex | undefined;
+    if (target.jump) {
+      const via = await (opts.openJump ?? ((j) => SshConnection.connect(j, { ...opts, retryForMs: 0 })))(
+        target.jump,
+      );
+      sock = await via.forwardOut(target.address, target.port);
+    }
+    return SshConnection.handshake(target, opts, sock);
+  }
+
+  private static handshake(
+    target: SshTarget,
+    opts: ConnectOptions,
+    sock: Duplex | undefined,
+  ): Promise<SshConnection> {
     return new Promise((resolve, reject) => {
       const client = new Client();
       let hostKeyError: Error | undefined;
@@ -97,6 +116,7 @@ export class SshConnection {
         port: target.port,
         username: target.user,
         readyTimeout: opts.readyTimeoutMs ?? 15_000,
+        ...(sock ? { sock } : {}),
         keepaliveInterval: 15_000,
         hostVerifier: (key: Buffer) => {
           try {
@@ -222,6 +242,15 @@ export class SshConnection {
     return result;
   }
 
+  /** A TCP connection from this host to another (this host as a jump host). */
+  forwardOut(address: string, port: number): Promise<Duplex> {
+    return new Promise((resolve, reject) =>
+      this.client.forwardOut('127.0.0.1', 0, address, port, (err, stream) =>
+        err ? reject(err) : resolve(stream),
+      ),
+    );
+  }
+
   /** The Docker Engine API of this host, over this connection. */
   get docker(): Docker {
     if (!this.dockerClient) {
@@ -289,7 +318,9 @@ function isTransient(err: unknown): boolean {
   const msg = errorMessage(err);
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE'].includes(code) ||
-    /Connection lost before handshake|Timed out while waiting for handshake|ECONNRESET/.test(msg)
+    /Connection lost before handshake|Timed out while waiting for handshake|ECONNRESET/.test(msg) ||
+    // Through a jump host: the target's sshd does not listen yet.
+    /Channel open failure: (Connection refused|connect failed|open failed)/.test(msg)
   );
 }
 

@@ -134,6 +134,28 @@ describe('ssh provider: machines from a config file', () => {
     expect(summaryOf(r).changes).toBe(0);
   });
 
+  it('reaches the hosts through a bastion (ssh.bastion), one jump connection shared by all', async () => {
+    const viaBastion = join(home, 'bastion.yaml');
+    writeFileSync(
+      viaBastion,
+      stringify({
+        name: 'lab',
+        provider: 'ssh',
+        ssh: {
+          user: 'root',
+          privateKey: join(home, MACHINES, 'id_ed25519'),
+          bastion: `root@127.0.0.1:${boxes[0]!.port}`,
+        },
+        // The hosts' own cluster addresses, reachable only from inside their network: through node-1's sshd.
+        hosts: boxes.slice(0, 5).map((b, i) => ({ name: `node-${i + 1}`, address: b.ip })),
+      }),
+    );
+    const r = await run('status', '--config', viaBastion, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const status = JSON.parse(r.stdout) as { nodes: Array<{ state: string }> };
+    expect(status.nodes.map((n) => n.state)).toEqual(['ready', 'ready', 'ready', 'ready', 'ready']);
+  });
+
   it('a host of a different swarm is reported and left alone', async () => {
     const stray = boxes[5]!;
     await inNode(stray.container, ['docker', 'swarm', 'init', '--advertise-addr', stray.ip]);

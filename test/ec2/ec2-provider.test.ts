@@ -152,6 +152,35 @@ describe('ec2 provider against the emulator', () => {
     expect(perms.filter((p) => p.FromPort === 2377)).toHaveLength(1);
   });
 
+  it('with --bastion and no --ssh-cidr, SSH is opened only from inside the VPC', async () => {
+    const r = await swarmup(
+      [
+        'up',
+        '--provider',
+        'ec2',
+        '--name',
+        'behind',
+        '--until',
+        'provision',
+        '--bastion',
+        'ops@198.51.100.10',
+        '--ami',
+        ami,
+        '--managers',
+        '1',
+        '--workers',
+        '0',
+      ],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const vpc = (
+      await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))
+    ).Vpcs![0]!;
+    const ssh = ((await groups('behind'))[0]!.IpPermissions ?? []).filter((p) => p.FromPort === 22);
+    expect(ssh.flatMap((p) => (p.IpRanges ?? []).map((x) => x.CidrIp))).toEqual([vpc.CidrBlock]);
+  });
+
   it('refuses SSH from the whole internet unless asked by name, creating nothing', async () => {
     const r = await swarmup(
       [

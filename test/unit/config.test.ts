@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { parseBastion, resolveCluster } from '../../src/config/cluster.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { InputError } from '../../src/errors.ts';
 
@@ -24,6 +24,43 @@ function inputError(fn: () => unknown): string {
   }
   throw new Error('expected an InputError');
 }
+
+describe('bastion', () => {
+  it('takes [user@]host[:port] like ssh -J', () => {
+    expect(parseBastion('jump.example.org', 'f', 'ubuntu')).toEqual({
+      name: 'bastion jump.example.org',
+      address: 'jump.example.org',
+      port: 22,
+      user: 'ubuntu',
+    });
+    expect(parseBastion('ops@203.0.113.9:2222', 'f', 'ubuntu', '/k')).toEqual({
+      name: 'bastion 203.0.113.9',
+      address: '203.0.113.9',
+      port: 2222,
+      user: 'ops',
+      privateKey: '/k',
+    });
+    expect(parseBastion('[2001:db8::1]:22', 'f', 'root').address).toBe('2001:db8::1');
+    expect(() => parseBastion('a@b:99999', '--bastion', 'root')).toThrow(
+      /--bastion: "a@b:99999" is not \[user@\]host\[:port\]/,
+    );
+  });
+
+  it("ssh.bastion applies to every host, with the host's own user and key", () => {
+    const text = seeds.replace(
+      'ssh: { user: root, port: 22, privateKey: ~/.ssh/id_ed25519 }',
+      'ssh: { user: root, privateKey: /k, bastion: jump:2200 }',
+    );
+    const spec = resolveCluster(parseConfig(text, 'l.yaml'), {}, 'l.yaml');
+    expect(spec.hosts[3]!.jump).toEqual({
+      name: 'bastion jump',
+      address: 'jump',
+      port: 2200,
+      user: 'admin',
+      privateKey: '/k',
+    });
+  });
+});
 
 describe('config file', () => {
   it('parses the seeds inventory and resolves defaults per host', () => {

@@ -13,3 +13,16 @@ describe('example inventories', () => {
     expect([1, 3, 5, 7]).toContain(spec.managers);
   });
 });
+
+describe('README', () => {
+  it('the config format example in the README is a valid config file', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseConfig } = await import('../../src/config/load.ts');
+    const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Config / inventory file'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const spec = resolveCluster(parseConfig(yaml, 'README.md'), {}, 'README.md');
+    expect(spec.hosts).toHaveLength(5);
+    expect(spec.hosts[0]!.jump).toBeUndefined();
+  });
+});

@@ -14,7 +14,7 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import type { ClusterSpec, Ec2Spec } from '../../config/cluster.ts';
+import { parseBastion, type ClusterSpec, type Ec2Spec } from '../../config/cluster.ts';
 import { errorMessage, InputError, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
@@ -105,11 +105,11 @@ export class Ec2Provider implements Provider {
   async provision(progress: ProgressSink): Promise<{ machines: Machine[]; created: number }> {
     const api = await this.aws();
     // Everything that can be refused is settled before the first resource is made.
-    const sshCidrs = await this.sshCidrs();
+    const { vpcId, vpcCidr, subnets } = await this.network(api);
+    const sshCidrs = await this.sshCidrs(vpcCidr);
     const publicKey = this.publicKey();
     const { imageId, user } = await this.image(api);
     const generation = this.generation();
-    const { vpcId, subnets } = await this.network(api);
     let created = 0;
 
     created += await this.ensureKeyPair(api, publicKey, progress);
@@ -220,12 +220,23 @@ export class Ec2Provider implements Provider {
     return wanted.flatMap((n) => {
       const i = byName.get(n.name);
       if (!i?.PrivateIpAddress) return [];
+      const jump = this.ec2.bastion ? parseBastion(this.ec2.bastion, '--bastion', user, key) : undefined;
       const target = this.opts.sshTargetFor?.(n) ?? {
-        address: i.PublicIpAddress ?? i.PrivateIpAddress,
+        // Through a bastion: the private address, from inside the VPC; else the public one.
+        address: jump ? i.PrivateIpAddress : (i.PublicIpAddress ?? i.PrivateIpAddress),
         port: 22,
         advertiseAddress: i.PrivateIpAddress,
       };
-      return [{ name: n.name, ...target, user, ...(key ? { privateKey: key } : {}), role: n.role }];
+      return [
+        {
+          name: n.name,
+          ...target,
+          user,
+          ...(key ? { privateKey: key } : {}),
+          role: n.role,
+          ...(jump ? { jump } : {}),
+        },
+      ];
     });
   }
 
@@ -259,8 +270,10 @@ export class Ec2Provider implements Provider {
     }
   }
 
-  private async sshCidrs(): Promise<string[]> {
+  private async sshCidrs(vpcCidr: string | undefined): Promise<string[]> {
     if (this.ec2.sshCidrs) return this.ec2.sshCidrs;
+    // Through a bastion, SSH comes from inside the VPC.
+    if (this.ec2.bastion && vpcCidr) return [vpcCidr];
     const ip = await (this.opts.learnPublicAddress ?? checkIp)();
     if (!ip)
       throw new InputError(
@@ -328,7 +341,7 @@ export class Ec2Provider implements Provider {
 
   private async network(
     api: AwsApi,
-  ): Promise<{ vpcId: string; subnets: Array<{ id: string; zone: string }> }> {
+  ): Promise<{ vpcId: string; vpcCidr?: string; subnets: Array<{ id: string; zone: string }> }> {
     if (this.ec2.subnets?.length) {
       const r = await api.ec2.send(new DescribeSubnetsCommand({ SubnetIds: this.ec2.subnets }));
       const subnets = (r.Subnets ?? []).map((s) => ({
@@ -339,12 +352,15 @@ export class Ec2Provider implements Provider {
       const vpcs = new Set(subnets.map((s) => s.vpc));
       if (vpcs.size !== 1)
         throw new InputError(`--subnets: the subnets must be in one VPC (found ${[...vpcs].join(', ')})`);
-      return { vpcId: [...vpcs][0]!, subnets };
+      const vpc = await api.ec2.send(new DescribeVpcsCommand({ VpcIds: [...vpcs] }));
+      const vpcCidr = vpc.Vpcs?.[0]?.CidrBlock;
+      return { vpcId: [...vpcs][0]!, ...(vpcCidr ? { vpcCidr } : {}), subnets };
     }
     const vpcs = await api.ec2.send(
       new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }),
     );
     const vpcId = vpcs.Vpcs?.[0]?.VpcId;
+    const vpcCidr = vpcs.Vpcs?.[0]?.CidrBlock;
     if (!vpcId) throw new InputError(`no default VPC in ${api.region}: pass --subnets`);
     const r = await api.ec2.send(
       new DescribeSubnetsCommand({
@@ -357,7 +373,7 @@ export class Ec2Provider implements Provider {
     const subnets = (r.Subnets ?? []).map((s) => ({ id: s.SubnetId!, zone: s.AvailabilityZone! }));
     if (subnets.length === 0)
       throw new InputError(`the default VPC ${vpcId} has no default subnets: pass --subnets`);
-    return { vpcId, subnets };
+    return { vpcId, ...(vpcCidr ? { vpcCidr } : {}), subnets };
   }
 
   private async ensureKeyPair(api: AwsApi, publicKey: string, progress: ProgressSink): Promise<number> {
