@@ -145,6 +145,31 @@ describe('engine install on bare machines, as a non-root user', () => {
     expect(p.stdout).toMatch(/bare-1: engine present \(20\.10\./);
   });
 
+  it('a user whose sudo asks for a password gets a clear error naming the host, and nothing changes', async () => {
+    const m = machines[2]!;
+    await inNode(m.name, ['sh', '-c', 'echo "deploy ALL=(ALL) ALL" > /etc/sudoers.d/deploy']);
+    try {
+      const path = join(home, 'sudo.yaml');
+      writeFileSync(
+        path,
+        stringify({
+          name: 'sudo-check',
+          provider: 'ssh',
+          // A version that is not installed, so the engine step needs root.
+          engine: { source: 'distro', version: '99.9' },
+          ssh: { user: 'deploy', privateKey: join(home, MACHINES, 'id_ed25519') },
+          hosts: [{ name: 'bare-3', address: m.address, port: m.port, advertiseAddress: m.advertiseAddress }],
+        }),
+      );
+      const r = await run('engine', 'install', '--config', path);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/bare-3: engine: user deploy needs root for "install docker\.io 99\.9.*" but has no passwordless sudo/);
+      expect(await inNode(m.name, ['su', '-', 'deploy', '-c', "docker info --format '{{.ServerVersion}}'"])).toMatch(/^20\.10\./);
+    } finally {
+      await inNode(m.name, ['sh', '-c', 'echo "deploy ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/deploy']);
+    }
+  });
+
   it('no join token in any output or state file', async () => {
     const text = outputs.map((o) => o.stdout + o.stderr).join('\n') + (await allText(home));
     expect(text).not.toMatch(/SWMTKN-/);
