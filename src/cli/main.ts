@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import downPlaybook from '../../playbooks/down.ts';
 import enginePlaybook from '../../playbooks/engine.ts';
@@ -9,6 +8,8 @@ import { loadPlaybook } from '../playbook/load.ts';
 import type { Playbook, PlaybookContext } from '../playbook/playbook.ts';
 import { redact } from '../redact.ts';
 import { renderNodeTable, type Verification } from '../swarm/verify.ts';
+import { cleanup, type CleanupFlags } from './cleanup.ts';
+import { confirm } from './confirm.ts';
 import { openContext, type CommonOptions } from './session.ts';
 
 function common(cmd: Command): Command {
@@ -122,15 +123,6 @@ function finish(
   }
   if (ok) return ExitCode.ok;
   return ctx.changes > 0 ? ExitCode.partlyApplied : ExitCode.stepFailed;
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -275,76 +267,6 @@ async function planOnly(ctx: PlaybookContext): Promise<number> {
     ctx.reporter.emit({ event: 'plan', actions: lines.map((description) => ({ description })) });
   else process.stdout.write(lines.map((l) => `  ${l}`).join('\n') + '\n');
   return ExitCode.ok;
-}
-
-interface CleanupFlags {
-  provider: string;
-  region?: string;
-  allRegions?: boolean;
-  profile?: string;
-  name?: string;
-  dryRun?: boolean;
-  json?: boolean;
-  yes?: boolean;
-}
-
-async function cleanup(opts: CleanupFlags): Promise<number> {
-  const started = Date.now();
-  const out = (obj: object, text: string) =>
-    process.stdout.write((opts.json ? JSON.stringify(obj) : text) + '\n');
-  try {
-    if (opts.provider !== 'ec2')
-      throw new InputError(`cleanup: --provider ${opts.provider} is not supported yet (ec2 is)`);
-    const { cleanupEc2, describeFound } = await import('../providers/ec2/cleanup.ts');
-    const { StateStore } = await import('../state/store.ts');
-    const result = await cleanupEc2(
-      {
-        ...(opts.region ? { region: opts.region } : {}),
-        allRegions: !!opts.allRegions,
-        ...(opts.profile ? { profile: opts.profile } : {}),
-        ...(opts.name ? { name: opts.name } : {}),
-        dryRun: !!opts.dryRun,
-      },
-      {
-        hasLocalState: (cluster) => new StateStore(cluster).exists(),
-        progress: (m) => (opts.json ? out({ event: 'log', message: m }, '') : process.stderr.write(`${m}\n`)),
-        confirm: async (selected) => {
-          const lines = describeFound(selected.map((s) => ({ ...s, selected: true })));
-          if (!opts.json) process.stdout.write(`deleting:\n${lines.join('\n')}\n`);
-          if (opts.yes) return true;
-          if (!process.stdin.isTTY)
-            throw new InputError(
-              'cleanup deletes the resources listed: pass --yes to confirm (stdin is not a terminal)',
-            );
-          return confirm(`delete ${selected.length} cluster${selected.length === 1 ? '' : 's'}' resources?`);
-        },
-      },
-    );
-    for (const f of result.found) {
-      out(
-        { event: 'cluster', region: f.region, selected: f.selected, ...f.resources },
-        describeFound([f])[0]!,
-      );
-    }
-    if (result.found.length === 0)
-      out(
-        { event: 'log', message: 'nothing tagged swarmup:cluster found' },
-        'nothing tagged swarmup:cluster found',
-      );
-    for (const r of result.removed) out({ event: 'removed', what: r }, `removed ${r}`);
-    if (opts.name && !opts.dryRun && result.removed.length > 0) new StateStore(opts.name).remove();
-    out(
-      { event: 'summary', changes: result.removed.length, durationMs: Date.now() - started, nodes: [] },
-      opts.dryRun
-        ? '(dry run: nothing deleted; * marks what would be)'
-        : `${result.removed.length} resources removed`,
-    );
-    return ExitCode.ok;
-  } catch (err) {
-    const e = err as Error & { exitCode?: number };
-    process.stderr.write(`swarmup: ${redact(e.message)}\n`);
-    return e.exitCode ?? ExitCode.stepFailed;
-  }
 }
 
 export async function main(argv: string[]): Promise<number> {

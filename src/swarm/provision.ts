@@ -22,5 +22,14 @@ export async function provisionMachines(ctx: PlaybookContext): Promise<Machine[]
     { concurrent: false },
   );
   ctx.setHosts(machines);
+  if (ctx.provider.createsMachines) {
+    // Machines exist now: record the cluster, so status, down and cleanup know it even if the run stops here.
+    ctx.state.write({
+      name: ctx.cluster.name,
+      provider: ctx.cluster.provider,
+      managers: ctx.cluster.managers,
+      workers: ctx.cluster.workers,
+    });
+  }
   return machines;
 }

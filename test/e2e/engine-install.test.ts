@@ -163,8 +163,12 @@ describe('engine install on bare machines, as a non-root user', () => {
       );
       const r = await run('engine', 'install', '--config', path);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/bare-3: engine: user deploy needs root for "install docker\.io 99\.9.*" but has no passwordless sudo/);
-      expect(await inNode(m.name, ['su', '-', 'deploy', '-c', "docker info --format '{{.ServerVersion}}'"])).toMatch(/^20\.10\./);
+      expect(r.stderr).toMatch(
+        /bare-3: engine: user deploy needs root for "install docker\.io 99\.9.*" but has no passwordless sudo/,
+      );
+      expect(
+        await inNode(m.name, ['su', '-', 'deploy', '-c', "docker info --format '{{.ServerVersion}}'"]),
+      ).toMatch(/^20\.10\./);
     } finally {
       await inNode(m.name, ['sh', '-c', 'echo "deploy ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/deploy']);
     }

@@ -4,6 +4,7 @@ import { errorMessage, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { splitPlanned, wantedNodes, type NodeWanted } from '../node-names.ts';
 import type { Machine, ProgressSink, Provider } from '../provider.ts';
+import { describeLabelled, listLabelled, removeLabelled } from './cleanup.ts';
 import { CLUSTER_LABEL, clusterFilter, NODE_LABEL, ROLE_LABEL } from './labels.ts';
 import { engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
 import { ensureNodeImage } from './node-image.ts';
@@ -119,29 +120,10 @@ export class DockerProvider implements Provider {
   }
 
   async destroy(progress: ProgressSink): Promise<{ removed: string[] }> {
-    const removed: string[] = [];
-    const filters = clusterFilter(this.spec.name);
-    const containers = await this.docker.listContainers({ all: true, filters });
-    await Promise.all(
-      containers.map(async (c) => {
-        progress(`removing container ${c.Names[0]?.slice(1)}`);
-        await this.docker.getContainer(c.Id).remove({ force: true, v: true });
-        removed.push(`container ${c.Names[0]?.slice(1)}`);
-      }),
-    );
-    const { Volumes } = await this.docker.listVolumes({ filters });
-    await Promise.all(
-      (Volumes ?? []).map(async (v) => {
-        await this.docker.getVolume(v.Name).remove();
-        removed.push(`volume ${v.Name}`);
-      }),
-    );
-    const networks = await this.docker.listNetworks({ filters });
-    for (const n of networks) {
-      await this.docker.getNetwork(n.Id).remove();
-      removed.push(`network ${n.Name}`);
-    }
-    return { removed };
+    const mine = (await listLabelled(this.docker, this.spec.name)).get(this.spec.name);
+    if (!mine) return { removed: [] };
+    progress(`removing ${describeLabelled(mine)}`);
+    return { removed: await removeLabelled(this.docker, mine) };
   }
 
   private listContainers(): Promise<Docker.ContainerInfo[]> {

@@ -71,16 +71,15 @@ export async function cleanupEc2(opts: CleanupOptions, deps: CleanupDeps): Promi
   return { found, removed };
 }
 
-/** The listing `cleanup` prints: one line per cluster and region. */
-export function describeFound(found: CleanupResult['found']): string[] {
-  return found.map(({ region, resources: r, selected }) => {
-    const parts = [
-      r.instances.length &&
-        `${r.instances.length} instance${r.instances.length === 1 ? '' : 's'} (${r.instances.map((i) => i.id).join(', ')})`,
-      r.securityGroups.length && `security group ${r.securityGroups.map((g) => g.id).join(', ')}`,
-      r.keyPairs.length && `key pair ${r.keyPairs.map((k) => k.name).join(', ')}`,
-      r.volumes.length && `${r.volumes.length} volume${r.volumes.length === 1 ? '' : 's'}`,
-    ].filter(Boolean);
-    return `${selected ? '*' : ' '} ${region}  ${r.cluster}: ${parts.join('; ')}`;
-  });
+/** One cluster's tagged resources, in a line. */
+export function summarize(r: ClusterResources): string {
+  return [
+    r.instances.length &&
+      `${r.instances.length} instance${r.instances.length === 1 ? '' : 's'} (${r.instances.map((i) => i.id).join(', ')})`,
+    r.securityGroups.length && `security group ${r.securityGroups.map((g) => g.id).join(', ')}`,
+    r.keyPairs.length && `key pair ${r.keyPairs.map((k) => k.name).join(', ')}`,
+    r.volumes.length && `${r.volumes.length} volume${r.volumes.length === 1 ? '' : 's'}`,
+  ]
+    .filter(Boolean)
+    .join('; ');
 }
