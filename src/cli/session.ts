@@ -1,5 +1,4 @@
 import { resolveCluster, type CliFlags, type ClusterSpec } from '../config/cluster.ts';
-import { loadConfigFile } from '../config/load.ts';
 import { HumanReporter, JsonReporter, type Reporter } from '../playbook/events.ts';
 import { PlaybookContext, type RunOptions } from '../playbook/playbook.ts';
 import { createProvider } from '../providers/create-provider.ts';
@@ -26,7 +25,8 @@ export async function openContext(
   reporter?: Reporter,
   providerOptions?: { ec2?: Ec2ProviderOptions },
 ): Promise<PlaybookContext> {
-  const file = opts.config ? loadConfigFile(opts.config) : undefined;
+  // The YAML parser and the schema are loaded only when there is a file to read.
+  const file = opts.config ? (await import('../config/load.ts')).loadConfigFile(opts.config) : undefined;
   const name = opts.name ?? file?.name;
   // The machine counts a docker cluster was made with are remembered, so status and down need no flags.
   const recorded = new StateStore(name ?? 'local').read();

@@ -1,7 +1,8 @@
 import { homedir } from 'node:os';
 import { InputError } from '../errors.ts';
 import { defaultManagerCount, managerCountProblem } from './policy.ts';
-import { clusterName, type ConfigFile, type ProviderName } from './schema.ts';
+import { CLUSTER_NAME, CLUSTER_NAME_RULE } from './names.ts';
+import type { ConfigFile, ProviderName } from './schema.ts';
 
 export type Role = 'manager' | 'worker';
 
@@ -174,11 +175,8 @@ export function resolveCluster(
   const where = (field: string) => (configFile ? `${configFile}: ${field}` : field);
 
   const name = flags.name ?? file?.name ?? defaultClusterName;
-  const parsedName = clusterName.safeParse(name);
-  if (!parsedName.success) {
-    throw new InputError(
-      `${flags.name ? '--name' : where('name')}: "${name}": ${parsedName.error.issues[0]?.message}`,
-    );
+  if (!CLUSTER_NAME.test(name)) {
+    throw new InputError(`${flags.name ? '--name' : where('name')}: "${name}": ${CLUSTER_NAME_RULE}`);
   }
 
   const provider = (flags.provider ?? file?.provider ?? (file?.hosts ? 'ssh' : 'docker')) as ProviderName;

@@ -1,12 +1,8 @@
 import { z } from 'zod';
+import { CLUSTER_NAME, CLUSTER_NAME_RULE } from './names.ts';
 
 /** Cluster names become container names, labels, tags and folder names: keep them to one safe alphabet. */
-export const clusterName = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9-]{0,30}$/,
-    'lowercase letters, digits and "-", at most 31 characters, not starting with "-"',
-  );
+export const clusterName = z.string().regex(CLUSTER_NAME, CLUSTER_NAME_RULE);
 
 const hostName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" and "-"');
 const port = z.number().int().min(1).max(65535);

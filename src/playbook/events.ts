@@ -1,4 +1,4 @@
-import { Listr, type ListrTask } from 'listr2';
+import type { ListrTask } from 'listr2';
 import { redact } from '../redact.ts';
 import type { NodeRow } from '../swarm/verify.ts';
 
@@ -105,6 +105,7 @@ export class HumanReporter implements Reporter {
         }
       },
     }));
+    const { Listr } = await import('listr2'); // only for human output: JSON runs never load it
     const list = new Listr(
       [
         {
