@@ -121,7 +121,7 @@ function resolveEc2(file: ConfigFile | undefined, flags: CliFlags, where: (f: st
     if (!ok) throw new InputError(`${cidrField}: "${c}" is not a CIDR block like 203.0.113.7/32`);
   }
   const allowWorld = flags.allowSshFromAnywhere ?? f.allowSshFromAnywhere ?? false;
-  const world = (cidrs ?? []).filter((c) => c === '0.0.0.0/0' || c === '::/0');
+  const world = (cidrs ?? []).filter((c) => c === '0.0.0.0/0' || c === '::/0'); // refused unless explicitly allowed
   if (world.length > 0 && !allowWorld) {
     throw new InputError(
       `${cidrField}: ${world.join(', ')} would open SSH to the whole internet; pass --allow-ssh-from-anywhere if you mean it`,

@@ -83,8 +83,3 @@ export function missingIngress(wanted: IpPermission[], existing: IpPermission[])
     ];
   });
 }
-
-/** Refuse world-open SSH unless asked for by name. */
-export function worldOpen(cidrs: string[]): string[] {
-  return cidrs.filter((c) => c === '0.0.0.0/0' || c === '::/0');
-}
