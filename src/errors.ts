@@ -20,13 +20,22 @@ export class StepError extends Error {
   }
 }
 
-/** Several hosts failed the same step; every one is named. */
+/** Several failures of one step (or check); every one is named. The exit code is the gravest of theirs. */
 export class StepErrors extends Error {
   override name = 'StepErrors';
-  readonly exitCode = ExitCode.stepFailed;
-  constructor(readonly errors: StepError[]) {
+  readonly exitCode: number;
+  constructor(readonly errors: Error[]) {
     super(errors.map((e) => e.message).join('\n'));
+    this.exitCode = Math.max(
+      ...errors.map((e) => (e as { exitCode?: number }).exitCode ?? ExitCode.stepFailed),
+    );
   }
+}
+
+/** One failure as itself, several as one StepErrors. */
+export function combineErrors(errors: unknown[]): unknown {
+  if (errors.length === 1) return errors[0];
+  return new StepErrors(errors.map((e) => (e instanceof Error ? e : new Error(String(e)))));
 }
 
 export function errorMessage(err: unknown): string {

@@ -164,15 +164,6 @@ export function buildProgram(setExit: (code: number) => void): Command {
     // With --json, status prints exactly one object (design.md), so progress events are not printed.
     setExit(
       await execute({ ...opts, quiet: !!opts.json }, async (ctx, started) => {
-        if (
-          ctx.provider.createsMachines &&
-          ctx.hosts.length === 0 &&
-          (await ctx.provider.machines()).length === 0
-        ) {
-          throw Object.assign(new Error(`${ctx.cluster.name}: no machines found for this cluster`), {
-            exitCode: ExitCode.stepFailed,
-          });
-        }
         const v = await statusPlaybook.run(ctx);
         if (opts.json) {
           process.stdout.write(

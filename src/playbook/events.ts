@@ -1,4 +1,5 @@
 import type { ListrTask } from 'listr2';
+import { combineErrors } from '../errors.ts';
 import { redact } from '../redact.ts';
 import type { NodeRow } from '../swarm/verify.ts';
 
@@ -77,7 +78,7 @@ export class JsonReporter implements Reporter {
     }
     const failed = errors.length > 0;
     this.emit({ event: 'step', step, status: failed ? 'failed' : 'ok', durationMs: Date.now() - started });
-    if (failed) throw aggregate(errors);
+    if (failed) throw combineErrors(errors);
   }
 }
 
@@ -117,17 +118,6 @@ export class HumanReporter implements Reporter {
       { exitOnError: false, rendererOptions: { collapseErrors: false }, fallbackRendererOptions: {} },
     );
     await list.run().catch(() => undefined);
-    if (errors.length > 0) throw aggregate(errors);
+    if (errors.length > 0) throw combineErrors(errors);
   }
-}
-
-function aggregate(errors: unknown[]): unknown {
-  if (errors.length === 1) return errors[0];
-  const e = new Error(errors.map((x) => (x as Error).message).join('\n')) as Error & {
-    exitCode: number;
-    errors: unknown[];
-  };
-  e.exitCode = Math.max(...errors.map((x) => (x as { exitCode?: number }).exitCode ?? 1));
-  e.errors = errors;
-  return e;
 }
