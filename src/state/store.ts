@@ -55,10 +55,15 @@ export class StateStore {
     return new KnownHostsFile(join(this.dir, 'known_hosts'));
   }
 
-  /** The cluster's own SSH key pair (docker provider): made once, private key 0600. */
+  /** Where the cluster's own private key is (or will be); looking creates nothing. */
+  clusterKeyPath(): string {
+    return join(this.dir, 'id_ed25519');
+  }
+
+  /** The cluster's own SSH key pair: made once (by the commands that create machines), private key 0600. */
   clusterKey(): { privateKeyPath: string; publicKey: string } {
     this.ensure();
-    const priv = join(this.dir, 'id_ed25519');
+    const priv = this.clusterKeyPath();
     const pub = join(this.dir, 'id_ed25519.pub');
     if (!existsSync(priv) || !existsSync(pub)) {
       const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `swarmup-${this.cluster}` });

@@ -142,6 +142,13 @@ describe('docker provider: up, re-run, repair, down', () => {
     }
   });
 
+  it('status of a cluster that does not exist says so and writes nothing', async () => {
+    const r = await swarmup(['status', '--name', 'e2e-never-made'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('e2e-never-made: status: no machines found for this cluster');
+    expect(() => statSync(join(home, 'e2e-never-made'))).toThrow();
+  });
+
   it('down leaves no container, network or volume carrying the cluster label, and no state', async () => {
     const r = await run('down', '--yes', '--json');
     expect(r.code, r.stderr).toBe(0);

@@ -94,7 +94,7 @@ export class DockerProvider implements Provider {
   /** The cluster's running node containers, found by label: managers first, then workers, in index order. */
   async machines(): Promise<Machine[]> {
     const containers = (await this.listContainers()).filter((c) => c.State === 'running');
-    const key = this.state.clusterKey();
+    const privateKey = this.state.clusterKeyPath();
     const rank = (c: Docker.ContainerInfo) => {
       const name = c.Labels[NODE_LABEL] ?? '';
       const index = Number(/-(\d+)$/.exec(name)?.[1] ?? 0);
@@ -112,7 +112,7 @@ export class DockerProvider implements Provider {
         address: '127.0.0.1',
         port,
         user: this.user,
-        privateKey: key.privateKeyPath,
+        privateKey,
         advertiseAddress: ip,
         role: c.Labels[ROLE_LABEL] === 'manager' ? 'manager' : 'worker',
       };

@@ -299,7 +299,7 @@ export class Ec2Provider implements Provider {
 
   /** The private key matching the imported public key: the cluster's own, or the file beside --ssh-key (else ssh-agent). */
   private privateKeyPath(): string | undefined {
-    if (!this.ec2.sshKey) return this.state.clusterKey().privateKeyPath;
+    if (!this.ec2.sshKey) return this.state.clusterKeyPath();
     const priv = this.ec2.sshKey.replace(/\.pub$/, '');
     return priv !== this.ec2.sshKey && existsSync(priv) ? priv : undefined;
   }
