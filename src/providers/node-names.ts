@@ -28,3 +28,9 @@ export function splitPlanned(
   const have = new Set(existing.map((m) => m.name));
   return { existing, missing: wanted.filter((n) => !have.has(n.name)) };
 }
+
+/** Inventory order of created machines: managers first, then workers, each by their number. */
+export function byRoleThenNumber(a: NodeWanted, b: NodeWanted): number {
+  if (a.role !== b.role) return a.role === 'manager' ? -1 : 1;
+  return a.name.localeCompare(b.name, undefined, { numeric: true });
+}

@@ -2,7 +2,7 @@ import Docker from 'dockerode';
 import type { ClusterSpec } from '../../config/cluster.ts';
 import { errorMessage, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
-import { splitPlanned, wantedNodes, type NodeWanted } from '../node-names.ts';
+import { byRoleThenNumber, splitPlanned, wantedNodes, type NodeWanted } from '../node-names.ts';
 import type { Machine, ProgressSink, Provider } from '../provider.ts';
 import { describeLabelled, listLabelled, removeLabelled } from './cleanup.ts';
 import { CLUSTER_LABEL, clusterFilter, NODE_LABEL, ROLE_LABEL } from './labels.ts';
@@ -95,12 +95,11 @@ export class DockerProvider implements Provider {
   async machines(): Promise<Machine[]> {
     const containers = (await this.listContainers()).filter((c) => c.State === 'running');
     const privateKey = this.state.clusterKeyPath();
-    const rank = (c: Docker.ContainerInfo) => {
-      const name = c.Labels[NODE_LABEL] ?? '';
-      const index = Number(/-(\d+)$/.exec(name)?.[1] ?? 0);
-      return (c.Labels[ROLE_LABEL] === 'manager' ? 0 : 1e6) + index;
-    };
-    containers.sort((a, b) => rank(a) - rank(b));
+    const node = (c: Docker.ContainerInfo): NodeWanted => ({
+      name: c.Labels[NODE_LABEL] ?? '',
+      role: c.Labels[ROLE_LABEL] === 'manager' ? 'manager' : 'worker',
+    });
+    containers.sort((a, b) => byRoleThenNumber(node(a), node(b)));
     return containers.map((c) => {
       const name = c.Labels[NODE_LABEL] ?? c.Names[0]!.slice(1);
       const port = c.Ports.find((p) => p.PrivatePort === 22 && p.IP === '127.0.0.1')?.PublicPort;

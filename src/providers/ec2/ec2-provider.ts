@@ -18,7 +18,7 @@ import { parseBastion, type ClusterSpec, type Ec2Spec } from '../../config/clust
 import { errorMessage, InputError, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
-import { splitPlanned, wantedNodes, type NodeWanted } from '../node-names.ts';
+import { byRoleThenNumber, splitPlanned, wantedNodes, type NodeWanted } from '../node-names.ts';
 import type { Machine, ProgressSink, Provider } from '../provider.ts';
 import { connectAws, type AwsApi } from './aws.ts';
 import { clientToken, placeNodes } from './placement.ts';
@@ -184,22 +184,13 @@ export class Ec2Provider implements Provider {
     const api = await this.aws();
     const running = (await this.instances(api)).filter((i) => i.State?.Name === 'running');
     const wanted = running
-      .map((i) => ({
+      .map((i): NodeWanted => ({
         name: tagValue(i.Tags, 'Name') ?? i.InstanceId!,
-        role: (tagValue(i.Tags, ROLE_TAG) === 'manager' ? 'manager' : 'worker') as 'manager' | 'worker',
+        role: tagValue(i.Tags, ROLE_TAG) === 'manager' ? 'manager' : 'worker',
       }))
-      .sort((a, b) =>
-        a.role === b.role
-          ? a.name.localeCompare(b.name, undefined, { numeric: true })
-          : a.role === 'manager'
-            ? -1
-            : 1,
-      );
-    const { user } = this.ec2.user
-      ? { user: this.ec2.user }
-      : this.ec2.ami || running.length > 0
-        ? await this.image(api, running[0]?.ImageId)
-        : { user: 'ubuntu' };
+      .sort(byRoleThenNumber);
+    // The login user: configured, else by the instances' image (without instances there is nobody to log in to).
+    const user = this.ec2.user ?? (running[0] ? (await this.image(api, running[0].ImageId)).user : 'ubuntu');
     return this.toMachines(wanted, running, user);
   }
 
