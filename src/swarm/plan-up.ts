@@ -16,19 +16,15 @@ export async function planUp(ctx: PlaybookContext): Promise<string[]> {
   let facts: HostFacts[] = [];
   if (existing.length > 0) {
     const reading = await readEngineFacts(ctx);
-    const plans = ctx.hosts.map((h) => planEngine(reading.facts.get(h.name)!, ctx.cluster.engine));
-    for (const p of plans)
+    for (const h of existing) {
+      const p = planEngine(reading.facts.get(h.name)!, ctx.cluster.engine);
       lines.push(`${p.host}: engine ${p.problem ? `cannot proceed: ${p.problem}` : p.summary}`);
-    // Swarm facts can be read only where an engine answers; the others are planned as fresh hosts.
-    const answering = plans.filter(
-      (p) =>
-        !p.problem && p.steps.every((s) => !s.title.startsWith('install') && !s.title.startsWith('start')),
-    );
-    if (answering.length === existing.length) {
-      facts = await readSwarmFacts(ctx, { engineWaitMs: 2_000, settleMs: 0 });
-    } else {
-      facts = existing.map((h) => freshFacts(h.name, h.advertiseAddress));
     }
+    // Swarm facts where an engine answers; a host without one is planned as a fresh host.
+    const answered = await readSwarmFacts(ctx, { engineWaitMs: 0, settleMs: 0, tolerateNoEngine: true });
+    facts = existing.map(
+      (h) => answered.find((f) => f.host === h.name) ?? freshFacts(h.name, h.advertiseAddress),
+    );
   }
   const newHosts: Machine[] = missing.map((m) => ({
     name: m.name,
