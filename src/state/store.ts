@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { KnownHostsFile } from '../transport/known-hosts.ts';
+import { generateEd25519 } from './cluster-key.ts';
 
 /** What swarmup remembers about a cluster between runs. Never a token or an unlock key. */
 export interface ClusterState {
@@ -66,7 +66,7 @@ export class StateStore {
     const priv = this.clusterKeyPath();
     const pub = join(this.dir, 'id_ed25519.pub');
     if (!existsSync(priv) || !existsSync(pub)) {
-      const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `swarmup-${this.cluster}` });
+      const pair = generateEd25519(`swarmup-${this.cluster}`);
       this.writeFile('id_ed25519', pair.private);
       this.writeFile('id_ed25519.pub', pair.public + '\n');
     }

@@ -143,7 +143,8 @@ describe('ec2 provider against the emulator', () => {
   });
 
   it('a re-run with --encrypted-overlay adds ESP and keeps the rules that exist', async () => {
-    expect((await swarmup(upArgs('lab'), env)).code).toBe(0);
+    const made = await swarmup(upArgs('lab'), env);
+    expect(made.code, made.stderr).toBe(0);
     const r = await swarmup(upArgs('lab', '--encrypted-overlay'), env);
     expect(r.code, r.stderr).toBe(0);
     expect(summaryOf(r).changes).toBe(1);
@@ -246,7 +247,8 @@ describe('ec2 provider against the emulator', () => {
   });
 
   it('down leaves no tagged instance, security group or key pair, and no state', async () => {
-    expect((await swarmup(upArgs('lab'), env)).code).toBe(0);
+    const made = await swarmup(upArgs('lab'), env);
+    expect(made.code, made.stderr).toBe(0);
     const r = await swarmup(['down', '--name', 'lab', '--yes', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(await instances('lab')).toEqual([]);

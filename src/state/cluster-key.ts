@@ -1,0 +1,21 @@
+import ssh2 from 'ssh2';
+
+/**
+ * An ed25519 public key in OpenSSH format is the type string and exactly 32 key bytes (a 51-byte blob). ssh2's
+ * generator drops a leading zero byte of the key (about one key in 256), which sshd and AWS then refuse.
+ */
+export function isWellFormedEd25519(publicKey: string): boolean {
+  const [type, b64] = publicKey.trim().split(/\s+/);
+  if (type !== 'ssh-ed25519' || !b64) return false;
+  const blob = Buffer.from(b64, 'base64');
+  if (blob.length !== 51 || blob.readUInt32BE(0) !== 11) return false;
+  return blob.subarray(4, 15).toString('ascii') === 'ssh-ed25519' && blob.readUInt32BE(15) === 32;
+}
+
+/** A new ed25519 key pair in OpenSSH format, never one of the malformed ones. */
+export function generateEd25519(comment: string): { private: string; public: string } {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (isWellFormedEd25519(pair.public)) return pair;
+  }
+}
