@@ -15,6 +15,7 @@
  * docker.io from the Debian mirror on one host, then on three at once (BENCH_ENGINE=0 skips it: it downloads;
  * BENCH_SWARM=0 runs only it).
  */
+import { provisionAll } from '../src/providers/provision-all.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -52,7 +53,7 @@ const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 async function machines(total: number): Promise<Machine[]> {
   const spec = resolveCluster(undefined, { name: MACHINES, managers: '3', workers: String(total - 3) });
   const provider = new DockerProvider(spec, new StateStore(MACHINES));
-  const { machines } = await provider.provision(() => undefined);
+  const { machines } = await provisionAll(provider);
   return machines;
 }
 
@@ -205,8 +206,8 @@ async function engineBench(): Promise<void> {
   const make = async (n: number) => {
     const spec = resolveCluster(undefined, { name, managers: '1', workers: String(n - 1) });
     const provider = new DockerProvider(spec, new StateStore(name), bareNode, 'deploy');
-    await provider.destroy(() => undefined);
-    const { machines } = await provider.provision(() => undefined);
+    await provider.removeAll(() => undefined);
+    const { machines } = await provisionAll(provider);
     // Fresh containers start sshd a moment later: wait for it outside the timed part.
     const kh = new KnownHostsFile(join(home, 'bare_known_hosts_wait'));
     (await connectAll(machines, kh)).forEach((c) => c.close());
@@ -238,7 +239,7 @@ async function engineBench(): Promise<void> {
       await ctx.pool.closeAll();
     }
     const ms = performance.now() - t0;
-    await provider.destroy(() => undefined);
+    await provider.removeAll(() => undefined);
     return ms;
   };
   console.log('\nengine install on bare machines (docker.io from the Debian mirror):');
@@ -255,5 +256,5 @@ try {
     resolveCluster(undefined, { name: MACHINES }),
     new StateStore(MACHINES),
   );
-  await provider.destroy(() => undefined);
+  await provider.removeAll(() => undefined);
 }

@@ -11,15 +11,15 @@ export default definePlaybook({
   async run(ctx): Promise<{ removed: string[] }> {
     const removed: string[] = [];
     if (!ctx.provider.createsMachines) {
-      ctx.setHosts(await ctx.provider.machines());
+      const here = ctx.withHosts(await ctx.provider.reach());
       // Workers first, then managers: the managers never see a worker vanish from a swarm they still run.
       for (const group of ['workers', 'managers'] as const) {
-        await ctx.step(`leave the swarm (${group})`, group, async (h) => {
+        await here.step(`leave the swarm (${group})`, group, async (h) => {
           const info = (await (await h.docker()).info()) as { Swarm?: { LocalNodeState?: string } };
           if (info.Swarm?.LocalNodeState === 'inactive') return;
           await leaveSwarm(await h.docker());
           removed.push(`${h.name}: left the swarm`);
-          ctx.changes++;
+          ctx.changed();
         });
       }
     }
@@ -29,9 +29,9 @@ export default definePlaybook({
         {
           title: ctx.provider.createsMachines ? `everything labelled for ${ctx.cluster.name}` : 'local state',
           run: async () => {
-            const r = await ctx.provider.destroy((m) => ctx.reporter.emit({ event: 'log', message: m }));
+            const r = await ctx.provider.removeAll((m) => ctx.reporter.emit({ event: 'log', message: m }));
             removed.push(...r.removed);
-            ctx.changes += r.removed.length;
+            ctx.changed(r.removed.length);
             ctx.state.remove();
           },
         },

@@ -5,8 +5,8 @@ import { definePlaybook } from '../src/playbook/playbook.ts';
 export default definePlaybook({
   name: 'engine install',
   description: 'install and start the Docker engine where it is missing',
-  async run(ctx): Promise<string[]> {
-    ctx.setHosts(await ctx.provider.machines());
+  async run(all): Promise<string[]> {
+    const ctx = all.withHosts(await all.provider.reach());
     const reading = await readEngineFacts(ctx);
     const plans = planEngines(ctx, reading);
     await applyEngines(ctx, plans, reading);

@@ -1,7 +1,7 @@
 import { StepError } from '../src/errors.ts';
 import { definePlaybook } from '../src/playbook/playbook.ts';
 import { checkSwarm } from '../src/swarm/check.ts';
-import { planClusterSwarm } from '../src/swarm/plan-cluster.ts';
+import { chooseSwarm } from '../src/swarm/choose-swarm.ts';
 import { readSwarmFacts } from '../src/swarm/read-facts.ts';
 import type { Verification } from '../src/swarm/verify.ts';
 
@@ -10,11 +10,39 @@ export default definePlaybook({
   name: 'status',
   description: 'read the cluster and check it as docker node ls reads',
   async run(ctx): Promise<Verification> {
-    ctx.setHosts(await ctx.provider.machines());
-    if (ctx.hosts.length === 0)
+    const hosts = await ctx.provider.reach();
+    if (hosts.length === 0)
       throw new StepError(ctx.cluster.name, 'status', 'no machines found for this cluster');
-    const facts = await readSwarmFacts(ctx, { engineWaitMs: 2_000, settleMs: 0 });
-    const plan = planClusterSwarm(ctx, facts);
-    return checkSwarm(ctx, plan, { waitMs: 0, nodeIds: new Map(facts.map((f) => [f.host, f.nodeId])) });
+    const here = ctx.withHosts(hosts);
+    const facts = await readSwarmFacts(here, { engineWaitMs: 2_000, settleMs: 0, electionWaitMs: 0 });
+    const swarm = chooseSwarm(facts, ctx.state.read()?.clusterId);
+    const leaderId = swarm.nodes.find((n) => n.leader)?.id;
+    const managers = facts.filter((f) => f.isManager && f.nodes);
+    const entry = (facts.find((f) => f.nodeId === leaderId) ?? managers[0] ?? facts[0])!.host;
+    const roles = Object.fromEntries(
+      hosts.map((h) => [
+        h.name,
+        swarm.nodes.find((n) => n.id === facts.find((f) => f.host === h.name)?.nodeId)?.role ??
+          (h.role === 'manager' ? 'manager' : 'worker'),
+      ]),
+    ) as Record<string, 'manager' | 'worker'>;
+    const v = await checkSwarm(
+      here,
+      { entry, roles },
+      {
+        waitMs: 0,
+        nodeIds: new Map(facts.map((f) => [f.host, f.nodeId])),
+      },
+    );
+    // Machines the cluster should have and does not: gone, or stopped.
+    if (ctx.provider.createsMachines) {
+      for (const n of ctx.provider.wanted()) {
+        if (!hosts.some((h) => h.name === n.name)) {
+          v.problems.push(`${n.name}: machine is missing or not running`);
+          v.ok = false;
+        }
+      }
+    }
+    return v;
   },
 });

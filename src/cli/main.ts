@@ -8,6 +8,7 @@ import { loadPlaybook } from '../playbook/load.ts';
 import type { Playbook, PlaybookContext } from '../playbook/playbook.ts';
 import { redact } from '../redact.ts';
 import { renderNodeTable, type Verification } from '../swarm/verify.ts';
+import { stages } from '../cluster/actions.ts';
 import { cleanup, type CleanupFlags } from './cleanup.ts';
 import { confirm } from './confirm.ts';
 import { openContext, type CommonOptions } from './session.ts';
@@ -60,8 +61,8 @@ function normalise(opts: CommonOptions & { inventory?: string }): CommonOptions 
     throw new InputError('--config and --inventory name different files; give one');
   }
   const config = opts.config ?? opts.inventory;
-  if (opts.until && !['provision', 'engine', 'swarm'].includes(opts.until)) {
-    throw new InputError(`--until: "${opts.until}" is not a stage (provision, engine, swarm)`);
+  if (opts.until && !(stages as readonly string[]).includes(opts.until)) {
+    throw new InputError(`--until: "${opts.until}" is not a stage (${stages.join(', ')})`);
   }
   return { ...opts, ...(config ? { config } : {}) };
 }
@@ -177,6 +178,41 @@ export function buildProgram(setExit: (code: number) => void): Command {
     );
   });
 
+  common(
+    program
+      .command('scale')
+      .description('change the node counts: machines added or removed, managers one at a time, quorum held'),
+  )
+    .option('--managers <n>', 'managers: 1, 3, 5 or 7')
+    .option('--workers <n>', 'workers, for providers that create machines');
+  ec2Flags(program.commands.at(-1)!, true).action(async (opts: CommonOptions) => {
+    if (opts.managers === undefined && opts.workers === undefined) {
+      process.stderr.write('swarmup: scale: give --managers, --workers or both\n');
+      setExit(ExitCode.badInput);
+      return;
+    }
+    await up(false)(opts);
+  });
+
+  ec2Flags(
+    common(
+      program
+        .command('recover')
+        .description(
+          'only for a swarm that lost quorum: force a new cluster from a surviving manager, then rebuild',
+        ),
+    ).option('--from <node>', 'the surviving manager to recover from (default: the first one that answers)'),
+    false,
+  ).action(async (opts: CommonOptions & { from?: string }) => {
+    setExit(
+      await execute(opts, async (ctx, started) => {
+        const { recover } = await import('./recover.ts');
+        const v = await recover(ctx, opts.from);
+        return finish(ctx, started, v, 'recovered');
+      }),
+    );
+  });
+
   ec2Flags(
     common(program.command('down').description('remove everything swarmup created for the cluster')),
     false,
@@ -240,8 +276,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(
         await execute(opts, async (ctx, started) => {
           const playbook: Playbook = await loadPlaybook(file);
-          ctx.setHosts(await ctx.provider.machines());
-          await playbook.run(ctx);
+          await playbook.run(ctx.withHosts(await ctx.provider.reach()));
           return finish(ctx, started, undefined, `playbook ${playbook.name} done`);
         }),
       );
@@ -250,13 +285,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
   return program;
 }
 
-/** `plan` / `up --dry-run`: facts are read where machines exist; nothing is changed. */
+/** `plan` / `up --dry-run`: the cluster plan `up` would apply, from facts read where machines exist; no change. */
 async function planOnly(ctx: PlaybookContext): Promise<number> {
-  const { planUp } = await import('../swarm/plan-up.ts');
-  const lines = await planUp(ctx);
-  if (ctx.reporter.json)
-    ctx.reporter.emit({ event: 'plan', actions: lines.map((description) => ({ description })) });
-  else process.stdout.write(lines.map((l) => `  ${l}`).join('\n') + '\n');
+  const [{ readCluster }, { planCluster }, { planEvent }, { renderPlan }] = await Promise.all([
+    import('../cluster/read.ts'),
+    import('../cluster/plan.ts'),
+    import('../cluster/apply.ts'),
+    import('../cluster/render-plan.ts'),
+  ]);
+  const plan = planCluster((await readCluster(ctx)).input);
+  if (ctx.reporter.json) ctx.reporter.emit({ event: 'plan', ...planEvent(plan) });
+  else process.stdout.write(renderPlan(plan, ctx.options.until) + '\n');
   return ExitCode.ok;
 }
 

@@ -1,5 +1,5 @@
 import { StepError, StepErrors } from '../errors.ts';
-import type { PlaybookContext } from '../playbook/playbook.ts';
+import type { HostHandle, PlaybookContext } from '../playbook/playbook.ts';
 import { engineFactsScript, parseEngineFacts, type EngineFacts } from './host-facts.ts';
 import { asRoot, planEngine, type EngineHostPlan } from './install-plan.ts';
 import { probeSwarmPorts } from './port-probe.ts';
@@ -59,20 +59,33 @@ export async function applyEngines(
     'install and start engines',
     todo.map((p) => p.host),
     async (h) => {
-      const plan = todo.find((p) => p.host === h.name)!;
-      const f = reading.facts.get(h.name)!;
-      for (const step of plan.steps) {
-        const r = await h.exec(step.root ? asRoot(f, step.script) : step.script);
-        if (r.code !== 0) {
-          const out = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-8).join('\n');
-          throw new StepError(h.name, step.title, `exited ${r.code}${out ? `:\n${out}` : ''}`);
-        }
-        ctx.changes++;
-      }
-      // A new group reaches only new logins: open the connection again so the Docker API works for this user.
-      if (plan.reconnect) await ctx.pool.reconnect(h.host);
+      await installEngine(
+        ctx,
+        h,
+        todo.find((p) => p.host === h.name)!,
+        reading.facts.get(h.name)!,
+      );
+      ctx.changed();
     },
   );
+}
+
+/** Run one host's engine plan, step by step; a failing step names the host, the step and its output. */
+export async function installEngine(
+  ctx: PlaybookContext,
+  h: HostHandle,
+  plan: EngineHostPlan,
+  f: EngineFacts,
+): Promise<void> {
+  for (const step of plan.steps) {
+    const r = await h.exec(step.root ? asRoot(f, step.script) : step.script);
+    if (r.code !== 0) {
+      const out = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-8).join('\n');
+      throw new StepError(h.name, step.title, `exited ${r.code}${out ? `:\n${out}` : ''}`);
+    }
+  }
+  // A new group reaches only new logins: open the connection again so the Docker API works for this user.
+  if (plan.reconnect) await ctx.pool.reconnect(h.host);
 }
 
 /**

@@ -16,7 +16,8 @@ export type SwarmupEvent =
   | { event: 'task'; step: string; task: string; status: 'ok' | 'failed'; error?: string }
   | { event: 'log'; host?: string; message: string }
   | { event: 'problem'; host: string; message: string }
-  | { event: 'plan'; actions: Array<Record<string, unknown>> }
+  | { event: 'plan'; phases: unknown[]; problems: unknown[]; revised?: boolean }
+  | { event: 'action'; status: 'ok' | 'failed'; kind: string; description: string; [field: string]: unknown }
   | { event: 'error'; message: string; exitCode: number }
   | {
       event: 'summary';

@@ -38,12 +38,16 @@ export interface RunOptions {
   yes: boolean;
 }
 
-/** Everything a playbook works with; passed in, never global. */
-export class PlaybookContext {
-  private inventory: Machine[] = [];
-  /** Actions applied so far (the summary's `changes`). */
-  changes = 0;
+/** Changes applied so far in one command, shared by every context of that command (the summary's `changes`). */
+export interface ChangeLog {
+  count: number;
+}
 
+/**
+ * Everything a playbook works with; passed in, never global. Its hosts are fixed: a step on other hosts works on
+ * `withHosts(...)`, a context that shares the connections, the reporter and the count of changes.
+ */
+export class PlaybookContext {
   constructor(
     readonly cluster: ClusterSpec,
     readonly provider: Provider,
@@ -51,14 +55,35 @@ export class PlaybookContext {
     readonly pool: ConnectionPool,
     readonly reporter: Reporter,
     readonly options: RunOptions,
+    private readonly inventory: readonly Machine[] = [],
+    readonly changeLog: ChangeLog = { count: 0 },
   ) {}
 
   get hosts(): readonly Machine[] {
     return this.inventory;
   }
 
-  setHosts(machines: Machine[]): void {
-    this.inventory = machines;
+  /** Actions applied so far by the command. */
+  get changes(): number {
+    return this.changeLog.count;
+  }
+
+  /** Count applied changes (a machine created, a step run, a node joined). */
+  changed(n = 1): void {
+    this.changeLog.count += n;
+  }
+
+  withHosts(machines: readonly Machine[]): PlaybookContext {
+    return new PlaybookContext(
+      this.cluster,
+      this.provider,
+      this.state,
+      this.pool,
+      this.reporter,
+      this.options,
+      machines,
+      this.changeLog,
+    );
   }
 
   /** Static roles for selection: explicit roles, then auto hosts fill the manager seats in inventory order. */

@@ -1,10 +1,4 @@
-import type { Role } from '../config/cluster.ts';
-import type { Machine } from './provider.ts';
-
-export interface NodeWanted {
-  name: string;
-  role: Role;
-}
+import type { NodeWanted } from './provider.ts';
 
 /** Names of created machines: `<cluster>-manager-N`, `<cluster>-worker-N` (container names, hostnames, Name tags). */
 export function wantedNodes(cluster: string, managers: number, workers: number): NodeWanted[] {
@@ -18,15 +12,6 @@ export function wantedNodes(cluster: string, managers: number, workers: number):
       role: 'worker' as const,
     })),
   ];
-}
-
-/** For `plan`: which wanted machines exist already and which `provision` would create. */
-export function splitPlanned(
-  existing: Machine[],
-  wanted: NodeWanted[],
-): { existing: Machine[]; missing: NodeWanted[] } {
-  const have = new Set(existing.map((m) => m.name));
-  return { existing, missing: wanted.filter((n) => !have.has(n.name)) };
 }
 
 /** Inventory order of created machines: managers first, then workers, each by their number. */

@@ -1,4 +1,4 @@
-import type { HostSpec } from '../config/cluster.ts';
+import type { HostSpec, Role } from '../config/cluster.ts';
 
 /** A machine ready to be reached over SSH: where, as whom, and the address the swarm should use for it. */
 export type Machine = HostSpec;
@@ -7,25 +7,56 @@ export interface ProgressSink {
   (message: string): void;
 }
 
+/** A machine the cluster should have: `<cluster>-manager-N`, `<cluster>-worker-N` for created machines. */
+export interface NodeWanted {
+  name: string;
+  role: Role;
+}
+
 /**
- * Where machines come from. Creating machines is kept apart from configuring them (docker-machine's Driver vs
- * Provisioner): a provider only creates, lists and destroys; SSH steps do the rest.
+ * A machine of the cluster as the provider sees it, in any state. `running` machines can be reached (once `reach`
+ * has their SSH target); `stopped` ones can be started; `failed` ones are gone for good (an EC2 instance that died
+ * while pending) and are replaced.
+ */
+export interface MachineListing {
+  name: string;
+  role: Role;
+  state: 'running' | 'starting' | 'stopped' | 'failed';
+  /** Why a machine is failed or stopped, as the provider says it (EC2's StateReason). */
+  reason?: string;
+}
+
+/**
+ * Where machines come from: a per-machine driver (docker-machine's Driver). Creating and removing machines are
+ * actions of the cluster plan, so a provider only lists, creates one, starts one, removes one, and removes all;
+ * configuring the machine (engine, swarm) is done over SSH by the plan's other parts.
  */
 export interface Provider {
   readonly name: string;
-  /** Whether `up` creates the machines (docker, ec2) or takes them as given (ssh). */
+  /** Whether the machines are created (docker, ec2) or taken as given (ssh). */
   readonly createsMachines: boolean;
   /** Machines come with an engine that starts by itself (worth waiting for rather than installing). */
   readonly enginePreinstalled: boolean;
-  /** Make sure every wanted machine exists and runs; idempotent. Returns them in inventory order. */
-  provision(progress: ProgressSink): Promise<{ machines: Machine[]; created: number }>;
-  /** For `plan`: the machines that exist and those `provision` would create; changes nothing. */
-  plannedMachines(): Promise<{
-    existing: Machine[];
-    missing: Array<{ name: string; role: 'manager' | 'worker' }>;
-  }>;
-  /** The machines as they are now; changes nothing. */
-  machines(): Promise<Machine[]>;
+  /** The machines the cluster should have, in inventory order (managers first for created machines). */
+  wanted(): NodeWanted[];
+  /** The cluster's machines as they are now, in any state; changes nothing (and creates nothing locally). */
+  list(): Promise<MachineListing[]>;
+  /**
+   * SSH targets of the named machines (default: every running one), in `wanted()` order then the rest. Waits,
+   * bounded, for machines that were just created or started to run and have their addresses.
+   */
+  reach(names?: string[], progress?: ProgressSink): Promise<Machine[]>;
+  /**
+   * Shared resources every new machine needs (node image and network; key pair and security group), made where
+   * missing. Called before the first create or start of a run. Returns what it created, one line each.
+   */
+  prepare(progress: ProgressSink): Promise<string[]>;
+  /** Create one machine (it starts running). */
+  create(node: NodeWanted, progress: ProgressSink): Promise<void>;
+  /** Start one stopped machine. */
+  start(name: string, progress: ProgressSink): Promise<void>;
+  /** Destroy one machine and what belongs to it alone (its disk), and wait until it is gone. */
+  remove(name: string, progress: ProgressSink): Promise<void>;
   /** Remove everything the provider created for the cluster, and nothing else. */
-  destroy(progress: ProgressSink): Promise<{ removed: string[] }>;
+  removeAll(progress: ProgressSink): Promise<{ removed: string[] }>;
 }

@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { HostSpec } from '../config/cluster.ts';
 import { KnownHostsFile } from '../transport/known-hosts.ts';
 import { generateEd25519 } from './cluster-key.ts';
 
@@ -15,6 +16,12 @@ export interface ClusterState {
   /** EC2: one life of the cluster (part of every launch's idempotency token); EC2 region. */
   generation?: string;
   region?: string;
+  /** EC2: the life of each node (part of its launch token), raised when its instance died or was terminated. */
+  lives?: Record<string, number>;
+  /** NodeID of each machine as it last joined: a node of the swarm listed here and reported by no host is stale. */
+  nodeIds?: Record<string, string>;
+  /** ssh provider: the hosts of the last run, so a host taken out of the inventory can still be made to leave. */
+  hosts?: HostSpec[];
   updatedAt: string;
 }
 
@@ -77,9 +84,12 @@ export class StateStore {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** Written whole or not at all: a temporary file beside it, then renamed over it. */
   private writeFile(name: string, content: string): void {
     const file = join(this.dir, name);
-    writeFileSync(file, content, { mode: 0o600 });
-    chmodSync(file, 0o600);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, content, { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, file);
   }
 }

@@ -49,15 +49,3 @@ export async function checkSwarm(
   }
   return verification;
 }
-
-/** The cluster ID, read from the entry manager (recorded in the state so later runs converge the same swarm). */
-export async function readClusterId(ctx: PlaybookContext, entry: string): Promise<string | undefined> {
-  try {
-    const info = (await (await ctx.connection(ctx.hosts.find((h) => h.name === entry)!)).docker.info()) as {
-      Swarm?: { Cluster?: { ID?: string } };
-    };
-    return info.Swarm?.Cluster?.ID || undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -126,3 +126,50 @@ export async function waitForNode(
     await sleep(100);
   }
 }
+
+/** Set a node's availability (drain: its tasks are moved to other nodes). */
+export async function setAvailability(
+  docker: Docker,
+  nodeId: string,
+  availability: 'active' | 'pause' | 'drain',
+): Promise<void> {
+  const node = docker.getNode(nodeId);
+  const current = (await node.inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
+  await node.update({
+    _query: { version: current.Version.Index },
+    _body: { ...current.Spec, Availability: availability },
+  });
+}
+
+/** Tasks the swarm still runs (or is starting) on a node. */
+export async function runningTasksOn(docker: Docker, nodeId: string): Promise<string[]> {
+  const tasks = (await docker.listTasks({ filters: { node: [nodeId] } })) as Array<{
+    ID: string;
+    ServiceID?: string;
+    Status?: { State?: string };
+  }>;
+  const live = new Set([
+    'new',
+    'pending',
+    'assigned',
+    'accepted',
+    'preparing',
+    'ready',
+    'starting',
+    'running',
+  ]);
+  return tasks
+    .filter((t) => live.has(t.Status?.State ?? ''))
+    .map(
+      (t) => `${t.ID.slice(0, 12)} (service ${t.ServiceID?.slice(0, 12) ?? '?'}, ${t.Status?.State ?? '?'})`,
+    );
+}
+
+/** Force a new single-manager cluster from this manager's raft data (recovery from lost quorum only). */
+export async function forceNewCluster(docker: Docker, advertiseAddress: string): Promise<void> {
+  await docker.swarmInit({
+    ListenAddr: '0.0.0.0:2377',
+    AdvertiseAddr: advertiseAddress,
+    ForceNewCluster: true,
+  });
+}

@@ -110,3 +110,13 @@ export function parseNodes(nodes: unknown): ClusterNode[] {
     engineVersion: n.Description?.Engine?.EngineVersion ?? '',
   }));
 }
+
+/**
+ * The managers that make up the raft: role manager with a manager status. Right after `--force-new-cluster` the
+ * other managers' node entries keep their role but are no longer raft members (no manager status): they count
+ * neither for quorum nor against it.
+ */
+export function raftManagers(nodes: ClusterNode[]): { total: number; reachable: number } {
+  const managers = nodes.filter((n) => n.role === 'manager' && n.reachability !== null);
+  return { total: managers.length, reachable: managers.filter((n) => n.reachability === 'reachable').length };
+}

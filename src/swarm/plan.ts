@@ -1,23 +1,11 @@
+import type { Action, Phase } from '../cluster/actions.ts';
 import type { Role } from '../config/cluster.ts';
-import { quorum } from '../config/policy.ts';
-import type { ClusterNode, HostFacts } from './facts.ts';
+import { chooseSwarm, PlanError } from './choose-swarm.ts';
+import { raftManagers, type ClusterNode, type HostFacts } from './facts.ts';
+import { guardStep, type ManagerCount } from './quorum.ts';
+import { staleNodes } from './stale.ts';
 
-/** One change to the swarm. The plan is pure data; src/swarm/apply.ts carries it out. */
-export type Action =
-  | { kind: 'leave'; host: string; reason: string }
-  | { kind: 'init'; host: string; advertiseAddress: string }
-  | { kind: 'remove-node'; nodeId: string; hostname: string; demoteFirst: boolean; reason: string }
-  | { kind: 'join'; host: string; role: Role; advertiseAddress: string }
-  | { kind: 'promote'; host: string; nodeId: string }
-  | { kind: 'demote'; host: string; nodeId: string }
-  | { kind: 'rotate-tokens' };
-
-/** Actions of one phase run one at a time (serial) or all at once (parallel); phases run in order. */
-export interface Phase {
-  title: string;
-  mode: 'serial' | 'parallel';
-  actions: Action[];
-}
+export { PlanError, QuorumLostError } from './choose-swarm.ts';
 
 /** A host that is reported and left alone. */
 export interface Problem {
@@ -28,7 +16,7 @@ export interface Problem {
 export interface SwarmPlan {
   /** The swarm being converged, when one exists already. */
   clusterId?: string;
-  /** Inventory host through which joins, promotions and token reads go (the leader, or the host to init). */
+  /** Host through which joins, promotions and removals go (a manager that stays, the leader if it can). */
   entry: string;
   roles: Record<string, Role>;
   phases: Phase[];
@@ -36,34 +24,51 @@ export interface SwarmPlan {
 }
 
 export interface PlanInput {
-  /** Inventory order matters: the first manager initialises a fresh swarm. */
-  hosts: ReadonlyArray<{ name: string; advertiseAddress: string; role: Role | 'auto' }>;
+  /** The hosts the cluster keeps, in inventory order (the first manager initialises a fresh swarm). */
+  hosts: ReadonlyArray<{ name: string; role: Role | 'auto' }>;
+  /** Hosts taken out of the cluster; `machine`: their machine is destroyed once they left the swarm. */
+  retire?: ReadonlyArray<{ name: string; machine: boolean }>;
   managers: number;
+  /** What each host says; a kept host without facts is planned as fresh (a machine about to be created). */
   facts: HostFacts[];
   /** The cluster ID recorded by an earlier run, if any. */
   knownClusterId?: string;
-}
-
-/** Thrown when no plan can make progress (quorum lost, no host can lead). Nothing has been changed. */
-export class PlanError extends Error {
-  override name = 'PlanError';
+  /** NodeID each machine had when it last joined (from the state). */
+  recordedNodeIds?: Record<string, string>;
+  /** Machines about to be started: not read yet, so their recorded nodes are not stale. */
+  starting?: string[];
 }
 
 export function countChanges(plan: SwarmPlan): number {
   return plan.phases.reduce((n, p) => n + p.actions.length, 0);
 }
 
+const fresh = (host: string): HostFacts => ({
+  host,
+  advertiseAddress: '',
+  hostname: '',
+  engineVersion: '',
+  state: 'inactive',
+  nodeId: '',
+  isManager: false,
+});
+
+/**
+ * The swarm part of the cluster plan: pure, from facts. Refuses (PlanError) what cannot be done safely: a swarm
+ * that lost quorum, or a membership change that would leave fewer reachable managers than quorum.
+ */
 export function planSwarm(input: PlanInput): SwarmPlan {
   const facts = new Map(input.facts.map((f) => [f.host, f]));
-  const factsOf = (host: string): HostFacts => {
-    const f = facts.get(host);
-    if (!f) throw new PlanError(`${host}: no facts were read`);
-    return f;
-  };
+  const factsOf = (host: string): HostFacts => facts.get(host) ?? fresh(host);
+  const retire = input.retire ?? [];
 
-  const { clusterId, nodes } = chooseSwarm(input);
+  const { clusterId, nodes } = chooseSwarm(input.facts, input.knownClusterId);
   const memberIds = new Set(nodes.map((n) => n.id));
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
+  const isMember = (host: string) => {
+    const f = factsOf(host);
+    return f.state === 'active' && memberIds.has(f.nodeId);
+  };
 
   const problems: Problem[] = [];
   const eligible: string[] = [];
@@ -74,7 +79,7 @@ export function planSwarm(input: PlanInput): SwarmPlan {
         host: h.name,
         message: 'the swarm on this host is locked (autolock); unlock it first, left alone',
       });
-    } else if (f.state === 'active' && !memberIds.has(f.nodeId)) {
+    } else if (f.state === 'active' && !memberIds.has(f.nodeId) && (f.clusterId || !f.isManager)) {
       const other = f.clusterId ? ` ${f.clusterId}` : '';
       problems.push({
         host: h.name,
@@ -84,64 +89,58 @@ export function planSwarm(input: PlanInput): SwarmPlan {
       eligible.push(h.name);
     }
   }
-
   const roles = assignRoles(input, eligible, nodeById);
 
-  if (clusterId) {
-    const managerNodes = nodes.filter((n) => n.role === 'manager');
-    const reachable = managerNodes.filter((n) => n.reachability === 'reachable').length;
-    if (reachable < quorum(managerNodes.length)) {
-      throw new PlanError(
-        `swarm ${clusterId} has lost quorum: ${reachable} of ${managerNodes.length} managers reachable, ` +
-          `${quorum(managerNodes.length)} needed; recover it by hand with "docker swarm init --force-new-cluster" on a surviving manager`,
-      );
-    }
-  }
-
-  const isMember = (host: string) => {
-    const f = factsOf(host);
-    return f.state === 'active' && memberIds.has(f.nodeId);
-  };
-  const needsLeave = eligible.filter((h) => ['error', 'pending'].includes(factsOf(h).state));
-  const toJoin = eligible.filter((h) => !isMember(h));
-
-  // The entry host: the leader if it is in the inventory, else any manager of the swarm in the inventory; for a
-  // fresh swarm, the first host that should be a manager.
+  // The entry: the leader if it stays, else a manager that stays; for a fresh swarm, the first manager.
+  const retiring = new Set(retire.map((r) => r.name));
   let entry: string | undefined;
   let init: Action | undefined;
   if (clusterId) {
     const leaderId = nodes.find((n) => n.leader)?.id;
-    entry =
-      eligible.find((h) => factsOf(h).nodeId === leaderId && isMember(h)) ??
-      eligible.find((h) => isMember(h) && factsOf(h).isManager);
-    if (!entry) throw new PlanError(`swarm ${clusterId}: no manager of it in the inventory answered`);
+    const managerHosts = eligible.filter(
+      (h) => isMember(h) && nodeById.get(factsOf(h).nodeId)?.role === 'manager',
+    );
+    entry = managerHosts.find((h) => factsOf(h).nodeId === leaderId) ?? managerHosts[0];
+    if (!entry) {
+      const anyManager = input.facts.find((f) => f.isManager && f.nodes && memberIds.has(f.nodeId));
+      if (!anyManager) throw new PlanError(`swarm ${clusterId}: no manager of it in the inventory answered`);
+      entry = anyManager.host;
+    }
   } else {
     entry = eligible.find((h) => roles[h] === 'manager');
     if (!entry) throw new PlanError('no host can be the first manager (every host is left alone)');
-    init = { kind: 'init', host: entry, advertiseAddress: addressOf(input, entry) };
+    init = { kind: 'init', host: entry };
   }
 
-  // Nodes the swarm still lists for a host that is about to (re)join: left over from an earlier life of that host.
-  // The host itself says it is not a member, so the entry is stale even while the managers, which notice a departure
-  // only after a few missed heartbeats, still show it ready. Same name and address, or either one and down.
-  // They are removed (managers demoted first) before the host joins again.
-  const stale: Action[] = [];
-  for (const host of toJoin) {
-    const f = factsOf(host);
-    for (const n of nodes) {
-      const sameName = f.hostname !== '' && n.hostname === f.hostname;
-      const sameAddr = n.addr === f.advertiseAddress || n.managerAddr === `${f.advertiseAddress}:2377`;
-      if (n.id !== f.nodeId && ((sameName && sameAddr) || (n.state === 'down' && (sameName || sameAddr)))) {
-        stale.push({
-          kind: 'remove-node',
-          nodeId: n.id,
-          hostname: n.hostname,
-          demoteFirst: n.role === 'manager',
-          reason: `${host} left the swarm; its old node is down`,
-        });
-      }
-    }
-  }
+  const needsLeave = eligible.filter((h) => {
+    const f = factsOf(h);
+    // error/pending: a broken local state; a manager of this swarm that cannot reach its raft (left behind when
+    // the others were recovered) leaves and joins again.
+    return (
+      ['error', 'pending'].includes(f.state) ||
+      (f.state === 'active' && f.isManager && !f.nodes && !!clusterId && !memberIds.has(f.nodeId))
+    );
+  });
+  const toJoin = eligible.filter((h) => !isMember(h));
+
+  const reported = new Set(input.facts.map((f) => f.nodeId).filter(Boolean));
+  const stale: Action[] = staleNodes({
+    nodes,
+    reported,
+    hosts: [...input.hosts.map((h) => h.name), ...retire.map((r) => r.name)],
+    hostnames: new Map(input.facts.map((f) => [f.host, f.hostname])),
+    joining: new Set(toJoin),
+    recorded: input.recordedNodeIds ?? {},
+    starting: new Set(input.starting ?? []),
+    retiring,
+  }).map((n) => ({
+    kind: 'remove-node',
+    nodeId: n.node.id,
+    hostname: n.node.hostname,
+    // A manager entry that is no raft member (after a forced new cluster) is removed without demotion.
+    demoteFirst: n.node.role === 'manager' && n.node.reachability !== null,
+    reason: n.reason,
+  }));
 
   const managerJoins: Action[] = [];
   const workerJoins: Action[] = [];
@@ -152,8 +151,7 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     const f = factsOf(host);
     const role = roles[host]!;
     if (!isMember(host)) {
-      const join: Action = { kind: 'join', host, role, advertiseAddress: addressOf(input, host) };
-      (role === 'manager' ? managerJoins : workerJoins).push(join);
+      (role === 'manager' ? managerJoins : workerJoins).push({ kind: 'join', host, role });
     } else {
       const current = nodeById.get(f.nodeId)!.role;
       if (current === 'worker' && role === 'manager')
@@ -163,70 +161,121 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     }
   }
 
-  const phases: Phase[] = [
-    {
-      title: 'leave a broken swarm state',
-      mode: 'parallel',
-      actions: needsLeave.map((host): Action => ({
-        kind: 'leave',
-        host,
-        reason: `swarm state is ${factsOf(host).state}`,
-      })),
-    },
-    { title: 'initialise the swarm', mode: 'serial', actions: init ? [init] : [] },
-    { title: 'remove stale nodes', mode: 'serial', actions: stale },
-    // Raft membership changes one at a time: each manager is waited for until reachable before the next.
-    { title: 'add managers one at a time', mode: 'serial', actions: [...managerJoins, ...promotions] },
-    { title: 'demote surplus managers', mode: 'serial', actions: demotions },
-    { title: 'join workers', mode: 'parallel', actions: workerJoins },
-    {
-      title: 'rotate join tokens',
-      mode: 'serial',
-      actions: managerJoins.length + workerJoins.length > 0 ? [{ kind: 'rotate-tokens' }] : [],
-    },
-  ].filter((p): p is Phase => p.actions.length > 0) as Phase[];
+  const retirements = retireActions(retire, factsOf, nodes, input.recordedNodeIds ?? {}, reported);
 
+  const phases: Phase[] = (
+    [
+      {
+        title: 'leave a broken swarm state',
+        mode: 'parallel',
+        actions: needsLeave.map((host): Action => ({
+          kind: 'leave',
+          host,
+          reason:
+            factsOf(host).state === 'active'
+              ? 'its manager lost its raft'
+              : `swarm state is ${factsOf(host).state}`,
+        })),
+      },
+      { title: 'initialise the swarm', mode: 'serial', actions: init ? [init] : [] },
+      { title: 'remove stale nodes', mode: 'serial', actions: stale },
+      // Raft membership changes one at a time: each manager is waited for until reachable before the next.
+      { title: 'add managers one at a time', mode: 'serial', actions: [...managerJoins, ...promotions] },
+      { title: 'demote surplus managers', mode: 'serial', actions: demotions },
+      { title: 'join workers', mode: 'parallel', actions: workerJoins },
+      { title: 'remove nodes one at a time', mode: 'serial', actions: retirements },
+      {
+        title: 'rotate join tokens',
+        mode: 'serial',
+        actions: managerJoins.length + workerJoins.length > 0 ? [{ kind: 'rotate-tokens' } as Action] : [],
+      },
+    ] satisfies Array<Omit<Phase, 'stage' | 'actions'> & { actions: Action[] }>
+  )
+    .filter((p) => p.actions.length > 0)
+    .map((p) => ({ stage: 'swarm' as const, title: p.title, mode: p.mode, actions: [...p.actions] }));
+
+  if (clusterId) guardPlan(nodes, phases);
   return { ...(clusterId ? { clusterId } : {}), entry, roles, phases, problems };
 }
 
-function addressOf(input: PlanInput, host: string): string {
-  return input.hosts.find((h) => h.name === host)!.advertiseAddress;
+/**
+ * Taking nodes out: workers before managers, highest index first, the leader last. Each is drained (its tasks
+ * move), demoted if a manager, made to leave (where its host answers), removed from the node list, and its machine
+ * destroyed.
+ */
+function retireActions(
+  retire: NonNullable<PlanInput['retire']>,
+  factsOf: (h: string) => HostFacts,
+  nodes: ClusterNode[],
+  recorded: Record<string, string>,
+  reported: Set<string>,
+): Action[] {
+  const nodeById = new Map(nodes.map((n) => [n.id, n]));
+  const entries = retire.map((r) => {
+    const f = factsOf(r.name);
+    const own = f.state === 'active' && nodeById.has(f.nodeId) ? f.nodeId : undefined;
+    const rec = recorded[r.name];
+    // A recorded node counts only while no other host reports it as its own.
+    const nodeId = own ?? (rec && nodeById.has(rec) && !reported.has(rec) ? rec : undefined);
+    return { ...r, node: nodeId ? nodeById.get(nodeId) : undefined, answered: !!own };
+  });
+  const rank = (e: (typeof entries)[number]) =>
+    (e.node?.role === 'manager' ? 1 : 0) + (e.node?.leader ? 2 : 0);
+  entries.sort((a, b) => rank(a) - rank(b) || b.name.localeCompare(a.name, undefined, { numeric: true }));
+  return entries.flatMap((e): Action[] => {
+    const out: Action[] = [];
+    const n = e.node;
+    if (n) {
+      if (n.state === 'ready' && n.availability !== 'drain')
+        out.push({ kind: 'drain', host: e.name, nodeId: n.id });
+      if (n.role === 'manager') out.push({ kind: 'demote', host: e.name, nodeId: n.id });
+      if (e.answered) out.push({ kind: 'leave', host: e.name, reason: 'taken out of the cluster' });
+      out.push({
+        kind: 'remove-node',
+        nodeId: n.id,
+        hostname: n.hostname,
+        demoteFirst: false,
+        reason: `${e.name} is taken out of the cluster`,
+      });
+    } else if (e.answered === false && factsOf(e.name).state !== 'inactive' && factsOf(e.name).nodeId) {
+      out.push({ kind: 'leave', host: e.name, reason: 'taken out of the cluster' });
+    }
+    if (e.machine) out.push({ kind: 'remove-machine', host: e.name });
+    return out;
+  });
 }
 
-/** Which existing swarm are we converging? The recorded one, else the one most of the inventory belongs to. */
-function chooseSwarm(input: PlanInput): { clusterId?: string; nodes: ClusterNode[] } {
-  const managers = input.hosts
-    .map((h) => input.facts.find((f) => f.host === h.name))
-    .filter((f): f is HostFacts => !!f && f.state === 'active' && f.isManager && !!f.clusterId);
-  if (managers.length === 0) return { nodes: [] };
-
-  const byCluster = new Map<string, HostFacts[]>();
-  for (const m of managers) byCluster.set(m.clusterId!, [...(byCluster.get(m.clusterId!) ?? []), m]);
-
-  const viewOf = (id: string) => {
-    const withNodes = byCluster.get(id)!.find((m) => m.nodes);
-    if (!withNodes) {
-      const why = byCluster.get(id)!.find((m) => m.nodesError)?.nodesError ?? 'no manager answered';
-      throw new PlanError(
-        `swarm ${id}: cannot list its nodes (${why}); it may have lost quorum: recover it by hand with ` +
-          `"docker swarm init --force-new-cluster" on a surviving manager`,
-      );
+/**
+ * Every manager membership change, in the order the plan makes them, asks the quorum guard; the first one that
+ * would leave fewer reachable managers than quorum refuses the whole plan, before anything is changed.
+ */
+function guardPlan(nodes: ClusterNode[], phases: Phase[]): void {
+  let count: ManagerCount = raftManagers(nodes);
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  for (const a of phases.flatMap((p) => p.actions)) {
+    let step: Parameters<typeof guardStep>[1] | undefined;
+    if ((a.kind === 'join' && a.role === 'manager') || a.kind === 'promote') step = { kind: 'add' };
+    if (a.kind === 'demote' || (a.kind === 'remove-node' && a.demoteFirst)) {
+      const n = byId.get(a.nodeId);
+      // A manager entry that is no raft member any more (after a forced new cluster) changes no quorum.
+      if (n?.role === 'manager' && n.reachability !== null)
+        step = { kind: 'remove', reachable: n.reachability === 'reachable' };
     }
-    return withNodes.nodes!;
-  };
-
-  let chosen: string;
-  if (input.knownClusterId && byCluster.has(input.knownClusterId)) {
-    chosen = input.knownClusterId;
-  } else {
-    // Most inventory hosts as members wins; ties go to the swarm of the earliest manager in inventory order.
-    const score = (id: string) => {
-      const ids = new Set(byCluster.get(id)!.flatMap((m) => (m.nodes ?? []).map((n) => n.id)));
-      return input.facts.filter((f) => ids.has(f.nodeId)).length;
-    };
-    chosen = [...byCluster.keys()].reduce((best, id) => (score(id) > score(best) ? id : best));
+    if (!step) continue;
+    const verdict = guardStep(count, step);
+    if (!verdict.ok) throw new PlanError(`refused: ${describeStep(a)}: ${verdict.why}; ${verdict.todo}`);
+    // A joining manager is waited for until it is reachable before the next step.
+    count =
+      step.kind === 'add' ? { ...verdict.after, reachable: verdict.after.reachable + 1 } : verdict.after;
   }
-  return { clusterId: chosen, nodes: viewOf(chosen) };
+}
+
+function describeStep(a: Action): string {
+  if (a.kind === 'join') return `${a.host} joining as a manager`;
+  if (a.kind === 'promote') return `promoting ${a.host}`;
+  if (a.kind === 'demote') return `demoting ${a.host}`;
+  if (a.kind === 'remove-node') return `removing manager node ${a.hostname}`;
+  return a.kind;
 }
 
 /**

@@ -12,6 +12,8 @@ export interface ReadFactsOptions {
   only?: string[];
   /** A host whose engine does not answer is left out of the result instead of failing the step. */
   tolerateNoEngine?: boolean;
+  /** How long a manager may fail to list the nodes (a leader election) before it is read as such. */
+  electionWaitMs?: number;
 }
 
 /**
@@ -37,6 +39,13 @@ export async function readSwarmFacts(ctx: PlaybookContext, opts: ReadFactsOption
     const deadline = Date.now() + settleMs;
     while (facts.state === 'pending' && Date.now() < deadline) {
       await sleep(250);
+      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress);
+    }
+    // A manager whose node list fails may be in the middle of a leader election (seconds); give it that long
+    // before it is taken for a swarm that lost quorum.
+    const electionDeadline = Date.now() + (opts.electionWaitMs ?? 10_000);
+    while (facts.isManager && !facts.nodes && Date.now() < electionDeadline) {
+      await sleep(500);
       facts = await readHostFacts(docker, h.name, h.host.advertiseAddress);
     }
     return facts;

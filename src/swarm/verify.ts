@@ -45,6 +45,14 @@ export function verifySwarm(input: VerifyInput): Verification {
       problems.push(`${h.name}: availability is ${n.availability}, not active`);
     if (n.role !== h.role) problems.push(`${h.name}: is a ${n.role}, wanted ${h.role}`);
   }
+  // A node no host of the cluster is, and which is down: a stale entry (a machine gone, or one that left).
+  const hostIds = new Set(input.hosts.map((h) => h.nodeId).filter(Boolean));
+  for (const n of input.nodes) {
+    if (!hostIds.has(n.id) && n.state !== 'ready')
+      problems.push(
+        `${n.hostname} (node ${n.id.slice(0, 12)}): is ${n.state} and no host of the cluster is it`,
+      );
+  }
   const managers = input.nodes.filter((n) => n.role === 'manager');
   if (managers.length !== input.managers) {
     problems.push(`the swarm has ${managers.length} managers, wanted ${input.managers}`);

@@ -1,3 +1,4 @@
+import { provisionAll } from '../../src/providers/provision-all.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -59,12 +60,12 @@ function config(
 
 describe('engine install on bare machines, as a non-root user', () => {
   beforeAll(async () => {
-    await provider().destroy(() => undefined);
-    machines = (await provider().provision(() => undefined)).machines;
+    await provider().removeAll(() => undefined);
+    machines = (await provisionAll(provider())).machines;
     expect(machines).toHaveLength(3);
   });
   afterAll(async () => {
-    await provider().destroy(() => undefined);
+    await provider().removeAll(() => undefined);
   });
 
   it('the machines start with no Docker at all', async () => {

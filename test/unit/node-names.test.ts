@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { byRoleThenNumber, splitPlanned, wantedNodes } from '../../src/providers/node-names.ts';
+import { byRoleThenNumber, wantedNodes } from '../../src/providers/node-names.ts';
 
 describe('created machine names', () => {
   it('managers then workers, numbered from 1', () => {
@@ -16,21 +16,5 @@ describe('created machine names', () => {
     expect(shuffled.sort(byRoleThenNumber).map((n) => n.name)).toEqual(
       wantedNodes('lab', 3, 12).map((n) => n.name),
     );
-  });
-
-  it('plan: the wanted machines that do not exist yet', () => {
-    const existing = [
-      {
-        name: 'lab-manager-1',
-        address: 'a',
-        port: 22,
-        user: 'root',
-        advertiseAddress: 'a',
-        role: 'manager' as const,
-      },
-    ];
-    expect(splitPlanned(existing, wantedNodes('lab', 1, 1)).missing).toEqual([
-      { name: 'lab-worker-1', role: 'worker' },
-    ]);
   });
 });

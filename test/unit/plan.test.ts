@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterNode, HostFacts } from '../../src/swarm/facts.ts';
-import { countChanges, planSwarm, PlanError, type Action, type PlanInput } from '../../src/swarm/plan.ts';
+import type { Action } from '../../src/cluster/actions.ts';
+import { countChanges, planSwarm, PlanError, type PlanInput } from '../../src/swarm/plan.ts';
 
 const names = ['m1', 'm2', 'm3', 'w1', 'w2'];
 const hosts = names.map((name, i) => ({ name, advertiseAddress: `10.0.0.${i + 1}`, role: 'auto' as const }));
@@ -64,7 +65,7 @@ describe('planSwarm', () => {
       ['join workers', 'parallel', ['join:w1', 'join:w2']],
       ['rotate join tokens', 'serial', ['rotate-tokens']],
     ]);
-    expect(plan.phases[0]!.actions[0]).toEqual({ kind: 'init', host: 'm1', advertiseAddress: '10.0.0.1' });
+    expect(plan.phases[0]!.actions[0]).toEqual({ kind: 'init', host: 'm1' });
     expect(countChanges(plan)).toBe(6);
   });
 
@@ -120,10 +121,10 @@ describe('planSwarm', () => {
     expect(plan.phases[0]!.actions[0]).toMatchObject({ nodeId: 'id-w1', demoteFirst: false });
   });
 
-  it('a host that left a moment ago (the swarm still lists it ready) has its old node removed, then joins again', () => {
+  it('a host that left a moment ago (the swarm still lists it ready) has its recorded node removed, then joins again', () => {
     const facts = converged();
     facts[4] = fresh('w2');
-    const plan = planSwarm({ hosts, managers: 3, facts });
+    const plan = planSwarm({ hosts, managers: 3, facts, recordedNodeIds: { w2: 'id-w2' } });
     expect(plan.phases.map((p) => kinds(p.actions))).toEqual([
       ['remove-node'],
       ['join:w2'],

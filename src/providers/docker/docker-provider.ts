@@ -2,8 +2,8 @@ import Docker from 'dockerode';
 import type { ClusterSpec } from '../../config/cluster.ts';
 import { errorMessage, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
-import { byRoleThenNumber, splitPlanned, wantedNodes, type NodeWanted } from '../node-names.ts';
-import type { Machine, ProgressSink, Provider } from '../provider.ts';
+import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
+import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
 import { describeLabelled, listLabelled, removeLabelled } from './cleanup.ts';
 import { CLUSTER_LABEL, clusterFilter, NODE_LABEL, ROLE_LABEL } from './labels.ts';
 import { engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
@@ -19,6 +19,9 @@ export class DockerProvider implements Provider {
   private readonly docker = new Docker();
   /** null: not yet known whether this engine allows --privileged. */
   private privilegedAllowed: boolean | null = null;
+  /** The first create on this engine, which finds out whether --privileged works. */
+  private probing?: Promise<void>;
+  private image?: string;
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -38,9 +41,20 @@ export class DockerProvider implements Provider {
     return `swarmup-${this.spec.name}`;
   }
 
-  async provision(progress: ProgressSink): Promise<{ machines: Machine[]; created: number }> {
-    const wanted = wantedNodes(this.spec.name, this.spec.managers, this.spec.workers);
-    const key = this.state.clusterKey();
+  wanted(): NodeWanted[] {
+    return wantedNodes(this.spec.name, this.spec.managers, this.spec.workers);
+  }
+
+  async list(): Promise<MachineListing[]> {
+    const containers = await this.listContainers();
+    return containers.map((c) => ({
+      name: c.Labels[NODE_LABEL] ?? c.Names[0]!.slice(1),
+      role: c.Labels[ROLE_LABEL] === 'manager' ? 'manager' : 'worker',
+      state: c.State === 'running' ? 'running' : c.State === 'restarting' ? 'starting' : 'stopped',
+    }));
+  }
+
+  async prepare(progress: ProgressSink): Promise<string[]> {
     try {
       await this.docker.ping();
     } catch (err) {
@@ -50,57 +64,54 @@ export class DockerProvider implements Provider {
         `${errorMessage(err)} (is dockerd running? DOCKER_HOST=${process.env.DOCKER_HOST ?? 'unset'})`,
       );
     }
-    const image = await ensureNodeImage(this.docker, progress, this.flavour);
-    await this.ensureNetwork();
+    this.state.clusterKey();
+    this.image = await ensureNodeImage(this.docker, progress, this.flavour);
+    return (await this.ensureNetwork()) ? [`network ${this.network}`] : [];
+  }
 
-    const existing = await this.listContainers();
-    const byName = new Map(existing.map((c) => [c.Labels[NODE_LABEL], c]));
-    let created = 0;
-    const start = async (node: NodeWanted) => {
-      const c = byName.get(node.name);
-      if (c && c.State === 'running') return;
-      if (c) {
-        progress(`${node.name}: starting`);
-        await this.docker.getContainer(c.Id).start();
-        created++;
-        return;
-      }
-      progress(`${node.name}: creating`);
-      try {
-        await this.createNode(node, image, key.publicKey);
-      } catch (err) {
-        throw err instanceof StepError
-          ? err
-          : new StepError(node.name, 'create node container', errorMessage(err));
-      }
-      created++;
-    };
-    // The first new node tells whether --privileged works here; the rest then start in parallel.
-    const missing = wanted.filter((n) => byName.get(n.name)?.State !== 'running');
-    if (missing.length > 0) {
-      await start(missing[0]!);
-      await Promise.all(missing.slice(1).map(start));
+  async create(node: NodeWanted, progress: ProgressSink): Promise<void> {
+    const image = this.image ?? (await ensureNodeImage(this.docker, progress, this.flavour));
+    // The first node tells whether --privileged works on this engine; the others wait for that answer.
+    if (this.privilegedAllowed === null && this.probing) await this.probing.catch(() => undefined);
+    progress(`${node.name}: creating`);
+    const attempt = this.createNode(node, image, this.state.clusterKey().publicKey);
+    if (this.privilegedAllowed === null) this.probing ??= attempt;
+    try {
+      await attempt;
+    } catch (err) {
+      throw err instanceof StepError
+        ? err
+        : new StepError(node.name, 'create node container', errorMessage(err));
     }
-    return { machines: await this.machines(), created };
   }
 
-  async plannedMachines(): Promise<{ existing: Machine[]; missing: NodeWanted[] }> {
-    return splitPlanned(
-      await this.machines(),
-      wantedNodes(this.spec.name, this.spec.managers, this.spec.workers),
+  async start(name: string, progress: ProgressSink): Promise<void> {
+    progress(`${name}: starting`);
+    await this.docker.getContainer(await this.containerId(name)).start();
+  }
+
+  async remove(name: string, progress: ProgressSink): Promise<void> {
+    progress(`${name}: removing its container and volume`);
+    const c = (await this.listContainers()).find((x) => x.Labels[NODE_LABEL] === name);
+    if (c) await this.docker.getContainer(c.Id).remove({ force: true, v: true });
+    const volumes = await this.docker.listVolumes({ filters: { label: [`${NODE_LABEL}=${name}`] } });
+    for (const v of volumes.Volumes ?? []) {
+      if (v.Labels?.[CLUSTER_LABEL] === this.spec.name) await this.docker.getVolume(v.Name).remove();
+    }
+  }
+
+  /** SSH targets of running node containers, found by label: managers first, then workers, in index order. */
+  async reach(names?: string[]): Promise<Machine[]> {
+    const containers = (await this.listContainers()).filter(
+      (c) => c.State === 'running' && (!names || names.includes(c.Labels[NODE_LABEL] ?? '')),
     );
-  }
-
-  /** The cluster's running node containers, found by label: managers first, then workers, in index order. */
-  async machines(): Promise<Machine[]> {
-    const containers = (await this.listContainers()).filter((c) => c.State === 'running');
     const privateKey = this.state.clusterKeyPath();
     const node = (c: Docker.ContainerInfo): NodeWanted => ({
       name: c.Labels[NODE_LABEL] ?? '',
       role: c.Labels[ROLE_LABEL] === 'manager' ? 'manager' : 'worker',
     });
     containers.sort((a, b) => byRoleThenNumber(node(a), node(b)));
-    return containers.map((c) => {
+    const machines = containers.map((c) => {
       const name = c.Labels[NODE_LABEL] ?? c.Names[0]!.slice(1);
       const port = c.Ports.find((p) => p.PrivatePort === 22 && p.IP === '127.0.0.1')?.PublicPort;
       const ip = c.NetworkSettings?.Networks?.[this.network]?.IPAddress;
@@ -113,32 +124,44 @@ export class DockerProvider implements Provider {
         user: this.user,
         privateKey,
         advertiseAddress: ip,
-        role: c.Labels[ROLE_LABEL] === 'manager' ? 'manager' : 'worker',
+        role: c.Labels[ROLE_LABEL] === 'manager' ? ('manager' as const) : ('worker' as const),
       };
     });
+    const missing = (names ?? []).filter((n) => !machines.some((m) => m.name === n));
+    if (missing.length > 0)
+      throw new StepError(missing[0]!, 'find node container', 'no running container of that name');
+    return machines;
   }
 
-  async destroy(progress: ProgressSink): Promise<{ removed: string[] }> {
+  async removeAll(progress: ProgressSink): Promise<{ removed: string[] }> {
     const mine = (await listLabelled(this.docker, this.spec.name)).get(this.spec.name);
     if (!mine) return { removed: [] };
     progress(`removing ${describeLabelled(mine)}`);
     return { removed: await removeLabelled(this.docker, mine) };
   }
 
+  private async containerId(name: string): Promise<string> {
+    const c = (await this.listContainers()).find((x) => x.Labels[NODE_LABEL] === name);
+    if (!c) throw new StepError(name, 'find node container', 'no container of that name');
+    return c.Id;
+  }
+
   private listContainers(): Promise<Docker.ContainerInfo[]> {
     return this.docker.listContainers({ all: true, filters: clusterFilter(this.spec.name) });
   }
 
-  private async ensureNetwork(): Promise<void> {
+  /** The cluster's bridge network; true when it had to be made. */
+  private async ensureNetwork(): Promise<boolean> {
     const existing = await this.docker.listNetworks({
       filters: { name: [this.network], ...clusterFilter(this.spec.name) },
     });
-    if (existing.some((n) => n.Name === this.network)) return;
+    if (existing.some((n) => n.Name === this.network)) return false;
     await this.docker.createNetwork({
       Name: this.network,
       Driver: 'bridge',
       Labels: { [CLUSTER_LABEL]: this.spec.name },
     });
+    return true;
   }
 
   private async createNode(node: NodeWanted, image: string, publicKey: string): Promise<void> {

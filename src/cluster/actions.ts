@@ -1,0 +1,72 @@
+import type { Role } from '../config/cluster.ts';
+
+/**
+ * One change the cluster plan makes. Pure data: it names hosts, never addresses (a machine's address is known only
+ * once it exists), so `plan` prints exactly what `up` then applies. src/cluster/apply.ts carries each one out.
+ */
+export type Action =
+  // machines (provider)
+  | { kind: 'create-machine'; host: string; role: Role }
+  | { kind: 'start-machine'; host: string }
+  | { kind: 'remove-machine'; host: string }
+  // engines (over SSH)
+  | { kind: 'engine'; host: string; steps: string[] }
+  // swarm (Docker Engine API)
+  | { kind: 'leave'; host: string; reason: string }
+  | { kind: 'init'; host: string }
+  | { kind: 'remove-node'; nodeId: string; hostname: string; demoteFirst: boolean; reason: string }
+  | { kind: 'join'; host: string; role: Role }
+  | { kind: 'promote'; host: string; nodeId: string }
+  | { kind: 'demote'; host: string; nodeId: string }
+  | { kind: 'drain'; host: string; nodeId: string }
+  | { kind: 'rotate-tokens' };
+
+/** The stages of `up`, in order; `--until` cuts this list. */
+export const stages = ['provision', 'engine', 'swarm'] as const;
+export type Stage = (typeof stages)[number];
+
+/** Actions of one phase run one at a time (serial) or all at once (parallel); phases run in order. */
+export interface Phase {
+  stage: Stage;
+  title: string;
+  mode: 'serial' | 'parallel';
+  actions: Action[];
+}
+
+export function describeAction(a: Action): string {
+  switch (a.kind) {
+    case 'create-machine':
+      return `${a.host}: create ${a.role} machine`;
+    case 'start-machine':
+      return `${a.host}: start machine`;
+    case 'remove-machine':
+      return `${a.host}: remove machine`;
+    case 'engine':
+      return `${a.host}: engine: ${a.steps.join('; ')}`;
+    case 'leave':
+      return `${a.host}: leave (${a.reason})`;
+    case 'init':
+      return `${a.host}: init swarm`;
+    case 'remove-node':
+      return `remove node ${a.hostname} (${a.nodeId.slice(0, 12)})${a.demoteFirst ? ', demoted first' : ''}: ${a.reason}`;
+    case 'join':
+      return `${a.host}: join as ${a.role}`;
+    case 'promote':
+      return `${a.host}: promote to manager`;
+    case 'demote':
+      return `${a.host}: demote to worker`;
+    case 'drain':
+      return `${a.host}: drain (its tasks move to other nodes)`;
+    case 'rotate-tokens':
+      return 'rotate worker and manager join tokens';
+  }
+}
+
+/** The host an action is about, for messages (the entry manager for node-list changes). */
+export function actionHost(a: Action, entry: string): string {
+  return 'host' in a ? a.host : entry;
+}
+
+export function countActions(phases: Phase[]): number {
+  return phases.reduce((n, p) => n + p.actions.length, 0);
+}

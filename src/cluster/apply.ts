@@ -1,0 +1,205 @@
+import { installEngine, planEngines, preflight, readEngineFacts } from '../engine/ensure.ts';
+import { errorMessage, InputError, StepError } from '../errors.ts';
+import type { PlaybookContext } from '../playbook/playbook.ts';
+import type { Machine } from '../providers/provider.ts';
+import { SwarmApplier } from '../swarm/apply-action.ts';
+import type { HostFacts } from '../swarm/facts.ts';
+import { readSwarmFacts } from '../swarm/read-facts.ts';
+import { actionHost, describeAction, type Action, type Phase, type Stage } from './actions.ts';
+import { planCluster, phasesUntil, type ClusterPlan } from './plan.ts';
+import type { ClusterReading } from './read.ts';
+
+export interface Applied {
+  /** The plan as applied (revised once if re-read facts of new or started machines differed). */
+  plan: ClusterPlan;
+  /** SSH targets of the machines the cluster keeps, in inventory order. */
+  hosts: Machine[];
+  /** NodeID of every kept host now ('' when it left). */
+  nodeIds: Map<string, string>;
+  /** Whether every stage ran (not stopped by --until). */
+  complete: boolean;
+}
+
+/**
+ * Apply a cluster plan, phase by phase, each action counted as soon as it is done. Machines first, then engines;
+ * the facts of machines that were created or started are read then (the only facts a part changed), and the swarm
+ * part is planned again only if they differ from what the plan assumed. Then pre-flight, then the swarm.
+ */
+export async function applyCluster(
+  ctx: PlaybookContext,
+  reading: ClusterReading,
+  plan: ClusterPlan,
+  until?: Stage,
+): Promise<Applied> {
+  const machines = new Map(reading.machines);
+  const progress = (message: string) => ctx.reporter.emit({ event: 'log', message });
+  const emitAction = (a: Action, status: 'ok' | 'failed') =>
+    ctx.reporter.emit({ event: 'action', status, ...a, description: describeAction(a) });
+  const runPhase = (phase: Phase, run: (a: Action) => Promise<void>) =>
+    ctx.tasks(
+      phase.title,
+      phase.actions.map((a) => ({
+        title: describeAction(a),
+        run: async () => {
+          try {
+            await run(a);
+          } catch (err) {
+            emitAction(a, 'failed');
+            if (err instanceof StepError || err instanceof InputError) throw err;
+            throw new StepError(actionHost(a, plan.swarm.entry), describeAction(a), errorMessage(err));
+          }
+          ctx.changed();
+          emitAction(a, 'ok');
+        },
+      })),
+      { concurrent: phase.mode === 'parallel' },
+    );
+
+  const phases = phasesUntil(plan.phases, until);
+  const kept = () => keptHosts(reading, machines);
+
+  // 1. Machines.
+  const touched = new Set<string>();
+  for (const phase of phases.filter((p) => p.stage === 'provision')) {
+    const created = await ctx.provider.prepare(progress);
+    ctx.changed(created.length);
+    await runPhase(phase, async (a) => {
+      if (a.kind === 'create-machine') await ctx.provider.create({ name: a.host, role: a.role }, progress);
+      else if (a.kind === 'start-machine') await ctx.provider.start(a.host, progress);
+      if ('host' in a) touched.add(a.host);
+    });
+  }
+  if (touched.size > 0 || plan.unread.length > 0) {
+    // Machines exist now: record the cluster, so status, down and cleanup know it even if the run stops here.
+    recordCluster(ctx);
+    for (const m of await ctx.provider.reach([...touched, ...plan.unread], progress)) machines.set(m.name, m);
+  }
+  if (until === 'provision') return { plan, hosts: kept(), nodeIds: new Map(), complete: false };
+
+  // 2. Engines: a new machine's OS is read now; existing hosts' plans were made from facts read before.
+  for (const phase of phases.filter((p) => p.stage === 'engine')) {
+    await runPhase(phase, async (a) => {
+      if (a.kind !== 'engine') return;
+      const host = machines.get(a.host)!;
+      const one = ctx.withHosts([host]);
+      await readEngineFacts(one, [a.host], reading.engineReading);
+      const [hostPlan] = planEngines(one, reading.engineReading);
+      if (hostPlan && hostPlan.steps.length > 0)
+        await installEngine(one, one.handle(host), hostPlan, reading.engineReading.facts.get(a.host)!);
+      touched.add(a.host);
+    });
+  }
+  if (until === 'engine') return { plan, hosts: kept(), nodeIds: new Map(), complete: false };
+
+  // 3. Re-read what the earlier parts changed; plan the swarm again only if it is not what was assumed.
+  let facts = reading.input.facts;
+  let swarmPlan = plan;
+  const reread = [...touched, ...plan.unread].filter((n) => machines.has(n));
+  if (reread.length > 0) {
+    const fresh = await readSwarmFacts(ctx.withHosts(reread.map((n) => machines.get(n)!)), {
+      engineWaitMs: 60_000,
+    });
+    facts = [...facts.filter((f) => !reread.includes(f.host)), ...fresh];
+    const assumedFresh = fresh.every((f) => f.state === 'inactive') && plan.unread.length === 0;
+    if (!assumedFresh) {
+      swarmPlan = planCluster({
+        ...reading.input,
+        facts,
+        listing: reading.input.listing
+          .filter((m) => !reread.includes(m.name))
+          .concat(reread.map((n) => ({ name: n, role: 'worker' as const, state: 'running' as const }))),
+      });
+      ctx.reporter.emit({ event: 'plan', revised: true, ...planEvent(swarmPlan) });
+    }
+  }
+  const swarmPhases = swarmPlan.phases.filter((p) => p.stage === 'swarm');
+  for (const p of swarmPlan.problems) ctx.reporter.emit({ event: 'problem', ...p });
+
+  // 4. Pre-flight before any swarm change: clocks, addresses, disk, and the ports between the hosts that join.
+  const actions = swarmPhases.flatMap((p) => p.actions);
+  const joining = new Set(actions.flatMap((a) => (a.kind === 'init' || a.kind === 'join' ? [a.host] : [])));
+  const hosts = keptHosts(reading, machines);
+  if (joining.size > 0) {
+    await preflight(ctx.withHosts(hosts), {
+      reference: swarmPlan.swarm.entry,
+      joining,
+      roles: swarmPlan.swarm.roles,
+      clockOffsets: clockOffsets(facts),
+    });
+  }
+
+  // 5. The swarm.
+  const nodeIds = new Map(facts.map((f) => [f.host, f.nodeId]));
+  const machineOf = (name: string): Machine => {
+    const m = machines.get(name);
+    if (!m) throw new StepError(name, 'swarm', 'no SSH target for this host');
+    return m;
+  };
+  const swarm = new SwarmApplier({
+    entry: swarmPlan.swarm.entry,
+    machine: machineOf,
+    docker: async (name) => (await ctx.connection(machineOf(name))).docker,
+    nodeIds,
+    log: progress,
+  });
+  for (const phase of swarmPhases) {
+    await runPhase(phase, async (a) => {
+      if (a.kind === 'remove-machine') {
+        await ctx.provider.remove(a.host, progress);
+        nodeIds.delete(a.host);
+        return;
+      }
+      await swarm.apply(a);
+      if (a.kind === 'init') recordCluster(ctx, await readClusterId(ctx, machineOf(a.host)));
+    });
+  }
+  return { plan: swarmPlan, hosts, nodeIds, complete: true };
+}
+
+/** The `plan` event: every phase with its actions, as `plan --json` prints it and `up --json` announces it. */
+export function planEvent(plan: ClusterPlan): { phases: unknown[]; problems: unknown[] } {
+  return {
+    phases: plan.phases.map((p) => ({
+      stage: p.stage,
+      title: p.title,
+      mode: p.mode,
+      actions: p.actions.map((a) => ({ ...a, description: describeAction(a) })),
+    })),
+    problems: plan.problems,
+  };
+}
+
+function keptHosts(reading: ClusterReading, machines: Map<string, Machine>): Machine[] {
+  return reading.input.hosts.flatMap((h) => {
+    const m = machines.get(h.name);
+    return m ? [m] : [];
+  });
+}
+
+function clockOffsets(facts: HostFacts[]): Map<string, number> {
+  return new Map(
+    facts.flatMap((f) => (f.clockOffset !== undefined ? [[f.host, f.clockOffset] as const] : [])),
+  );
+}
+
+/** Record the cluster (and its swarm, once there is one), so later commands know it even after a failure. */
+export function recordCluster(ctx: PlaybookContext, clusterId?: string): void {
+  ctx.state.write({
+    name: ctx.cluster.name,
+    provider: ctx.cluster.provider,
+    managers: ctx.cluster.managers,
+    workers: ctx.cluster.workers,
+    ...(clusterId ? { clusterId } : {}),
+  });
+}
+
+export async function readClusterId(ctx: PlaybookContext, host: Machine): Promise<string | undefined> {
+  try {
+    const info = (await (await ctx.connection(host)).docker.info()) as {
+      Swarm?: { Cluster?: { ID?: string } };
+    };
+    return info.Swarm?.Cluster?.ID || undefined;
+  } catch {
+    return undefined;
+  }
+}

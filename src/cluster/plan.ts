@@ -1,0 +1,116 @@
+import type { Role } from '../config/cluster.ts';
+import type { MachineListing } from '../providers/provider.ts';
+import type { HostFacts } from '../swarm/facts.ts';
+import { planSwarm, type Problem, type SwarmPlan } from '../swarm/plan.ts';
+import { stages, type Action, type Phase, type Stage } from './actions.ts';
+
+/**
+ * What the cluster is made of now, as read before anything changes: the provider's machines, what each running
+ * host's engine says of its swarm, and the engine work each host needs.
+ */
+export interface ClusterFacts {
+  /** The machines the cluster should have, in inventory order. */
+  hosts: ReadonlyArray<{ name: string; role: Role | 'auto' }>;
+  /** Whether the provider creates machines (and so removes the surplus ones). */
+  createsMachines: boolean;
+  /** The machines that exist, in any state (for ssh: the inventory's hosts). */
+  listing: MachineListing[];
+  /** ssh: hosts of an earlier run that are no longer in the inventory (they leave the swarm). */
+  dropped?: string[];
+  /** Swarm facts of the hosts whose engine answered. */
+  facts: HostFacts[];
+  /** Engine work on hosts that exist: step titles, per host that needs any. */
+  engines: Array<{ host: string; steps: string[] }>;
+  /** Engine work on a machine yet to be created; undefined when machines come with an engine that starts itself. */
+  newMachineEngine?: string[];
+  managers: number;
+  knownClusterId?: string;
+  recordedNodeIds?: Record<string, string>;
+}
+
+/** The one plan of a run: built once from facts, printed by `plan`, applied by `up`. Pure data. */
+export interface ClusterPlan {
+  phases: Phase[];
+  /** The swarm part's choices: which swarm, through which manager, which role each host gets. */
+  swarm: Pick<SwarmPlan, 'clusterId' | 'entry' | 'roles'>;
+  problems: Problem[];
+  /** Machines that exist but whose swarm state could not be read yet (being started): re-read after the start. */
+  unread: string[];
+}
+
+/**
+ * Machines to create, start and remove, engines to install or start, and the swarm's changes, in the order they
+ * are applied. Surplus machines leave the swarm (drained, demoted) before they are destroyed. Throws PlanError for
+ * what cannot be done safely (lost quorum, a change that would break quorum), before anything is changed.
+ */
+export function planCluster(input: ClusterFacts): ClusterPlan {
+  const listed = new Map(input.listing.map((m) => [m.name, m]));
+  const wanted = new Set(input.hosts.map((h) => h.name));
+  const create = input.hosts.filter((h) => {
+    const m = listed.get(h.name);
+    return !m || m.state === 'failed';
+  });
+  const start = input.hosts.filter((h) => listed.get(h.name)?.state === 'stopped');
+  const starting = input.hosts.filter((h) => listed.get(h.name)?.state === 'starting');
+  const retire = [
+    ...(input.createsMachines
+      ? input.listing.filter((m) => !wanted.has(m.name) && m.state !== 'failed').map((m) => m.name)
+      : []),
+    ...(input.dropped ?? []),
+  ].map((name) => ({ name, machine: input.createsMachines }));
+
+  const swarm = planSwarm({
+    hosts: input.hosts,
+    retire,
+    managers: input.managers,
+    facts: input.facts,
+    ...(input.knownClusterId ? { knownClusterId: input.knownClusterId } : {}),
+    ...(input.recordedNodeIds ? { recordedNodeIds: input.recordedNodeIds } : {}),
+    starting: [...start, ...starting].map((h) => h.name),
+  });
+
+  const roleOf = (h: { name: string; role: Role | 'auto' }): Role =>
+    swarm.roles[h.name] ?? (h.role === 'auto' ? 'worker' : h.role);
+  const engines: Action[] = [
+    ...input.engines.map((e): Action => ({ kind: 'engine', host: e.host, steps: e.steps })),
+    ...(input.newMachineEngine
+      ? create.map((h): Action => ({ kind: 'engine', host: h.name, steps: input.newMachineEngine! }))
+      : []),
+  ];
+  const phases: Phase[] = [
+    {
+      stage: 'provision' as const,
+      title: 'create and start machines',
+      mode: 'parallel' as const,
+      actions: [
+        ...create.map((h): Action => ({ kind: 'create-machine', host: h.name, role: roleOf(h) })),
+        ...start.map((h): Action => ({ kind: 'start-machine', host: h.name })),
+      ],
+    },
+    {
+      stage: 'engine' as const,
+      title: 'install and start engines',
+      mode: 'parallel' as const,
+      actions: engines,
+    },
+    ...swarm.phases,
+  ].filter((p) => p.actions.length > 0);
+
+  return {
+    phases,
+    swarm: {
+      ...(swarm.clusterId ? { clusterId: swarm.clusterId } : {}),
+      entry: swarm.entry,
+      roles: swarm.roles,
+    },
+    problems: swarm.problems,
+    unread: [...start, ...starting].map((h) => h.name),
+  };
+}
+
+/** The phases up to and including a stage (`--until`). */
+export function phasesUntil(phases: Phase[], until?: Stage): Phase[] {
+  if (!until) return phases;
+  const last = stages.indexOf(until);
+  return phases.filter((p) => stages.indexOf(p.stage) <= last);
+}

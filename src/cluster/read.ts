@@ -1,0 +1,104 @@
+import { readEngineFacts, planEngines, type EngineReading } from '../engine/ensure.ts';
+import type { PlaybookContext } from '../playbook/playbook.ts';
+import type { Machine, MachineListing } from '../providers/provider.ts';
+import type { HostFacts } from '../swarm/facts.ts';
+import { readSwarmFacts } from '../swarm/read-facts.ts';
+import type { ClusterFacts } from './plan.ts';
+
+/** What was read, with the handles `up` goes on with (connections are pooled; the hosts' SSH targets). */
+export interface ClusterReading {
+  input: ClusterFacts;
+  /** SSH targets of every machine that runs now (kept, surplus and dropped hosts that answered). */
+  machines: Map<string, Machine>;
+  engineReading: EngineReading;
+}
+
+/**
+ * Read everything the plan needs, in parallel and one round trip per host, changing nothing: the provider's
+ * machines, every running host's swarm (and, where no engine answers, its OS and engine facts).
+ */
+export async function readCluster(ctx: PlaybookContext): Promise<ClusterReading> {
+  const { provider, cluster } = ctx;
+  const state = ctx.state.read();
+  const listing: MachineListing[] = await provider.list();
+  const running = listing.filter((m) => m.state === 'running').map((m) => m.name);
+  const reached = running.length > 0 ? await provider.reach(running) : [];
+  const machines = new Map(reached.map((m) => [m.name, m]));
+
+  // ssh: hosts of the last run that are no longer in the inventory leave the swarm (if they still answer).
+  const inventory = new Set(provider.wanted().map((n) => n.name));
+  const dropped = provider.createsMachines
+    ? []
+    : (state?.hosts ?? []).filter(
+        (h) => !inventory.has(h.name) && !reached.some((m) => m.address === h.address && m.port === h.port),
+      );
+  for (const h of dropped) machines.set(h.name, h);
+
+  const keptCtx = ctx.withHosts(reached);
+  const waitForEngine = provider.enginePreinstalled ? 60_000 : 0;
+  const facts: HostFacts[] =
+    reached.length > 0
+      ? await readSwarmFacts(keptCtx, { engineWaitMs: waitForEngine, tolerateNoEngine: true })
+      : [];
+  if (dropped.length > 0) {
+    // A dropped host that does not answer any more is not an error: its node is removed by NodeID.
+    try {
+      facts.push(
+        ...(await readSwarmFacts(ctx.withHosts(dropped), {
+          engineWaitMs: 0,
+          tolerateNoEngine: true,
+          settleMs: 0,
+        })),
+      );
+    } catch (err) {
+      ctx.reporter.emit({
+        event: 'log',
+        message: `hosts taken out of the inventory: ${(err as Error).message}`,
+      });
+    }
+  }
+
+  // Engines: hosts with no engine answering (or not the pinned version) are read further and planned.
+  const pin = cluster.engine.version;
+  const needEngine = reached
+    .map((h) => h.name)
+    .filter((n) => {
+      const f = facts.find((x) => x.host === n);
+      return !f || (pin !== undefined && !f.engineVersion.startsWith(pin));
+    });
+  const engineReading = await readEngineFacts(keptCtx, needEngine);
+  const engines = planEngines(
+    keptCtx.withHosts(reached.filter((h) => needEngine.includes(h.name))),
+    engineReading,
+  )
+    .filter((p) => p.steps.length > 0)
+    .map((p) => ({ host: p.host, steps: p.steps.map((s) => s.title) }));
+
+  const hosts = provider.createsMachines
+    ? provider.wanted()
+    : cluster.hosts.map((h) => ({ name: h.name, role: h.role }));
+  return {
+    input: {
+      hosts,
+      createsMachines: provider.createsMachines,
+      listing,
+      ...(dropped.length > 0 ? { dropped: dropped.map((h) => h.name) } : {}),
+      facts,
+      engines,
+      ...(provider.enginePreinstalled ? {} : { newMachineEngine: newMachineEngineSteps(ctx) }),
+      managers: cluster.managers,
+      ...(state?.clusterId ? { knownClusterId: state.clusterId } : {}),
+      ...(state?.nodeIds ? { recordedNodeIds: state.nodeIds } : {}),
+    },
+    machines,
+    engineReading,
+  };
+}
+
+/** What a machine yet to be created will need: its OS is known only once it runs. */
+function newMachineEngineSteps(ctx: PlaybookContext): string[] {
+  const source = ctx.cluster.engine.source;
+  return source === 'none'
+    ? ['check that an engine runs (source none)']
+    : [`read the OS, then install and start the engine where missing (source ${source})`];
+}

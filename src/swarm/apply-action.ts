@@ -1,0 +1,177 @@
+import type Docker from 'dockerode';
+import type { Action } from '../cluster/actions.ts';
+import { errorMessage } from '../errors.ts';
+import type { Machine } from '../providers/provider.ts';
+import { sleep } from '../transport/ssh-connection.ts';
+import {
+  initSwarm,
+  joinSwarm,
+  leaveSwarm,
+  listNodes,
+  readJoinTokens,
+  removeNode,
+  rotateJoinTokens,
+  runningTasksOn,
+  setAvailability,
+  setNodeRole,
+  waitForNode,
+  type JoinTokens,
+} from './engine.ts';
+import { raftManagers } from './facts.ts';
+import { guardStep } from './quorum.ts';
+
+const MANAGER_READY_TIMEOUT_MS = 90_000;
+const DRAIN_TIMEOUT_MS = 120_000;
+
+export interface SwarmActionContext {
+  /** The host joins, promotions and removals go through (a manager that stays). */
+  entry: string;
+  machine(name: string): Machine;
+  docker(name: string): Promise<Docker>;
+  /** NodeIDs learnt while applying (joined: the new ID; left: ''). */
+  nodeIds: Map<string, string>;
+  log(message: string): void;
+}
+
+/**
+ * Carries out swarm actions on the hosts' Docker Engine APIs. Join tokens are read from the entry manager once,
+ * kept in this object only, and forgotten when rotated.
+ */
+export class SwarmApplier {
+  private tokens?: JoinTokens;
+  constructor(private readonly c: SwarmActionContext) {}
+
+  async apply(a: Action): Promise<void> {
+    const c = this.c;
+    const entry = () => c.docker(c.entry);
+    switch (a.kind) {
+      case 'leave':
+        await leaveSwarm(await c.docker(a.host));
+        c.nodeIds.set(a.host, '');
+        return;
+      case 'init': {
+        const docker = await c.docker(a.host);
+        await initSwarm(docker, c.machine(a.host).advertiseAddress);
+        c.nodeIds.set(a.host, await nodeIdOf(docker));
+        return;
+      }
+      case 'remove-node':
+        if (a.demoteFirst) await this.demote(a.nodeId);
+        return retryLeaderless(async () => removeNode(await entry(), a.nodeId));
+      case 'join': {
+        this.tokens ??= await readJoinTokens(await entry());
+        const docker = await c.docker(a.host);
+        const manager = a.role === 'manager';
+        await joinSwarm(
+          docker,
+          manager ? this.tokens.manager : this.tokens.worker,
+          c.machine(a.host).advertiseAddress,
+          `${c.machine(c.entry).advertiseAddress}:2377`,
+        );
+        const nodeId = await nodeIdOf(docker);
+        c.nodeIds.set(a.host, nodeId);
+        if (manager) await this.waitReachable(nodeId);
+        return;
+      }
+      case 'promote': {
+        const count = await this.managerCount();
+        const verdict = guardStep(count, { kind: 'add' });
+        if (!verdict.ok) throw new Error(`${verdict.why}; ${verdict.todo}`);
+        await setNodeRole(await entry(), a.nodeId, 'manager');
+        return this.waitReachable(a.nodeId);
+      }
+      case 'demote':
+        return this.demote(a.nodeId);
+      case 'drain': {
+        await retryLeaderless(async () => setAvailability(await entry(), a.nodeId, 'drain'));
+        return this.waitDrained(a.nodeId);
+      }
+      case 'rotate-tokens':
+        await rotateJoinTokens(await entry());
+        this.tokens = undefined;
+        return;
+      default:
+        throw new Error(`not a swarm action: ${a.kind}`);
+    }
+  }
+
+  /** Demote a manager after asking the quorum guard with the swarm as it is now, and wait until it is a worker. */
+  private async demote(nodeId: string): Promise<void> {
+    const docker = await this.c.docker(this.c.entry);
+    const nodes = await retryLeaderless(() => listNodes(docker));
+    const node = nodes.find((n) => n.id === nodeId);
+    // Not a manager, or a manager entry that is no raft member any more (after a forced new cluster): it is
+    // removed as it is (demoting it would fail: it is in no raft member list).
+    if (!node || node.role !== 'manager' || node.reachability === null) return;
+    const verdict = guardStep(raftManagers(nodes), {
+      kind: 'remove',
+      reachable: node.reachability === 'reachable',
+    });
+    if (!verdict.ok) throw new Error(`not demoted: ${verdict.why}; ${verdict.todo}`);
+    await retryLeaderless(() => setNodeRole(docker, nodeId, 'worker'));
+    // Demoting the leader moves leadership: the node list may not answer for a moment while a new leader is elected.
+    await waitForNode(docker, nodeId, (n) => n.role === 'worker', 'demoted', MANAGER_READY_TIMEOUT_MS);
+  }
+
+  private async waitReachable(nodeId: string): Promise<void> {
+    await waitForNode(
+      await this.c.docker(this.c.entry),
+      nodeId,
+      (n) => n.role === 'manager' && n.state === 'ready' && n.reachability === 'reachable',
+      'ready and reachable',
+      MANAGER_READY_TIMEOUT_MS,
+    );
+  }
+
+  private async managerCount(): Promise<{ total: number; reachable: number }> {
+    const nodes = await retryLeaderless(async () => listNodes(await this.c.docker(this.c.entry)));
+    const managers = nodes.filter((n) => n.role === 'manager');
+    return {
+      total: managers.length,
+      reachable: managers.filter((n) => n.reachability === 'reachable').length,
+    };
+  }
+
+  /** Bounded wait until no task runs on the node any more (they were rescheduled elsewhere). */
+  private async waitDrained(nodeId: string): Promise<void> {
+    const docker = await this.c.docker(this.c.entry);
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    let said = false;
+    for (;;) {
+      const left = await retryLeaderless(() => runningTasksOn(docker, nodeId));
+      if (left.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `drained, but ${left.length} task${left.length === 1 ? '' : 's'} still run on it after ` +
+            `${DRAIN_TIMEOUT_MS / 1000} s (${left.slice(0, 5).join(', ')}): the other nodes may lack the ` +
+            'resources or match no placement constraint; see "docker service ps" and run again',
+        );
+      }
+      if (!said) this.c.log(`waiting for ${left.length} task(s) to move off the node`);
+      said = true;
+      await sleep(500);
+    }
+  }
+}
+
+async function nodeIdOf(docker: Docker): Promise<string> {
+  return ((await docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
+}
+
+/**
+ * Node-list calls right after a leader change can fail for the seconds an election takes ("no leader", "rpc
+ * error"). Retried for up to 20 s; any other error at once.
+ */
+export async function retryLeaderless<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      const m = errorMessage(err);
+      if (!/leader|raft|context deadline|Unavailable|transport is closing/i.test(m) || Date.now() > deadline)
+        throw err;
+      await sleep(300);
+    }
+  }
+}

@@ -1,0 +1,94 @@
+import { quorum } from '../config/policy.ts';
+import { raftManagers, type ClusterNode, type HostFacts } from './facts.ts';
+
+/** Thrown when no plan can make progress (quorum lost, no host can lead). Nothing has been changed. */
+export class PlanError extends Error {
+  override name = 'PlanError';
+}
+
+/** The swarm has no working raft majority: nothing may change until `swarmup recover` is asked for. */
+export class QuorumLostError extends PlanError {
+  override name = 'QuorumLostError';
+}
+
+/** The swarm being converged, as its healthy managers list it; none for a fresh cluster. */
+export interface ChosenSwarm {
+  clusterId?: string;
+  nodes: ClusterNode[];
+}
+
+const RECOVER_HINT =
+  'nothing was changed. Bring the lost managers back if you can (their machines and disks), or run ' +
+  '"swarmup recover --yes" to force a new cluster from a surviving manager (same cluster ID, workers kept)';
+
+/**
+ * Which swarm are we converging? The one recorded for this cluster, else the one most hosts belong to. A swarm is
+ * seen through a manager whose node list answers; when hosts are members of a swarm but no manager of it answers,
+ * the swarm has lost quorum (or every manager is gone) and this refuses: a new swarm is never started beside an
+ * old one.
+ */
+export function chooseSwarm(facts: HostFacts[], knownClusterId?: string): ChosenSwarm {
+  const healthy = facts.filter((f) => f.state === 'active' && f.isManager && f.nodes && f.clusterId);
+  const byCluster = new Map<string, HostFacts[]>();
+  for (const m of healthy) byCluster.set(m.clusterId!, [...(byCluster.get(m.clusterId!) ?? []), m]);
+  const members = facts.filter((f) => f.state === 'active');
+  const headless = members.filter((f) => f.isManager && !f.nodes);
+
+  if (knownClusterId) {
+    const mine = byCluster.get(knownClusterId);
+    if (mine) return withQuorum({ clusterId: knownClusterId, nodes: mine[0]!.nodes! }, members);
+    if (byCluster.size > 0) {
+      throw new PlanError(
+        `this cluster's swarm is ${knownClusterId}, but its hosts answer for swarm ${[...byCluster.keys()].join(', ')}; ` +
+          'nothing was changed. If the recorded swarm is gone for good, "swarmup down" forgets it',
+      );
+    }
+    if (members.length > 0) throw quorumLost(knownClusterId, members, headless);
+    throw new PlanError(
+      `swarm ${knownClusterId} was recorded for this cluster, but no host is a member of it any more; nothing was ` +
+        'changed. Its managers are gone with their data: "swarmup down" forgets it, then "swarmup up" makes a new one',
+    );
+  }
+  if (byCluster.size === 0) {
+    if (headless.length > 0) throw quorumLost(undefined, members, headless);
+    return { nodes: [] };
+  }
+  // Most hosts as members wins; ties go to the swarm of the earliest manager in inventory order.
+  const score = (id: string) => {
+    const ids = new Set(byCluster.get(id)!.flatMap((m) => (m.nodes ?? []).map((n) => n.id)));
+    return facts.filter((f) => ids.has(f.nodeId)).length;
+  };
+  const chosen = [...byCluster.keys()].reduce((best, id) => (score(id) > score(best) ? id : best));
+  return withQuorum({ clusterId: chosen, nodes: byCluster.get(chosen)![0]!.nodes! }, members);
+}
+
+/**
+ * A manager may still list the nodes for a few seconds after the majority is gone (until its leader steps down):
+ * the reachability it lists tells the same.
+ */
+function withQuorum(swarm: Required<ChosenSwarm>, members: HostFacts[]): Required<ChosenSwarm> {
+  const { total, reachable } = raftManagers(swarm.nodes);
+  if (reachable >= quorum(total)) return swarm;
+  const lost = swarm.nodes
+    .filter((n) => n.role === 'manager' && n.reachability !== null && n.reachability !== 'reachable')
+    .map((n) => n.hostname);
+  throw new QuorumLostError(
+    `swarm ${swarm.clusterId} has lost quorum: ${reachable} of ${total} managers reachable, ` +
+      `${quorum(total)} needed (unreachable: ${lost.join(', ')}; ${members.length} hosts answer); ${RECOVER_HINT}`,
+  );
+}
+
+function quorumLost(
+  clusterId: string | undefined,
+  members: HostFacts[],
+  headless: HostFacts[],
+): QuorumLostError {
+  const said = headless.map((f) => `${f.host}: ${f.nodesError ?? f.swarmError ?? 'no node list'}`);
+  const what =
+    headless.length > 0
+      ? `no manager can list the nodes (${said.join('; ')})`
+      : `${members.map((f) => f.host).join(', ')} ${members.length === 1 ? 'is a member' : 'are members'} but no manager answers`;
+  return new QuorumLostError(
+    `swarm ${clusterId ?? '(cluster ID not reported)'} has lost quorum: ${what}; ${RECOVER_HINT}`,
+  );
+}
