@@ -14,7 +14,7 @@ export default definePlaybook({
   name: 'up',
   description: 'provision the machines, bootstrap the swarm and verify it',
   async run(ctx): Promise<Verification | undefined> {
-    const reading = await readCluster(ctx);
+    const reading = await readCluster(ctx, { machinesOnly: ctx.options.until === 'provision' });
     const plan = planCluster(reading.input);
     ctx.reporter.emit({ event: 'plan', ...planEvent(plan) });
     for (const p of plan.problems) ctx.reporter.emit({ event: 'problem', ...p });

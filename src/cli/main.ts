@@ -154,6 +154,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   ec2Flags(program.commands.at(-1)!, true).action(up(false));
 
   common(program.command('plan').description('what up would do, touching nothing'))
+    .option('--until <stage>', 'only the stages up to this one: provision, engine, swarm')
     .option('--managers <n>', 'managers: 1, 3, 5 or 7')
     .option('--workers <n>', 'workers, for providers that create machines');
   ec2Flags(program.commands.at(-1)!, true).action(up(true));
@@ -293,7 +294,8 @@ async function planOnly(ctx: PlaybookContext): Promise<number> {
     import('../cluster/apply.ts'),
     import('../cluster/render-plan.ts'),
   ]);
-  const plan = planCluster((await readCluster(ctx)).input);
+  const reading = await readCluster(ctx, { machinesOnly: ctx.options.until === 'provision' });
+  const plan = planCluster(reading.input);
   if (ctx.reporter.json) ctx.reporter.emit({ event: 'plan', ...planEvent(plan) });
   else process.stdout.write(renderPlan(plan, ctx.options.until) + '\n');
   return ExitCode.ok;

@@ -60,9 +60,10 @@ export async function applyCluster(
 
   // 1. Machines.
   const touched = new Set<string>();
+  // Shared resources (network; key pair, security group and its rules) are reconciled on every run.
+  const prepared = await ctx.provider.prepare(progress);
+  ctx.changed(prepared.length);
   for (const phase of phases.filter((p) => p.stage === 'provision')) {
-    const created = await ctx.provider.prepare(progress);
-    ctx.changed(created.length);
     await runPhase(phase, async (a) => {
       if (a.kind === 'create-machine') await ctx.provider.create({ name: a.host, role: a.role }, progress);
       else if (a.kind === 'start-machine') await ctx.provider.start(a.host, progress);

@@ -24,6 +24,8 @@ export interface ClusterFacts {
   /** Engine work on a machine yet to be created; undefined when machines come with an engine that starts itself. */
   newMachineEngine?: string[];
   managers: number;
+  /** Only the machines are planned (`--until provision`): no host is connected to, no swarm read. */
+  machinesOnly?: boolean;
   knownClusterId?: string;
   recordedNodeIds?: Record<string, string>;
 }
@@ -59,15 +61,17 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
     ...(input.dropped ?? []),
   ].map((name) => ({ name, machine: input.createsMachines }));
 
-  const swarm = planSwarm({
-    hosts: input.hosts,
-    retire,
-    managers: input.managers,
-    facts: input.facts,
-    ...(input.knownClusterId ? { knownClusterId: input.knownClusterId } : {}),
-    ...(input.recordedNodeIds ? { recordedNodeIds: input.recordedNodeIds } : {}),
-    starting: [...start, ...starting].map((h) => h.name),
-  });
+  const swarm: SwarmPlan = input.machinesOnly
+    ? { entry: '', roles: {}, phases: [], problems: [] }
+    : planSwarm({
+        hosts: input.hosts,
+        retire,
+        managers: input.managers,
+        facts: input.facts,
+        ...(input.knownClusterId ? { knownClusterId: input.knownClusterId } : {}),
+        ...(input.recordedNodeIds ? { recordedNodeIds: input.recordedNodeIds } : {}),
+        starting: [...start, ...starting].map((h) => h.name),
+      });
 
   const roleOf = (h: { name: string; role: Role | 'auto' }): Role =>
     swarm.roles[h.name] ?? (h.role === 'auto' ? 'worker' : h.role);

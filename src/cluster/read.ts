@@ -17,10 +17,30 @@ export interface ClusterReading {
  * Read everything the plan needs, in parallel and one round trip per host, changing nothing: the provider's
  * machines, every running host's swarm (and, where no engine answers, its OS and engine facts).
  */
-export async function readCluster(ctx: PlaybookContext): Promise<ClusterReading> {
+export async function readCluster(
+  ctx: PlaybookContext,
+  opts: { machinesOnly?: boolean } = {},
+): Promise<ClusterReading> {
   const { provider, cluster } = ctx;
   const state = ctx.state.read();
   const listing: MachineListing[] = await provider.list();
+  const hosts = provider.createsMachines
+    ? provider.wanted()
+    : cluster.hosts.map((h) => ({ name: h.name, role: h.role }));
+  const recorded = {
+    managers: cluster.managers,
+    ...(state?.clusterId ? { knownClusterId: state.clusterId } : {}),
+    ...(state?.nodeIds ? { recordedNodeIds: state.nodeIds } : {}),
+  };
+  if (opts.machinesOnly) {
+    // --until provision: machines only; no host is connected to (they may not answer yet).
+    const input = { hosts, createsMachines: provider.createsMachines, listing, facts: [], engines: [] };
+    return {
+      input: { ...input, ...recorded, machinesOnly: true },
+      machines: new Map(),
+      engineReading: { facts: new Map(), offsets: new Map() },
+    };
+  }
   const running = listing.filter((m) => m.state === 'running').map((m) => m.name);
   const reached = running.length > 0 ? await provider.reach(running) : [];
   const machines = new Map(reached.map((m) => [m.name, m]));
@@ -74,9 +94,6 @@ export async function readCluster(ctx: PlaybookContext): Promise<ClusterReading>
     .filter((p) => p.steps.length > 0)
     .map((p) => ({ host: p.host, steps: p.steps.map((s) => s.title) }));
 
-  const hosts = provider.createsMachines
-    ? provider.wanted()
-    : cluster.hosts.map((h) => ({ name: h.name, role: h.role }));
   return {
     input: {
       hosts,
@@ -86,9 +103,7 @@ export async function readCluster(ctx: PlaybookContext): Promise<ClusterReading>
       facts,
       engines,
       ...(provider.enginePreinstalled ? {} : { newMachineEngine: newMachineEngineSteps(ctx) }),
-      managers: cluster.managers,
-      ...(state?.clusterId ? { knownClusterId: state.clusterId } : {}),
-      ...(state?.nodeIds ? { recordedNodeIds: state.nodeIds } : {}),
+      ...recorded,
     },
     machines,
     engineReading,
