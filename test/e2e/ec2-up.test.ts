@@ -15,6 +15,7 @@ import { resolveCluster } from '../../src/config/cluster.ts';
 import { JsonReporter } from '../../src/playbook/events.ts';
 import { DockerProvider } from '../../src/providers/docker/docker-provider.ts';
 import type { Machine } from '../../src/providers/provider.ts';
+import { provisionAll } from '../../src/providers/provision-all.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
 import { inNode, tempHome } from '../support/cli.ts';
@@ -65,8 +66,8 @@ describe('up --provider ec2, end to end (emulated AWS, SSH to node containers)',
 
   beforeAll(async () => {
     await resetMoto(url);
-    await nodeProvider().destroy(() => undefined);
-    nodes = (await nodeProvider().provision(() => undefined)).machines;
+    await nodeProvider().removeAll(() => undefined);
+    nodes = (await provisionAll(nodeProvider())).machines;
     const ami = (
       await ec2.send(
         new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
@@ -85,7 +86,7 @@ describe('up --provider ec2, end to end (emulated AWS, SSH to node containers)',
     );
   });
   afterAll(async () => {
-    await nodeProvider().destroy(() => undefined);
+    await nodeProvider().removeAll(() => undefined);
   });
 
   it('creates the instances, bootstraps and verifies the swarm', async () => {

@@ -7,20 +7,31 @@ import {
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
   DescribeVpcsCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
   type EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { resolveCluster } from '../../src/config/cluster.ts';
+import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
+import { provisionAll } from '../../src/providers/provision-all.ts';
+import { StateStore } from '../../src/state/store.ts';
 import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
 import { summaryOf, swarmup, tempHome } from '../support/cli.ts';
 
 /**
- * The EC2 provider through the real command line, against moto's emulator (the stand-in for AWS). Every run
- * stops at --until provision: the emulator's instances cannot be reached over SSH.
+ * The EC2 provider against moto's emulator (the stand-in for AWS): through the real command line, where every run
+ * stops at --until provision (the emulator's instances cannot be reached over SSH), and as a provider in this
+ * process, machine by machine.
  */
 const url = inject('motoUrl');
 const home = tempHome();
 const env = motoEnv(url, home);
+// The providers made in this process keep their state where the command line does.
+process.env.SWARMUP_HOME = home;
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 let ec2: EC2Client;
 let ami: string;
 
@@ -56,6 +67,40 @@ async function keyPairs(cluster: string) {
       )
     ).KeyPairs ?? []
   );
+}
+
+/** Instances of the cluster with this Name, in any state. */
+async function named(cluster: string, name: string): Promise<Instance[]> {
+  const r = await ec2.send(
+    new DescribeInstancesCommand({
+      Filters: [
+        { Name: 'tag:swarmup:cluster', Values: [cluster] },
+        { Name: 'tag:Name', Values: [name] },
+      ],
+    }),
+  );
+  return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
+}
+
+/** The provider itself, in this process, pointed at the emulator. */
+function provider(name: string, managers: number, workers: number): Ec2Provider {
+  const spec = resolveCluster(undefined, {
+    name,
+    provider: 'ec2',
+    sshCidr: '203.0.113.7/32',
+    ami,
+    managers: String(managers),
+    workers: String(workers),
+  });
+  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+  return new Ec2Provider(spec, new StateStore(name), {
+    aws: async () => ({
+      ec2,
+      ssm: new SSMClient({ region: 'eu-west-1', endpoint: url, credentials }),
+      region: 'eu-west-1',
+    }),
+    pollMs: 20,
+  });
 }
 
 const upArgs = (name: string, ...more: string[]) => [
@@ -295,5 +340,122 @@ describe('ec2 provider against the emulator', () => {
     expect(await instances('kept')).toEqual([]);
     expect(await groups('kept')).toEqual([]);
     expect((await groups()).map((g) => g.GroupName)).toContain('swarmup-orphan-lookalike');
+  });
+
+  it('up --until provision after a worker was terminated out of band launches a tagged replacement', async () => {
+    const made = await swarmup(upArgs('lab'), env);
+    expect(made.code, made.stderr).toBe(0);
+    const [old] = await named('lab', 'lab-worker-1');
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [old!.InstanceId!] }));
+
+    const r = await swarmup(upArgs('lab'), env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r).changes).toBeGreaterThanOrEqual(1);
+    const list = await instances('lab');
+    expect(list.map((i) => [tag(i, 'Name'), tag(i, 'swarmup:role')]).sort()).toEqual([
+      ['lab-manager-1', 'manager'],
+      ['lab-manager-2', 'manager'],
+      ['lab-manager-3', 'manager'],
+      ['lab-worker-1', 'worker'],
+      ['lab-worker-2', 'worker'],
+    ]);
+    const replacement = list.find((i) => tag(i, 'Name') === 'lab-worker-1')!;
+    expect(replacement.InstanceId).not.toBe(old!.InstanceId);
+    expect(replacement.State?.Name).toBe('running');
+  });
+});
+
+describe('ec2 provider, machine by machine, against the emulator', () => {
+  beforeAll(async () => {
+    ec2 = motoEc2(url);
+  });
+  beforeEach(async () => {
+    await resetMoto(url);
+    rmSync(home, { recursive: true, force: true });
+    const imgs = await ec2.send(
+      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
+    );
+    ami = imgs.Images![0]!.ImageId!;
+  });
+
+  it('list() of a cluster that does not exist creates nothing, here or in AWS', async () => {
+    expect(await provider('ghost', 1, 1).list()).toEqual([]);
+    expect(existsSync(join(home, 'ghost'))).toBe(false);
+    expect(await keyPairs('ghost')).toEqual([]);
+    expect(await groups('ghost')).toEqual([]);
+  });
+
+  it('a worker terminated out of band is replaced by a tagged instance', async () => {
+    const first = await provisionAll(provider('lab', 1, 2));
+    expect(first.created).toBe(3);
+    expect(first.machines.map((m) => m.name)).toEqual(['lab-manager-1', 'lab-worker-1', 'lab-worker-2']);
+    const [old] = await named('lab', 'lab-worker-1');
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [old!.InstanceId!] }));
+    expect((await provider('lab', 1, 2).list()).map((m) => [m.name, m.state])).toEqual([
+      ['lab-manager-1', 'running'],
+      ['lab-worker-2', 'running'],
+    ]);
+
+    const again = await provisionAll(provider('lab', 1, 2));
+    expect(again.created).toBe(1);
+    expect(again.machines.map((m) => m.name)).toEqual(['lab-manager-1', 'lab-worker-1', 'lab-worker-2']);
+    const live = (await named('lab', 'lab-worker-1')).filter((i) => i.State?.Name === 'running');
+    expect(live).toHaveLength(1);
+    const replacement = live[0]!;
+    expect(replacement.InstanceId).not.toBe(old!.InstanceId);
+    expect(tag(replacement, 'swarmup:cluster')).toBe('lab');
+    expect(tag(replacement, 'swarmup:role')).toBe('worker');
+    expect(replacement.KeyName).toBe('swarmup-lab');
+    // Its own launch token: the node's next life, recorded before the launch.
+    expect(replacement.ClientToken).not.toBe(old!.ClientToken);
+    expect(new StateStore('lab').read()?.lives).toEqual({ 'lab-worker-1': 1 });
+    // Placed where its predecessor was: the slot's zone.
+    expect(replacement.Placement?.AvailabilityZone).toBe(old!.Placement?.AvailabilityZone);
+    expect(await instances('lab')).toHaveLength(3);
+  });
+
+  it('remove(name) terminates only that node', async () => {
+    await provisionAll(provider('lab', 1, 2));
+    const before = await instances('lab');
+    const gone = before.find((i) => tag(i, 'Name') === 'lab-worker-2')!;
+    await provider('lab', 1, 2).remove('lab-worker-2', () => undefined);
+    const after = await instances('lab');
+    expect(after.map((i) => i.InstanceId).sort()).toEqual(
+      before
+        .filter((i) => i !== gone)
+        .map((i) => i.InstanceId)
+        .sort(),
+    );
+    expect((await named('lab', 'lab-worker-2')).map((i) => i.State?.Name)).toEqual(['terminated']);
+    expect((await provider('lab', 1, 2).list()).map((m) => m.name)).toEqual([
+      'lab-manager-1',
+      'lab-worker-1',
+    ]);
+    // The cluster's shared resources stay.
+    expect(await groups('lab')).toHaveLength(1);
+    expect(await keyPairs('lab')).toHaveLength(1);
+  });
+
+  it('a stopped instance is listed stopped and started again, not replaced', async () => {
+    await provisionAll(provider('lab', 1, 0));
+    const [m] = await named('lab', 'lab-manager-1');
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [m!.InstanceId!] }));
+    expect((await provider('lab', 1, 0).list()).map((x) => [x.name, x.state])).toEqual([
+      ['lab-manager-1', 'stopped'],
+    ]);
+    const again = await provisionAll(provider('lab', 1, 0));
+    expect(again.created).toBe(1);
+    expect((await named('lab', 'lab-manager-1')).map((i) => [i.InstanceId, i.State?.Name])).toEqual([
+      [m!.InstanceId, 'running'],
+    ]);
+  });
+
+  it('removeAll() leaves no tagged instance, security group or key pair', async () => {
+    await provisionAll(provider('lab', 1, 1));
+    const r = await provider('lab', 1, 1).removeAll(() => undefined);
+    expect(r.removed.some((x) => x.startsWith('security group swarmup-lab'))).toBe(true);
+    expect(await instances('lab')).toEqual([]);
+    expect(await groups('lab')).toEqual([]);
+    expect(await keyPairs('lab')).toEqual([]);
   });
 });

@@ -1,9 +1,24 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Instance } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
+import { resolveCluster } from '../../src/config/cluster.ts';
 import type { AwsApi } from '../../src/providers/ec2/aws.ts';
-import { loginUserFor } from '../../src/providers/ec2/ec2-provider.ts';
-import { clientToken, placeNodes } from '../../src/providers/ec2/placement.ts';
+import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
+import { loginUserFor, resolveImage } from '../../src/providers/ec2/image.ts';
+import { chooseLife, clientToken, launchToken } from '../../src/providers/ec2/launch-token.ts';
+import { machineListing, reachStatus } from '../../src/providers/ec2/listing.ts';
+import { placeNodes } from '../../src/providers/ec2/placement.ts';
 import { deleteClusterResources, withDependencyRetry } from '../../src/providers/ec2/resources.ts';
-import { missingIngress, ruleKeys, wantedIngress } from '../../src/providers/ec2/security-group.ts';
+import {
+  describeRule,
+  missingIngress,
+  ruleKeys,
+  wantedIngress,
+} from '../../src/providers/ec2/security-group.ts';
+import { provisionAll } from '../../src/providers/provision-all.ts';
+import { StateStore } from '../../src/state/store.ts';
 import { engineUserData } from '../../src/providers/ec2/user-data.ts';
 
 /**
@@ -52,6 +67,17 @@ describe('security group rules', () => {
     ]);
     expect(missingIngress(wanted, wanted)).toEqual([]);
   });
+
+  it('each rule reads as one line (what prepare reports it created)', () => {
+    expect(wantedIngress('sg-1', ['203.0.113.7/32'], true).map(describeRule)).toEqual([
+      'tcp 2377 from the group',
+      'tcp 7946 from the group',
+      'udp 7946 from the group',
+      'udp 4789 from the group',
+      'ESP from the group',
+      'tcp 22 from 203.0.113.7/32',
+    ]);
+  });
 });
 
 describe('placement and idempotency tokens', () => {
@@ -78,8 +104,248 @@ describe('placement and idempotency tokens', () => {
     expect(t).not.toBe(clientToken('lab', 'gen2', 'lab-manager-1'));
     expect(t).not.toBe(clientToken('lab', 'gen1', 'lab-manager-2'));
     expect(t.length).toBeLessThanOrEqual(64);
+    expect(launchToken('lab', 'gen1', 'lab-manager-1', 0)).not.toBe(
+      launchToken('lab', 'gen1', 'lab-manager-1', 1),
+    );
+  });
+
+  const tokenOf = (life: number) => launchToken('lab', 'g', 'lab-worker-1', life);
+  it('a node keeps its life while its instance lives or is not listed yet (a crash-retry sends the same token)', () => {
+    expect(chooseLife(0, tokenOf, [])).toBe(0);
+    expect(chooseLife(2, tokenOf, [])).toBe(2);
+    expect(chooseLife(0, tokenOf, [{ clientToken: tokenOf(0), state: 'running' }])).toBe(0);
+    expect(chooseLife(0, tokenOf, [{ clientToken: tokenOf(0), state: 'stopped' }])).toBe(0);
+    // Life 1 was recorded, then launched, then the run crashed: only the old life's instance is listed.
+    expect(chooseLife(1, tokenOf, [{ clientToken: tokenOf(0), state: 'terminated' }])).toBe(1);
+  });
+
+  it('a node moves to its next life when the instance of its current one is terminated or terminating', () => {
+    expect(chooseLife(0, tokenOf, [{ clientToken: tokenOf(0), state: 'terminated' }])).toBe(1);
+    expect(chooseLife(0, tokenOf, [{ clientToken: tokenOf(0), state: 'shutting-down' }])).toBe(1);
+    expect(
+      chooseLife(0, tokenOf, [
+        { clientToken: tokenOf(0), state: 'terminated' },
+        { clientToken: tokenOf(1), state: 'terminated' },
+      ]),
+    ).toBe(2);
+    // Another token's instance (another generation, an older swarmup) says nothing about this life.
+    expect(chooseLife(0, tokenOf, [{ clientToken: 'other', state: 'terminated' }])).toBe(0);
   });
 });
+
+const instance = (
+  name: string,
+  state: string,
+  more: Partial<Instance> & { role?: 'manager' | 'worker' } = {},
+): Instance => {
+  const { role = 'worker', ...rest } = more;
+  return {
+    InstanceId: `i-${name}-${state}`,
+    State: { Name: state as never },
+    Tags: [
+      { Key: 'Name', Value: name },
+      { Key: 'swarmup:cluster', Value: 'lab' },
+      { Key: 'swarmup:role', Value: role },
+    ],
+    ...rest,
+  };
+};
+const launchFailure = {
+  StateReason: {
+    Code: 'Server.InsufficientInstanceCapacity',
+    Message: 'Server.InsufficientInstanceCapacity: Insufficient capacity.',
+  },
+};
+const userShutdown = {
+  StateReason: {
+    Code: 'Client.UserInitiatedShutdown',
+    Message: 'Client.UserInitiatedShutdown: User initiated shutdown',
+  },
+};
+
+describe('listing instances as machines', () => {
+  it('pending, running, stopping and stopped instances are machines: starting, running, stopped', () => {
+    expect(
+      machineListing([
+        instance('lab-manager-1', 'running', { role: 'manager' }),
+        instance('lab-worker-1', 'pending'),
+        instance('lab-worker-2', 'stopping'),
+        instance('lab-worker-3', 'stopped', {
+          StateReason: { Code: 'Client.UserInitiatedShutdown', Message: 'stopped by you' },
+        }),
+      ]),
+    ).toEqual([
+      { name: 'lab-manager-1', role: 'manager', state: 'running' },
+      { name: 'lab-worker-1', role: 'worker', state: 'starting' },
+      { name: 'lab-worker-2', role: 'worker', state: 'stopped' },
+      { name: 'lab-worker-3', role: 'worker', state: 'stopped', reason: 'stopped by you' },
+    ]);
+  });
+
+  it('a terminated instance is no machine; one that died while pending is failed with its reason, unless its Name lives on', () => {
+    expect(machineListing([instance('lab-worker-1', 'terminated', userShutdown)])).toEqual([]);
+    expect(machineListing([instance('lab-worker-1', 'shutting-down', userShutdown)])).toEqual([]);
+    expect(machineListing([instance('lab-worker-1', 'terminated', launchFailure)])).toEqual([
+      {
+        name: 'lab-worker-1',
+        role: 'worker',
+        state: 'failed',
+        reason: 'Server.InsufficientInstanceCapacity: Insufficient capacity.',
+      },
+    ]);
+    expect(
+      machineListing([
+        instance('lab-worker-1', 'terminated', launchFailure),
+        instance('lab-worker-1', 'pending'),
+      ]),
+    ).toEqual([{ name: 'lab-worker-1', role: 'worker', state: 'starting' }]);
+    // The newest of a node's dead instances tells: a replacement that was terminated later is no failure.
+    expect(
+      machineListing([
+        instance('lab-worker-1', 'terminated', { ...launchFailure, LaunchTime: new Date(1000) }),
+        {
+          ...instance('lab-worker-1', 'terminated', { ...userShutdown, LaunchTime: new Date(2000) }),
+          InstanceId: 'i-2',
+        },
+      ]),
+    ).toEqual([]);
+  });
+
+  it('reach waits for a replacement not listed yet, and fails at once when the current life died', () => {
+    const current = (name: string) => (name === 'lab-worker-1' ? 'token-1' : undefined);
+    const old = instance('lab-worker-1', 'terminated', { ...userShutdown, ClientToken: 'token-0' });
+    expect(reachStatus(['lab-worker-1'], [old], current)).toEqual({
+      ready: [],
+      waiting: [{ name: 'lab-worker-1', seen: 'not listed yet' }],
+      died: [],
+    });
+    const dead = instance('lab-worker-1', 'terminated', { ...launchFailure, ClientToken: 'token-1' });
+    expect(reachStatus(['lab-worker-1'], [old, dead], current).died).toEqual([
+      {
+        name: 'lab-worker-1',
+        id: dead.InstanceId,
+        state: 'terminated',
+        reason: 'Server.InsufficientInstanceCapacity: Insufficient capacity.',
+      },
+    ]);
+    const up = instance('lab-worker-1', 'running', { PrivateIpAddress: '10.0.0.9' });
+    expect(reachStatus(['lab-worker-1'], [old, up], current).ready).toEqual([up]);
+    expect(reachStatus(['lab-worker-1'], [instance('lab-worker-1', 'running')], current).waiting).toEqual([
+      { name: 'lab-worker-1', seen: 'running, no address yet' },
+    ]);
+  });
+});
+
+/**
+ * A stand-in EC2 that keeps instances and honours ClientToken as AWS does (the emulator ignores it): a token it has
+ * seen launches nothing and hands back its instance, even a terminated one. `hidden` instances are not listed yet
+ * (AWS's eventual consistency right after a launch, the window a crash falls in); a launch that hands one back
+ * makes it listed again.
+ */
+function standInEc2() {
+  const instances = new Map<string, Instance>();
+  const byToken = new Map<string, string>();
+  const hidden = new Set<string>();
+  let launched = 0;
+  const tag = (i: Instance, k: string) => i.Tags?.find((t) => t.Key === k)?.Value;
+  const matches = (i: Instance, filters: Array<{ Name: string; Values: string[] }>) =>
+    filters.every((f) => {
+      if (f.Name === 'instance-state-name') return f.Values.includes(i.State!.Name!);
+      if (f.Name === 'instance-id') return f.Values.includes(i.InstanceId!);
+      if (f.Name.startsWith('tag:')) return f.Values.includes(tag(i, f.Name.slice(4)) ?? '');
+      throw new Error(`stand-in: no filter ${f.Name}`);
+    });
+  const api = standIn({
+    DescribeImages: () => ({
+      Images: [{ ImageId: 'ami-0abc', Name: 'ubuntu-noble', RootDeviceName: '/dev/sda1' }],
+    }),
+    DescribeVpcs: () => ({ Vpcs: [{ VpcId: 'vpc-1', CidrBlock: '172.31.0.0/16' }] }),
+    DescribeSubnets: () => ({
+      Subnets: ['a', 'b', 'c'].map((z, i) => ({
+        SubnetId: `subnet-${i}`,
+        AvailabilityZone: `eu-west-1${z}`,
+      })),
+    }),
+    DescribeKeyPairs: () => ({ KeyPairs: [{ KeyName: 'swarmup-lab' }] }),
+    DescribeSecurityGroups: () => ({
+      SecurityGroups: [
+        {
+          GroupId: 'sg-1',
+          Tags: [{ Key: 'swarmup:cluster', Value: 'lab' }],
+          IpPermissions: wantedIngress('sg-1', ['203.0.113.7/32'], false),
+        },
+      ],
+    }),
+    RunInstances: (i) => {
+      const token = i.ClientToken as string;
+      let id = byToken.get(token);
+      if (id) hidden.delete(id);
+      else {
+        id = `i-${++launched}`;
+        byToken.set(token, id);
+        const tags = (i.TagSpecifications as Array<{ Tags: Array<{ Key: string; Value: string }> }>)[0]!.Tags;
+        instances.set(id, {
+          InstanceId: id,
+          ClientToken: token,
+          ImageId: i.ImageId as string,
+          State: { Name: 'running' },
+          PrivateIpAddress: `10.0.0.${launched}`,
+          LaunchTime: new Date(Date.now() + launched),
+          Tags: tags,
+        });
+      }
+      return { Instances: [instances.get(id)] };
+    },
+    DescribeInstances: (i) => ({
+      Reservations: [
+        {
+          Instances: [...instances.values()].filter(
+            (x) =>
+              !hidden.has(x.InstanceId!) &&
+              matches(x, (i.Filters as Array<{ Name: string; Values: string[] }>) ?? []),
+          ),
+        },
+      ],
+    }),
+  });
+  return {
+    api,
+    instances,
+    hidden,
+    launched: () => launched,
+    idOf: (name: string) =>
+      [...instances.values()].filter((x) => tag(x, 'Name') === name && x.State!.Name !== 'terminated')[0]!
+        .InstanceId!,
+    /** What AWS does to an instance terminated from elsewhere (or that died while pending, with its reason). */
+    terminate(id: string, reason = userShutdown.StateReason) {
+      Object.assign(instances.get(id)!, { State: { Name: 'terminated' }, StateReason: reason });
+    },
+    tokensLaunched: (name: string) =>
+      api.calls
+        .filter(
+          ([n, i]) =>
+            n === 'RunInstances' &&
+            (i.TagSpecifications as Array<{ Tags: Array<{ Key: string; Value: string }> }>)[0]!.Tags.some(
+              (t) => t.Key === 'Name' && t.Value === name,
+            ),
+        )
+        .map(([, i]) => i.ClientToken as string),
+  };
+}
+
+function freshHome(): void {
+  process.env.SWARMUP_HOME = mkdtempSync(join(tmpdir(), 'ec2-stand-in-'));
+}
+
+const labSpec = (managers: number, workers: number) =>
+  resolveCluster(undefined, {
+    name: 'lab',
+    provider: 'ec2',
+    sshCidr: '203.0.113.7/32',
+    ami: 'ami-0abc',
+    managers: String(managers),
+    workers: String(workers),
+  });
 
 describe('stand-in client (what the emulator does not do)', () => {
   it('stand-in: DeleteSecurityGroup answering DependencyViolation is retried with backoff until the ENIs are gone', async () => {
@@ -128,9 +394,6 @@ describe('stand-in client (what the emulator does not do)', () => {
   });
 
   it("stand-in: the default AMI comes from Ubuntu 24.04's SSM public parameter, and the login user from the image", async () => {
-    const { Ec2Provider } = await import('../../src/providers/ec2/ec2-provider.ts');
-    const { resolveCluster } = await import('../../src/config/cluster.ts');
-    const { StateStore } = await import('../../src/state/store.ts');
     const api = standIn({
       GetParameter: (i) => {
         expect(i.Name).toBe(
@@ -147,94 +410,104 @@ describe('stand-in client (what the emulator does not do)', () => {
           },
         ],
       }),
-      DescribeInstances: () => ({ Reservations: [] }),
     });
     const spec = resolveCluster(undefined, { name: 'lab', provider: 'ec2', sshCidr: '203.0.113.7/32' });
-    const provider = new Ec2Provider(spec, new StateStore('stand-in-never-written'), {
-      aws: async () => api,
+    expect(await resolveImage(api, spec.ec2!)).toEqual({
+      imageId: 'ami-0abc',
+      user: 'ubuntu',
+      rootDevice: '/dev/sda1',
     });
-    const image = await (
-      provider as unknown as { image(a: AwsApi): Promise<{ imageId: string; user: string }> }
-    ).image(api);
-    expect(image).toEqual({ imageId: 'ami-0abc', user: 'ubuntu' });
     expect(loginUserFor('debian-12-amd64-20240717-1811')).toBe('admin');
     expect(loginUserFor('al2023-ami-2023.5.20240722.0-kernel-6.1-x86_64')).toBe('ec2-user');
   });
 
+  it('stand-in: list() creates nothing, here or in AWS (no key, no state, no key pair)', async () => {
+    freshHome();
+    const fake = standInEc2();
+    const provider = new Ec2Provider(labSpec(1, 1), new StateStore('lab'), { aws: async () => fake.api });
+    expect(await provider.list()).toEqual([]);
+    expect(new StateStore('lab').exists()).toBe(false);
+    expect(fake.api.calls.map(([n]) => n)).toEqual(['DescribeInstances']);
+  });
+
   it('stand-in: the emulator ignores ClientToken; AWS returns the same instance for the same token, and swarmup sends the same token on a re-run', async () => {
-    const { Ec2Provider } = await import('../../src/providers/ec2/ec2-provider.ts');
-    const { resolveCluster } = await import('../../src/config/cluster.ts');
-    const { StateStore } = await import('../../src/state/store.ts');
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    process.env.SWARMUP_HOME = mkdtempSync(join(tmpdir(), 'ec2-token-'));
-    const byToken = new Map<string, string>();
-    let launched = 0;
-    // Like AWS right after a crash: DescribeInstances does not list the instances yet (eventual consistency).
-    const running = new Map<string, Record<string, unknown>>();
-    let describeCalls = 0;
-    const api = standIn({
-      DescribeImages: () => ({
-        Images: [{ ImageId: 'ami-0abc', Name: 'ubuntu-noble', RootDeviceName: '/dev/sda1' }],
-      }),
-      DescribeVpcs: () => ({ Vpcs: [{ VpcId: 'vpc-1' }] }),
-      DescribeSubnets: () => ({
-        Subnets: ['a', 'b', 'c'].map((z, i) => ({
-          SubnetId: `subnet-${i}`,
-          AvailabilityZone: `eu-west-1${z}`,
-        })),
-      }),
-      DescribeKeyPairs: () => ({ KeyPairs: [{ KeyName: 'swarmup-lab' }] }),
-      DescribeSecurityGroups: () => ({
-        SecurityGroups: [
-          {
-            GroupId: 'sg-1',
-            Tags: [{ Key: 'swarmup:cluster', Value: 'lab' }],
-            IpPermissions: wantedIngress('sg-1', ['203.0.113.7/32'], false),
-          },
-        ],
-      }),
-      RunInstances: (i) => {
-        const token = i.ClientToken as string;
-        if (!byToken.has(token)) byToken.set(token, `i-${++launched}`);
-        const id = byToken.get(token)!;
-        const name = (
-          i.TagSpecifications as Array<{ Tags: Array<{ Key: string; Value: string }> }>
-        )[0]!.Tags.find((t) => t.Key === 'Name')!.Value;
-        running.set(id, {
-          InstanceId: id,
-          State: { Name: 'running' },
-          PrivateIpAddress: '10.0.0.1',
-          Tags: [
-            { Key: 'Name', Value: name },
-            { Key: 'swarmup:role', Value: 'manager' },
-          ],
-        });
-        return { Instances: [{ InstanceId: id }] };
-      },
-      DescribeInstances: () => ({
-        Reservations: describeCalls++ < 1 ? [] : [{ Instances: [...running.values()] }],
-      }),
-    });
-    const spec = resolveCluster(undefined, {
-      name: 'lab',
-      provider: 'ec2',
-      sshCidr: '203.0.113.7/32',
-      ami: 'ami-0abc',
-      managers: '3',
-      workers: '0',
-    });
+    freshHome();
+    const fake = standInEc2();
     const state = new StateStore('lab');
-    await new Ec2Provider(spec, state, { aws: async () => api, pollMs: 1 }).provision(() => undefined);
-    const first = api.calls.filter(([n]) => n === 'RunInstances').map(([, i]) => i.ClientToken);
+    const provider = () => new Ec2Provider(labSpec(3, 0), state, { aws: async () => fake.api, pollMs: 1 });
+    await provisionAll(provider());
+    const first = fake.api.calls.filter(([n]) => n === 'RunInstances').map(([, i]) => i.ClientToken);
     // The re-run does not see the instances (the crash window): it launches again with the same tokens...
-    describeCalls = 0;
-    await new Ec2Provider(spec, state, { aws: async () => api, pollMs: 1 }).provision(() => undefined);
-    const all = api.calls.filter(([n]) => n === 'RunInstances').map(([, i]) => i.ClientToken);
+    for (const id of fake.instances.keys()) fake.hidden.add(id);
+    const again = await provisionAll(provider());
+    const all = fake.api.calls.filter(([n]) => n === 'RunInstances').map(([, i]) => i.ClientToken);
     expect(all.slice(3)).toEqual(first);
     // ...so AWS hands back the same three instances instead of three more.
-    expect(launched).toBe(3);
+    expect(fake.launched()).toBe(3);
+    expect(again.machines.map((m) => m.name)).toEqual(['lab-manager-1', 'lab-manager-2', 'lab-manager-3']);
+    expect(state.read()?.lives).toBeUndefined();
+  });
+
+  it('stand-in: a node whose instance was terminated gets a new token on the next create; a crash-retry gets the same token', async () => {
+    freshHome();
+    const fake = standInEc2();
+    const state = new StateStore('lab');
+    const provider = () => new Ec2Provider(labSpec(1, 1), state, { aws: async () => fake.api, pollMs: 1 });
+    await provisionAll(provider());
+    const generation = state.read()!.generation!;
+    const old = fake.idOf('lab-worker-1');
+    expect(fake.tokensLaunched('lab-worker-1')).toEqual([launchToken('lab', generation, 'lab-worker-1', 0)]);
+
+    fake.terminate(old);
+    const replaced = await provisionAll(provider());
+    expect(replaced.created).toBe(1);
+    const next = launchToken('lab', generation, 'lab-worker-1', 1);
+    expect(fake.tokensLaunched('lab-worker-1')).toEqual([
+      launchToken('lab', generation, 'lab-worker-1', 0),
+      next,
+    ]);
+    expect(state.read()?.lives).toEqual({ 'lab-worker-1': 1 });
+    const replacement = fake.idOf('lab-worker-1');
+    expect(replacement).not.toBe(old);
+    expect(fake.launched()).toBe(3);
+
+    // A crash right after that launch: the re-run sees only the old, terminated instance, and sends the same token.
+    fake.hidden.add(replacement);
+    const retry = provider();
+    await retry.prepare(() => undefined);
+    await retry.create({ name: 'lab-worker-1', role: 'worker' }, () => undefined);
+    expect(fake.tokensLaunched('lab-worker-1').at(-1)).toBe(next);
+    expect(fake.launched()).toBe(3);
+    expect(state.read()?.lives).toEqual({ 'lab-worker-1': 1 });
+    expect((await retry.reach(['lab-worker-1'])).map((m) => m.name)).toEqual(['lab-worker-1']);
+  });
+
+  it("stand-in: an instance that dies while pending is listed failed, fails reach at once with AWS's reason, and is replaced", async () => {
+    freshHome();
+    const fake = standInEc2();
+    const state = new StateStore('lab');
+    const provider = () => new Ec2Provider(labSpec(1, 0), state, { aws: async () => fake.api, pollMs: 1 });
+    const p = provider();
+    await p.prepare(() => undefined);
+    await p.create({ name: 'lab-manager-1', role: 'manager' }, () => undefined);
+    fake.terminate(fake.idOf('lab-manager-1'), launchFailure.StateReason);
+    expect(await p.list()).toEqual([
+      {
+        name: 'lab-manager-1',
+        role: 'manager',
+        state: 'failed',
+        reason: 'Server.InsufficientInstanceCapacity: Insufficient capacity.',
+      },
+    ]);
+    const started = Date.now();
+    await expect(p.reach(['lab-manager-1'])).rejects.toThrow(
+      /lab-manager-1: wait for the instance to run: instance i-1 is terminated: Server\.InsufficientInstanceCapacity/,
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
+    const again = await provisionAll(provider());
+    expect(again.machines.map((m) => m.name)).toEqual(['lab-manager-1']);
+    expect(fake.idOf('lab-manager-1')).toBe('i-2');
+    expect(state.read()?.lives).toEqual({ 'lab-manager-1': 1 });
   });
 });
 

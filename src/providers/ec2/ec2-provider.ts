@@ -1,31 +1,31 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  DescribeImagesCommand,
-  DescribeKeyPairsCommand,
-  DescribeSecurityGroupsCommand,
-  DescribeSubnetsCommand,
-  DescribeVpcsCommand,
-  ImportKeyPairCommand,
+  DeleteVolumeCommand,
+  DescribeVolumesCommand,
   RunInstancesCommand,
   StartInstancesCommand,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { parseBastion, type ClusterSpec, type Ec2Spec } from '../../config/cluster.ts';
-import { errorMessage, InputError, StepError } from '../../errors.ts';
+import { combineErrors, errorMessage, InputError, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
-import { byRoleThenNumber, splitPlanned, wantedNodes, type NodeWanted } from '../node-names.ts';
-import type { Machine, ProgressSink, Provider } from '../provider.ts';
+import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
+import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
 import { connectAws, type AwsApi } from './aws.ts';
-import { clientToken, placeNodes } from './placement.ts';
-import { deleteClusterResources, describeInstances, listTagged } from './resources.ts';
-import { missingIngress, wantedIngress } from './security-group.ts';
-import { CLUSTER_TAG, clusterFilter, ROLE_TAG, tagSpec, tagValue } from './tags.ts';
+import { loginUserFor, resolveImage, type ImageChoice } from './image.ts';
+import { ensureKeyPair } from './key-pair.ts';
+import { chooseLife, launchToken } from './launch-token.ts';
+import { LIVE_STATES, machineListing, nodeName, reachStatus } from './listing.ts';
+import { findNetwork, type Network } from './network.ts';
+import { placeNodes } from './placement.ts';
+import { deleteClusterResources, describeInstances, listTagged, terminateAndWait } from './resources.ts';
+import { ensureSecurityGroup } from './security-group.ts';
+import { clusterFilter, ROLE_TAG, tagSpec, tagValue } from './tags.ts';
 import { engineUserData } from './user-data.ts';
+
+export { loginUserFor } from './image.ts';
 
 export interface Ec2ProviderOptions {
   /** Where the AWS calls go (tests: a stand-in client, or the SDK pointed at an emulator). */
@@ -43,21 +43,18 @@ export interface Ec2ProviderOptions {
   pollMs?: number;
 }
 
-/** Login user by image family, as the images' own documentation names them. */
-export function loginUserFor(imageName: string): string {
-  const n = imageName.toLowerCase();
-  if (n.includes('ubuntu')) return 'ubuntu';
-  if (n.includes('debian')) return 'admin';
-  if (
-    n.includes('amzn') ||
-    n.includes('al2023') ||
-    n.includes('amazon') ||
-    n.includes('rhel') ||
-    n.includes('fedora')
-  )
-    return 'ec2-user';
-  return 'ubuntu';
+/** What every launch of a run needs, learnt once by `prepare` (parallel creates share it). */
+interface LaunchContext {
+  subnets: Network['subnets'];
+  zones: string[];
+  securityGroupId: string;
+  image: ImageChoice;
+  userData?: string;
+  generation: string;
 }
+
+/** How long `reach` waits for instances to run, and `start` for one to finish stopping. */
+const WAIT_MS = 10 * 60_000;
 
 /** This machine's public IPv4 address, as AWS's own checkip service sees it. */
 async function checkIp(): Promise<string | undefined> {
@@ -71,9 +68,11 @@ async function checkIp(): Promise<string | undefined> {
 }
 
 /**
- * EC2 machines: one security group per cluster (Swarm's ports only between its members, SSH only from the given
- * CIDRs), a key pair imported from a key made here (the private key never leaves this machine), instances spread
- * over availability zones, all tagged `swarmup:cluster=<name>`. Idempotent: a re-run finds everything by tag.
+ * EC2 machines, one instance per node: one security group per cluster (Swarm's ports only between its members, SSH
+ * only from the given CIDRs), a key pair imported from a key made here (the private key never leaves this
+ * machine), instances spread over availability zones, all tagged `swarmup:cluster=<name>` and found by that tag.
+ * Each launch carries an idempotency token for the node's current life, so a retry after a crash gets the same
+ * instance and a node whose instance is gone gets a new one.
  */
 export class Ec2Provider implements Provider {
   readonly name = 'ec2';
@@ -81,8 +80,10 @@ export class Ec2Provider implements Provider {
   readonly enginePreinstalled = false;
   private api?: AwsApi;
   private readonly ec2: Ec2Spec;
-  /** The image's root device, learnt with the image (the disk size applies to it). */
-  private rootDevice = '/dev/sda1';
+  /** Settled by `prepare` (or by the first `create` of a run that was not prepared). */
+  private launch?: Promise<LaunchContext>;
+  /** Login user per image id, for `reach`. */
+  private readonly users = new Map<string, Promise<string>>();
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -102,99 +103,115 @@ export class Ec2Provider implements Provider {
     return `swarmup-${this.spec.name}`;
   }
 
-  async provision(progress: ProgressSink): Promise<{ machines: Machine[]; created: number }> {
+  wanted(): NodeWanted[] {
+    return wantedNodes(this.spec.name, this.spec.managers, this.spec.workers);
+  }
+
+  async list(): Promise<MachineListing[]> {
     const api = await this.aws();
-    // Everything that can be refused is settled before the first resource is made.
-    const { vpcId, vpcCidr, subnets } = await this.network(api);
-    const sshCidrs = await this.sshCidrs(vpcCidr);
-    const publicKey = this.publicKey();
-    const { imageId, user } = await this.image(api);
-    const generation = this.generation();
-    let created = 0;
+    const listing = machineListing(await describeInstances(api, clusterFilter(this.spec.name)));
+    return this.inWantedOrder(listing, (m) => m);
+  }
 
-    created += await this.ensureKeyPair(api, publicKey, progress);
-    const sg = await this.ensureSecurityGroup(api, vpcId, sshCidrs, progress);
-    created += sg.created;
+  async prepare(progress: ProgressSink): Promise<string[]> {
+    const settled = this.settle(progress);
+    this.launch = settled.then((s) => s.context);
+    void this.launch.catch(() => undefined); // the caller hears of a failure from `settled`
+    return (await settled).created;
+  }
 
-    const wanted = wantedNodes(this.spec.name, this.spec.managers, this.spec.workers);
-    const existing = await this.instances(api);
-    const byName = new Map(existing.map((i) => [tagValue(i.Tags, 'Name')!, i]));
-    const zones = [...new Set(subnets.map((s) => s.zone))];
-    const placement = placeNodes(wanted, zones);
-    const userData = engineUserData(this.spec.engine);
-
-    const stopped = wanted.flatMap((n) =>
-      byName.get(n.name)?.State?.Name === 'stopped' ? [byName.get(n.name)!.InstanceId!] : [],
-    );
-    if (stopped.length > 0) {
-      progress(`starting stopped instances ${stopped.join(', ')}`);
-      await api.ec2.send(new StartInstancesCommand({ InstanceIds: stopped }));
-      created += stopped.length;
+  async create(node: NodeWanted, progress: ProgressSink): Promise<void> {
+    const context = await (this.launch ??= this.settle(progress).then((s) => s.context));
+    const api = await this.aws();
+    // Placed over the whole wanted list: a replacement lands in the zone of its slot.
+    const nodes = this.wanted();
+    if (!nodes.some((n) => n.name === node.name)) nodes.push(node);
+    const zone = placeNodes(nodes, context.zones).get(node.name)!;
+    const subnet = context.subnets.find((s) => s.zone === zone)!;
+    try {
+      const token = await this.tokenFor(api, node.name, context.generation, progress);
+      progress(`${node.name}: launching ${this.ec2.instanceType} in ${zone}`);
+      await api.ec2.send(
+        new RunInstancesCommand({
+          ImageId: context.image.imageId,
+          InstanceType: this.ec2.instanceType as never,
+          MinCount: 1,
+          MaxCount: 1,
+          ClientToken: token,
+          KeyName: this.resourceName,
+          SubnetId: subnet.id,
+          SecurityGroupIds: [context.securityGroupId],
+          BlockDeviceMappings: [
+            {
+              DeviceName: context.image.rootDevice,
+              Ebs: { VolumeSize: this.ec2.diskGiB, VolumeType: 'gp3', DeleteOnTermination: true },
+            },
+          ],
+          ...(context.userData ? { UserData: Buffer.from(context.userData).toString('base64') } : {}),
+          MetadataOptions: { HttpTokens: 'required' },
+          TagSpecifications: [
+            tagSpec('instance', this.spec.name, node.name, node.role),
+            tagSpec('volume', this.spec.name, node.name, node.role),
+          ],
+        }),
+      );
+    } catch (err) {
+      throw new StepError(node.name, 'launch instance', errorMessage(err));
     }
-    const missing = wanted.filter((n) => !byName.has(n.name));
-    await Promise.all(
-      missing.map(async (n) => {
-        const zone = placement.get(n.name)!;
-        const subnet = subnets.find((s) => s.zone === zone)!;
-        progress(`${n.name}: launching ${this.ec2.instanceType} in ${zone}`);
-        try {
-          await api.ec2.send(
-            new RunInstancesCommand({
-              ImageId: imageId,
-              InstanceType: this.ec2.instanceType as never,
-              MinCount: 1,
-              MaxCount: 1,
-              ClientToken: clientToken(this.spec.name, generation, n.name),
-              KeyName: this.resourceName,
-              SubnetId: subnet.id,
-              SecurityGroupIds: [sg.id],
-              BlockDeviceMappings: [
-                {
-                  DeviceName: this.rootDevice,
-                  Ebs: { VolumeSize: this.ec2.diskGiB, VolumeType: 'gp3', DeleteOnTermination: true },
-                },
-              ],
-              ...(userData ? { UserData: Buffer.from(userData).toString('base64') } : {}),
-              MetadataOptions: { HttpTokens: 'required' },
-              TagSpecifications: [
-                tagSpec('instance', this.spec.name, n.name, n.role),
-                tagSpec('volume', this.spec.name, n.name, n.role),
-              ],
-            }),
-          );
-        } catch (err) {
-          throw new StepError(n.name, 'launch instance', errorMessage(err));
-        }
-      }),
-    );
-    created += missing.length;
-
-    const instances = await this.waitRunning(api, wanted, progress);
-    return { machines: this.toMachines(wanted, instances, user), created };
   }
 
-  async plannedMachines(): Promise<{ existing: Machine[]; missing: NodeWanted[] }> {
-    return splitPlanned(
-      await this.machines(),
-      wantedNodes(this.spec.name, this.spec.managers, this.spec.workers),
-    );
-  }
-
-  async machines(): Promise<Machine[]> {
+  async start(name: string, progress: ProgressSink): Promise<void> {
     const api = await this.aws();
-    const running = (await this.instances(api)).filter((i) => i.State?.Name === 'running');
-    const wanted = running
-      .map((i): NodeWanted => ({
-        name: tagValue(i.Tags, 'Name') ?? i.InstanceId!,
-        role: tagValue(i.Tags, ROLE_TAG) === 'manager' ? 'manager' : 'worker',
-      }))
-      .sort(byRoleThenNumber);
-    // The login user: configured, else by the instances' image (without instances there is nobody to log in to).
-    const user = this.ec2.user ?? (running[0] ? (await this.image(api, running[0].ImageId)).user : 'ubuntu');
-    return this.toMachines(wanted, running, user);
+    const deadline = Date.now() + WAIT_MS;
+    let delay = this.opts.pollMs ?? 500;
+    for (;;) {
+      const mine = (await this.instances(api, LIVE_STATES)).filter((i) => nodeName(i) === name);
+      if (mine.some((i) => i.State?.Name === 'running' || i.State?.Name === 'pending')) return;
+      const stopped = mine.filter((i) => i.State?.Name === 'stopped').map((i) => i.InstanceId!);
+      if (stopped.length > 0) {
+        progress(`${name}: starting ${stopped.join(', ')}`);
+        try {
+          await api.ec2.send(new StartInstancesCommand({ InstanceIds: stopped }));
+        } catch (err) {
+          throw new StepError(name, 'start instance', errorMessage(err));
+        }
+        return;
+      }
+      if (mine.length === 0) throw new StepError(name, 'start instance', 'no stopped instance of that name');
+      // Still stopping: it can be started once it has stopped.
+      if (Date.now() > deadline) throw new StepError(name, 'start instance', 'still stopping');
+      await sleep(delay);
+      delay = Math.min(delay * 1.5, 3000);
+    }
   }
 
-  async destroy(progress: ProgressSink): Promise<{ removed: string[] }> {
+  async remove(name: string, progress: ProgressSink): Promise<void> {
+    const api = await this.aws();
+    const byName = [...clusterFilter(this.spec.name), { Name: 'tag:Name', Values: [name] }];
+    const ids = (
+      await describeInstances(api, [
+        ...byName,
+        { Name: 'instance-state-name', Values: [...LIVE_STATES, 'shutting-down'] },
+      ])
+    ).map((i) => i.InstanceId!);
+    if (ids.length > 0) {
+      progress(`${name}: terminating ${ids.join(', ')}`);
+      try {
+        await terminateAndWait(api, ids, this.opts.pollMs ? { pollMs: this.opts.pollMs } : {});
+      } catch (err) {
+        throw new StepError(name, 'terminate instance', errorMessage(err));
+      }
+    }
+    // Its disks left behind (root volumes go with the instance).
+    const volumes = await api.ec2.send(new DescribeVolumesCommand({ Filters: byName }));
+    for (const v of volumes.Volumes ?? []) {
+      if (v.State !== 'available') continue;
+      progress(`${name}: deleting volume ${v.VolumeId!}`);
+      await api.ec2.send(new DeleteVolumeCommand({ VolumeId: v.VolumeId! }));
+    }
+  }
+
+  async removeAll(progress: ProgressSink): Promise<{ removed: string[] }> {
     const api = await this.aws();
     const tagged = (await listTagged(api, this.spec.name)).get(this.spec.name);
     if (!tagged) return { removed: [] };
@@ -205,60 +222,177 @@ export class Ec2Provider implements Provider {
     return { removed };
   }
 
-  private toMachines(wanted: NodeWanted[], instances: Instance[], user: string): Machine[] {
-    const byName = new Map(instances.map((i) => [tagValue(i.Tags, 'Name')!, i]));
+  /**
+   * SSH targets of the named instances (default: every running one), once they run and have their addresses:
+   * polled sub-second at first (not 15-s waiters), bounded. An instance launched for a named node that is
+   * terminated or terminating fails at once, with AWS's reason.
+   */
+  async reach(names?: string[], progress: ProgressSink = () => undefined): Promise<Machine[]> {
+    const api = await this.aws();
+    const state = this.state.read();
+    const tokenOf = (name: string) =>
+      state?.generation
+        ? launchToken(this.spec.name, state.generation, name, state.lives?.[name] ?? 0)
+        : undefined;
+    const deadline = Date.now() + WAIT_MS;
+    let delay = this.opts.pollMs ?? 500;
+    let reported = '';
+    for (;;) {
+      const instances = await describeInstances(api, clusterFilter(this.spec.name));
+      const wanted = names ?? [
+        ...new Set(instances.filter((i) => i.State?.Name === 'running' && i.PrivateIpAddress).map(nodeName)),
+      ];
+      const status = reachStatus(wanted, instances, tokenOf);
+      if (status.died.length > 0) {
+        throw combineErrors(
+          status.died.map(
+            (d) =>
+              new StepError(
+                d.name,
+                'wait for the instance to run',
+                `instance ${d.id} is ${d.state}${d.reason ? `: ${d.reason}` : ''}`,
+              ),
+          ),
+        );
+      }
+      if (status.waiting.length === 0) return this.toMachines(api, status.ready);
+      const line = status.waiting.map((w) => `${w.name} ${w.seen}`).join(', ');
+      if (line !== reported) progress((reported = line));
+      if (Date.now() > deadline)
+        throw new StepError(status.waiting[0]!.name, 'wait for the instance to run', line);
+      await sleep(delay);
+      delay = Math.min(delay * 1.5, 3000);
+    }
+  }
+
+  /** Checks first (everything that can be refused), then the key pair and the security group. */
+  private async settle(progress: ProgressSink): Promise<{ context: LaunchContext; created: string[] }> {
+    const api = await this.aws();
+    const { vpcId, vpcCidr, subnets } = await findNetwork(api, this.ec2);
+    const sshCidrs = await this.sshCidrs(vpcCidr);
+    const publicKey = this.publicKey();
+    const image = await resolveImage(api, this.ec2);
+    const generation = this.generation();
+
+    const created: string[] = [];
+    if (await ensureKeyPair(api, this.spec.name, this.resourceName, publicKey, progress))
+      created.push(`key pair ${this.resourceName}`);
+    const group = await ensureSecurityGroup(
+      api,
+      {
+        cluster: this.spec.name,
+        groupName: this.resourceName,
+        vpcId,
+        sshCidrs,
+        encryptedOverlay: this.ec2.encryptedOverlay,
+      },
+      progress,
+    );
+    created.push(...group.created);
+    const userData = engineUserData(this.spec.engine);
+    return {
+      context: {
+        subnets,
+        zones: [...new Set(subnets.map((s) => s.zone))],
+        securityGroupId: group.id,
+        image,
+        ...(userData ? { userData } : {}),
+        generation,
+      },
+      created,
+    };
+  }
+
+  /**
+   * The launch token for the node's current life. The life moves on (and is recorded before the launch) when the
+   * instance its token launched is seen terminated or terminating; a crash after the launch keeps it.
+   */
+  private async tokenFor(
+    api: AwsApi,
+    name: string,
+    generation: string,
+    progress: ProgressSink,
+  ): Promise<string> {
+    const seen = await describeInstances(api, [
+      ...clusterFilter(this.spec.name),
+      { Name: 'tag:Name', Values: [name] },
+    ]);
+    const tokenOf = (life: number) => launchToken(this.spec.name, generation, name, life);
+    const recorded = this.state.read()?.lives?.[name] ?? 0;
+    const life = chooseLife(
+      recorded,
+      tokenOf,
+      seen.map((i) => ({ clientToken: i.ClientToken, state: i.State?.Name })),
+    );
+    if (life !== recorded) {
+      progress(`${name}: its instance is gone; launching its replacement`);
+      // Read and written in one go (no await between): parallel creates each add their own node.
+      this.state.write({
+        name: this.spec.name,
+        provider: 'ec2',
+        lives: { ...this.state.read()?.lives, [name]: life },
+      });
+    }
+    return tokenOf(life);
+  }
+
+  /** Machines in `wanted()` order, then the others by role and number. */
+  private inWantedOrder<T>(items: T[], node: (item: T) => NodeWanted): T[] {
+    const order = new Map(this.wanted().map((n, i) => [n.name, i]));
+    const rank = (n: NodeWanted) => order.get(n.name) ?? Number.MAX_SAFE_INTEGER;
+    return [...items].sort((a, b) => rank(node(a)) - rank(node(b)) || byRoleThenNumber(node(a), node(b)));
+  }
+
+  private async toMachines(api: AwsApi, instances: Instance[]): Promise<Machine[]> {
     const key = this.privateKeyPath();
-    return wanted.flatMap((n) => {
-      const i = byName.get(n.name);
-      if (!i?.PrivateIpAddress) return [];
-      const jump = this.ec2.bastion ? parseBastion(this.ec2.bastion, '--bastion', user, key) : undefined;
-      const target = this.opts.sshTargetFor?.(n) ?? {
-        // Through a bastion: the private address, from inside the VPC; else the public one.
-        address: jump ? i.PrivateIpAddress : (i.PublicIpAddress ?? i.PrivateIpAddress),
-        port: 22,
-        advertiseAddress: i.PrivateIpAddress,
-      };
-      return [
-        {
+    const asNode = (i: Instance): NodeWanted => ({
+      name: nodeName(i),
+      role: tagValue(i.Tags, ROLE_TAG) === 'manager' ? 'manager' : 'worker',
+    });
+    return Promise.all(
+      this.inWantedOrder(instances, asNode).map(async (i) => {
+        const n = asNode(i);
+        const user = await this.loginUser(api, i.ImageId);
+        const jump = this.ec2.bastion ? parseBastion(this.ec2.bastion, '--bastion', user, key) : undefined;
+        const target = this.opts.sshTargetFor?.(n) ?? {
+          // Through a bastion: the private address, from inside the VPC; else the public one.
+          address: jump ? i.PrivateIpAddress! : (i.PublicIpAddress ?? i.PrivateIpAddress!),
+          port: 22,
+          advertiseAddress: i.PrivateIpAddress!,
+        };
+        return {
           name: n.name,
           ...target,
           user,
           ...(key ? { privateKey: key } : {}),
           role: n.role,
           ...(jump ? { jump } : {}),
-        },
-      ];
-    });
+        };
+      }),
+    );
   }
 
-  private async instances(api: AwsApi): Promise<Instance[]> {
+  /** The login user: configured, else by the instance's image (an image gone from the region: the default). */
+  private loginUser(api: AwsApi, imageId: string | undefined): Promise<string> {
+    if (this.ec2.user) return Promise.resolve(this.ec2.user);
+    if (!imageId) return Promise.resolve(loginUserFor(''));
+    if (!this.users.has(imageId)) {
+      this.users.set(
+        imageId,
+        resolveImage(api, this.ec2, imageId).then(
+          (i) => i.user,
+          () => loginUserFor(''),
+        ),
+      );
+    }
+    return this.users.get(imageId)!;
+  }
+
+  private async instances(api: AwsApi, states: string[]): Promise<Instance[]> {
     return describeInstances(api, [
       ...clusterFilter(this.spec.name),
-      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+      { Name: 'instance-state-name', Values: states },
     ]);
-  }
-
-  /** Poll (sub-second at first, not 15-s waiters) until every wanted instance runs and has its addresses. */
-  private async waitRunning(api: AwsApi, wanted: NodeWanted[], progress: ProgressSink): Promise<Instance[]> {
-    const deadline = Date.now() + 10 * 60_000;
-    let delay = this.opts.pollMs ?? 500;
-    let reported = '';
-    for (;;) {
-      const instances = await this.instances(api);
-      const byName = new Map(instances.map((i) => [tagValue(i.Tags, 'Name')!, i]));
-      const waiting = wanted.filter((n) => {
-        const i = byName.get(n.name);
-        return !i || i.State?.Name !== 'running' || !i.PrivateIpAddress;
-      });
-      if (waiting.length === 0) return instances;
-      const line = waiting
-        .map((n) => `${n.name} ${byName.get(n.name)?.State?.Name ?? 'not listed yet'}`)
-        .join(', ');
-      if (line !== reported) progress((reported = line));
-      if (Date.now() > deadline) throw new StepError(waiting[0]!.name, 'wait for the instance to run', line);
-      await sleep(delay);
-      delay = Math.min(delay * 1.5, 3000);
-    }
   }
 
   private async sshCidrs(vpcCidr: string | undefined): Promise<string[]> {
@@ -308,123 +442,5 @@ export class Ec2Provider implements Provider {
       ...(this.ec2.region ? { region: this.ec2.region } : {}),
     });
     return generation;
-  }
-
-  private async image(api: AwsApi, known?: string): Promise<{ imageId: string; user: string }> {
-    let imageId = known ?? this.ec2.ami;
-    if (!imageId) {
-      try {
-        const p = await api.ssm.send(new GetParameterCommand({ Name: this.ec2.amiParameter }));
-        imageId = p.Parameter?.Value;
-      } catch (err) {
-        throw new InputError(
-          `AMI: SSM parameter ${this.ec2.amiParameter} cannot be read (${errorMessage(err)}); pass --ami`,
-        );
-      }
-      if (!imageId) throw new InputError(`AMI: SSM parameter ${this.ec2.amiParameter} is empty; pass --ami`);
-    }
-    const images = await api.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
-    const img = images.Images?.[0];
-    if (!img) throw new InputError(`AMI ${imageId} not found in ${(await this.aws()).region}`);
-    if (img.RootDeviceName) this.rootDevice = img.RootDeviceName;
-    return { imageId, user: this.ec2.user ?? loginUserFor(`${img.Name ?? ''} ${img.Description ?? ''}`) };
-  }
-
-  private async network(
-    api: AwsApi,
-  ): Promise<{ vpcId: string; vpcCidr?: string; subnets: Array<{ id: string; zone: string }> }> {
-    if (this.ec2.subnets?.length) {
-      const r = await api.ec2.send(new DescribeSubnetsCommand({ SubnetIds: this.ec2.subnets }));
-      const subnets = (r.Subnets ?? []).map((s) => ({
-        id: s.SubnetId!,
-        zone: s.AvailabilityZone!,
-        vpc: s.VpcId!,
-      }));
-      const vpcs = new Set(subnets.map((s) => s.vpc));
-      if (vpcs.size !== 1)
-        throw new InputError(`--subnets: the subnets must be in one VPC (found ${[...vpcs].join(', ')})`);
-      const vpc = await api.ec2.send(new DescribeVpcsCommand({ VpcIds: [...vpcs] }));
-      const vpcCidr = vpc.Vpcs?.[0]?.CidrBlock;
-      return { vpcId: [...vpcs][0]!, ...(vpcCidr ? { vpcCidr } : {}), subnets };
-    }
-    const vpcs = await api.ec2.send(
-      new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }),
-    );
-    const vpcId = vpcs.Vpcs?.[0]?.VpcId;
-    const vpcCidr = vpcs.Vpcs?.[0]?.CidrBlock;
-    if (!vpcId) throw new InputError(`no default VPC in ${api.region}: pass --subnets`);
-    const r = await api.ec2.send(
-      new DescribeSubnetsCommand({
-        Filters: [
-          { Name: 'vpc-id', Values: [vpcId] },
-          { Name: 'default-for-az', Values: ['true'] },
-        ],
-      }),
-    );
-    const subnets = (r.Subnets ?? []).map((s) => ({ id: s.SubnetId!, zone: s.AvailabilityZone! }));
-    if (subnets.length === 0)
-      throw new InputError(`the default VPC ${vpcId} has no default subnets: pass --subnets`);
-    return { vpcId, ...(vpcCidr ? { vpcCidr } : {}), subnets };
-  }
-
-  private async ensureKeyPair(api: AwsApi, publicKey: string, progress: ProgressSink): Promise<number> {
-    const found = await api.ec2.send(new DescribeKeyPairsCommand({ Filters: clusterFilter(this.spec.name) }));
-    if ((found.KeyPairs ?? []).some((k) => k.KeyName === this.resourceName)) return 0;
-    progress(`importing key pair ${this.resourceName}`);
-    await api.ec2.send(
-      new ImportKeyPairCommand({
-        KeyName: this.resourceName,
-        PublicKeyMaterial: Buffer.from(publicKey),
-        TagSpecifications: [tagSpec('key-pair', this.spec.name, this.resourceName)],
-      }),
-    );
-    return 1;
-  }
-
-  private async ensureSecurityGroup(
-    api: AwsApi,
-    vpcId: string,
-    sshCidrs: string[],
-    progress: ProgressSink,
-  ): Promise<{ id: string; created: number }> {
-    const found = await api.ec2.send(
-      new DescribeSecurityGroupsCommand({
-        Filters: [...clusterFilter(this.spec.name), { Name: 'vpc-id', Values: [vpcId] }],
-      }),
-    );
-    let group = found.SecurityGroups?.find((g) => tagValue(g.Tags, CLUSTER_TAG) === this.spec.name);
-    let created = 0;
-    if (!group) {
-      progress(`creating security group ${this.resourceName}`);
-      const r = await api.ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: this.resourceName,
-          Description: `swarmup cluster ${this.spec.name}: swarm ports between members, ssh from the operator`,
-          VpcId: vpcId,
-          TagSpecifications: [tagSpec('security-group', this.spec.name, this.resourceName)],
-        }),
-      );
-      group = { GroupId: r.GroupId!, IpPermissions: [] };
-      created++;
-    }
-    const missing = missingIngress(
-      wantedIngress(group.GroupId!, sshCidrs, this.ec2.encryptedOverlay),
-      group.IpPermissions ?? [],
-    );
-    if (missing.length > 0) {
-      progress(
-        `authorising ${missing.length} ingress rule${missing.length === 1 ? '' : 's'} on ${this.resourceName}`,
-      );
-      try {
-        await api.ec2.send(
-          new AuthorizeSecurityGroupIngressCommand({ GroupId: group.GroupId!, IpPermissions: missing }),
-        );
-      } catch (err) {
-        // Another run authorised the same rules in between: they exist, which is what is wanted.
-        if ((err as { name?: string }).name !== 'InvalidPermission.Duplicate') throw err;
-      }
-      created += missing.length;
-    }
-    return { id: group.GroupId!, created };
   }
 }

@@ -96,17 +96,11 @@ export async function deleteClusterResources(
   const live = r.instances.filter((i) => i.state !== 'terminated');
   if (live.length > 0) {
     opts.progress(`terminating ${live.map((i) => i.name || i.id).join(', ')}`);
-    await api.ec2.send(new TerminateInstancesCommand({ InstanceIds: live.map((i) => i.id) }));
-    const deadline = Date.now() + 15 * 60_000;
-    for (;;) {
-      const left = (
-        await describeInstances(api, [{ Name: 'instance-id', Values: live.map((i) => i.id) }])
-      ).filter((i) => i.State?.Name !== 'terminated');
-      if (left.length === 0) break;
-      if (Date.now() > deadline)
-        throw new Error(`instances not terminated after 15 min: ${left.map((i) => i.InstanceId).join(', ')}`);
-      await sleep(pollMs);
-    }
+    await terminateAndWait(
+      api,
+      live.map((i) => i.id),
+      { pollMs },
+    );
     removed.push(...live.map((i) => `instance ${i.name || i.id} (${i.id})`));
   }
   for (const v of r.volumes) {
@@ -124,6 +118,29 @@ export async function deleteClusterResources(
     removed.push(`key pair ${k.name}`);
   }
   return removed;
+}
+
+/** Terminate instances and wait (bounded) until AWS says every one is terminated. */
+export async function terminateAndWait(
+  api: AwsApi,
+  ids: string[],
+  opts: { pollMs?: number; timeoutMs?: number } = {},
+): Promise<void> {
+  if (ids.length === 0) return;
+  await api.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+  const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = (await describeInstances(api, [{ Name: 'instance-id', Values: ids }])).filter(
+      (i) => i.State?.Name !== 'terminated',
+    );
+    if (left.length === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `instances not terminated after ${Math.round(timeoutMs / 60_000)} min: ${left.map((i) => i.InstanceId).join(', ')}`,
+      );
+    await sleep(opts.pollMs ?? 2000);
+  }
 }
 
 /** Retry while AWS says the resource is still in use, with exponential backoff, for several minutes. */

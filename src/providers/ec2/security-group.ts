@@ -1,4 +1,12 @@
-import type { IpPermission } from '@aws-sdk/client-ec2';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  type IpPermission,
+} from '@aws-sdk/client-ec2';
+import type { ProgressSink } from '../provider.ts';
+import type { AwsApi } from './aws.ts';
+import { CLUSTER_TAG, clusterFilter, tagSpec, tagValue } from './tags.ts';
 
 /**
  * The cluster's security group, as data. Swarm's ports are opened only between members of the group itself
@@ -82,4 +90,69 @@ export function missingIngress(wanted: IpPermission[], existing: IpPermission[])
       },
     ];
   });
+}
+
+/** One rule in words, for what `prepare` reports: `tcp 2377 from the group`, `ESP from the group`. */
+export function describeRule(p: IpPermission): string {
+  const proto = PROTOCOLS[String(p.IpProtocol).toLowerCase()] ?? String(p.IpProtocol).toLowerCase();
+  const what =
+    proto === '50'
+      ? 'ESP'
+      : `${proto} ${p.FromPort}${p.ToPort !== undefined && p.ToPort !== p.FromPort ? `-${p.ToPort}` : ''}`;
+  const from = [
+    ...(p.UserIdGroupPairs ?? []).map(() => 'the group'),
+    ...(p.IpRanges ?? []).map((r) => r.CidrIp),
+    ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6),
+  ];
+  return `${what} from ${from.join(', ')}`;
+}
+
+/**
+ * The cluster's security group in the VPC, made where missing, with every wanted rule authorised (rules that exist
+ * are kept). Returns its id and one line per thing it created.
+ */
+export async function ensureSecurityGroup(
+  api: AwsApi,
+  want: { cluster: string; groupName: string; vpcId: string; sshCidrs: string[]; encryptedOverlay: boolean },
+  progress: ProgressSink,
+): Promise<{ id: string; created: string[] }> {
+  const found = await api.ec2.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [...clusterFilter(want.cluster), { Name: 'vpc-id', Values: [want.vpcId] }],
+    }),
+  );
+  let group = found.SecurityGroups?.find((g) => tagValue(g.Tags, CLUSTER_TAG) === want.cluster);
+  const created: string[] = [];
+  if (!group) {
+    progress(`creating security group ${want.groupName}`);
+    const r = await api.ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: want.groupName,
+        Description: `swarmup cluster ${want.cluster}: swarm ports between members, ssh from the operator`,
+        VpcId: want.vpcId,
+        TagSpecifications: [tagSpec('security-group', want.cluster, want.groupName)],
+      }),
+    );
+    group = { GroupId: r.GroupId!, IpPermissions: [] };
+    created.push(`security group ${want.groupName} (${r.GroupId!})`);
+  }
+  const missing = missingIngress(
+    wantedIngress(group.GroupId!, want.sshCidrs, want.encryptedOverlay),
+    group.IpPermissions ?? [],
+  );
+  if (missing.length > 0) {
+    progress(
+      `authorising ${missing.length} ingress rule${missing.length === 1 ? '' : 's'} on ${want.groupName}`,
+    );
+    try {
+      await api.ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({ GroupId: group.GroupId!, IpPermissions: missing }),
+      );
+    } catch (err) {
+      // Another run authorised the same rules in between: they exist, which is what is wanted.
+      if ((err as { name?: string }).name !== 'InvalidPermission.Duplicate') throw err;
+    }
+    created.push(...missing.map((p) => `ingress ${describeRule(p)} on ${want.groupName}`));
+  }
+  return { id: group.GroupId!, created };
 }
