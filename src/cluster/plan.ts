@@ -65,6 +65,7 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
     ? { entry: '', roles: {}, phases: [], problems: [] }
     : planSwarm({
         hosts: input.hosts,
+        ownMachines: input.createsMachines,
         retire,
         managers: input.managers,
         facts: input.facts,

@@ -27,7 +27,12 @@ const RECOVER_HINT =
  * the swarm has lost quorum (or every manager is gone) and this refuses: a new swarm is never started beside an
  * old one.
  */
-export function chooseSwarm(facts: HostFacts[], knownClusterId?: string): ChosenSwarm {
+export function chooseSwarm(
+  facts: HostFacts[],
+  knownClusterId?: string,
+  /** The hosts are machines swarmup made for this cluster: a member of any swarm is a member of ours. */
+  ownMachines = false,
+): ChosenSwarm {
   const healthy = facts.filter((f) => f.state === 'active' && f.isManager && f.nodes && f.clusterId);
   const byCluster = new Map<string, HostFacts[]>();
   for (const m of healthy) byCluster.set(m.clusterId!, [...(byCluster.get(m.clusterId!) ?? []), m]);
@@ -50,7 +55,10 @@ export function chooseSwarm(facts: HostFacts[], knownClusterId?: string): Chosen
     );
   }
   if (byCluster.size === 0) {
-    if (headless.length > 0) throw quorumLost(undefined, members, headless);
+    // Members but no manager that answers: a swarm without its majority. On machines of the user's own (ssh) a
+    // worker may belong to a swarm managed elsewhere; on machines made for this cluster it can only be ours.
+    if (headless.length > 0 || (ownMachines && members.length > 0))
+      throw quorumLost(undefined, members, headless);
     return { nodes: [] };
   }
   // Most hosts as members wins; ties go to the swarm of the earliest manager in inventory order.

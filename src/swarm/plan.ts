@@ -35,6 +35,8 @@ export interface PlanInput {
   knownClusterId?: string;
   /** NodeID each machine had when it last joined (from the state). */
   recordedNodeIds?: Record<string, string>;
+  /** The hosts are machines made for this cluster (docker, ec2), not the user's own (ssh). */
+  ownMachines?: boolean;
   /** Machines about to be started: not read yet, so their recorded nodes are not stale. */
   starting?: string[];
 }
@@ -62,7 +64,7 @@ export function planSwarm(input: PlanInput): SwarmPlan {
   const factsOf = (host: string): HostFacts => facts.get(host) ?? fresh(host);
   const retire = input.retire ?? [];
 
-  const { clusterId, nodes } = chooseSwarm(input.facts, input.knownClusterId);
+  const { clusterId, nodes } = chooseSwarm(input.facts, input.knownClusterId, input.ownMachines);
   const memberIds = new Set(nodes.map((n) => n.id));
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
   const isMember = (host: string) => {

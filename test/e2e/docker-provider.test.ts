@@ -80,7 +80,7 @@ describe('docker provider: up, re-run, repair, down', () => {
     expect(summaryOf(r).changes).toBe(0);
     const human = await run('up');
     expect(human.code).toBe(0);
-    expect(human.stdout).toContain('swarm: nothing to change');
+    expect(human.stdout).toContain('nothing to change');
     expect(human.stdout).toMatch(/verified; 0 changes/);
     expect(await joinTokens()).toEqual(tokens);
   });

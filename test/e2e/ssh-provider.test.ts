@@ -134,6 +134,41 @@ describe('ssh provider: machines from a config file', () => {
     expect(summaryOf(r).changes).toBe(0);
   });
 
+  it('a host taken out of the inventory leaves the swarm on up, a manager demoted first; put back, it joins again', async () => {
+    const node3 = boxes[2]!;
+    const before = await swarmState(boxes[0]!.container);
+    const old = await swarmState(node3.container);
+    const without3 = writeConfig(
+      'without-node-3.yaml',
+      boxes.slice(0, 5).flatMap((b, i) => (i === 2 ? [] : [hostEntry(b, i)])),
+    );
+    const r = await run('up', '--config', without3, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const done = r.events
+      .filter((e) => e.event === 'action' && e.status === 'ok')
+      .map((e) => `${e.kind as string}:${(e.host as string | undefined) ?? (e.hostname as string)}`);
+    // node-4 takes the manager seat before node-3 gives its own up; node-3 is demoted before it leaves.
+    expect(done).toEqual([
+      'promote:node-4',
+      'drain:node-3',
+      'demote:node-3',
+      'leave:node-3',
+      `remove-node:${node3.container}`,
+    ]);
+    expect(summaryOf(r).ok).toBe(true);
+    expect((await swarmState(node3.container)).state).toBe('inactive');
+    const ids = (await inNode(boxes[0]!.container, ['docker', 'node', 'ls', '-q'])).split('\n');
+    expect(ids).toHaveLength(4);
+    expect(ids).not.toContain(old.nodeId);
+    expect((await swarmState(boxes[0]!.container)).clusterId).toBe(before.clusterId);
+
+    const back = await run('up', '--config', good, '--json');
+    expect(back.code, back.stderr).toBe(0);
+    expect(summaryOf(back).ok).toBe(true);
+    expect((await swarmState(node3.container)).clusterId).toBe('');
+    expect((await swarmState(node3.container)).state).toBe('active');
+  });
+
   it('reaches the hosts through a bastion (ssh.bastion), one jump connection shared by all', async () => {
     const viaBastion = join(home, 'bastion.yaml');
     writeFileSync(

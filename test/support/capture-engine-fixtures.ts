@@ -1,0 +1,716 @@
+/**
+ * Capture JSON fixtures of real Docker engines in swarm failure states, for the swarm planner's unit tests.
+ *
+ * Fixtures for failure states are captured from real engines put into that state, not typed by hand. For each
+ * state this script brings a fresh cluster up in node containers on the local Docker engine (swarmup's docker
+ * provider), breaks it the way the state says, reads GET /info and GET /nodes from inside every node container
+ * that still exists, trims the answers to what the planner reads and writes test/fixtures/engines/<state>.json.
+ * The cluster is removed afterwards, whatever happened.
+ *
+ * It is run by hand, not by the test suite (it takes a few minutes and needs a Docker engine):
+ *
+ *   npx tsx test/support/capture-engine-fixtures.ts [state...]     (default: every state)
+ *
+ * States: converged, manager-gone, quorum-lost-early, quorum-lost-settled, recovered, recovered-settled,
+ * quorum-lost-early-leader, worker-left, pending-join. quorum-lost-early, quorum-lost-settled, recovered and
+ * recovered-settled are made one after the other on one cluster (3 managers + 1 worker) whose leader and one
+ * follower are removed; quorum-lost-early-leader removes both followers instead, so the survivor is the leader.
+ * Env: SWARMUP_BIN, the swarmup bin to make clusters with (default: this repository's bin/swarmup.mjs).
+ * Clusters are named fx-<something>; the script refuses to start when such a cluster already exists.
+ * What it observes (timings, each host's view) goes to stderr. Join tokens stay in memory: a token travels to a
+ * node only on stdin, in a request body, and no fixture is written that contains SWMTKN- or SWMKEY-.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import * as prettier from 'prettier';
+
+type Json = Record<string, unknown>;
+
+const BIN = process.env.SWARMUP_BIN ?? resolve(import.meta.dirname, '../../bin/swarmup.mjs');
+const OUT_DIR = resolve(import.meta.dirname, '../fixtures/engines');
+const SECRET = /SWMTKN-|SWMKEY-/;
+
+const STATES = [
+  'converged',
+  'manager-gone',
+  'quorum-lost-early',
+  'quorum-lost-settled',
+  'recovered',
+  'recovered-settled',
+  'quorum-lost-early-leader',
+  'worker-left',
+  'pending-join',
+] as const;
+type State = (typeof STATES)[number];
+
+interface HostCapture {
+  host: string;
+  info: Json;
+  nodes: Json[] | null;
+  nodesError: string | null;
+  nodesStatus: number | null;
+}
+
+interface ApiAnswer {
+  /** HTTP status, or null when the engine did not answer in time. */
+  status: number | null;
+  body: unknown;
+  /** The error message of a failed call: the engine's `message`, or why there was no answer. */
+  error: string | null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small helpers
+
+const t0 = Date.now();
+function log(scope: string, text: string): void {
+  const line = `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] [${scope}] ${text}`;
+  console.error(SECRET.test(line) ? `[${scope}] (a line was withheld: it held a swarm secret)` : line);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function seconds(fromMs: number): string {
+  return `${((Date.now() - fromMs) / 1000).toFixed(1)} s`;
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function obj(v: unknown): Json {
+  return isObject(v) ? v : {};
+}
+
+async function run(cmd: string, args: string[], input?: string): Promise<string> {
+  const r = await execa(cmd, args, { reject: false, ...(input === undefined ? {} : { input }) });
+  if (r.exitCode !== 0) {
+    const err = String(r.stderr).trim();
+    throw new Error(
+      `${cmd} ${args.join(' ')} (exit ${r.exitCode}): ${SECRET.test(err) ? '(withheld)' : err}`,
+    );
+  }
+  return String(r.stdout).trim();
+}
+
+/** One Engine API call from inside a node container, through its unix socket (curl is in the node image). */
+async function api(
+  container: string,
+  method: string,
+  path: string,
+  opts: { body?: Json; timeoutS?: number } = {},
+): Promise<ApiAnswer> {
+  const args = [
+    'exec',
+    ...(opts.body ? ['-i'] : []),
+    container,
+    'curl',
+    '-s',
+    '-m',
+    String(opts.timeoutS ?? 15),
+  ];
+  args.push('-w', '\n%{http_code}', '--unix-socket', '/var/run/docker.sock', '-X', method);
+  if (opts.body) args.push('-H', 'Content-Type: application/json', '--data-binary', '@-');
+  args.push(`http://docker${path}`);
+  const r = await execa('docker', args, {
+    reject: false,
+    ...(opts.body ? { input: JSON.stringify(opts.body) } : {}),
+  });
+  const out = String(r.stdout);
+  const cut = out.lastIndexOf('\n');
+  const code = Number(out.slice(cut + 1));
+  const text = out.slice(0, Math.max(cut, 0));
+  if (r.exitCode !== 0 || !code) {
+    const why = r.exitCode === 28 ? `no answer within ${opts.timeoutS ?? 15} s` : `curl exit ${r.exitCode}`;
+    return { status: null, body: null, error: `${why} ${String(r.stderr).trim()}`.trim() };
+  }
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  const error = code >= 400 ? (isObject(body) ? String(body.message ?? text) : text) : null;
+  return { status: code, body, error };
+}
+
+async function info(container: string, timeoutS = 15): Promise<Json | null> {
+  const a = await api(container, 'GET', '/info', { timeoutS });
+  return a.status === 200 && isObject(a.body) ? a.body : null;
+}
+
+function swarmOf(i: Json | null): Json {
+  return obj(i?.Swarm);
+}
+
+/** A short account of one host's /info Swarm object and its /nodes answer, for the log. */
+function describeHost(c: HostCapture): string {
+  const s = swarmOf(c.info);
+  const cluster = isObject(s.Cluster)
+    ? `Cluster.ID="${String(s.Cluster.ID)}"`
+    : `Cluster=${String(s.Cluster)}`;
+  const took = readMs.has(c) ? ` (read took ${((readMs.get(c) ?? 0) / 1000).toFixed(1)} s)` : '';
+  const nodes = c.nodes ? `/nodes 200 (${c.nodes.length} nodes)` : `/nodes ${c.nodesStatus} ${c.nodesError}`;
+  return (
+    `${c.host}: LocalNodeState=${String(s.LocalNodeState)} ControlAvailable=${String(s.ControlAvailable)} ` +
+    `${cluster} Error=${JSON.stringify(s.Error ?? '')} Managers=${String(s.Managers)} Nodes=${String(s.Nodes)}; ${nodes}${took}`
+  );
+}
+
+/** One line per node of a /nodes answer: hostname role state reachability leader. */
+function describeNodes(nodes: Json[]): string[] {
+  return nodes
+    .map((n) => {
+      const ms = isObject(n.ManagerStatus) ? n.ManagerStatus : null;
+      const st = obj(n.Status);
+      return (
+        `${String(obj(n.Description).Hostname)} id=${String(n.ID)} role=${String(obj(n.Spec).Role)} ` +
+        `state=${String(st.State)}${st.Message ? ` (${String(st.Message)})` : ''} ` +
+        (ms
+          ? `reachability=${String(ms.Reachability)} leader=${String(ms.Leader === true)}`
+          : 'ManagerStatus=none')
+      );
+    })
+    .sort();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading and trimming
+
+function trimInfo(i: Json): Json {
+  const swarm = structuredClone(obj(i.Swarm));
+  if (isObject(swarm.Cluster)) {
+    delete swarm.Cluster.TLSInfo;
+    if (isObject(swarm.Cluster.Spec)) delete swarm.Cluster.Spec.CAConfig;
+  }
+  return { Name: i.Name, ServerVersion: i.ServerVersion, SystemTime: i.SystemTime, Swarm: swarm };
+}
+
+function trimNode(n: Json): Json {
+  const node = structuredClone(n);
+  if (isObject(node.Description)) {
+    const d = node.Description;
+    delete d.TLSInfo;
+    delete d.Platform;
+    delete d.Resources;
+    if (isObject(d.Engine)) delete d.Engine.Plugins;
+  }
+  return node;
+}
+
+/** How long each capture's reads took (ms), for the log. */
+const readMs = new WeakMap<HostCapture, number>();
+
+/** GET /info and GET /nodes of one host, asked at the same time (as swarmup does). */
+async function captureHost(container: string): Promise<HostCapture> {
+  const started = Date.now();
+  const [i, n] = await Promise.all([
+    api(container, 'GET', '/info', { timeoutS: 30 }),
+    api(container, 'GET', '/nodes', { timeoutS: 30 }),
+  ]);
+  if (i.status !== 200 || !isObject(i.body)) throw new Error(`${container}: GET /info failed: ${i.error}`);
+  const ok = n.status === 200 && Array.isArray(n.body);
+  const capture: HostCapture = {
+    host: container,
+    info: trimInfo(i.body),
+    nodes: ok ? (n.body as unknown[]).map((x) => trimNode(obj(x))) : null,
+    nodesError: ok ? null : (n.error ?? `unexpected answer ${n.status}`),
+    nodesStatus: ok ? null : n.status,
+  };
+  readMs.set(capture, Date.now() - started);
+  return capture;
+}
+
+async function containersOf(cluster: string): Promise<string[]> {
+  const out = await run('docker', [
+    'ps',
+    '-a',
+    '--filter',
+    `label=swarmup.cluster=${cluster}`,
+    '--format',
+    '{{.Names}}',
+  ]);
+  return out.split('\n').filter(Boolean).sort();
+}
+
+/** Every node container of the cluster that still exists, in name order, read at the same time. */
+async function captureCluster(cluster: string): Promise<HostCapture[]> {
+  return Promise.all((await containersOf(cluster)).map(captureHost));
+}
+
+async function writeFixture(state: State, how: string, hosts: HostCapture[]): Promise<void> {
+  const version = String(hosts[0]?.info.ServerVersion ?? 'unknown');
+  const fixture = {
+    state,
+    captured: `${new Date().toISOString().slice(0, 10)}, Docker ${version}, ${how}`,
+    hosts,
+  };
+  const raw = JSON.stringify(fixture, null, 2);
+  if (SECRET.test(raw)) throw new Error(`the ${state} fixture contains a swarm token or key: not written`);
+  const file = join(OUT_DIR, `${state}.json`);
+  const config = (await prettier.resolveConfig(file)) ?? {};
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(file, await prettier.format(raw, { ...config, filepath: file }));
+  log(state, `wrote ${file}`);
+  for (const h of hosts) log(state, `  ${describeHost(h)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clusters
+
+interface Cluster {
+  name: string;
+  home: string;
+}
+
+async function up(name: string, managers: number, workers: number): Promise<Cluster> {
+  if ((await containersOf(name)).length > 0)
+    throw new Error(`cluster ${name} already has node containers: remove them first (see cleanup below)`);
+  const home = mkdtempSync(join(tmpdir(), `swarmup-${name}-`));
+  const cluster = { name, home };
+  log(name, `up: ${managers} managers + ${workers} workers`);
+  const started = Date.now();
+  const r = await execa(
+    'node',
+    [
+      BIN,
+      'up',
+      '--name',
+      name,
+      '--managers',
+      String(managers),
+      '--workers',
+      String(workers),
+      '--json',
+      '--yes',
+    ],
+    { reject: false, stdin: 'ignore', env: { SWARMUP_HOME: home }, timeout: 600_000 },
+  );
+  if (r.exitCode !== 0) {
+    await destroy(cluster);
+    const tail = `${String(r.stdout).slice(-2000)}\n${String(r.stderr).slice(-2000)}`;
+    throw new Error(
+      `swarmup up ${name} failed (exit ${r.exitCode}):\n${SECRET.test(tail) ? '(withheld)' : tail}`,
+    );
+  }
+  log(name, `up took ${seconds(started)}`);
+  return cluster;
+}
+
+/** Remove the cluster's node containers, volumes and network directly (works whatever state swarmup is in). */
+async function destroy(c: Cluster): Promise<void> {
+  const label = `label=swarmup.cluster=${c.name}`;
+  const ids = (await run('docker', ['ps', '-aq', '--filter', label])).split('\n').filter(Boolean);
+  if (ids.length) await execa('docker', ['rm', '-f', ...ids], { reject: false });
+  const vols = (await run('docker', ['volume', 'ls', '-q', '--filter', label])).split('\n').filter(Boolean);
+  if (vols.length) await execa('docker', ['volume', 'rm', ...vols], { reject: false });
+  await execa('docker', ['network', 'rm', `swarmup-${c.name}`], { reject: false });
+  rmSync(c.home, { recursive: true, force: true });
+  log(c.name, 'removed');
+}
+
+async function withCluster(
+  name: string,
+  managers: number,
+  workers: number,
+  body: (c: Cluster) => Promise<void>,
+): Promise<void> {
+  const c = await up(name, managers, workers);
+  try {
+    await body(c);
+  } finally {
+    await destroy(c);
+  }
+}
+
+const node = (c: Cluster, role: 'manager' | 'worker', i: number): string => `${c.name}-${role}-${i}`;
+
+/** The node container's address on the cluster network. */
+async function addressOf(c: Cluster, container: string): Promise<string> {
+  const nets = JSON.parse(
+    await run('docker', ['inspect', '-f', '{{json .NetworkSettings.Networks}}', container]),
+  ) as Record<string, { IPAddress?: string }>;
+  const ip = nets[`swarmup-${c.name}`]?.IPAddress;
+  if (!ip) throw new Error(`${container} has no address on swarmup-${c.name}`);
+  return ip;
+}
+
+/** Remove a node container and its /var/lib/docker volume: the machine is gone. */
+async function removeNode(container: string): Promise<void> {
+  await run('docker', ['rm', '-f', container]);
+  await run('docker', ['volume', 'rm', `${container}-docker`]);
+}
+
+async function nodesFrom(container: string): Promise<Json[] | null> {
+  const a = await api(container, 'GET', '/nodes');
+  return a.status === 200 && Array.isArray(a.body) ? (a.body as unknown[]).map(obj) : null;
+}
+
+const hostname = (n: Json): string => String(obj(n.Description).Hostname);
+const managerStatus = (n: Json): Json | null => (isObject(n.ManagerStatus) ? n.ManagerStatus : null);
+
+async function leaderOf(c: Cluster): Promise<string> {
+  for (let i = 1; i <= 3; i++) {
+    const nodes = await nodesFrom(node(c, 'manager', i));
+    const leader = nodes?.find((n) => managerStatus(n)?.Leader === true);
+    if (leader) return hostname(leader);
+  }
+  throw new Error(`${c.name}: no manager names a leader`);
+}
+
+/** Poll until check() returns a value (not undefined), every intervalMs, at most timeoutMs. */
+async function until<T>(
+  what: string,
+  intervalMs: number,
+  timeoutMs: number,
+  check: () => Promise<T | undefined>,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000} s`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Wait until a manager lists every node ready and every manager reachable (a settled, healthy cluster). */
+async function waitHealthy(c: Cluster, count: number): Promise<void> {
+  await until(`${c.name} healthy`, 1000, 60_000, async () => {
+    const nodes = await nodesFrom(node(c, 'manager', 1));
+    const ok =
+      nodes?.length === count &&
+      nodes.every((n) => {
+        const ms = managerStatus(n);
+        return obj(n.Status).State === 'ready' && (!ms || ms.Reachability === 'reachable');
+      });
+    return ok ? true : undefined;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// States
+
+async function converged(): Promise<void> {
+  await withCluster('fx-converged', 3, 2, async (c) => {
+    await waitHealthy(c, 5);
+    const hosts = await captureCluster(c.name);
+    await writeFixture('converged', 'a healthy 3-manager + 2-worker cluster just after swarmup up.', hosts);
+  });
+}
+
+async function managerGone(): Promise<void> {
+  await withCluster('fx-manager-gone', 3, 2, async (c) => {
+    await waitHealthy(c, 5);
+    const leader = await leaderOf(c);
+    const victim = [1, 2, 3].map((i) => node(c, 'manager', i)).find((m) => m !== leader)!;
+    log('manager-gone', `leader is ${leader}; removing ${victim} (container and volume)`);
+    await removeNode(victim);
+    const removed = Date.now();
+    const seen: Record<string, string> = {};
+    await until(`${leader} to list ${victim} down and unreachable`, 1000, 180_000, async () => {
+      const v = (await nodesFrom(leader))?.find((n) => hostname(n) === victim);
+      if (!v) return undefined;
+      const state = String(obj(v.Status).State);
+      const reach = String(managerStatus(v)?.Reachability);
+      for (const mark of [`state=${state}`, `reachability=${reach}`])
+        if (!seen[mark]) {
+          seen[mark] = seconds(removed);
+          log('manager-gone', `${leader} lists ${victim} ${mark} at +${seen[mark]}`);
+        }
+      return state === 'down' && reach === 'unreachable' ? true : undefined;
+    });
+    const after = seconds(removed);
+    const hosts = await captureCluster(c.name);
+    await writeFixture(
+      'manager-gone',
+      `a healthy 3+2 cluster whose non-leader manager ${victim} had its container and volume removed, ` +
+        `captured ${after} later once the leader listed it down and unreachable.`,
+      hosts,
+    );
+  });
+}
+
+/**
+ * States quorum-lost-early, quorum-lost-settled, recovered and recovered-settled, in that order, on one 3+1
+ * cluster; writes those of them that were asked for. The leader and one follower are removed, so the survivor is
+ * a follower that has lost its leader and its quorum at once.
+ */
+async function quorumLost(wanted: Set<State>): Promise<void> {
+  const chain: State[] = ['quorum-lost-early', 'quorum-lost-settled', 'recovered', 'recovered-settled'];
+  const last = Math.max(...chain.map((s, i) => (wanted.has(s) ? i : -1)));
+  await withCluster('fx-quorum', 3, 1, async (c) => {
+    await waitHealthy(c, 4);
+    const worker = node(c, 'worker', 1);
+    const leader = await leaderOf(c);
+    const managers = [1, 2, 3].map((i) => node(c, 'manager', i));
+    const gone = [leader, managers.find((m) => m !== leader)!];
+    const survivor = managers.find((m) => !gone.includes(m))!;
+    const clusterIdBefore = String(obj(swarmOf(await info(survivor)).Cluster).ID);
+    log(
+      'quorum',
+      `leader ${leader}; removing ${gone.join(' and ')}; survivor ${survivor}; Cluster.ID ${clusterIdBefore}`,
+    );
+    await Promise.all(gone.map(removeNode));
+    const removed = Date.now();
+    log('quorum', 'both removed');
+
+    // quorum-lost-early: every host read once, starting 1 s after the removal (the survivor may take ~20 s).
+    await sleep(1000);
+    const early = await captureCluster(c.name);
+    const earlyAt = seconds(removed);
+    for (const h of early) log('quorum', `+${earlyAt} ${describeHost(h)}`);
+    if (wanted.has('quorum-lost-early'))
+      await writeFixture(
+        'quorum-lost-early',
+        `a 3+1 cluster whose leader ${gone[0]} and manager ${gone[1]} had their containers and volumes removed, ` +
+          `read 1 s later (the survivor ${survivor} answered ${earlyAt} after the removal).`,
+        early,
+      );
+    if (last < 1) return;
+
+    // quorum-lost-settled: read every 5 s until the survivor answers at once that the swarm has no leader.
+    const settled = await until('the survivor to answer that there is no leader', 5000, 300_000, async () => {
+      const hosts = await captureCluster(c.name).catch((err: unknown) => {
+        log('quorum', `+${seconds(removed)} read failed: ${String(err)}`);
+        return null;
+      });
+      if (!hosts) return undefined;
+      for (const h of hosts) log('quorum', `+${seconds(removed)} ${describeHost(h)}`);
+      const s = hosts.find((h) => h.host === survivor)!;
+      const noLeader = /does not have a leader/.test(String(swarmOf(s.info).Error));
+      return noLeader && (readMs.get(s) ?? Infinity) < 5000 ? hosts : undefined;
+    });
+    const settledAt = seconds(removed);
+    if (wanted.has('quorum-lost-settled'))
+      await writeFixture(
+        'quorum-lost-settled',
+        `the quorum-lost-early cluster read every 5 s until the survivor ${survivor} answered at once that the ` +
+          `swarm has no leader, ${settledAt} after the two managers were removed.`,
+        settled,
+      );
+    if (last < 2) return;
+
+    // recovered: docker swarm init --force-new-cluster on the survivor, captured at its first answered /nodes.
+    const addr = await addressOf(c, survivor);
+    log('quorum', `on ${survivor}: docker swarm init --force-new-cluster --advertise-addr ${addr}`);
+    const init = await execa(
+      'docker',
+      ['exec', survivor, 'docker', 'swarm', 'init', '--force-new-cluster', '--advertise-addr', addr],
+      { reject: false },
+    );
+    // Its stdout holds a join command with a token: never shown.
+    if (init.exitCode !== 0) throw new Error(`swarm init --force-new-cluster failed: ${String(init.stderr)}`);
+    const initAt = Date.now();
+    const recovered = await until('the survivor /nodes to answer', 250, 120_000, async () => {
+      const hosts = await captureCluster(c.name);
+      return hosts.find((h) => h.host === survivor)!.nodes ? hosts : undefined;
+    });
+    const recoveredAt = seconds(initAt);
+    const s = recovered.find((h) => h.host === survivor)!;
+    const idAfter = String(obj(swarmOf(s.info).Cluster).ID);
+    log(
+      'quorum',
+      `/nodes answers ${recoveredAt} after init; Cluster.ID before ${clusterIdBefore}, after ${idAfter}`,
+    );
+    for (const l of describeNodes(s.nodes!)) log('quorum', `  ${l}`);
+    if (wanted.has('recovered'))
+      await writeFixture(
+        'recovered',
+        `the quorum-lost-settled cluster after docker swarm init --force-new-cluster on the survivor ${survivor}, ` +
+          `captured ${recoveredAt} after init at its first answered GET /nodes.`,
+        recovered,
+      );
+    if (last < 3) return;
+
+    // recovered-settled: read every 5 s until the removed managers are down and every other node ready.
+    const recoveredSettled = await until('the removed managers to be down', 5000, 180_000, async () => {
+      const hosts = await captureCluster(c.name);
+      const nodes = hosts.find((h) => h.host === survivor)!.nodes ?? [];
+      log('quorum', `+${seconds(initAt)} after init, ${survivor} lists:`);
+      for (const l of describeNodes(nodes)) log('quorum', `  ${l}`);
+      const settledNodes = nodes.every((n) => {
+        const want = gone.includes(hostname(n)) ? 'down' : 'ready';
+        return obj(n.Status).State === want;
+      });
+      return nodes.length === 4 && settledNodes ? hosts : undefined;
+    });
+    log('quorum', `  ${describeHost(recoveredSettled.find((h) => h.host === worker)!)}`);
+    if (wanted.has('recovered-settled'))
+      await writeFixture(
+        'recovered-settled',
+        `the recovered cluster read every 5 s until its leader ${survivor} listed the removed managers down and ` +
+          `the other nodes ready, ${seconds(initAt)} after docker swarm init --force-new-cluster.`,
+        recoveredSettled,
+      );
+  });
+}
+
+/** quorum-lost-early-leader: on a 3+1 cluster both followers are removed, so the survivor is the leader. */
+async function quorumLostLeader(): Promise<void> {
+  await withCluster('fx-quorum-leader', 3, 1, async (c) => {
+    await waitHealthy(c, 4);
+    const leader = await leaderOf(c);
+    const gone = [1, 2, 3].map((i) => node(c, 'manager', i)).filter((m) => m !== leader);
+    log('quorum-leader', `leader ${leader}; removing ${gone.join(' and ')}`);
+    await Promise.all(gone.map(removeNode));
+    const removed = Date.now();
+    // The first read from 2 s on where the leader lists both removed managers unreachable.
+    const hosts = await until('the leader to list both unreachable', 500, 60_000, async () => {
+      if (Date.now() - removed < 2000) return undefined;
+      const all = await captureCluster(c.name);
+      const l = all.find((h) => h.host === leader)!;
+      log('quorum-leader', `+${seconds(removed)} ${describeHost(l)}`);
+      const unreachable = (l.nodes ?? []).filter(
+        (n) => gone.includes(hostname(n)) && managerStatus(n)?.Reachability === 'unreachable',
+      );
+      return unreachable.length === gone.length ? all : undefined;
+    });
+    const at = seconds(removed);
+    for (const l of describeNodes(hosts.find((h) => h.host === leader)!.nodes ?? []))
+      log('quorum-leader', `  ${l}`);
+    await writeFixture(
+      'quorum-lost-early-leader',
+      `a 3+1 cluster whose two non-leader managers had their containers and volumes removed, captured ${at} ` +
+        `later while the leader ${leader} still answered GET /nodes.`,
+      hosts,
+    );
+    // Log only: when does the lone leader step down?
+    await until('the leader to step down', 2000, 120_000, async () => {
+      const h = await captureHost(leader);
+      log('quorum-leader', `+${seconds(removed)} ${describeHost(h)}`);
+      return /does not have a leader/.test(String(swarmOf(h.info).Error)) ? true : undefined;
+    });
+  });
+}
+
+async function workerLeft(): Promise<void> {
+  await withCluster('fx-worker-left', 3, 2, async (c) => {
+    await waitHealthy(c, 5);
+    const worker = node(c, 'worker', 1);
+    const leader = await leaderOf(c);
+    const id = String(swarmOf(await info(worker)).NodeID);
+    await run('docker', ['exec', worker, 'docker', 'swarm', 'leave', '--force']);
+    const left = Date.now();
+    log('worker-left', `${worker} (node ${id}) left; polling ${leader}`);
+    await until(`${leader} to list ${worker} down`, 1000, 180_000, async () => {
+      const n = (await nodesFrom(leader))?.find((x) => x.ID === id);
+      return obj(n?.Status).State === 'down' ? true : undefined;
+    });
+    const after = seconds(left);
+    log('worker-left', `down after ${after}`);
+    await writeFixture(
+      'worker-left',
+      `a healthy 3+2 cluster after docker swarm leave --force in ${worker}, captured ${after} later once the ` +
+        `leader listed it down.`,
+      await captureCluster(c.name),
+    );
+  });
+}
+
+async function pendingJoin(): Promise<void> {
+  await withCluster('fx-pending', 3, 3, async (c) => {
+    await waitHealthy(c, 6);
+    const worker = node(c, 'worker', 3);
+    const manager = node(c, 'manager', 1);
+    const id = String(swarmOf(await info(worker)).NodeID);
+    await run('docker', ['exec', worker, 'docker', 'swarm', 'leave', '--force']);
+    const left = Date.now();
+    await until(`${manager} to list ${worker} down`, 1000, 180_000, async () => {
+      const n = (await nodesFrom(manager))?.find((x) => x.ID === id);
+      return obj(n?.Status).State === 'down' ? true : undefined;
+    });
+    log('pending-join', `${worker} left; listed down after ${seconds(left)}`);
+    await run('docker', [
+      'exec',
+      worker,
+      'iptables',
+      '-A',
+      'OUTPUT',
+      '-p',
+      'tcp',
+      '--dport',
+      '2377',
+      '-j',
+      'DROP',
+    ]);
+    log('pending-join', `${worker}: iptables drops outbound tcp to port 2377`);
+    const token = await run('docker', ['exec', manager, 'docker', 'swarm', 'join-token', '-q', 'worker']);
+    const body = {
+      ListenAddr: '0.0.0.0:2377',
+      AdvertiseAddr: await addressOf(c, worker),
+      RemoteAddrs: [`${await addressOf(c, manager)}:2377`],
+      JoinToken: token,
+    };
+    // The join runs in the background (the engine gives up waiting after about 20 s and goes on trying).
+    const started = Date.now();
+    const join = api(worker, 'POST', '/swarm/join', { body, timeoutS: 90 });
+    let done = false;
+    void join.then(() => (done = true));
+    const states: string[] = [];
+    const hosts = await until(`${worker} to be pending`, 250, 60_000, async () => {
+      const s = String(swarmOf(await info(worker)).LocalNodeState);
+      if (states.at(-1) !== s) {
+        states.push(s);
+        log(
+          'pending-join',
+          `+${seconds(started)} ${worker} LocalNodeState=${s} (join call ${done ? 'returned' : 'running'})`,
+        );
+      }
+      if (s !== 'pending') return undefined;
+      const all = await captureCluster(c.name);
+      const w = swarmOf(all.find((h) => h.host === worker)!.info);
+      return w.LocalNodeState === 'pending' ? all : undefined;
+    });
+    const pendingAt = seconds(started);
+    await writeFixture(
+      'pending-join',
+      `a 3+3 cluster whose ${worker} left and then rejoined while its iptables dropped outbound tcp to port ` +
+        `2377, captured ${pendingAt} after the join began (join call still running: ${!done}).`,
+      hosts,
+    );
+    const j = await join;
+    log('pending-join', `join call ended after ${seconds(started)}: ${j.status} ${j.error ?? ''}`);
+    log('pending-join', `  ${describeHost(await captureHost(worker))}`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const bad = args.filter((a) => !(STATES as readonly string[]).includes(a));
+  if (bad.length) throw new Error(`unknown state(s): ${bad.join(', ')}; states: ${STATES.join(', ')}`);
+  const wanted = new Set<State>(args.length ? (args as State[]) : STATES);
+  await run('docker', ['info', '--format', '{{.ServerVersion}}']).catch(() => {
+    throw new Error('no Docker engine answers here (start dockerd first)');
+  });
+  log('capture', `swarmup bin ${BIN}; states: ${[...wanted].join(', ')}`);
+  const jobs: Array<[string, () => Promise<void>]> = [];
+  if (wanted.has('converged')) jobs.push(['converged', converged]);
+  if (wanted.has('manager-gone')) jobs.push(['manager-gone', managerGone]);
+  const chain: State[] = ['quorum-lost-early', 'quorum-lost-settled', 'recovered', 'recovered-settled'];
+  if (chain.some((s) => wanted.has(s))) jobs.push(['quorum', () => quorumLost(wanted)]);
+  if (wanted.has('quorum-lost-early-leader')) jobs.push(['quorum-lost-early-leader', quorumLostLeader]);
+  if (wanted.has('worker-left')) jobs.push(['worker-left', workerLeft]);
+  if (wanted.has('pending-join')) jobs.push(['pending-join', pendingJoin]);
+  const failed: string[] = [];
+  for (const [name, job] of jobs) {
+    try {
+      await job();
+    } catch (err) {
+      failed.push(name);
+      log(name, `FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (failed.length) {
+    log('capture', `failed: ${failed.join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
