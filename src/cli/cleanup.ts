@@ -1,5 +1,7 @@
 import { ExitCode, InputError } from '../errors.ts';
+import type { CleanupFound } from '../providers/descriptor.ts';
 import { redact } from '../redact.ts';
+import { providerNamed, providerRegistry } from '../providers/registry.ts';
 import { StateStore } from '../state/store.ts';
 import { confirm } from './confirm.ts';
 
@@ -14,12 +16,7 @@ export interface CleanupFlags {
   yes?: boolean;
 }
 
-interface Found {
-  where: string;
-  cluster: string;
-  summary: string;
-  selected: boolean;
-}
+type Found = CleanupFound;
 
 /**
  * `swarmup cleanup`: list everything labelled (docker) or tagged (ec2) by swarmup, grouped by cluster; delete the
@@ -43,69 +40,24 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
   const progress = (m: string) =>
     opts.json ? out({ event: 'log', message: m }, '') : process.stderr.write(`${m}\n`);
   try {
-    let found: Found[] = [];
-    let removed: string[] = [];
-    if (opts.provider === 'docker') {
-      if (opts.region || opts.allRegions || opts.profile)
-        throw new InputError('--region, --all-regions and --profile are for --provider ec2');
-      const Docker = (await import('dockerode')).default;
-      const { describeLabelled, listLabelled, removeLabelled } =
-        await import('../providers/docker/cleanup.ts');
-      const docker = new Docker();
-      const groups = [...(await listLabelled(docker, opts.name)).values()];
-      found = groups.map((g) => ({
-        where: 'local engine',
-        cluster: g.cluster,
-        summary: describeLabelled(g),
-        selected: opts.name ? g.cluster === opts.name : !hasLocalState(g.cluster),
-      }));
-      const selected = found.filter((f) => f.selected);
-      if (!opts.dryRun && selected.length > 0 && (await ask(selected))) {
-        for (const f of selected) {
-          progress(`removing cluster ${f.cluster}`);
-          const r = await removeLabelled(
-            docker,
-            groups.find((g) => g.cluster === f.cluster)!,
-          );
-          removed.push(...r.map((x) => `${f.cluster}: ${x}`));
-        }
-      }
-    } else if (opts.provider === 'ec2') {
-      const { cleanupEc2, summarize } = await import('../providers/ec2/cleanup.ts');
-      const result = await cleanupEc2(
-        {
-          ...(opts.region ? { region: opts.region } : {}),
-          allRegions: !!opts.allRegions,
-          ...(opts.profile ? { profile: opts.profile } : {}),
-          ...(opts.name ? { name: opts.name } : {}),
-          dryRun: !!opts.dryRun,
-        },
-        {
-          hasLocalState,
-          progress,
-          confirm: (selected) =>
-            ask(
-              selected.map((s) => ({
-                where: s.region,
-                cluster: s.resources.cluster,
-                summary: summarize(s.resources),
-                selected: true,
-              })),
-            ),
-        },
-      );
-      found = result.found.map((f) => ({
-        where: f.region,
-        cluster: f.resources.cluster,
-        summary: summarize(f.resources),
-        selected: f.selected,
-      }));
-      removed = result.removed;
-    } else {
+    const descriptor = providerNamed(opts.provider);
+    if (!descriptor.cleanup)
       throw new InputError(
-        `cleanup: --provider ${opts.provider}: nothing to clean (docker and ec2 create resources)`,
+        `cleanup: --provider ${opts.provider}: nothing to clean (it creates no resources; ${providerRegistry
+          .filter((p) => p.cleanup)
+          .map((p) => p.name)
+          .join(' and ')} do)`,
       );
-    }
+    const { found, removed } = await descriptor.cleanup({
+      ...(opts.name ? { name: opts.name } : {}),
+      dryRun: !!opts.dryRun,
+      ...(opts.region ? { region: opts.region } : {}),
+      ...(opts.allRegions ? { allRegions: true } : {}),
+      ...(opts.profile ? { profile: opts.profile } : {}),
+      hasLocalState,
+      progress,
+      confirm: ask,
+    });
     for (const f of found) out({ event: 'cluster', ...f }, line(f));
     if (found.length === 0)
       out(

@@ -9,6 +9,7 @@ import type { Playbook, PlaybookContext } from '../playbook/playbook.ts';
 import { redact } from '../redact.ts';
 import { renderNodeTable, type Verification } from '../swarm/verify.ts';
 import { stages } from '../cluster/actions.ts';
+import { providerRegistry } from '../providers/registry.ts';
 import { cleanup, type CleanupFlags } from './cleanup.ts';
 import { confirm } from './confirm.ts';
 import { openContext, type CommonOptions } from './session.ts';
@@ -30,30 +31,10 @@ function common(cmd: Command): Command {
     .option('-y, --yes', 'do not ask for confirmation');
 }
 
-/** EC2 settings; they override the config file's `ec2:` section. */
-function ec2Flags(cmd: Command, all: boolean): Command {
-  cmd
-    .option('--region <region>', "EC2: AWS region (else AWS_REGION or the profile's)")
-    .option('--profile <name>', 'EC2: AWS profile')
-    .option(
-      '--bastion <[user@]host[:port]>',
-      "EC2: reach the instances' private addresses through this jump host",
-    );
-  if (!all) return cmd;
-  return cmd
-    .option('--instance-type <type>', 'EC2: instance type (default t3.small)')
-    .option('--ami <id>', 'EC2: image (default: Ubuntu 24.04 LTS amd64 from its SSM public parameter)')
-    .option(
-      '--ssh-cidr <cidrs>',
-      "EC2: who may reach SSH, comma-separated (default: this machine's public address/32)",
-    )
-    .option('--ssh-key <file>', 'EC2: public key to import (default: a key pair made for the cluster)')
-    .option('--subnets <ids>', "EC2: comma-separated subnet ids (default: the default VPC's)")
-    .option(
-      '--encrypted-overlay',
-      'EC2: also allow ESP (IP protocol 50) between nodes, for encrypted overlay networks',
-    )
-    .option('--allow-ssh-from-anywhere', 'EC2: permit --ssh-cidr 0.0.0.0/0 (refused otherwise)');
+/** Each provider's own flags (EC2's region, instance type...); `all` for the commands that create. */
+function providerFlags(cmd: Command, all: boolean): Command {
+  for (const d of providerRegistry) d.flags?.(cmd, all);
+  return cmd;
 }
 
 function normalise(opts: CommonOptions & { inventory?: string }): CommonOptions {
@@ -151,15 +132,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--workers <n>', 'workers, for providers that create machines (default 2)')
     .option('--dry-run', 'show what would be done, change nothing')
     .option('--until <stage>', 'stop after a stage: provision, engine, swarm');
-  ec2Flags(program.commands.at(-1)!, true).action(up(false));
+  providerFlags(program.commands.at(-1)!, true).action(up(false));
 
   common(program.command('plan').description('what up would do, touching nothing'))
     .option('--until <stage>', 'only the stages up to this one: provision, engine, swarm')
     .option('--managers <n>', 'managers: 1, 3, 5 or 7')
     .option('--workers <n>', 'workers, for providers that create machines');
-  ec2Flags(program.commands.at(-1)!, true).action(up(true));
+  providerFlags(program.commands.at(-1)!, true).action(up(true));
 
-  ec2Flags(
+  providerFlags(
     common(program.command('status').description('the docker node ls view of the cluster')),
     false,
   ).action(async (opts: CommonOptions) => {
@@ -186,7 +167,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   )
     .option('--managers <n>', 'managers: 1, 3, 5 or 7')
     .option('--workers <n>', 'workers, for providers that create machines');
-  ec2Flags(program.commands.at(-1)!, true).action(async (opts: CommonOptions) => {
+  providerFlags(program.commands.at(-1)!, true).action(async (opts: CommonOptions) => {
     if (opts.managers === undefined && opts.workers === undefined) {
       process.stderr.write('swarmup: scale: give --managers, --workers or both\n');
       setExit(ExitCode.badInput);
@@ -195,7 +176,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     await up(false)(opts);
   });
 
-  ec2Flags(
+  providerFlags(
     common(
       program
         .command('recover')
@@ -214,7 +195,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     );
   });
 
-  ec2Flags(
+  providerFlags(
     common(program.command('down').description('remove everything swarmup created for the cluster')),
     false,
   ).action(async (opts: CommonOptions) => {

@@ -1,8 +1,8 @@
 import { resolveCluster, type CliFlags, type ClusterSpec } from '../config/cluster.ts';
 import { HumanReporter, JsonReporter, type Reporter } from '../playbook/events.ts';
 import { PlaybookContext, type RunOptions } from '../playbook/playbook.ts';
-import { createProvider } from '../providers/create-provider.ts';
-import type { Ec2ProviderOptions } from '../providers/ec2/ec2-provider.ts';
+import type { ProviderOptions } from '../providers/descriptor.ts';
+import { providerNamed } from '../providers/registry.ts';
 import { StateStore } from '../state/store.ts';
 import { ConnectionPool } from '../transport/pool.ts';
 
@@ -23,7 +23,7 @@ export interface CommonOptions extends CliFlags {
 export async function openContext(
   opts: CommonOptions,
   reporter?: Reporter,
-  providerOptions?: { ec2?: Ec2ProviderOptions },
+  providerOptions: ProviderOptions = {},
 ): Promise<PlaybookContext> {
   // The YAML parser and the schema are loaded only when there is a file to read.
   const file = opts.config ? (await import('../config/load.ts')).loadConfigFile(opts.config) : undefined;
@@ -31,7 +31,7 @@ export async function openContext(
   // The machine counts a docker cluster was made with are remembered, so status and down need no flags.
   const recorded = new StateStore(name ?? 'local').read();
   const flags: CliFlags = { ...opts };
-  if (recorded && (recorded.provider === 'docker' || recorded.provider === 'ec2') && !opts.config) {
+  if (recorded && providerNamed(recorded.provider).createsMachines && !opts.config) {
     flags.provider ??= recorded.provider;
     if (recorded.region) flags.region ??= recorded.region;
     flags.managers ??= recorded.managers !== undefined ? String(recorded.managers) : undefined;
@@ -39,12 +39,12 @@ export async function openContext(
   }
   const spec: ClusterSpec = resolveCluster(file, flags, opts.config);
   const state = new StateStore(spec.name);
-  const provider = await createProvider(spec, state, providerOptions?.ec2);
+  const descriptor = providerNamed(spec.provider);
+  const provider = await descriptor.open(spec, state, providerOptions);
   const pool = new ConnectionPool({
     knownHosts: state.knownHosts(),
-    // Machines swarmup just created may still be starting sshd (an EC2 instance boots for a minute or two);
-    // machines the user brings should answer now.
-    retryForMs: spec.provider === 'ec2' ? 300_000 : provider.createsMachines ? 30_000 : 0,
+    // Machines swarmup just created may still be starting sshd; machines the user brings should answer now.
+    retryForMs: descriptor.sshRetryMs,
   });
   const runOptions: RunOptions = {
     dryRun: opts.dryRun ?? false,

@@ -1,5 +1,9 @@
 import { homedir } from 'node:os';
 import { InputError } from '../errors.ts';
+import { providerNamed } from '../providers/registry.ts';
+import { parseBastion, type JumpHost } from './bastion.ts';
+
+export { parseBastion, type JumpHost } from './bastion.ts';
 import { defaultManagerCount, managerCountProblem } from './policy.ts';
 import { CLUSTER_NAME, CLUSTER_NAME_RULE } from './names.ts';
 import type { ConfigFile, ProviderName } from './schema.ts';
@@ -18,35 +22,6 @@ export interface HostSpec {
   role: Role | 'auto';
   /** Reach this host through a jump host (bastion), as `ssh -J` does. */
   jump?: JumpHost;
-}
-
-export interface JumpHost {
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  privateKey?: string;
-}
-
-/** `[user@]host[:port]` (IPv6 in brackets), as `ssh -J` takes it. */
-export function parseBastion(
-  text: string,
-  field: string,
-  defaultUser: string,
-  privateKey?: string,
-): JumpHost {
-  const m = /^(?:([^@\s]+)@)?(\[[0-9a-fA-F:]+\]|[^:\s@[\]]+)(?::(\d{1,5}))?$/.exec(text.trim());
-  if (!m || (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535))) {
-    throw new InputError(`${field}: "${text}" is not [user@]host[:port]`);
-  }
-  const address = m[2]!.replace(/^\[|\]$/g, '');
-  return {
-    name: `bastion ${address}`,
-    address,
-    port: m[3] ? Number(m[3]) : 22,
-    user: m[1] ?? defaultUser,
-    ...(privateKey ? { privateKey } : {}),
-  };
 }
 
 /** Everything `up` needs to know about the wanted cluster, from flags and the config file. */
@@ -103,57 +78,6 @@ export interface CliFlags {
   bastion?: string;
 }
 
-const CIDR4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-const CIDR6 = /^[0-9a-fA-F:]+\/\d{1,3}$/;
-
-function resolveEc2(file: ConfigFile | undefined, flags: CliFlags, where: (f: string) => string): Ec2Spec {
-  const f = file?.ec2 ?? {};
-  const cidrs =
-    flags.sshCidr !== undefined
-      ? flags.sshCidr.split(',').map((c) => c.trim())
-      : f.sshCidr === undefined
-        ? undefined
-        : [f.sshCidr].flat();
-  const cidrField = flags.sshCidr !== undefined ? '--ssh-cidr' : where('ec2.sshCidr');
-  for (const c of cidrs ?? []) {
-    const m = CIDR4.exec(c);
-    const ok = m ? m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32 : CIDR6.test(c);
-    if (!ok) throw new InputError(`${cidrField}: "${c}" is not a CIDR block like 203.0.113.7/32`);
-  }
-  const allowWorld = flags.allowSshFromAnywhere ?? f.allowSshFromAnywhere ?? false;
-  const world = (cidrs ?? []).filter((c) => c === '0.0.0.0/0' || c === '::/0'); // refused unless explicitly allowed
-  if (world.length > 0 && !allowWorld) {
-    throw new InputError(
-      `${cidrField}: ${world.join(', ')} would open SSH to the whole internet; pass --allow-ssh-from-anywhere if you mean it`,
-    );
-  }
-  const subnets = flags.subnets ? flags.subnets.split(',').map((x) => x.trim()) : f.subnets;
-  for (const sn of subnets ?? []) {
-    if (!/^subnet-[0-9a-f]+$/.test(sn))
-      throw new InputError(`--subnets: "${sn}" is not a subnet id like subnet-0123abcd`);
-  }
-  const bastion = flags.bastion ?? f.bastion;
-  if (bastion) parseBastion(bastion, flags.bastion ? '--bastion' : where('ec2.bastion'), 'root');
-  const ami = flags.ami ?? f.ami;
-  if (ami && !/^ami-[0-9a-f]+$/.test(ami))
-    throw new InputError(`--ami: "${ami}" is not an AMI id like ami-0123456789abcdef0`);
-  return {
-    ...((flags.region ?? f.region) ? { region: (flags.region ?? f.region)! } : {}),
-    ...((flags.profile ?? f.profile) ? { profile: (flags.profile ?? f.profile)! } : {}),
-    instanceType: flags.instanceType ?? f.instanceType ?? 't3.small',
-    diskGiB: f.diskGiB ?? 20,
-    ...(ami ? { ami } : {}),
-    amiParameter: f.amiParameter ?? DEFAULT_AMI_PARAMETER,
-    ...(f.user ? { user: f.user } : {}),
-    ...(cidrs ? { sshCidrs: cidrs } : {}),
-    ...((flags.sshKey ?? f.sshKey) ? { sshKey: expandHome((flags.sshKey ?? f.sshKey)!) } : {}),
-    ...(subnets ? { subnets } : {}),
-    encryptedOverlay: flags.encryptedOverlay ?? f.encryptedOverlay ?? false,
-    allowSshFromAnywhere: allowWorld,
-    ...((flags.bastion ?? f.bastion) ? { bastion: (flags.bastion ?? f.bastion)! } : {}),
-  };
-}
-
 export const defaultClusterName = 'local';
 
 function intFlag(flag: string, value: string | undefined): number | undefined {
@@ -180,14 +104,7 @@ export function resolveCluster(
   }
 
   const provider = (flags.provider ?? file?.provider ?? (file?.hosts ? 'ssh' : 'docker')) as ProviderName;
-  if (!(['docker', 'ssh', 'ec2', 'multipass'] as string[]).includes(provider)) {
-    throw new InputError(`--provider: "${provider}" is not a provider (docker, ssh, ec2, multipass)`);
-  }
-  if (provider === 'multipass') {
-    throw new InputError(
-      `--provider ${provider}: not available in this version of swarmup (docker, ssh and ec2 are)`,
-    );
-  }
+  const descriptor = providerNamed(provider, flags.provider ? '--provider' : where('provider'));
 
   const flagManagers = intFlag('--managers', flags.managers);
   const flagWorkers = intFlag('--workers', flags.workers);
@@ -201,7 +118,7 @@ export function resolveCluster(
     ...(file?.engine?.version ? { version: file.engine.version } : {}),
   } as ClusterSpec['engine'];
 
-  if (provider === 'docker' || provider === 'ec2') {
+  if (descriptor.createsMachines) {
     if (file?.hosts)
       throw new InputError(
         where(`hosts: only for provider ssh (the ${provider} provider creates its nodes)`),
@@ -212,7 +129,6 @@ export function resolveCluster(
       throw new InputError(`${flagWorkers !== undefined ? '--workers' : where('workers')}: at most 100`);
     const problem = managerCountProblem(managers, managers + workers);
     if (problem) throw new InputError(`${managersField}: ${problem}`);
-    const ec2 = provider === 'ec2' ? { ec2: resolveEc2(file, flags, where) } : {};
     return {
       name,
       provider,
@@ -220,7 +136,7 @@ export function resolveCluster(
       workers,
       hosts: [],
       engine,
-      ...ec2,
+      ...descriptor.resolve?.(file, flags, where),
       ...(configFile ? { configFile } : {}),
     };
   }
@@ -235,7 +151,7 @@ export function resolveCluster(
     );
   }
   if (flagWorkers !== undefined)
-    throw new InputError('--workers: only for providers that create machines (docker)');
+    throw new InputError(`--workers: only for providers that create machines, not ${provider}`);
   const sshDefaults = file?.ssh ?? {};
   const hosts: HostSpec[] = hostsIn.map((h) => ({
     name: h.name,

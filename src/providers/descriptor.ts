@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import type { CliFlags, ClusterSpec } from '../config/cluster.ts';
+import type { ConfigFile, ProviderName } from '../config/schema.ts';
+import type { StateStore } from '../state/store.ts';
+import type { Provider } from './provider.ts';
+
+/** One cluster's resources found by `cleanup`, and whether they are to be deleted. */
+export interface CleanupFound {
+  where: string;
+  cluster: string;
+  summary: string;
+  selected: boolean;
+}
+
+export interface CleanupRequest {
+  /** Only this cluster; else every cluster with no local state. */
+  name?: string;
+  dryRun: boolean;
+  region?: string;
+  allRegions?: boolean;
+  profile?: string;
+  hasLocalState(cluster: string): boolean;
+  progress(message: string): void;
+  /** Asked once with what is selected, before anything is deleted; false stops. */
+  confirm(selected: CleanupFound[]): Promise<boolean>;
+}
+
+/**
+ * Everything swarmup knows of one provider, in one place (docker-machine's driver registration): its flags, its
+ * part of the cluster spec, how to open its machine driver, and how to find its orphans. A new provider is one
+ * folder with one descriptor, plus one line in registry.ts.
+ */
+export interface ProviderDescriptor {
+  readonly name: ProviderName;
+  /** Machines are made (and surplus ones destroyed) by swarmup; else they are the inventory's hosts. */
+  readonly createsMachines: boolean;
+  /** How long a first SSH connection may be retried (a machine that is still booting). */
+  readonly sshRetryMs: number;
+  /** Flags this provider adds: `all` for up, plan and scale; else the ones that find an existing cluster. */
+  flags?(cmd: Command, all: boolean): void;
+  /** This provider's part of the spec, from the file and the flags; throws InputError naming the field. */
+  resolve?(
+    file: ConfigFile | undefined,
+    flags: CliFlags,
+    where: (field: string) => string,
+  ): Partial<ClusterSpec>;
+  /** The machine driver; its modules (an SDK, a client) are loaded only here. */
+  open(spec: ClusterSpec, state: StateStore, options: ProviderOptions): Promise<Provider>;
+  /** `cleanup`: what this provider made for clusters, grouped by cluster; the selected ones deleted. */
+  cleanup?(request: CleanupRequest): Promise<{ found: CleanupFound[]; removed: string[] }>;
+}
+
+/** Test hooks a provider may take (never set by the command line). */
+export interface ProviderOptions {
+  ec2?: import('./ec2/ec2-provider.ts').Ec2ProviderOptions;
+}
