@@ -13,7 +13,8 @@
  *
  * Then the engine step on bare machines (Debian, sshd, a sudo user, no Docker): `up --until engine` installing
  * docker.io from the Debian mirror on one host, then on three at once (BENCH_ENGINE=0 skips it: it downloads;
- * BENCH_SWARM=0 runs only it).
+ * BENCH_SWARM=0 runs only it). Before both, a docker-provider cluster scaled by two workers and back (bench/scale.ts;
+ * BENCH_SCALE=0 skips it).
  */
 import { provisionAll } from '../src/providers/provision-all.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -249,6 +250,14 @@ async function engineBench(): Promise<void> {
 }
 
 try {
+  if (process.env.BENCH_SCALE !== '0') {
+    const { scaleBench, removeScaleCluster } = await import('./scale.ts');
+    try {
+      await scaleBench(REPEAT, home);
+    } finally {
+      await removeScaleCluster();
+    }
+  }
   if (process.env.BENCH_SWARM !== '0') await main();
   if (process.env.BENCH_ENGINE !== '0') await engineBench();
 } finally {
