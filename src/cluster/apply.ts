@@ -1,4 +1,4 @@
-import { installEngine, planEngines, preflight, readEngineFacts } from '../engine/ensure.ts';
+import { installEngine, planEngines, preflight, probePorts, readEngineFacts } from '../engine/ensure.ts';
 import { errorMessage, InputError, StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
@@ -92,10 +92,25 @@ export async function applyCluster(
   }
   if (until === 'engine') return { plan, hosts: kept(), nodeIds: new Map(), complete: false };
 
-  // 3. Re-read what the earlier parts changed; plan the swarm again only if it is not what was assumed.
+  // 3. Re-read what the earlier parts changed; plan the swarm again only if it is not what was assumed. The port
+  //    probe of the hosts the plan joins runs meanwhile (new machines' engines are still starting).
+  const hosts = keptHosts(reading, machines);
+  const preflightOf = (p: ClusterPlan) => ({
+    reference: p.swarm.entry,
+    joining: new Set(
+      p.phases
+        .filter((ph) => ph.stage === 'swarm')
+        .flatMap((ph) => ph.actions)
+        .flatMap((a) => (a.kind === 'init' || a.kind === 'join' ? [a.host] : [])),
+    ),
+    roles: p.swarm.roles,
+  });
   let facts = reading.input.facts;
   let swarmPlan = plan;
   const reread = [...touched, ...plan.unread].filter((n) => machines.has(n));
+  const early = plan.unread.length === 0 ? preflightOf(plan) : undefined;
+  const probing = early && early.joining.size > 0 ? probePorts(ctx.withHosts(hosts), early) : undefined;
+  probing?.catch(() => undefined); // awaited below; a failure is reported there
   if (reread.length > 0) {
     const fresh = await readSwarmFacts(ctx.withHosts(reread.map((n) => machines.get(n)!)), {
       engineWaitMs: 60_000,
@@ -117,15 +132,13 @@ export async function applyCluster(
   for (const p of swarmPlan.problems) ctx.reporter.emit({ event: 'problem', ...p });
 
   // 4. Pre-flight before any swarm change: clocks, addresses, disk, and the ports between the hosts that join.
-  const actions = swarmPhases.flatMap((p) => p.actions);
-  const joining = new Set(actions.flatMap((a) => (a.kind === 'init' || a.kind === 'join' ? [a.host] : [])));
-  const hosts = keptHosts(reading, machines);
-  if (joining.size > 0) {
+  const checks = preflightOf(swarmPlan);
+  if (checks.joining.size > 0) {
+    const sameProbe = swarmPlan === plan && probing;
     await preflight(ctx.withHosts(hosts), {
-      reference: swarmPlan.swarm.entry,
-      joining,
-      roles: swarmPlan.swarm.roles,
+      ...checks,
       clockOffsets: clockOffsets(facts),
+      ...(sameProbe ? { probed: probing } : {}),
     });
   }
 

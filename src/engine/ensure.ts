@@ -88,46 +88,57 @@ export async function installEngine(
   if (plan.reconnect) await ctx.pool.reconnect(h.host);
 }
 
+/** What the pre-flight needs to know of the plan. */
+export interface PreflightOptions {
+  reference: string;
+  joining: Set<string>;
+  roles: Record<string, 'manager' | 'worker'>;
+}
+
+type Probed = Awaited<ReturnType<typeof probeSwarmPorts>>;
+
 /**
- * Pre-flight, before any swarm change: clock skew against the first manager (from the engines' own clocks, read
- * with the swarm facts), and on the hosts about to join: the advertise address is theirs, free disk, and Swarm's
- * ports reachable between them (one listener command per target, one probe command per source). Throws naming
- * every host and cause.
+ * The port probe between the hosts about to join and the others (one listener command per target, one probe
+ * command per source). Started on its own so it can overlap other waiting (new machines' engines starting).
  */
-export async function preflight(
-  ctx: PlaybookContext,
-  opts: {
-    reference: string;
-    joining: Set<string>;
-    roles: Record<string, 'manager' | 'worker'>;
-    clockOffsets: Map<string, number>;
-  },
-): Promise<void> {
+export async function probePorts(ctx: PlaybookContext, opts: PreflightOptions): Promise<Probed> {
   const probes = probePlan(
     ctx.hosts.map((h) => ({ name: h.name, role: opts.roles[h.name] ?? 'worker' })),
     opts.joining,
     opts.reference,
   );
   const host = (n: string) => ctx.hosts.find((h) => h.name === n)!;
-  let probed: Awaited<ReturnType<typeof probeSwarmPorts>> = { problems: [], reports: new Map() };
-  if (probes.length > 0) {
-    await ctx.tasks(
-      'pre-flight: addresses, disk, swarm ports',
-      [
-        {
-          title: `${probes.length} probe${probes.length === 1 ? '' : 's'}: 2377/tcp to managers, 7946/tcp+udp, 4789/udp`,
-          run: async () => {
-            probed = await probeSwarmPorts({
-              probes,
-              connection: (n) => ctx.connection(host(n)),
-              address: (n) => host(n).advertiseAddress,
-            });
-          },
+  let probed: Probed = { problems: [], reports: new Map() };
+  if (probes.length === 0) return probed;
+  await ctx.tasks(
+    'pre-flight: addresses, disk, swarm ports',
+    [
+      {
+        title: `${probes.length} probe${probes.length === 1 ? '' : 's'}: 2377/tcp to managers, 7946/tcp+udp, 4789/udp`,
+        run: async () => {
+          probed = await probeSwarmPorts({
+            probes,
+            connection: (n) => ctx.connection(host(n)),
+            address: (n) => host(n).advertiseAddress,
+          });
         },
-      ],
-      { concurrent: false },
-    );
-  }
+      },
+    ],
+    { concurrent: false },
+  );
+  return probed;
+}
+
+/**
+ * Pre-flight, before any swarm change: clock skew against the first manager (from the engines' own clocks, read
+ * with the swarm facts), and on the hosts about to join: the advertise address is theirs, free disk, and Swarm's
+ * ports reachable between them. Throws naming every host and cause. `probed`: a probe already under way.
+ */
+export async function preflight(
+  ctx: PlaybookContext,
+  opts: PreflightOptions & { clockOffsets: Map<string, number>; probed?: Promise<Probed> },
+): Promise<void> {
+  const probed = await (opts.probed ?? probePorts(ctx, opts));
   const problems: PreflightProblem[] = [
     ...preflightChecks({
       hosts: ctx.hosts,
