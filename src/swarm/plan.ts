@@ -185,7 +185,17 @@ export function planSwarm(input: PlanInput): SwarmPlan {
       { title: 'add managers one at a time', mode: 'serial', actions: [...managerJoins, ...promotions] },
       { title: 'demote surplus managers', mode: 'serial', actions: demotions },
       { title: 'join workers', mode: 'parallel', actions: workerJoins },
-      { title: 'remove nodes one at a time', mode: 'serial', actions: retirements },
+      {
+        title: 'take nodes out one at a time',
+        mode: 'serial',
+        actions: retirements.filter((a) => a.kind !== 'remove-machine'),
+      },
+      // Once out of the swarm, their machines go all at once.
+      {
+        title: 'remove their machines',
+        mode: 'parallel',
+        actions: retirements.filter((a) => a.kind === 'remove-machine'),
+      },
       {
         title: 'rotate join tokens',
         mode: 'serial',

@@ -152,16 +152,21 @@ describe('planner over captured engine states', () => {
     ]);
   });
 
-  it('scale 3+2 -> 1+2 on the converged state: managers 3 then 2 go, each drained and demoted before it leaves', () => {
+  it('scale 3+2 -> 1+2 on the converged state: managers 3 then 2 go, each drained and demoted before it leaves, then their machines', () => {
     const p = plan('converged', 1, 2).result();
-    expect(lines(p)).toEqual(
-      ['manager-3', 'manager-2'].flatMap((m) => [
+    expect(lines(p)).toEqual([
+      ...['manager-3', 'manager-2'].flatMap((m) => [
         `drain fx-converged-${m}`,
         `demote fx-converged-${m}`,
         `leave fx-converged-${m}`,
         `remove-node fx-converged-${m}`,
-        `remove-machine fx-converged-${m}`,
       ]),
-    );
+      'remove-machine fx-converged-manager-3',
+      'remove-machine fx-converged-manager-2',
+    ]);
+    expect(p.phases.map((x) => [x.title, x.mode])).toEqual([
+      ['take nodes out one at a time', 'serial'],
+      ['remove their machines', 'parallel'],
+    ]);
   });
 });
