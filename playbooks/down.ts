@@ -1,3 +1,4 @@
+import { StepError } from '../src/errors.ts';
 import { definePlaybook } from '../src/playbook/playbook.ts';
 import { leaveSwarm } from '../src/swarm/engine.ts';
 
@@ -32,6 +33,18 @@ export default definePlaybook({
             const r = await ctx.provider.removeAll((m) => ctx.reporter.emit({ event: 'log', message: m }));
             removed.push(...r.removed);
             ctx.changed(r.removed.length);
+            if (ctx.provider.createsMachines && r.removed.length === 0) {
+              // Finding nothing proves nothing (another region, another engine): the record, and with it the
+              // only copy of the cluster's key, is kept until a deletion is seen.
+              throw new StepError(
+                ctx.cluster.name,
+                'down',
+                `nothing of this cluster found at ${await ctx.provider.location()}; ` +
+                  (ctx.state.exists()
+                    ? `its state is kept in ${ctx.state.dir}: look where it was made, or remove that folder if you know it is gone`
+                    : 'no cluster of that name is recorded either'),
+              );
+            }
             ctx.state.remove();
           },
         },

@@ -1,3 +1,4 @@
+import { CLUSTER_NAME, CLUSTER_NAME_RULE } from '../config/names.ts';
 import { ExitCode, InputError } from '../errors.ts';
 import type { CleanupFound } from '../providers/descriptor.ts';
 import { redact } from '../redact.ts';
@@ -40,6 +41,8 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
   const progress = (m: string) =>
     opts.json ? out({ event: 'log', message: m }, '') : process.stderr.write(`${m}\n`);
   try {
+    if (opts.name !== undefined && !CLUSTER_NAME.test(opts.name))
+      throw new InputError(`--name: "${opts.name}": ${CLUSTER_NAME_RULE}`);
     const descriptor = providerNamed(opts.provider);
     if (!descriptor.cleanup)
       throw new InputError(

@@ -12,6 +12,7 @@ import { stages } from '../cluster/actions.ts';
 import { providerRegistry } from '../providers/registry.ts';
 import { cleanup, type CleanupFlags } from './cleanup.ts';
 import { confirm } from './confirm.ts';
+import { ClusterLock } from '../state/lock.ts';
 import { openContext, type CommonOptions } from './session.ts';
 
 function common(cmd: Command): Command {
@@ -52,16 +53,27 @@ function normalise(opts: CommonOptions & { inventory?: string }): CommonOptions 
 async function execute(
   opts: CommonOptions,
   body: (ctx: PlaybookContext, started: number) => Promise<number>,
+  /** A command that changes the cluster takes its lock (one such command at a time). */
+  lockFor?: string,
 ): Promise<number> {
   const started = Date.now();
   let ctx: PlaybookContext | undefined;
+  let lock: ClusterLock | undefined;
   try {
     ctx = await openContext(normalise(opts));
+    if (lockFor) {
+      lock = ClusterLock.acquire(ctx.state.dir, ctx.cluster.name, lockFor);
+      if (lock.tookOver)
+        ctx.log(
+          `took over a stale lock of swarmup ${lock.tookOver.command} (pid ${lock.tookOver.pid}, gone)`,
+        );
+    }
     return await body(ctx, started);
   } catch (err) {
     const e = err as Error & { exitCode?: number };
     let code: number = e.exitCode ?? ExitCode.stepFailed;
-    if (code === ExitCode.stepFailed && ctx && ctx.changes > 0) code = ExitCode.partlyApplied;
+    // Whatever failed, once something was changed the run is partly applied.
+    if (ctx && ctx.changes > 0) code = ExitCode.partlyApplied;
     const message = redact(e.message || String(e));
     if (opts.json) process.stdout.write(JSON.stringify({ event: 'error', message, exitCode: code }) + '\n');
     process.stderr.write(`swarmup: ${message.split('\n').join('\nswarmup: ')}\n`);
@@ -69,6 +81,7 @@ async function execute(
       process.stderr.write('swarmup: some changes were applied; run the same command again to converge\n');
     return code;
   } finally {
+    lock?.release();
     await ctx?.pool.closeAll();
   }
 }
@@ -116,11 +129,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   const up = (dryRun: boolean) => async (opts: CommonOptions) => {
     setExit(
-      await execute({ ...opts, dryRun: dryRun || !!opts.dryRun }, async (ctx, started) => {
-        if (ctx.options.dryRun) return planOnly(ctx);
-        const v = await upPlaybook.run(ctx);
-        return finish(ctx, started, v, `stopped after ${ctx.options.until}`);
-      }),
+      await execute(
+        { ...opts, dryRun: dryRun || !!opts.dryRun },
+        async (ctx, started) => {
+          if (ctx.options.dryRun) return planOnly(ctx);
+          const v = await upPlaybook.run(ctx);
+          return finish(ctx, started, v, `stopped after ${ctx.options.until}`);
+        },
+        dryRun || opts.dryRun ? undefined : 'up',
+      ),
     );
   };
 
@@ -187,11 +204,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     false,
   ).action(async (opts: CommonOptions & { from?: string }) => {
     setExit(
-      await execute(opts, async (ctx, started) => {
-        const { recover } = await import('./recover.ts');
-        const v = await recover(ctx, opts.from);
-        return finish(ctx, started, v, 'recovered');
-      }),
+      await execute(
+        opts,
+        async (ctx, started) => {
+          const { recover } = await import('./recover.ts');
+          const v = await recover(ctx, opts.from);
+          return finish(ctx, started, v, 'recovered');
+        },
+        'recover',
+      ),
     );
   });
 
@@ -200,21 +221,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
     false,
   ).action(async (opts: CommonOptions) => {
     setExit(
-      await execute(opts, async (ctx, started) => {
-        if (!ctx.options.yes) {
-          if (!process.stdin.isTTY)
-            throw new InputError('down removes the cluster: pass --yes to confirm (stdin is not a terminal)');
-          const what = ctx.provider.createsMachines
-            ? 'destroy every machine, network and volume of'
-            : 'make every host leave';
-          if (!(await confirm(`${what} cluster "${ctx.cluster.name}"?`))) {
-            process.stderr.write('swarmup: nothing done\n');
-            return ExitCode.ok;
+      await execute(
+        opts,
+        async (ctx, started) => {
+          if (!ctx.options.yes) {
+            if (!process.stdin.isTTY)
+              throw new InputError(
+                'down removes the cluster: pass --yes to confirm (stdin is not a terminal)',
+              );
+            const what = ctx.provider.createsMachines
+              ? 'destroy every machine, network and volume of'
+              : 'make every host leave';
+            if (!(await confirm(`${what} cluster "${ctx.cluster.name}"?`))) {
+              process.stderr.write('swarmup: nothing done\n');
+              return ExitCode.ok;
+            }
           }
-        }
-        await downPlaybook.run(ctx);
-        return finish(ctx, started, undefined, 'removed');
-      }),
+          await downPlaybook.run(ctx);
+          return finish(ctx, started, undefined, 'removed');
+        },
+        'down',
+      ),
     );
   });
 
@@ -240,11 +267,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     engine.command('install').description('install and start the engine where missing (as in up)'),
   ).action(async (opts: CommonOptions) => {
     setExit(
-      await execute(opts, async (ctx, started) => {
-        const lines = await enginePlaybook.run(ctx);
-        if (!ctx.reporter.json) for (const l of lines) process.stdout.write(`${l}\n`);
-        return finish(ctx, started, undefined, 'engines ready');
-      }),
+      await execute(
+        opts,
+        async (ctx, started) => {
+          const lines = await enginePlaybook.run(ctx);
+          if (!ctx.reporter.json) for (const l of lines) process.stdout.write(`${l}\n`);
+          return finish(ctx, started, undefined, 'engines ready');
+        },
+        'engine install',
+      ),
     );
   });
 

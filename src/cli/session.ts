@@ -3,7 +3,10 @@ import { HumanReporter, JsonReporter, type Reporter } from '../playbook/events.t
 import { PlaybookContext, type RunOptions } from '../playbook/playbook.ts';
 import type { ProviderOptions } from '../providers/descriptor.ts';
 import { providerNamed } from '../providers/registry.ts';
-import { StateStore } from '../state/store.ts';
+import { StateStore, type ClusterState } from '../state/store.ts';
+import { dockerEndpoint } from '../providers/docker/endpoint.ts';
+import { CLUSTER_NAME, CLUSTER_NAME_RULE } from '../config/names.ts';
+import { InputError } from '../errors.ts';
 import { ConnectionPool } from '../transport/pool.ts';
 
 export interface CommonOptions extends CliFlags {
@@ -28,6 +31,9 @@ export async function openContext(
   // The YAML parser and the schema are loaded only when there is a file to read.
   const file = opts.config ? (await import('../config/load.ts')).loadConfigFile(opts.config) : undefined;
   const name = opts.name ?? file?.name;
+  // The name becomes a folder: checked before any path is built from it.
+  if (opts.name !== undefined && !CLUSTER_NAME.test(opts.name))
+    throw new InputError(`--name: "${opts.name}": ${CLUSTER_NAME_RULE}`);
   // The machine counts a docker cluster was made with are remembered, so status and down need no flags.
   const recorded = new StateStore(name ?? 'local').read();
   const flags: CliFlags = { ...opts };
@@ -38,6 +44,7 @@ export async function openContext(
     flags.workers ??= recorded.workers !== undefined ? String(recorded.workers) : undefined;
   }
   const spec: ClusterSpec = resolveCluster(file, flags, opts.config);
+  if (recorded) whereItWasMade(spec, recorded);
   const state = new StateStore(spec.name);
   const descriptor = providerNamed(spec.provider);
   const provider = await descriptor.open(spec, state, providerOptions);
@@ -60,4 +67,25 @@ export async function openContext(
       (opts.quiet ? new JsonReporter(() => undefined) : opts.json ? new JsonReporter() : new HumanReporter()),
     runOptions,
   );
+}
+
+/**
+ * A cluster is looked for where it was made: the region the SDK resolved at `up`, the engine the node containers
+ * run on. A flag, file or environment that points elsewhere is refused (a `down` there would find nothing).
+ */
+function whereItWasMade(spec: ClusterSpec, recorded: ClusterState): void {
+  if (spec.provider !== recorded.provider) return;
+  if (spec.ec2 && recorded.region) {
+    if (!spec.ec2.region) spec.ec2.region = recorded.region;
+    else if (spec.ec2.region !== recorded.region)
+      throw new InputError(
+        `--region ${spec.ec2.region}: cluster ${spec.name} was made in ${recorded.region}; give --region ${recorded.region} (or none)`,
+      );
+  }
+  if (spec.provider === 'docker' && recorded.endpoint && recorded.endpoint !== dockerEndpoint()) {
+    throw new InputError(
+      `cluster ${spec.name} was made on the Docker engine at ${recorded.endpoint}, but this run would use ` +
+        `${dockerEndpoint()}: set DOCKER_HOST=${recorded.endpoint} (or unset it for the local socket)`,
+    );
+  }
 }

@@ -57,6 +57,8 @@ export interface Provider {
   start(name: string, progress: ProgressSink): Promise<void>;
   /** Destroy one machine and what belongs to it alone (its disk), and wait until it is gone. */
   remove(name: string, progress: ProgressSink): Promise<void>;
+  /** Where the provider looks for the cluster's machines (an engine endpoint; a region), for messages. */
+  location(): Promise<string>;
   /** Remove everything the provider created for the cluster, and nothing else. */
   removeAll(progress: ProgressSink): Promise<{ removed: string[] }>;
 }

@@ -149,6 +149,27 @@ describe('docker provider: up, re-run, repair, down', () => {
     expect(() => statSync(join(home, 'e2e-never-made'))).toThrow();
   });
 
+  it('down pointed at another engine is refused and keeps everything; down of a cluster never made exits 1', async () => {
+    const { readFileSync } = await import('node:fs');
+    const recorded = (
+      JSON.parse(readFileSync(join(home, NAME, 'state.json'), 'utf8')) as { endpoint: string }
+    ).endpoint;
+    const elsewhere = await swarmup(['down', '--yes', '--name', NAME], {
+      ...env,
+      DOCKER_HOST: 'unix:///tmp/swarmup-no-such-engine.sock',
+    });
+    outputs.push(elsewhere);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain(`cluster ${NAME} was made on the Docker engine at ${recorded}`);
+    expect(await labelled('ps -a', NAME)).toHaveLength(5);
+    expect(statSync(join(home, NAME, 'state.json')).isFile()).toBe(true);
+
+    const never = await swarmup(['down', '--yes', '--name', 'e2e-never-made'], env);
+    expect(never.code).toBe(1);
+    expect(never.stderr).toContain(`nothing of this cluster found at the Docker engine at ${recorded}`);
+    expect(() => statSync(join(home, 'e2e-never-made'))).toThrow();
+  });
+
   it('down leaves no container, network or volume carrying the cluster label, and no state', async () => {
     const r = await run('down', '--yes', '--json');
     expect(r.code, r.stderr).toBe(0);

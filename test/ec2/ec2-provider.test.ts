@@ -302,6 +302,33 @@ describe('ec2 provider against the emulator', () => {
     expect(existsSync(join(home, 'lab'))).toBe(false);
   });
 
+  it('down looks where the cluster was made: another --region is refused, the shell region is not followed', async () => {
+    const made = await swarmup(upArgs('lab'), env);
+    expect(made.code, made.stderr).toBe(0);
+    const elsewhere = await swarmup(['down', '--name', 'lab', '--yes', '--region', 'us-east-1'], env);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain('cluster lab was made in eu-west-1');
+    expect(await instances('lab')).toHaveLength(5);
+    expect(existsSync(join(home, 'lab', 'state.json'))).toBe(true);
+    // A shell whose region differs: the recorded region is used, not the shell's.
+    const r = await swarmup(['down', '--name', 'lab', '--yes'], { ...env, AWS_REGION: 'us-east-1' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await instances('lab')).toEqual([]);
+    expect(existsSync(join(home, 'lab'))).toBe(false);
+  });
+
+  it('down that finds nothing exits 1, says where it looked and keeps the state (and the key)', async () => {
+    const made = await swarmup(upArgs('lab', '--managers', '1', '--workers', '0'), env);
+    expect(made.code, made.stderr).toBe(0);
+    // Everything deleted behind swarmup's back.
+    await provider('lab', 1, 0).removeAll(() => undefined);
+    const r = await swarmup(['down', '--name', 'lab', '--yes'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nothing of this cluster found at EC2 region eu-west-1');
+    expect(existsSync(join(home, 'lab', 'state.json'))).toBe(true);
+    expect(existsSync(join(home, 'lab', 'id_ed25519'))).toBe(true);
+  });
+
   it('cleanup deletes orphaned clusters only, never an untagged look-alike; --name takes one cluster', async () => {
     expect((await swarmup(upArgs('orphan', '--managers', '1', '--workers', '0'), env)).code).toBe(0);
     expect((await swarmup(upArgs('kept', '--managers', '1', '--workers', '0'), env)).code).toBe(0);

@@ -4,6 +4,7 @@ import { errorMessage, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
 import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
+import { dockerEndpoint } from './endpoint.ts';
 import { describeLabelled, listLabelled, removeLabelled } from './cleanup.ts';
 import { CLUSTER_LABEL, clusterFilter, NODE_LABEL, ROLE_LABEL } from './labels.ts';
 import { engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
@@ -65,6 +66,7 @@ export class DockerProvider implements Provider {
       );
     }
     this.state.clusterKey();
+    this.state.write({ name: this.spec.name, provider: 'docker', endpoint: dockerEndpoint() });
     this.image = await ensureNodeImage(this.docker, progress, this.flavour);
     return (await this.ensureNetwork()) ? [`network ${this.network}`] : [];
   }
@@ -131,6 +133,10 @@ export class DockerProvider implements Provider {
     if (missing.length > 0)
       throw new StepError(missing[0]!, 'find node container', 'no running container of that name');
     return machines;
+  }
+
+  async location(): Promise<string> {
+    return `the Docker engine at ${dockerEndpoint()}`;
   }
 
   async removeAll(progress: ProgressSink): Promise<{ removed: string[] }> {

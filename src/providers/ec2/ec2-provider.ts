@@ -211,6 +211,10 @@ export class Ec2Provider implements Provider {
     }
   }
 
+  async location(): Promise<string> {
+    return `EC2 region ${(await this.aws()).region}`;
+  }
+
   async removeAll(progress: ProgressSink): Promise<{ removed: string[] }> {
     const api = await this.aws();
     const tagged = (await listTagged(api, this.spec.name)).get(this.spec.name);
@@ -272,7 +276,7 @@ export class Ec2Provider implements Provider {
     const sshCidrs = await this.sshCidrs(vpcCidr);
     const publicKey = this.publicKey();
     const image = await resolveImage(api, this.ec2);
-    const generation = this.generation();
+    const generation = this.generation(api.region);
 
     const created: string[] = [];
     if (await ensureKeyPair(api, this.spec.name, this.resourceName, publicKey, progress))
@@ -429,9 +433,13 @@ export class Ec2Provider implements Provider {
     return priv !== this.ec2.sshKey && existsSync(priv) ? priv : undefined;
   }
 
-  private generation(): string {
+  /** This life of the cluster, and the region the SDK resolved (recorded, so down and status look there). */
+  private generation(region: string): string {
     const current = this.state.read();
-    if (current?.generation) return current.generation;
+    if (current?.generation) {
+      if (current.region !== region) this.state.write({ name: this.spec.name, provider: 'ec2', region });
+      return current.generation;
+    }
     const generation = randomBytes(6).toString('hex');
     this.state.write({
       name: this.spec.name,
@@ -439,7 +447,7 @@ export class Ec2Provider implements Provider {
       managers: this.spec.managers,
       workers: this.spec.workers,
       generation,
-      ...(this.ec2.region ? { region: this.ec2.region } : {}),
+      region,
     });
     return generation;
   }

@@ -36,6 +36,10 @@ export class SshProvider implements Provider {
   /** A host taken out of the inventory is the user's machine: it leaves the swarm, and is otherwise kept. */
   async remove(): Promise<void> {}
 
+  async location(): Promise<string> {
+    return `the hosts of ${this.spec.configFile ?? 'the inventory'}`;
+  }
+
   async removeAll(): Promise<{ removed: string[] }> {
     return { removed: [] };
   }

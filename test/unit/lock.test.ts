@@ -1,0 +1,46 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { ClusterLock } from '../../src/state/lock.ts';
+import { swarmup, tempHome } from '../support/cli.ts';
+
+/** One changing command at a time per cluster, tried through the real binary against a lock this test holds. */
+describe('cluster lock', () => {
+  it('a second up or down while one holds the lock is refused with exit 2, naming the holder; nothing is touched', async () => {
+    const home = tempHome();
+    const lock = ClusterLock.acquire(join(home, 'busy'), 'busy', 'up');
+    try {
+      for (const args of [['up'], ['down', '--yes'], ['scale', '--workers', '3']]) {
+        const r = await swarmup([...args, '--name', 'busy'], { SWARMUP_HOME: home });
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(`cluster busy is busy: swarmup up (pid ${process.pid} on ${hostname()}`);
+      }
+    } finally {
+      lock.release();
+    }
+    // Given back, and the state folder that held only the lock is gone too.
+    expect(existsSync(join(home, 'busy'))).toBe(false);
+  });
+
+  it("a stale lock (its process is gone) is taken over; another machine's lock is not", async () => {
+    const home = tempHome();
+    const dir = join(home, 'stale');
+    const gone = await execa('node', ['-e', 'process.stdout.write(String(process.pid))']);
+    const first = ClusterLock.acquire(dir, 'stale', 'down');
+    first.release();
+    const held = { pid: Number(gone.stdout), host: hostname(), command: 'up', since: '2026-01-01T00:00:00Z' };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'lock'), JSON.stringify(held));
+    const lock = ClusterLock.acquire(dir, 'stale', 'up');
+    expect(lock.tookOver).toMatchObject({ pid: held.pid, command: 'up' });
+    lock.release();
+
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ ...held, host: 'another-machine' }));
+    expect(() => ClusterLock.acquire(dir, 'stale', 'up')).toThrow(
+      /on another-machine.*holds .*lock; wait for it to end, or remove that file if you know it has ended/s,
+    );
+  });
+});
