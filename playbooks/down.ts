@@ -1,29 +1,18 @@
 import { StepError } from '../src/errors.ts';
 import { definePlaybook } from '../src/playbook/playbook.ts';
-import { leaveSwarm } from '../src/swarm/engine.ts';
+import { leaveOwnNodes } from '../src/cluster/leave.ts';
 
 /**
  * `swarmup down`: remove everything swarmup created for the cluster and nothing else. Machines swarmup created are
- * destroyed with everything labelled for the cluster; machines the user brought (ssh) leave the swarm.
+ * destroyed with everything labelled for the cluster; of machines the user brought (ssh), those swarmup joined
+ * leave the swarm (never a node that was there before swarmup, nor a host of another swarm).
  */
 export default definePlaybook({
   name: 'down',
   description: 'remove the cluster',
   async run(ctx): Promise<{ removed: string[] }> {
     const removed: string[] = [];
-    if (!ctx.provider.createsMachines) {
-      const here = ctx.withHosts(await ctx.provider.reach());
-      // Workers first, then managers: the managers never see a worker vanish from a swarm they still run.
-      for (const group of ['workers', 'managers'] as const) {
-        await here.step(`leave the swarm (${group})`, group, async (h) => {
-          const info = (await (await h.docker()).info()) as { Swarm?: { LocalNodeState?: string } };
-          if (info.Swarm?.LocalNodeState === 'inactive') return;
-          await leaveSwarm(await h.docker());
-          removed.push(`${h.name}: left the swarm`);
-          ctx.changed();
-        });
-      }
-    }
+    if (!ctx.provider.createsMachines) removed.push(...(await leaveOwnNodes(ctx)));
     await ctx.tasks(
       'remove resources',
       [

@@ -148,11 +148,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--workers <n>', 'workers, for providers that create machines (default 2)')
     .option('--dry-run', 'show what would be done, change nothing')
+    .option('--adopt', 'join the hosts to a swarm that one of them already manages (never made by swarmup)')
     .option('--until <stage>', 'stop after a stage: provision, engine, swarm');
   providerFlags(program.commands.at(-1)!, true).action(up(false));
 
   common(program.command('plan').description('what up would do, touching nothing'))
     .option('--until <stage>', 'only the stages up to this one: provision, engine, swarm')
+    .option('--adopt', 'plan joining a swarm that one of the hosts already manages')
     .option('--managers <n>', 'managers: 1, 3, 5 or 7')
     .option('--workers <n>', 'workers, for providers that create machines');
   providerFlags(program.commands.at(-1)!, true).action(up(true));

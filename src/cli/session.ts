@@ -15,6 +15,8 @@ export interface CommonOptions extends CliFlags {
   yes?: boolean;
   dryRun?: boolean;
   until?: string;
+  /** Join a swarm that existed before swarmup (a host of the inventory already manages it). */
+  adopt?: boolean;
   /** No progress output at all (status --json prints one object). */
   quiet?: boolean;
 }
@@ -56,6 +58,7 @@ export async function openContext(
   const runOptions: RunOptions = {
     dryRun: opts.dryRun ?? false,
     yes: opts.yes ?? false,
+    ...(opts.adopt ? { adopt: true } : {}),
     ...(opts.until ? { until: opts.until as RunOptions['until'] } : {}),
   };
   return new PlaybookContext(

@@ -156,6 +156,16 @@ export async function applyCluster(
     nodeIds,
     log: progress,
   });
+  const adopted = swarmPlan.swarm.adopted;
+  if (adopted && swarmPhases.length > 0) {
+    // Joining a swarm swarmup did not make (--adopt): its own nodes are recorded first, so down never touches them.
+    ctx.state.write({
+      name: ctx.cluster.name,
+      provider: ctx.cluster.provider,
+      clusterId: swarmPlan.swarm.clusterId!,
+      preexisting: adopted,
+    });
+  }
   for (const phase of swarmPhases) {
     await runPhase(phase, async (a) => {
       if (a.kind === 'remove-machine') {
@@ -165,6 +175,15 @@ export async function applyCluster(
       }
       await swarm.apply(a);
       if (a.kind === 'init') recordCluster(ctx, await readClusterId(ctx, machineOf(a.host)));
+      // Every node swarmup joins is recorded at once: down makes only those leave.
+      if (a.kind === 'init' || a.kind === 'join') {
+        const recorded = ctx.state.read()?.nodeIds ?? {};
+        ctx.state.write({
+          name: ctx.cluster.name,
+          provider: ctx.cluster.provider,
+          nodeIds: { ...recorded, [a.host]: nodeIds.get(a.host) ?? '' },
+        });
+      }
     });
   }
   return { plan: swarmPlan, hosts, nodeIds, complete: true };

@@ -24,6 +24,8 @@ export interface ClusterFacts {
   /** Engine work on a machine yet to be created; undefined when machines come with an engine that starts itself. */
   newMachineEngine?: string[];
   managers: number;
+  /** Join a swarm that existed before swarmup (ssh inventories). */
+  adopt?: boolean;
   /** Only the machines are planned (`--until provision`): no host is connected to, no swarm read. */
   machinesOnly?: boolean;
   knownClusterId?: string;
@@ -34,7 +36,7 @@ export interface ClusterFacts {
 export interface ClusterPlan {
   phases: Phase[];
   /** The swarm part's choices: which swarm, through which manager, which role each host gets. */
-  swarm: Pick<SwarmPlan, 'clusterId' | 'entry' | 'roles'>;
+  swarm: Pick<SwarmPlan, 'clusterId' | 'entry' | 'roles' | 'adopted'>;
   problems: Problem[];
   /** Machines that exist but whose swarm state could not be read yet (being started): re-read after the start. */
   unread: string[];
@@ -66,6 +68,7 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
     : planSwarm({
         hosts: input.hosts,
         ownMachines: input.createsMachines,
+        ...(input.adopt ? { adopt: true } : {}),
         retire,
         managers: input.managers,
         facts: input.facts,
@@ -107,6 +110,7 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
       ...(swarm.clusterId ? { clusterId: swarm.clusterId } : {}),
       entry: swarm.entry,
       roles: swarm.roles,
+      ...(swarm.adopted ? { adopted: swarm.adopted } : {}),
     },
     problems: swarm.problems,
     unread: [...start, ...starting].map((h) => h.name),

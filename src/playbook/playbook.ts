@@ -36,6 +36,8 @@ export interface RunOptions {
   dryRun: boolean;
   until?: 'provision' | 'engine' | 'swarm';
   yes: boolean;
+  /** Join the hosts to a swarm that existed before swarmup touched them (ssh inventories). */
+  adopt?: boolean;
 }
 
 /** Changes applied so far in one command, shared by every context of that command (the summary's `changes`). */

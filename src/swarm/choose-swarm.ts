@@ -11,6 +11,12 @@ export class QuorumLostError extends PlanError {
   override name = 'QuorumLostError';
 }
 
+/** A swarm swarmup did not make runs on the hosts: it is joined only when the user says so. Exit code 2. */
+export class AdoptionRequired extends PlanError {
+  override name = 'AdoptionRequired';
+  readonly exitCode = 2;
+}
+
 /** The swarm being converged, as its healthy managers list it; none for a fresh cluster. */
 export interface ChosenSwarm {
   clusterId?: string;
@@ -32,6 +38,8 @@ export function chooseSwarm(
   knownClusterId?: string,
   /** The hosts are machines swarmup made for this cluster: a member of any swarm is a member of ours. */
   ownMachines = false,
+  /** The user said to join a swarm that existed before (else one is refused). */
+  adopt = false,
 ): ChosenSwarm {
   const healthy = facts.filter((f) => f.state === 'active' && f.isManager && f.nodes && f.clusterId);
   const byCluster = new Map<string, HostFacts[]>();
@@ -67,6 +75,16 @@ export function chooseSwarm(
     return facts.filter((f) => ids.has(f.nodeId)).length;
   };
   const chosen = [...byCluster.keys()].reduce((best, id) => (score(id) > score(best) ? id : best));
+  if (!ownMachines && !adopt) {
+    const nodes = byCluster.get(chosen)![0]!.nodes!;
+    const managers = byCluster.get(chosen)!.map((m) => m.host);
+    throw new AdoptionRequired(
+      `${managers.join(', ')} already ${managers.length === 1 ? 'manages' : 'manage'} swarm ${chosen} ` +
+        `(${nodes.length} node${nodes.length === 1 ? '' : 's'}), which swarmup did not make; nothing was changed. ` +
+        'Pass --adopt to join the other hosts to it (its own nodes are never made to leave by swarmup down), ' +
+        'or make those hosts leave it, or take them out of the inventory',
+    );
+  }
   return withQuorum({ clusterId: chosen, nodes: byCluster.get(chosen)![0]!.nodes! }, members);
 }
 

@@ -21,6 +21,8 @@ export interface SwarmPlan {
   roles: Record<string, Role>;
   phases: Phase[];
   problems: Problem[];
+  /** Adopting a swarm swarmup did not make: the NodeIDs it had before (never made to leave by down). */
+  adopted?: string[];
 }
 
 export interface PlanInput {
@@ -37,6 +39,8 @@ export interface PlanInput {
   recordedNodeIds?: Record<string, string>;
   /** The hosts are machines made for this cluster (docker, ec2), not the user's own (ssh). */
   ownMachines?: boolean;
+  /** Join a swarm that existed before swarmup (else refused with AdoptionRequired). */
+  adopt?: boolean;
   /** Machines about to be started: not read yet, so their recorded nodes are not stale. */
   starting?: string[];
 }
@@ -64,7 +68,7 @@ export function planSwarm(input: PlanInput): SwarmPlan {
   const factsOf = (host: string): HostFacts => facts.get(host) ?? fresh(host);
   const retire = input.retire ?? [];
 
-  const { clusterId, nodes } = chooseSwarm(input.facts, input.knownClusterId, input.ownMachines);
+  const { clusterId, nodes } = chooseSwarm(input.facts, input.knownClusterId, input.ownMachines, input.adopt);
   const memberIds = new Set(nodes.map((n) => n.id));
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
   const isMember = (host: string) => {
@@ -207,7 +211,16 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     .map((p) => ({ stage: 'swarm' as const, title: p.title, mode: p.mode, actions: [...p.actions] }));
 
   if (clusterId) guardPlan(nodes, phases);
-  return { ...(clusterId ? { clusterId } : {}), entry, roles, phases, problems };
+  const adopted =
+    clusterId && !input.knownClusterId && !input.ownMachines ? nodes.map((n) => n.id) : undefined;
+  return {
+    ...(clusterId ? { clusterId } : {}),
+    entry,
+    roles,
+    phases,
+    problems,
+    ...(adopted ? { adopted } : {}),
+  };
 }
 
 /**

@@ -273,6 +273,44 @@ describe('ssh provider: machines from a config file', () => {
     expect(String(ps.stdout).split('\n').filter(Boolean)).toHaveLength(6);
   });
 
+  it('a swarm that existed before: up refuses without --adopt; with it joins the others; down leaves that swarm intact', async () => {
+    const [stray, b4, b5] = [boxes[5]!, boxes[3]!, boxes[4]!];
+    await inNode(stray.container, ['docker', 'swarm', 'init', '--advertise-addr', stray.ip]);
+    const theirs = await swarmState(stray.container);
+    const path = join(home, 'adopted.yaml');
+    writeFileSync(
+      path,
+      stringify({
+        name: 'adopted',
+        provider: 'ssh',
+        ssh: { user: 'root', privateKey: join(home, MACHINES, 'id_ed25519') },
+        hosts: [hostEntry(stray, 5), hostEntry(b4, 3), hostEntry(b5, 4)],
+      }),
+    );
+    try {
+      const refused = await run('up', '--config', path);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`node-6 already manages swarm ${theirs.clusterId} (1 node)`);
+      expect(refused.stderr).toContain('--adopt');
+      for (const b of [b4, b5]) expect((await swarmState(b.container)).state).toBe('inactive');
+      expect(await swarmState(stray.container)).toEqual(theirs);
+
+      const adopted = await run('up', '--config', path, '--adopt', '--json');
+      expect(adopted.code, adopted.stderr).toBe(0);
+      expect(summaryOf(adopted).ok).toBe(true);
+      for (const b of [b4, b5]) expect((await swarmState(b.container)).clusterId).toBe(theirs.clusterId);
+
+      // down takes out only what swarmup joined (two managers, demoted one at a time through node-6).
+      const down = await run('down', '--config', path, '--yes', '--json');
+      expect(down.code, down.stderr).toBe(0);
+      for (const b of [b4, b5]) expect((await swarmState(b.container)).state).toBe('inactive');
+      expect(await swarmState(stray.container)).toEqual(theirs);
+      expect(await inNode(stray.container, ['docker', 'node', 'ls', '-q'])).toBe(theirs.nodeId);
+    } finally {
+      await inNode(stray.container, ['docker', 'swarm', 'leave', '--force']);
+    }
+  });
+
   it('no join token in any output or state file', async () => {
     const text = outputs.map((o) => o.stdout + o.stderr).join('\n') + (await allText(home));
     expect(text).not.toMatch(/SWMTKN-/);

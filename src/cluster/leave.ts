@@ -1,0 +1,86 @@
+import { StepError } from '../errors.ts';
+import type { PlaybookContext } from '../playbook/playbook.ts';
+import { SwarmApplier } from '../swarm/apply-action.ts';
+import { removeNode } from '../swarm/engine.ts';
+import { parseInfo, type HostFacts } from '../swarm/facts.ts';
+
+/**
+ * `down` on machines the user brought: only the nodes swarmup joined leave (recorded by NodeID at each join), and
+ * only hosts of this cluster's swarm. In a swarm swarmup adopted, its nodes leave the way scale-down takes them out
+ * (managers demoted first, one at a time, through a manager that was there before), so the adopted swarm keeps its
+ * quorum; in a swarm swarmup made, every node simply leaves, workers first. Everything else is reported.
+ */
+export async function leaveOwnNodes(ctx: PlaybookContext): Promise<string[]> {
+  const state = ctx.state.read();
+  const hosts = await ctx.provider.reach();
+  const mine = new Set(Object.values(state?.nodeIds ?? {}).filter(Boolean));
+  const before = new Set(state?.preexisting ?? []);
+  const facts = new Map<string, HostFacts>();
+  await ctx.withHosts(hosts).step('read swarm facts', 'all', async (h) => {
+    facts.set(h.name, parseInfo(h.name, h.host.advertiseAddress, await (await h.docker()).info()));
+  });
+  const removed: string[] = [];
+  const leaving = hosts.filter((h) => {
+    const f = facts.get(h.name)!;
+    if (f.state === 'inactive') return false;
+    const why = !mine.has(f.nodeId)
+      ? 'not a node swarmup joined'
+      : before.has(f.nodeId)
+        ? 'a node of the swarm before swarmup adopted it'
+        : f.clusterId && state?.clusterId && f.clusterId !== state.clusterId
+          ? `in swarm ${f.clusterId}, not this cluster's ${state.clusterId}`
+          : undefined;
+    if (why) ctx.reporter.emit({ event: 'problem', host: h.name, message: `left in its swarm: ${why}` });
+    return !why;
+  });
+  if (leaving.length === 0) return removed;
+
+  const stays = hosts.find((h) => before.has(facts.get(h.name)!.nodeId) && facts.get(h.name)!.isManager);
+  if (before.size > 0 && stays) {
+    // An adopted swarm goes on: take swarmup's nodes out of it one at a time, workers first.
+    const applier = new SwarmApplier({
+      entry: stays.name,
+      machine: (n) => hosts.find((h) => h.name === n)!,
+      docker: async (n) => (await ctx.connection(hosts.find((h) => h.name === n)!)).docker,
+      nodeIds: new Map(),
+      log: (m) => ctx.log(m),
+    });
+    const ordered = [...leaving].sort(
+      (a, b) => Number(facts.get(a.name)!.isManager) - Number(facts.get(b.name)!.isManager),
+    );
+    await ctx.tasks(
+      "take swarmup's nodes out of the adopted swarm",
+      ordered.map((h) => ({
+        title: h.name,
+        run: async () => {
+          const id = facts.get(h.name)!.nodeId;
+          try {
+            if (facts.get(h.name)!.isManager)
+              await applier.apply({ kind: 'demote', host: h.name, nodeId: id });
+            await applier.apply({ kind: 'leave', host: h.name, reason: 'down' });
+            await removeNode((await ctx.connection(stays)).docker, id);
+          } catch (err) {
+            throw new StepError(h.name, 'leave the adopted swarm', (err as Error).message);
+          }
+          removed.push(`${h.name}: left the swarm`);
+          ctx.changed();
+        },
+      })),
+      { concurrent: false },
+    );
+    return removed;
+  }
+  // A swarm swarmup made: every node leaves, workers first (the managers never see a worker vanish).
+  for (const managers of [false, true]) {
+    const group = leaving.filter((h) => facts.get(h.name)!.isManager === managers);
+    if (group.length === 0) continue;
+    await ctx
+      .withHosts(group)
+      .step(`leave the swarm (${managers ? 'managers' : 'workers'})`, 'all', async (h) => {
+        await (await h.docker()).swarmLeave({ force: true });
+        removed.push(`${h.name}: left the swarm`);
+        ctx.changed();
+      });
+  }
+  return removed;
+}
