@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterNode, HostFacts } from '../../src/swarm/facts.ts';
 import type { Action } from '../../src/cluster/actions.ts';
-import { countChanges, planSwarm, PlanError, type PlanInput } from '../../src/swarm/plan.ts';
+import { AdoptionRequired } from '../../src/swarm/choose-swarm.ts';
+import { countChanges, planSwarm as planSwarmOf, PlanError, type PlanInput } from '../../src/swarm/plan.ts';
+
+/** These hosts' swarm is taken as this cluster's (adopted when no cluster ID is recorded); refusal tested below. */
+const planSwarm = (input: PlanInput) => planSwarmOf({ adopt: true, ...input });
 
 const names = ['m1', 'm2', 'm3', 'w1', 'w2'];
 const hosts = names.map((name, i) => ({ name, advertiseAddress: `10.0.0.${i + 1}`, role: 'auto' as const }));
@@ -236,5 +240,14 @@ describe('planSwarm', () => {
   it('one manager: a single init, no joins, no token rotation', () => {
     const plan = planSwarm({ hosts: hosts.slice(0, 1), managers: 1, facts: [fresh('m1')] });
     expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['init:m1']]);
+  });
+
+  it("a swarm swarmup did not make (no cluster recorded, the user's own hosts) is refused without adopt, exit 2", () => {
+    const input: PlanInput = { hosts, managers: 3, facts: converged() };
+    expect(() => planSwarmOf(input)).toThrow(AdoptionRequired);
+    expect(() => planSwarmOf(input)).toThrow(/m1, m2, m3 already manage swarm C1 \(5 nodes\).*--adopt/);
+    expect(planSwarmOf({ ...input, adopt: true }).adopted).toHaveLength(5);
+    expect(planSwarmOf({ ...input, knownClusterId: 'C1' }).adopted).toBeUndefined();
+    expect(planSwarmOf({ ...input, ownMachines: true }).adopted).toBeUndefined();
   });
 });
