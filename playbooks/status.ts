@@ -14,7 +14,13 @@ export default definePlaybook({
     if (hosts.length === 0)
       throw new StepError(ctx.cluster.name, 'status', 'no machines found for this cluster');
     const here = ctx.withHosts(hosts);
-    const facts = await readSwarmFacts(here, { engineWaitMs: 2_000, settleMs: 0, electionWaitMs: 0 });
+    // status reads and reports: a host whose engine does not answer within 10 s is named, not waited for.
+    const facts = await readSwarmFacts(here, {
+      engineWaitMs: 2_000,
+      settleMs: 0,
+      electionWaitMs: 0,
+      deadlineMs: 10_000,
+    });
     const swarm = chooseSwarm(facts, ctx.state.read()?.clusterId);
     const leaderId = swarm.nodes.find((n) => n.leader)?.id;
     const managers = facts.filter((f) => f.isManager && f.nodes);

@@ -29,6 +29,7 @@ function common(cmd: Command): Command {
     .option('-c, --config <file>', 'config / inventory file (YAML)')
     .option('-i, --inventory <file>', 'alias of --config')
     .option('--json', 'print one JSON object per line instead of progress')
+    .option('--timeout <seconds>', 'deadline of each Docker Engine API call (default 60)')
     .option('-y, --yes', 'do not ask for confirmation');
 }
 

@@ -15,6 +15,8 @@ export interface CommonOptions extends CliFlags {
   yes?: boolean;
   dryRun?: boolean;
   until?: string;
+  /** Deadline of each Engine API call, in seconds (default 60). */
+  timeout?: string;
   /** Join a swarm that existed before swarmup (a host of the inventory already manages it). */
   adopt?: boolean;
   /** No progress output at all (status --json prints one object). */
@@ -54,6 +56,7 @@ export async function openContext(
     knownHosts: state.knownHosts(),
     // Machines swarmup just created may still be starting sshd; machines the user brings should answer now.
     retryForMs: descriptor.sshRetryMs,
+    ...(opts.timeout !== undefined ? { apiDeadlineMs: timeoutMs(opts.timeout) } : {}),
   });
   const runOptions: RunOptions = {
     dryRun: opts.dryRun ?? false,
@@ -91,4 +94,10 @@ function whereItWasMade(spec: ClusterSpec, recorded: ClusterState): void {
         `${dockerEndpoint()}: set DOCKER_HOST=${recorded.endpoint} (or unset it for the local socket)`,
     );
   }
+}
+
+function timeoutMs(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 3600)
+    throw new InputError(`--timeout: expected whole seconds from 1 to 3600, got "${value}"`);
+  return Number(value) * 1000;
 }

@@ -22,7 +22,7 @@ export async function readEngineFacts(
   if (hosts.length === 0) return reading;
   await ctx.step('read host facts', hosts, async (h) => {
     const t0 = Date.now();
-    const r = await h.exec(engineFactsScript);
+    const r = await h.exec(engineFactsScript, { deadlineMs: 60_000 });
     const t1 = Date.now();
     const f = parseEngineFacts(h.name, r.stdout);
     if (!Number.isFinite(f.uid)) {

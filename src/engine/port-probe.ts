@@ -108,10 +108,14 @@ export async function probeSwarmPorts(
       let out = '';
       let onReady: () => void = () => undefined;
       const ready = new Promise<void>((r) => (onReady = r));
-      const done = conn.execStreaming(listenerCommand(run.address(t), LISTEN_S, specsOf(t)), (chunk) => {
-        out += chunk;
-        if (/^(ready|nolistener)$/m.test(out)) onReady();
-      });
+      const done = conn.execStreaming(
+        listenerCommand(run.address(t), LISTEN_S, specsOf(t)),
+        (chunk) => {
+          out += chunk;
+          if (/^(ready|nolistener)$/m.test(out)) onReady();
+        },
+        120_000,
+      );
       return { host: t, ready: Promise.race([ready, done.then(() => undefined)]), done };
     }),
   );
@@ -124,7 +128,9 @@ export async function probeSwarmPorts(
       const mine = run.probes.filter((p) => p.from === src);
       const r = await (
         await run.connection(src)
-      ).exec(proberCommand(mine.map((p) => ({ addr: run.address(p.to), specs: p.ports }))));
+      ).exec(proberCommand(mine.map((p) => ({ addr: run.address(p.to), specs: p.ports }))), {
+        deadlineMs: 120_000,
+      });
       probeOut.set(src, r.stdout);
     }),
   );

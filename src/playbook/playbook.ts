@@ -19,9 +19,9 @@ export interface HostHandle {
    * Run a command; throws (naming host, command and output) on a non-zero exit. Given as an array, every word is
    * shell-quoted; given as a string, it is run as written (build it with the `sh` tag to quote values).
    */
-  run(command: string | string[], opts?: { stdin?: string }): Promise<ExecResult>;
+  run(command: string | string[], opts?: { stdin?: string; deadlineMs?: number }): Promise<ExecResult>;
   /** Run a command and return its result whatever the exit code. */
-  exec(command: string | string[], opts?: { stdin?: string }): Promise<ExecResult>;
+  exec(command: string | string[], opts?: { stdin?: string; deadlineMs?: number }): Promise<ExecResult>;
   /** The host's Docker Engine API over the same SSH connection. */
   docker(): Promise<Docker>;
   log(message: string): void;

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { errorMessage } from '../errors.ts';
+import { withDeadline } from '../transport/deadline.ts';
 import { sleep } from '../transport/ssh-connection.ts';
 import { parseInfo, parseNodes, type ClusterNode, type HostFacts } from './facts.ts';
 
@@ -13,7 +14,8 @@ export async function waitForEngine(docker: Docker, timeoutMs: number): Promise<
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await docker.ping();
+      // Each ping has a deadline of its own: a frozen engine accepts the connection and never answers.
+      await withDeadline(docker.ping(), Math.max(1_000, Math.min(5_000, deadline - Date.now())), 'ping');
       return;
     } catch (err) {
       if (Date.now() > deadline) throw new Error(`the Docker engine does not answer: ${errorMessage(err)}`);
@@ -27,11 +29,15 @@ export async function readHostFacts(
   docker: Docker,
   host: string,
   advertiseAddress: string,
+  deadlineMs = 30_000,
 ): Promise<HostFacts> {
   const t0 = Date.now();
   const [info, nodes] = await Promise.allSettled([
-    docker.info().then((v: unknown) => ({ v, t1: Date.now() })),
-    docker.listNodes(),
+    withDeadline(docker.info(), deadlineMs, 'the Docker engine: info').then((v: unknown) => ({
+      v,
+      t1: Date.now(),
+    })),
+    withDeadline(docker.listNodes(), deadlineMs, 'the Docker engine: node list'),
   ]);
   if (info.status === 'rejected') throw info.reason;
   const facts = parseInfo(host, advertiseAddress, info.value.v);

@@ -14,6 +14,8 @@ export interface ReadFactsOptions {
   tolerateNoEngine?: boolean;
   /** How long a manager may fail to list the nodes (a leader election) before it is read as such. */
   electionWaitMs?: number;
+  /** Deadline of each read (a frozen engine); 30 s by default: a manager that lost its majority takes 20 s. */
+  deadlineMs?: number;
 }
 
 /**
@@ -26,7 +28,7 @@ export async function readSwarmFacts(ctx: PlaybookContext, opts: ReadFactsOption
     const docker = await h.docker();
     let facts: HostFacts;
     try {
-      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress);
+      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress, opts.deadlineMs);
     } catch (err) {
       try {
         await waitForEngine(docker, opts.engineWaitMs);
@@ -34,19 +36,19 @@ export async function readSwarmFacts(ctx: PlaybookContext, opts: ReadFactsOption
         if (opts.tolerateNoEngine) return undefined;
         throw err;
       }
-      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress);
+      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress, opts.deadlineMs);
     }
     const deadline = Date.now() + settleMs;
     while (facts.state === 'pending' && Date.now() < deadline) {
       await sleep(250);
-      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress);
+      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress, opts.deadlineMs);
     }
     // A manager whose node list fails may be in the middle of a leader election (seconds); give it that long
     // before it is taken for a swarm that lost quorum.
     const electionDeadline = Date.now() + (opts.electionWaitMs ?? 10_000);
     while (facts.isManager && !facts.nodes && Date.now() < electionDeadline) {
       await sleep(500);
-      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress);
+      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress, opts.deadlineMs);
     }
     return facts;
   });

@@ -5,6 +5,7 @@ import Docker from 'dockerode';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { errorMessage, InputError, StepError } from '../errors.ts';
 import { redact } from '../redact.ts';
+import { withApiDeadline } from './deadline.ts';
 import { hostPattern, type KnownHostsFile } from './known-hosts.ts';
 
 /** The outcome of one remote command: nothing is dropped, failing or not. */
@@ -31,6 +32,10 @@ export interface ConnectOptions {
   /** Retry refused/reset connections for this long (a machine still booting). 0: one attempt. */
   retryForMs?: number;
   readyTimeoutMs?: number;
+  /** Deadline of each Engine API call (default 60 s; `--timeout`). */
+  apiDeadlineMs?: number;
+  /** Deadline of a remote command unless the call gives its own (default 20 minutes: package installs). */
+  commandDeadlineMs?: number;
   /** The (shared) connection to a jump host; given by the pool. */
   openJump?: (jump: SshTarget) => Promise<SshConnection>;
 }
@@ -67,6 +72,10 @@ export class SshConnection {
   private constructor(
     readonly target: SshTarget,
     private readonly client: Client,
+    private readonly deadlines: { apiMs: number; commandMs: number } = {
+      apiMs: 60_000,
+      commandMs: 1_200_000,
+    },
   ) {
     client.on('error', () => undefined); // errors after connect surface on the channel that failed
   }
@@ -117,7 +126,9 @@ export class SshConnection {
         username: target.user,
         readyTimeout: opts.readyTimeoutMs ?? 15_000,
         ...(sock ? { sock } : {}),
-        keepaliveInterval: 15_000,
+        // A dead peer (a machine gone, a cut network) is noticed in about 15 s, not at the next TCP timeout.
+        keepaliveInterval: 5_000,
+        keepaliveCountMax: 3,
         hostVerifier: (key: Buffer) => {
           try {
             opts.knownHosts.verify(target.name, pattern, key);
@@ -151,7 +162,12 @@ export class SshConnection {
       client
         .once('ready', () => {
           settled = true;
-          resolve(new SshConnection(target, client));
+          resolve(
+            new SshConnection(target, client, {
+              apiMs: opts.apiDeadlineMs ?? 60_000,
+              commandMs: opts.commandDeadlineMs ?? 1_200_000,
+            }),
+          );
         })
         // ssh2 may emit more than one error for one failed attempt: the first one decides, the rest are dropped.
         .on('error', (err) => {
@@ -169,13 +185,17 @@ export class SshConnection {
   }
 
   /** Run a command; resolves with its output and exit code whatever the code (see `run` for the throwing form). */
-  exec(command: string, opts: { stdin?: string } = {}): Promise<ExecResult> {
+  exec(command: string, opts: { stdin?: string; deadlineMs?: number } = {}): Promise<ExecResult> {
     return this.channel(command, opts);
   }
 
   /** Like exec, and hands stdout to `onStdout` as it arrives (for commands that report progress). */
-  execStreaming(command: string, onStdout: (chunk: string) => void): Promise<ExecResult> {
-    return this.channel(command, { onStdout });
+  execStreaming(
+    command: string,
+    onStdout: (chunk: string) => void,
+    deadlineMs?: number,
+  ): Promise<ExecResult> {
+    return this.channel(command, { onStdout, ...(deadlineMs ? { deadlineMs } : {}) });
   }
 
   /**
@@ -186,7 +206,7 @@ export class SshConnection {
 
   private async channel(
     command: string,
-    opts: { stdin?: string; onStdout?: (chunk: string) => void },
+    opts: { stdin?: string; onStdout?: (chunk: string) => void; deadlineMs?: number },
   ): Promise<ExecResult> {
     await this.sessions.acquire();
     try {
@@ -206,11 +226,24 @@ export class SshConnection {
 
   private openSession(
     command: string,
-    opts: { stdin?: string; onStdout?: (chunk: string) => void },
+    opts: { stdin?: string; onStdout?: (chunk: string) => void; deadlineMs?: number },
   ): Promise<ExecResult> {
+    const deadlineMs = opts.deadlineMs ?? this.deadlines.commandMs;
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, stream) => {
         if (err) return reject(new StepError(this.name, command, err.message));
+        // A command that outlives its deadline is ended (its channel closed) and named.
+        const timer = setTimeout(() => {
+          reject(
+            new StepError(
+              this.name,
+              redact(command.split('\n')[0]!.slice(0, 120)),
+              `did not finish within ${Math.round(deadlineMs / 1000)} s`,
+            ),
+          );
+          stream.close();
+        }, deadlineMs);
+        timer.unref();
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let code: number | null = null;
@@ -222,21 +255,22 @@ export class SshConnection {
         stream.on('exit', (c: number | null, signal?: string) => {
           code = c ?? (signal ? 128 : 255);
         });
-        stream.on('close', () =>
+        stream.on('close', () => {
+          clearTimeout(timer);
           resolve({
             command,
             stdout: Buffer.concat(out).toString('utf8'),
             stderr: Buffer.concat(errOut).toString('utf8'),
             code: code ?? 255,
-          }),
-        );
+          });
+        });
         stream.end(opts.stdin);
       });
     });
   }
 
   /** Run a command and throw a CommandError (host, command, output) when it exits non-zero. */
-  async run(command: string, opts: { stdin?: string } = {}): Promise<ExecResult> {
+  async run(command: string, opts: { stdin?: string; deadlineMs?: number } = {}): Promise<ExecResult> {
     const result = await this.exec(command, opts);
     if (result.code !== 0) throw new CommandError(this.name, result);
     return result;
@@ -265,12 +299,11 @@ export class SshConnection {
         );
       };
       this.agent = agent;
-      this.dockerClient = new Docker({
-        host: 'docker',
-        port: 80,
-        protocol: 'http',
-        agent,
-      } as Docker.DockerOptions);
+      this.dockerClient = withApiDeadline(
+        new Docker({ host: 'docker', port: 80, protocol: 'http', agent } as Docker.DockerOptions),
+        this.deadlines.apiMs,
+        `${this.name}: the Docker engine`,
+      );
     }
     return this.dockerClient;
   }

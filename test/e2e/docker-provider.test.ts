@@ -99,6 +99,20 @@ describe('docker provider: up, re-run, repair, down', () => {
     );
   });
 
+  it('a frozen engine (dockerd stopped with SIGSTOP) makes status fail within its deadline, naming the host', async () => {
+    const frozen = `${NAME}-worker-2`;
+    await inNode(frozen, ['pkill', '-STOP', '-x', 'dockerd']);
+    try {
+      const t0 = Date.now();
+      const r = await run('status');
+      expect(r.code).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(25_000);
+      expect(r.stderr).toMatch(new RegExp(`${frozen}: read swarm facts: .*did not answer within 10 s`));
+    } finally {
+      await inNode(frozen, ['pkill', '-CONT', '-x', 'dockerd']);
+    }
+  });
+
   it('a worker that left (now Down in the swarm) and a manager that left are brought back into the same swarm', async () => {
     const before = await swarmState(`${NAME}-manager-1`);
     const tokens = await joinTokens();

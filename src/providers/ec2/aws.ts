@@ -24,6 +24,8 @@ export async function connectAws(opts: { region?: string; profile?: string }): P
     credentials,
     retryMode: 'adaptive' as const,
     maxAttempts: 6,
+    // Every AWS call has a deadline: 5 s to connect, 30 s for an answer (then retried as above).
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
     ...(opts.region ? { region: opts.region } : {}),
     ...(opts.profile ? { profile: opts.profile } : {}),
   };
