@@ -12,6 +12,7 @@ import { stages } from '../cluster/actions.ts';
 import { providerRegistry } from '../providers/registry.ts';
 import { cleanup, type CleanupFlags } from './cleanup.ts';
 import { confirm } from './confirm.ts';
+import { interruption, stopBetweenSteps } from '../playbook/interrupt.ts';
 import { ClusterLock } from '../state/lock.ts';
 import { openContext, type CommonOptions } from './session.ts';
 
@@ -60,9 +61,11 @@ async function execute(
   const started = Date.now();
   let ctx: PlaybookContext | undefined;
   let lock: ClusterLock | undefined;
+  let uninstall: (() => void) | undefined;
   try {
     ctx = await openContext(normalise(opts));
     if (lockFor) {
+      uninstall = stopBetweenSteps((m) => process.stderr.write(`swarmup: ${m}\n`));
       lock = ClusterLock.acquire(ctx.state.dir, ctx.cluster.name, lockFor);
       if (lock.tookOver)
         ctx.log(
@@ -73,8 +76,9 @@ async function execute(
   } catch (err) {
     const e = err as Error & { exitCode?: number };
     let code: number = e.exitCode ?? ExitCode.stepFailed;
-    // Whatever failed, once something was changed the run is partly applied.
+    // Whatever failed, once something was changed the run is partly applied; stopped before any change: 130.
     if (ctx && ctx.changes > 0) code = ExitCode.partlyApplied;
+    else if (interruption.signal) code = 130;
     const message = redact(e.message || String(e));
     if (opts.json) process.stdout.write(JSON.stringify({ event: 'error', message, exitCode: code }) + '\n');
     process.stderr.write(`swarmup: ${message.split('\n').join('\nswarmup: ')}\n`);
@@ -82,6 +86,7 @@ async function execute(
       process.stderr.write('swarmup: some changes were applied; run the same command again to converge\n');
     return code;
   } finally {
+    uninstall?.();
     lock?.release();
     await ctx?.pool.closeAll();
   }

@@ -1,5 +1,6 @@
 import type { ListrTask } from 'listr2';
 import { combineErrors } from '../errors.ts';
+import { checkInterrupted } from './interrupt.ts';
 import { redact } from '../redact.ts';
 import type { NodeRow } from '../swarm/verify.ts';
 
@@ -63,6 +64,7 @@ export class JsonReporter implements Reporter {
     const errors: unknown[] = [];
     const runOne = async (t: Task) => {
       try {
+        checkInterrupted(); // after Ctrl-C nothing new starts
         await t.run();
         this.emit({ event: 'task', step, task: t.title, status: 'ok' });
       } catch (err) {
@@ -100,6 +102,7 @@ export class HumanReporter implements Reporter {
       title: t.title,
       task: async () => {
         try {
+          checkInterrupted(); // after Ctrl-C nothing new starts
           await t.run();
         } catch (err) {
           errors.push(err);
@@ -116,7 +119,13 @@ export class HumanReporter implements Reporter {
             task.newListr(sub, { concurrent: opts.concurrent, exitOnError: !opts.concurrent }),
         },
       ],
-      { exitOnError: false, rendererOptions: { collapseErrors: false }, fallbackRendererOptions: {} },
+      {
+        exitOnError: false,
+        // Signals are swarmup's to handle (stop between steps), not the renderer's.
+        registerSignalListeners: false,
+        rendererOptions: { collapseErrors: false },
+        fallbackRendererOptions: {},
+      },
     );
     await list.run().catch(() => undefined);
     if (errors.length > 0) throw combineErrors(errors);
