@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Instance } from '@aws-sdk/client-ec2';
@@ -11,10 +11,14 @@ import { chooseLife, clientToken, launchToken } from '../../src/providers/ec2/la
 import { machineListing, reachStatus } from '../../src/providers/ec2/listing.ts';
 import { placeNodes } from '../../src/providers/ec2/placement.ts';
 import { deleteClusterResources, withDependencyRetry } from '../../src/providers/ec2/resources.ts';
+import { fingerprintMatches, keyFingerprints } from '../../src/providers/ec2/key-pair.ts';
 import {
   describeRule,
+  ensureSecurityGroup,
   missingIngress,
   ruleKeys,
+  SSH_RULE_DESCRIPTION,
+  staleSshIngress,
   wantedIngress,
 } from '../../src/providers/ec2/security-group.ts';
 import { provisionAll } from '../../src/providers/provision-all.ts';
@@ -77,6 +81,113 @@ describe('security group rules', () => {
       'ESP from the group',
       'tcp 22 from 203.0.113.7/32',
     ]);
+  });
+});
+
+describe('SSH rules reconciled with --ssh-cidr', () => {
+  const ours = (CidrIp: string) => ({ CidrIp, Description: SSH_RULE_DESCRIPTION });
+  const existing = [
+    ...wantedIngress('sg-1', [], false),
+    {
+      IpProtocol: 'tcp',
+      FromPort: 22,
+      ToPort: 22,
+      IpRanges: [ours('198.51.100.0/24'), ours('203.0.113.7/32'), { CidrIp: '192.0.2.5/32' }],
+      Ipv6Ranges: [
+        { CidrIpv6: '2001:db8:1::/48', Description: SSH_RULE_DESCRIPTION },
+        { CidrIpv6: '2001:db8:2::/48', Description: 'office' },
+      ],
+    },
+    // Not SSH: never swarmup's to revoke, whatever its description says.
+    { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [ours('198.51.100.0/24')] },
+  ];
+
+  it("revokes only swarmup's own SSH rules for CIDRs no longer given; hand-made and Swarm rules stay", () => {
+    expect(staleSshIngress(existing, ['203.0.113.7/32'])).toEqual([
+      {
+        IpProtocol: 'tcp',
+        FromPort: 22,
+        ToPort: 22,
+        IpRanges: [{ CidrIp: '198.51.100.0/24' }],
+        Ipv6Ranges: [{ CidrIpv6: '2001:db8:1::/48' }],
+      },
+    ]);
+    // The same block spelt otherwise is still wanted (AWS echoes IPv6 in lower case).
+    expect(staleSshIngress(existing, ['198.51.100.0/24', '203.0.113.7/32', '2001:DB8:1:0::/48'])).toEqual([]);
+    expect(staleSshIngress(wantedIngress('sg-1', ['203.0.113.7/32'], true), ['203.0.113.7/32'])).toEqual([]);
+  });
+
+  it('stand-in: a changed --ssh-cidr adds the new rule first, then revokes the old one', async () => {
+    const api = standIn({
+      DescribeSecurityGroups: () => ({
+        SecurityGroups: [
+          { GroupId: 'sg-1', Tags: [{ Key: 'swarmup:cluster', Value: 'lab' }], IpPermissions: existing },
+        ],
+      }),
+      AuthorizeSecurityGroupIngress: () => ({}),
+      RevokeSecurityGroupIngress: () => ({}),
+    });
+    const r = await ensureSecurityGroup(
+      api,
+      {
+        cluster: 'lab',
+        groupName: 'swarmup-lab',
+        vpcId: 'vpc-1',
+        sshCidrs: ['203.0.113.9/32'],
+        encryptedOverlay: false,
+      },
+      () => undefined,
+    );
+    expect(api.calls.map(([n]) => n)).toEqual([
+      'DescribeSecurityGroups',
+      'AuthorizeSecurityGroupIngress',
+      'RevokeSecurityGroupIngress',
+    ]);
+    expect(ruleKeys(api.calls[2]![1].IpPermissions as never)).toEqual([
+      'tcp|22-22|198.51.100.0/24',
+      'tcp|22-22|2001:db8:1::/48',
+      'tcp|22-22|203.0.113.7/32',
+    ]);
+    expect(r.created).toEqual([
+      'ingress tcp 22 from 203.0.113.9/32 on swarmup-lab',
+      'revoked ingress tcp 22 from 198.51.100.0/24, 203.0.113.7/32, 2001:db8:1::/48 on swarmup-lab',
+    ]);
+  });
+});
+
+/** A key made once with ssh-keygen, and what ssh-keygen, AWS and the emulator (moto 5.2.1) say its fingerprint is. */
+const ED25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILghIdUXxPFN8Ru7PMHJEbfl2Z5VNJlGpcTd/7u4SSuL root@vm';
+// ssh-keygen -l -E sha256: SHA256:cb15gVbqfBTBP1yM5lqB4zMouguVG7IY1wGuSYGTLds; AWS: the same without "SHA256:".
+const ED25519_AWS = 'cb15gVbqfBTBP1yM5lqB4zMouguVG7IY1wGuSYGTLds';
+// moto: colon-hex SHA-256 of the DER SubjectPublicKeyInfo (not what AWS reports).
+const ED25519_MOTO =
+  '8d:a7:99:03:ac:da:8b:4d:8e:37:08:5f:5c:31:8d:74:8c:68:d8:1b:33:95:d1:e7:1a:5d:7b:9a:68:62:7d:d5';
+const RSA =
+  'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDjc2RFLSchNgUPsuSrNZ/vHkSXjg9H5VGYXlXY4oERHEp50/myrV0YykBRwwi9H3+ndvODTuPsNLgf1RNXLtx5F2lyQLOSIvJ5G9P1TZWcZVsgJcPgUQlIGuhwk9/FnH5ylN8cPLUQtQcVutiHYH/u6ikavtuOljhILJv53/dxbUvztnGGoGo1bZi3nOufiZZtyorvFY9X33UhDZTg5YpNQfmoNXuRb4IAQQB1UVIcRicSMeSHpCAE3mSJWzF+BvWH34c9XWhnAZbZRsgyUcFFXVjYU7Y18Nr8msqwA99VhPsbAt8kaZeWM92VQyeoIhdLAO3iJNryjyfFaWZl6pID root@vm';
+// AWS and moto: colon-hex MD5 of the DER public key; ssh-keygen -E md5 (RFC 4716): MD5 of the key blob.
+const RSA_AWS = '0b:6c:65:48:76:77:61:7e:3f:08:12:0d:a6:a8:28:8f';
+const RSA_SSH_KEYGEN = '3e:07:06:9e:f0:75:1b:6d:42:32:54:31:ac:5c:17:fc';
+
+describe('key pair fingerprints', () => {
+  it('ed25519: the base64 SHA-256 of the key blob as AWS reports it (and as the emulator does)', () => {
+    expect(keyFingerprints(ED25519)).toEqual([ED25519_AWS, ED25519_MOTO]);
+    expect(fingerprintMatches(ED25519, ED25519_AWS)).toBe(true);
+    expect(fingerprintMatches(ED25519, `SHA256:${ED25519_AWS}=`)).toBe(true);
+    expect(fingerprintMatches(ED25519, ED25519_MOTO.toUpperCase())).toBe(true);
+    expect(fingerprintMatches(ED25519, 'AAAAC3NzaC1lZDI1NTE5AAAAILghIdUXxPFN8Ru7PMHJEb')).toBe(false);
+    expect(fingerprintMatches(ED25519, RSA_AWS)).toBe(false);
+  });
+
+  it('RSA: the MD5 of the DER public key in colon hex (AWS), or of the key blob (RFC 4716)', () => {
+    expect(keyFingerprints(RSA)).toEqual([RSA_AWS, RSA_SSH_KEYGEN]);
+    expect(fingerprintMatches(RSA, RSA_AWS)).toBe(true);
+    expect(fingerprintMatches(RSA, ED25519_AWS)).toBe(false);
+  });
+
+  it('a key type it cannot fingerprint, or no fingerprint given, is not refused', () => {
+    expect(keyFingerprints('ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAA=')).toEqual([]);
+    expect(fingerprintMatches('ecdsa-sha2-nistp256 AAAA', 'anything')).toBe(true);
+    expect(fingerprintMatches(ED25519, undefined)).toBe(true);
   });
 });
 
@@ -419,6 +530,51 @@ describe('stand-in client (what the emulator does not do)', () => {
     });
     expect(loginUserFor('debian-12-amd64-20240717-1811')).toBe('admin');
     expect(loginUserFor('al2023-ami-2023.5.20240722.0-kernel-6.1-x86_64')).toBe('ec2-user');
+  });
+
+  it("stand-in: a key pair whose fingerprint (as AWS reports it) is not the local key's is refused before anything is made", async () => {
+    freshHome();
+    const keyFile = join(process.env.SWARMUP_HOME!, 'mine.pub');
+    writeFileSync(keyFile, ED25519 + '\n');
+    const spec = resolveCluster(undefined, {
+      name: 'lab',
+      provider: 'ec2',
+      sshCidr: '203.0.113.7/32',
+      ami: 'ami-0abc',
+      managers: '1',
+      workers: '0',
+      sshKey: keyFile,
+    });
+    for (const [fingerprint, ok] of [
+      [ED25519_AWS, true],
+      ['Ny3kzWbpXpP0c3Ut1GFkqJvmlvJ8sFuDF5V4wgnWo0k', false],
+    ] as const) {
+      const fake = standInEc2();
+      const handlers = fake.api.ec2 as unknown as { send: (c: unknown) => Promise<unknown> };
+      const send = handlers.send;
+      handlers.send = async (c) =>
+        (c as { constructor: { name: string } }).constructor.name === 'DescribeKeyPairsCommand'
+          ? { KeyPairs: [{ KeyName: 'swarmup-lab', KeyFingerprint: fingerprint }] }
+          : send(c);
+      const state = new StateStore('lab');
+      const run = provisionAll(new Ec2Provider(spec, state, { aws: async () => fake.api, pollMs: 1 }));
+      if (ok) {
+        await run;
+        expect(fake.launched()).toBe(1);
+        continue;
+      }
+      await expect(run).rejects.toThrow(
+        `key pair swarmup-lab in eu-west-1 does not match the key in ${keyFile} (AWS reports fingerprint Ny3kzWbpXpP0c3Ut1GFkqJvmlvJ8sFuDF5V4wgnWo0k, the local key's is ${ED25519_AWS}): delete the key pair swarmup-lab in eu-west-1`,
+      );
+      await expect(run).rejects.toMatchObject({
+        name: 'InputError',
+        message: expect.stringContaining('swarmup down --name lab'),
+      });
+      expect(fake.api.calls.map(([n]) => n)).not.toContain('RunInstances');
+      expect(fake.api.calls.map(([n]) => n)).not.toContain('ImportKeyPair');
+      expect(fake.api.calls.map(([n]) => n)).not.toContain('CreateSecurityGroup');
+      expect(fake.api.calls.map(([n]) => n)).not.toContain('AuthorizeSecurityGroupIngress');
+    }
   });
 
   it('stand-in: list() creates nothing, here or in AWS (no key, no state, no key pair)', async () => {

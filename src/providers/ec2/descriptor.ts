@@ -25,7 +25,10 @@ function ec2Flags(cmd: Command, all: boolean): void {
       '--encrypted-overlay',
       'EC2: also allow ESP (IP protocol 50) between nodes, for encrypted overlay networks',
     )
-    .option('--allow-ssh-from-anywhere', 'EC2: permit --ssh-cidr 0.0.0.0/0 (refused otherwise)');
+    .option(
+      '--allow-ssh-from-anywhere',
+      'EC2: permit --ssh-cidr wider than one /16 (IPv4) or /48 (IPv6), e.g. 0.0.0.0/0 (refused otherwise)',
+    );
 }
 
 /** AWS EC2 instances; the AWS SDK is loaded only when this provider is opened. */
@@ -46,6 +49,7 @@ export const ec2Descriptor: ProviderDescriptor = {
       where: f.region,
       cluster: f.resources.cluster,
       summary: summarize(f.resources),
+      ...(f.resources.owner !== undefined ? { owner: f.resources.owner } : {}),
       selected,
     });
     const result = await cleanupEc2(
@@ -54,6 +58,8 @@ export const ec2Descriptor: ProviderDescriptor = {
         allRegions: !!req.allRegions,
         ...(req.profile ? { profile: req.profile } : {}),
         ...(req.name ? { name: req.name } : {}),
+        ...(req.anyOwner ? { anyOwner: true } : {}),
+        ...(req.owner ? { owner: req.owner } : {}),
         dryRun: req.dryRun,
       },
       {

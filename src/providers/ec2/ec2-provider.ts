@@ -276,11 +276,13 @@ export class Ec2Provider implements Provider {
     const sshCidrs = await this.sshCidrs(vpcCidr);
     const publicKey = this.publicKey();
     const image = await resolveImage(api, this.ec2);
-    const generation = this.generation(api.region);
 
     const created: string[] = [];
-    if (await ensureKeyPair(api, this.spec.name, this.resourceName, publicKey, progress))
+    // First, so a key pair that is not the local key is refused before anything is made or recorded.
+    const keySource = this.ec2.sshKey ? `the key in ${this.ec2.sshKey}` : "the cluster's own key";
+    if (await ensureKeyPair(api, this.spec.name, this.resourceName, publicKey, progress, keySource))
       created.push(`key pair ${this.resourceName}`);
+    const generation = this.generation(api.region);
     const group = await ensureSecurityGroup(
       api,
       {

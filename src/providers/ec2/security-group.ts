@@ -2,11 +2,19 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
 import type { ProgressSink } from '../provider.ts';
 import type { AwsApi } from './aws.ts';
+import { canonicalCidr } from './cidr.ts';
 import { CLUSTER_TAG, clusterFilter, tagSpec, tagValue } from './tags.ts';
+
+/**
+ * What marks an SSH rule as swarmup's own: only rules with this description are ever revoked (when --ssh-cidr
+ * changes). Rules added by hand (any other description, or none) are left alone. Kept as first released.
+ */
+export const SSH_RULE_DESCRIPTION = 'ssh for swarmup';
 
 /**
  * The cluster's security group, as data. Swarm's ports are opened only between members of the group itself
@@ -46,10 +54,10 @@ export function wantedIngress(
       ToPort: 22,
       IpRanges: sshCidrs
         .filter((c) => !c.includes(':'))
-        .map((CidrIp) => ({ CidrIp, Description: 'ssh for swarmup' })),
+        .map((CidrIp) => ({ CidrIp, Description: SSH_RULE_DESCRIPTION })),
       Ipv6Ranges: sshCidrs
         .filter((c) => c.includes(':'))
-        .map((CidrIpv6) => ({ CidrIpv6, Description: 'ssh for swarmup' })),
+        .map((CidrIpv6) => ({ CidrIpv6, Description: SSH_RULE_DESCRIPTION })),
     });
   }
   return rules;
@@ -92,6 +100,34 @@ export function missingIngress(wanted: IpPermission[], existing: IpPermission[])
   });
 }
 
+/**
+ * The SSH rules swarmup added earlier for CIDRs no longer wanted: tcp 22 from an IPv4 or IPv6 range carrying
+ * swarmup's description. Rules without it (added by hand) and the rules between members are never returned.
+ */
+export function staleSshIngress(existing: IpPermission[], sshCidrs: string[]): IpPermission[] {
+  const wanted = new Set(sshCidrs.map(canonicalCidr));
+  const ours = (r: { Description?: string | undefined }, cidr: string | undefined) =>
+    r.Description === SSH_RULE_DESCRIPTION && cidr !== undefined && !wanted.has(canonicalCidr(cidr));
+  const ssh = existing.filter(
+    (p) =>
+      (PROTOCOLS[String(p.IpProtocol).toLowerCase()] ?? String(p.IpProtocol).toLowerCase()) === 'tcp' &&
+      p.FromPort === 22 &&
+      p.ToPort === 22,
+  );
+  const v4 = ssh.flatMap((p) => (p.IpRanges ?? []).filter((r) => ours(r, r.CidrIp)));
+  const v6 = ssh.flatMap((p) => (p.Ipv6Ranges ?? []).filter((r) => ours(r, r.CidrIpv6)));
+  if (v4.length + v6.length === 0) return [];
+  return [
+    {
+      IpProtocol: 'tcp',
+      FromPort: 22,
+      ToPort: 22,
+      ...(v4.length > 0 ? { IpRanges: v4.map((r) => ({ CidrIp: r.CidrIp! })) } : {}),
+      ...(v6.length > 0 ? { Ipv6Ranges: v6.map((r) => ({ CidrIpv6: r.CidrIpv6! })) } : {}),
+    },
+  ];
+}
+
 /** One rule in words, for what `prepare` reports: `tcp 2377 from the group`, `ESP from the group`. */
 export function describeRule(p: IpPermission): string {
   const proto = PROTOCOLS[String(p.IpProtocol).toLowerCase()] ?? String(p.IpProtocol).toLowerCase();
@@ -109,7 +145,8 @@ export function describeRule(p: IpPermission): string {
 
 /**
  * The cluster's security group in the VPC, made where missing, with every wanted rule authorised (rules that exist
- * are kept). Returns its id and one line per thing it created.
+ * are kept) and the SSH rules swarmup added for CIDRs no longer given revoked (after the new ones are in, so SSH
+ * is never closed in between). Returns its id and one line per change.
  */
 export async function ensureSecurityGroup(
   api: AwsApi,
@@ -153,6 +190,20 @@ export async function ensureSecurityGroup(
       if ((err as { name?: string }).name !== 'InvalidPermission.Duplicate') throw err;
     }
     created.push(...missing.map((p) => `ingress ${describeRule(p)} on ${want.groupName}`));
+  }
+  const stale = staleSshIngress(group.IpPermissions ?? [], want.sshCidrs);
+  if (stale.length > 0) {
+    const lines = stale.map(describeRule);
+    progress(`revoking ${lines.join('; ')} on ${want.groupName} (no longer in --ssh-cidr)`);
+    try {
+      await api.ec2.send(
+        new RevokeSecurityGroupIngressCommand({ GroupId: group.GroupId!, IpPermissions: stale }),
+      );
+    } catch (err) {
+      // Another run revoked them in between: they are gone, which is what is wanted.
+      if ((err as { name?: string }).name !== 'InvalidPermission.NotFound') throw err;
+    }
+    created.push(...lines.map((l) => `revoked ingress ${l} on ${want.groupName}`));
   }
   return { id: group.GroupId!, created };
 }

@@ -2,9 +2,15 @@ import { parseBastion } from '../../config/bastion.ts';
 import { DEFAULT_AMI_PARAMETER, expandHome, type CliFlags, type Ec2Spec } from '../../config/cluster.ts';
 import type { ConfigFile } from '../../config/schema.ts';
 import { InputError } from '../../errors.ts';
+import { blockSize, exposure, parseCidr, WIDEST_PREFIX, type Exposure } from './cidr.ts';
 
-const CIDR4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-const CIDR6 = /^[0-9a-fA-F:]+\/\d{1,3}$/;
+/** `131072 IPv4 addresses`; IPv6 counted in /48s: `2 /48s of IPv6 addresses`. */
+function howMany(e: Exposure): string {
+  if (e.family === 4) return `${e.addresses} IPv4 addresses`;
+  const unit = blockSize({ family: 6, prefix: WIDEST_PREFIX[6] });
+  const whole = e.addresses / unit;
+  return `${e.addresses % unit === 0n ? '' : 'over '}${whole} /48${whole === 1n ? '' : 's'} of IPv6 addresses`;
+}
 
 /** The EC2 part of the cluster spec: flags over the file's `ec2:` section, validated before anything is made. */
 export function resolveEc2(
@@ -20,17 +26,23 @@ export function resolveEc2(
         ? undefined
         : [f.sshCidr].flat();
   const cidrField = flags.sshCidr !== undefined ? '--ssh-cidr' : where('ec2.sshCidr');
-  for (const c of cidrs ?? []) {
-    const m = CIDR4.exec(c);
-    const ok = m ? m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32 : CIDR6.test(c);
-    if (!ok) throw new InputError(`${cidrField}: "${c}" is not a CIDR block like 203.0.113.7/32`);
-  }
+  const blocks = (cidrs ?? []).map((c) => {
+    const block = parseCidr(c);
+    if (!block) throw new InputError(`${cidrField}: "${c}" is not a CIDR block like 203.0.113.7/32`);
+    return block;
+  });
   const allowWorld = flags.allowSshFromAnywhere ?? f.allowSshFromAnywhere ?? false;
-  const world = (cidrs ?? []).filter((c) => c === '0.0.0.0/0' || c === '::/0'); // refused unless explicitly allowed
-  if (world.length > 0 && !allowWorld) {
-    throw new InputError(
-      `${cidrField}: ${world.join(', ')} would open SSH to the whole internet; pass --allow-ssh-from-anywhere if you mean it`,
-    );
+  // Refused unless explicitly allowed: more than one /16 of IPv4 or one /48 of IPv6, in one block or added up.
+  const wide = exposure(blocks).filter((e) => e.tooWide);
+  if (wide.length > 0 && !allowWorld) {
+    const what = wide
+      .map((e) =>
+        e.everything
+          ? `${e.blocks.join(', ')} would open SSH to the whole ${e.family === 4 ? '' : 'IPv6 '}internet`
+          : `${e.blocks.join(', ')} would open SSH to ${howMany(e)}, more than one /${WIDEST_PREFIX[e.family]}`,
+      )
+      .join('; ');
+    throw new InputError(`${cidrField}: ${what}; pass --allow-ssh-from-anywhere if you mean it`);
   }
   const subnets = flags.subnets ? flags.subnets.split(',').map((x) => x.trim()) : f.subnets;
   for (const sn of subnets ?? []) {
