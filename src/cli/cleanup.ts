@@ -3,6 +3,7 @@ import { ExitCode, InputError } from '../errors.ts';
 import type { CleanupFound } from '../providers/descriptor.ts';
 import { redact } from '../redact.ts';
 import { providerNamed, providerRegistry } from '../providers/registry.ts';
+import { readOwner } from '../state/owner.ts';
 import { StateStore } from '../state/store.ts';
 import { confirm } from './confirm.ts';
 
@@ -12,6 +13,7 @@ export interface CleanupFlags {
   allRegions?: boolean;
   profile?: string;
   name?: string;
+  anyOwner?: boolean;
   dryRun?: boolean;
   json?: boolean;
   yes?: boolean;
@@ -19,18 +21,31 @@ export interface CleanupFlags {
 
 type Found = CleanupFound;
 
+/** Whose the resources are, as the listing says it. */
+export function ownerText(owner: string | undefined, mine: string | undefined): string {
+  if (owner === undefined) return 'no owner: made by an older swarmup';
+  return owner === mine ? `owner ${owner}: this state home` : `owner ${owner}: another state home`;
+}
+
 /**
- * `swarmup cleanup`: list everything labelled (docker) or tagged (ec2) by swarmup, grouped by cluster; delete the
- * clusters that have no local state (orphans), or the one named. Never an unlabelled or untagged resource.
+ * `swarmup cleanup`: list everything labelled (docker) or tagged (ec2) by swarmup, grouped by cluster and owner;
+ * delete the clusters that have no local state (orphans) and belong to this state home's owner (any owner with
+ * --any-owner), or the one named (whatever its owner). Never an unlabelled or untagged resource.
  */
 export async function cleanup(opts: CleanupFlags): Promise<number> {
   const started = Date.now();
   const out = (obj: object, text: string) =>
     process.stdout.write((opts.json ? JSON.stringify(obj) : text) + '\n');
-  const line = (f: Found) => `${f.selected ? '*' : ' '} ${f.where}  ${f.cluster}: ${f.summary}`;
+  // This home's owner id, read (never made: cleanup creates nothing). None yet: no orphan is this home's.
+  let mine: string | undefined;
+  const line = (f: Found) =>
+    `${f.selected ? '*' : ' '} ${f.where}  ${f.cluster}: ${f.summary}  [${ownerText(f.owner, mine)}]`;
   const hasLocalState = (cluster: string) => new StateStore(cluster).exists();
   const ask = async (selected: Found[]): Promise<boolean> => {
-    if (!opts.json) process.stdout.write(`deleting:\n${selected.map(line).join('\n')}\n`);
+    if (!opts.json)
+      process.stdout.write(
+        `deleting${opts.anyOwner && !opts.name ? ' (orphans of every owner: --any-owner)' : ''}:\n${selected.map(line).join('\n')}\n`,
+      );
     if (opts.yes) return true;
     if (!process.stdin.isTTY)
       throw new InputError(
@@ -41,6 +56,7 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
   const progress = (m: string) =>
     opts.json ? out({ event: 'log', message: m }, '') : process.stderr.write(`${m}\n`);
   try {
+    mine = readOwner();
     if (opts.name !== undefined && !CLUSTER_NAME.test(opts.name))
       throw new InputError(`--name: "${opts.name}": ${CLUSTER_NAME_RULE}`);
     const descriptor = providerNamed(opts.provider);
@@ -53,6 +69,8 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
       );
     const { found, removed } = await descriptor.cleanup({
       ...(opts.name ? { name: opts.name } : {}),
+      ...(opts.anyOwner ? { anyOwner: true } : {}),
+      ...(mine ? { owner: mine } : {}),
       dryRun: !!opts.dryRun,
       ...(opts.region ? { region: opts.region } : {}),
       ...(opts.allRegions ? { allRegions: true } : {}),
@@ -61,7 +79,19 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
       progress,
       confirm: ask,
     });
-    for (const f of found) out({ event: 'cluster', ...f }, line(f));
+    if (opts.name && found.length > 0)
+      out(
+        { event: 'log', message: `--name ${opts.name}: selected whatever its owner` },
+        `--name ${opts.name}: selected whatever its owner`,
+      );
+    for (const f of found)
+      out({ event: 'cluster', ...f, mine: f.owner !== undefined && f.owner === mine }, line(f));
+    const spared =
+      opts.name || opts.anyOwner ? [] : found.filter((f) => !f.selected && !hasLocalState(f.cluster));
+    if (spared.length > 0) {
+      const m = `${spared.length} orphan${spared.length === 1 ? '' : 's'} of another owner (or of none) not selected: --any-owner selects ${spared.length === 1 ? 'it' : 'them'}`;
+      out({ event: 'log', message: m }, m);
+    }
     if (found.length === 0)
       out(
         { event: 'log', message: 'nothing labelled by swarmup found' },

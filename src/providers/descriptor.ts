@@ -9,12 +9,18 @@ export interface CleanupFound {
   where: string;
   cluster: string;
   summary: string;
+  /** The resources' owner id (`swarmup.owner` / `swarmup:owner`); absent: no owner label (an older swarmup). */
+  owner?: string;
   selected: boolean;
 }
 
 export interface CleanupRequest {
   /** Only this cluster; else every cluster with no local state. */
   name?: string;
+  /** Without name: select the orphans of every owner, not only this state home's. */
+  anyOwner?: boolean;
+  /** This state home's owner id; undefined when none was made yet (read, never made, by cleanup). */
+  owner?: string;
   dryRun: boolean;
   region?: string;
   allRegions?: boolean;

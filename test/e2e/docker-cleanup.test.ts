@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,18 +6,26 @@ import { labelled, swarmup, tempHome } from '../support/cli.ts';
 
 /**
  * `cleanup --provider docker` on the local engine. The engine is shared with whatever else runs on this machine
- * (a developer's own clusters have their state in another SWARMUP_HOME and would look orphaned from here), so this
- * test deletes only by --name and checks the orphan selection with --dry-run.
+ * (a developer's own clusters have their state in another SWARMUP_HOME and would look orphaned from here): without
+ * --name, cleanup deletes only this state home's orphans, so that is safe here; --any-owner is only ever run with
+ * --dry-run.
  */
 const home = tempHome();
 const env = { SWARMUP_HOME: home };
+/** A second state home: another owner. */
+const otherHome = tempHome();
+const otherEnv = { SWARMUP_HOME: otherHome };
 const LOOKALIKE = 'e2e-orph-manager-9';
+/** Labelled with a cluster but no owner: as an older swarmup made it. */
+const OLD = 'e2e-old-manager-1';
+const ownerOf = (h: string) => readFileSync(join(h, 'owner'), 'utf8').trim();
 
 describe('cleanup --provider docker', () => {
   afterAll(async () => {
-    for (const name of ['e2e-orph', 'e2e-kept'])
+    for (const name of ['e2e-orph', 'e2e-kept', 'e2e-other', 'e2e-mine'])
       await swarmup(['cleanup', '--provider', 'docker', '--name', name, '--yes'], env);
-    await execa('docker', ['rm', '-f', LOOKALIKE], { reject: false });
+    await execa('docker', ['rm', '-f', LOOKALIKE, OLD], { reject: false });
+    rmSync(otherHome, { recursive: true, force: true });
   });
 
   it('lists orphans (labelled, no local state) as selected, leaves clusters with state and unlabelled look-alikes alone', async () => {
@@ -34,7 +42,7 @@ describe('cleanup --provider docker', () => {
     const dry = await swarmup(['cleanup', '--provider', 'docker', '--dry-run'], env);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(
-      /^\* local engine {2}e2e-orph: 1 container \(e2e-orph-manager-1\); 1 volume; network swarmup-e2e-orph$/m,
+      /^\* local engine {2}e2e-orph: 1 container \(e2e-orph-manager-1\); 1 volume; network swarmup-e2e-orph {2}\[owner [0-9a-f]{12}: this state home\]$/m,
     );
     expect(dry.stdout).toMatch(/^ {2}local engine {2}e2e-kept: /m);
     expect(dry.stdout).not.toContain(LOOKALIKE);
@@ -57,5 +65,103 @@ describe('cleanup --provider docker', () => {
     expect(await labelled('ps -a', 'e2e-kept')).toHaveLength(1);
     const look = await execa('docker', ['ps', '-a', '-q', '--filter', `name=${LOOKALIKE}`]);
     expect(String(look.stdout).trim()).not.toBe('');
+  });
+
+  it("without --name only this state home's orphans are deleted; another owner's and unowned ones are listed, spared, and selected by --any-owner", async () => {
+    const mine = ownerOf(home);
+    expect(mine).toMatch(/^[0-9a-f]{12}$/);
+    expect(statSync(join(home, 'owner')).mode & 0o777).toBe(0o600);
+
+    // Another state home's cluster, orphaned there; and one made by an older swarmup (no owner label).
+    const other = await swarmup(
+      ['up', '--name', 'e2e-other', '--managers', '1', '--workers', '0', '--until', 'provision'],
+      otherEnv,
+    );
+    expect(other.code, other.stderr).toBe(0);
+    rmSync(join(otherHome, 'e2e-other'), { recursive: true });
+    const theirs = ownerOf(otherHome);
+    expect(theirs).not.toBe(mine);
+    for (const kind of ['ps -a', 'volume ls', 'network ls'] as const) {
+      const r = await execa('docker', [
+        ...kind.split(' '),
+        '-q',
+        '--filter',
+        'label=swarmup.cluster=e2e-other',
+        '--filter',
+        `label=swarmup.owner=${theirs}`,
+      ]);
+      expect(String(r.stdout).trim(), kind).not.toBe('');
+    }
+    await execa('docker', [
+      'create',
+      '--name',
+      OLD,
+      '--label',
+      'swarmup.cluster=e2e-old',
+      'swarmup/node:bookworm-1',
+      'true',
+    ]);
+    // And an orphan of this home.
+    const up = await swarmup(
+      ['up', '--name', 'e2e-mine', '--managers', '1', '--workers', '0', '--until', 'provision'],
+      env,
+    );
+    expect(up.code, up.stderr).toBe(0);
+    rmSync(join(home, 'e2e-mine'), { recursive: true });
+
+    const dry = await swarmup(['cleanup', '--provider', 'docker', '--dry-run'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(
+      new RegExp(`^\\* local engine {2}e2e-mine: .*\\[owner ${mine}: this state home\\]$`, 'm'),
+    );
+    expect(dry.stdout).toMatch(
+      new RegExp(`^ {2}local engine {2}e2e-other: .*\\[owner ${theirs}: another state home\\]$`, 'm'),
+    );
+    expect(dry.stdout).toMatch(
+      /^ {2}local engine {2}e2e-old: 1 container \(e2e-old-manager-1\) {2}\[no owner: made by an older swarmup\]$/m,
+    );
+    expect(dry.stdout).toMatch(/orphans of another owner \(or of none\) not selected: --any-owner/);
+
+    const any = await swarmup(['cleanup', '--provider', 'docker', '--any-owner', '--dry-run'], env);
+    expect(any.code, any.stderr).toBe(0);
+    expect(any.stdout).toMatch(/^\* local engine {2}e2e-other: .*another state home\]$/m);
+    expect(any.stdout).toMatch(/^\* local engine {2}e2e-old: .*older swarmup\]$/m);
+    expect(any.stdout).toMatch(/^\* local engine {2}e2e-mine: /m);
+    expect(any.stdout).toMatch(/^ {2}local engine {2}e2e-kept: /m);
+
+    // --any-owner without --yes: listed first, then refused (no terminal), nothing deleted.
+    const noYes = await swarmup(['cleanup', '--provider', 'docker', '--any-owner'], env);
+    expect(noYes.code).toBe(2);
+    expect(noYes.stdout).toMatch(/^deleting \(orphans of every owner: --any-owner\):$/m);
+    expect(noYes.stdout).toMatch(/^\* local engine {2}e2e-other: /m);
+    expect(await labelled('ps -a', 'e2e-other')).toHaveLength(1);
+
+    const r = await swarmup(['cleanup', '--provider', 'docker', '--yes'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await labelled('ps -a', 'e2e-mine')).toEqual([]);
+    expect(await labelled('volume ls', 'e2e-mine')).toEqual([]);
+    expect(await labelled('network ls', 'e2e-mine')).toEqual([]);
+    expect(await labelled('ps -a', 'e2e-other')).toHaveLength(1);
+    expect(await labelled('volume ls', 'e2e-other')).toHaveLength(1);
+    expect(await labelled('network ls', 'e2e-other')).toHaveLength(1);
+    expect(await labelled('ps -a', 'e2e-old')).toHaveLength(1);
+    expect(await labelled('ps -a', 'e2e-kept')).toHaveLength(1);
+
+    // --name takes that cluster whatever its owner, and says so.
+    const named = await swarmup(['cleanup', '--provider', 'docker', '--name', 'e2e-other', '--yes'], env);
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.stdout).toContain('--name e2e-other: selected whatever its owner');
+    expect(named.stdout).toMatch(/^\* local engine {2}e2e-other: .*another state home\]$/m);
+    expect(await labelled('ps -a', 'e2e-other')).toEqual([]);
+    expect(await labelled('volume ls', 'e2e-other')).toEqual([]);
+    expect(await labelled('network ls', 'e2e-other')).toEqual([]);
+  });
+
+  it('cleanup in a state home with no owner yet creates none', async () => {
+    const fresh = tempHome();
+    const r = await swarmup(['cleanup', '--provider', 'docker', '--dry-run'], { SWARMUP_HOME: fresh });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(fresh, 'owner'))).toBe(false);
+    rmSync(fresh, { recursive: true, force: true });
   });
 });

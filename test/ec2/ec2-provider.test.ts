@@ -1,11 +1,13 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
+  DescribeVolumesCommand,
   DescribeVpcsCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
@@ -273,6 +275,81 @@ describe('ec2 provider against the emulator', () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 
+  it("a changed --ssh-cidr revokes swarmup's SSH rule for the old CIDR; a rule added by hand and the Swarm rules stay", async () => {
+    const up = (cidr: string) =>
+      swarmup(
+        [
+          'up',
+          '--provider',
+          'ec2',
+          '--name',
+          'lab',
+          '--until',
+          'provision',
+          '--ssh-cidr',
+          cidr,
+          '--ami',
+          ami,
+        ].concat(['--managers', '1', '--workers', '0', '--json']),
+        env,
+      );
+    const a = await up('203.0.113.7/32,2001:db8:a::/48');
+    expect(a.code, a.stderr).toBe(0);
+    const sg = (await groups('lab'))[0]!;
+    // Someone opens SSH from their own address by hand (no description).
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: sg.GroupId!,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '192.0.2.5/32' }] },
+        ],
+      }),
+    );
+    const b = await up('198.51.100.0/24');
+    expect(b.code, b.stderr).toBe(0);
+    expect(summaryOf(b).changes).toBe(2); // one rule added, one revoke (v4 and v6 together)
+    const perms = (await groups('lab'))[0]!.IpPermissions ?? [];
+    const ssh = perms.filter((p) => p.FromPort === 22);
+    // The emulator returns each range's Description, as AWS does.
+    expect(
+      ssh
+        .flatMap((p) => [
+          ...(p.IpRanges ?? []).map((r) => `${r.CidrIp} ${r.Description ?? '-'}`),
+          ...(p.Ipv6Ranges ?? []).map((r) => `${r.CidrIpv6} ${r.Description ?? '-'}`),
+        ])
+        .sort(),
+    ).toEqual(['192.0.2.5/32 -', '198.51.100.0/24 ssh for swarmup']);
+    expect(perms.filter((p) => p.UserIdGroupPairs?.some((g) => g.GroupId === sg.GroupId))).toHaveLength(4);
+    // Nothing more to do on a re-run with the same CIDR.
+    const again = await up('198.51.100.0/24');
+    expect(again.code, again.stderr).toBe(0);
+    expect(summaryOf(again).changes).toBe(0);
+  });
+
+  it("refuses a key pair of the cluster's name that is not the local key, before creating anything", async () => {
+    const up = () => swarmup(upArgs('lab', '--managers', '1', '--workers', '0'), env);
+    const made = await up();
+    expect(made.code, made.stderr).toBe(0);
+    // The same key again: the emulator's fingerprint of it is recognised.
+    const same = await up();
+    expect(same.code, same.stderr).toBe(0);
+    const before = (await keyPairs('lab'))[0]!.KeyFingerprint;
+    // The local key is lost (another machine, a wiped home): a new one is made, unlike the key pair in EC2.
+    rmSync(join(home, 'lab', 'id_ed25519'));
+    rmSync(join(home, 'lab', 'id_ed25519.pub'));
+    await ec2.send(
+      new TerminateInstancesCommand({ InstanceIds: (await instances('lab')).map((i) => i.InstanceId!) }),
+    );
+    const r = await up();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/key pair swarmup-lab in eu-west-1 does not match the cluster's own key/);
+    expect(r.stderr).toMatch(
+      /delete the key pair swarmup-lab in eu-west-1 .*or run "swarmup down --name lab"/,
+    );
+    expect(await instances('lab')).toEqual([]);
+    expect((await keyPairs('lab')).map((k) => k.KeyFingerprint)).toEqual([before]);
+  });
+
   it('missing region or credentials: exit 2 saying what to set', async () => {
     const noRegion = { ...env, AWS_REGION: '' };
     const r = await swarmup(
@@ -367,6 +444,71 @@ describe('ec2 provider against the emulator', () => {
     expect(await instances('kept')).toEqual([]);
     expect(await groups('kept')).toEqual([]);
     expect((await groups()).map((g) => g.GroupName)).toContain('swarmup-orphan-lookalike');
+  });
+
+  it("cleanup without --name deletes only this state home's orphans; another owner's are listed and spared, --any-owner selects them", async () => {
+    const otherHome = tempHome();
+    const otherEnv = motoEnv(url, otherHome);
+    expect((await swarmup(upArgs('mine', '--managers', '1', '--workers', '0'), env)).code).toBe(0);
+    const theirsUp = await swarmup(upArgs('theirs', '--managers', '1', '--workers', '0'), otherEnv);
+    expect(theirsUp.code, theirsUp.stderr).toBe(0);
+    rmSync(join(home, 'mine'), { recursive: true });
+    rmSync(join(otherHome, 'theirs'), { recursive: true });
+    const mine = readFileSync(join(home, 'owner'), 'utf8').trim();
+    const theirs = readFileSync(join(otherHome, 'owner'), 'utf8').trim();
+    expect(mine).toMatch(/^[0-9a-f]{12}$/);
+    expect(theirs).not.toBe(mine);
+    expect(statSync(join(home, 'owner')).mode & 0o777).toBe(0o600);
+    // Every tagged resource carries its home's owner.
+    for (const [cluster, owner] of [
+      ['mine', mine],
+      ['theirs', theirs],
+    ] as const) {
+      const [i] = await instances(cluster);
+      expect(tag(i!, 'swarmup:owner')).toBe(owner);
+      expect((await groups(cluster)).map((g) => tag(g, 'swarmup:owner'))).toEqual([owner]);
+      expect((await keyPairs(cluster)).map((k) => tag(k, 'swarmup:owner'))).toEqual([owner]);
+      const vols = await ec2.send(
+        new DescribeVolumesCommand({ Filters: [{ Name: 'tag:swarmup:cluster', Values: [cluster] }] }),
+      );
+      for (const v of vols.Volumes ?? []) expect(tag(v, 'swarmup:owner')).toBe(owner);
+    }
+
+    const dry = await swarmup(['cleanup', '--provider', 'ec2', '--dry-run'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(
+      new RegExp(`^\\* eu-west-1 {2}mine: 1 instance.*\\[owner ${mine}: this state home\\]$`, 'm'),
+    );
+    expect(dry.stdout).toMatch(
+      new RegExp(`^ {2}eu-west-1 {2}theirs: 1 instance.*\\[owner ${theirs}: another state home\\]$`, 'm'),
+    );
+    expect(dry.stdout).toContain(
+      '1 orphan of another owner (or of none) not selected: --any-owner selects it',
+    );
+
+    const any = await swarmup(['cleanup', '--provider', 'ec2', '--any-owner', '--dry-run'], env);
+    expect(any.code, any.stderr).toBe(0);
+    expect(any.stdout).toMatch(/^\* eu-west-1 {2}mine: /m);
+    expect(any.stdout).toMatch(/^\* eu-west-1 {2}theirs: .*another state home\]$/m);
+
+    const r = await swarmup(['cleanup', '--provider', 'ec2', '--yes'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await instances('mine')).toEqual([]);
+    expect(await groups('mine')).toEqual([]);
+    expect(await keyPairs('mine')).toEqual([]);
+    expect(await instances('theirs')).toHaveLength(1);
+    expect(await groups('theirs')).toHaveLength(1);
+    expect(await keyPairs('theirs')).toHaveLength(1);
+
+    const all = await swarmup(['cleanup', '--provider', 'ec2', '--any-owner', '--yes'], env);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(
+      /^deleting \(orphans of every owner: --any-owner\):\n\* eu-west-1 {2}theirs: /m,
+    );
+    expect(await instances('theirs')).toEqual([]);
+    expect(await groups('theirs')).toEqual([]);
+    expect(await keyPairs('theirs')).toEqual([]);
+    rmSync(otherHome, { recursive: true, force: true });
   });
 
   it('up --until provision after a worker was terminated out of band launches a tagged replacement', async () => {

@@ -1,12 +1,17 @@
 import Docker from 'dockerode';
-import { CLUSTER_LABEL } from './labels.ts';
+import { CLUSTER_LABEL, OWNER_LABEL } from './labels.ts';
 
 export interface DockerClusterResources {
   cluster: string;
-  containers: Array<{ id: string; name: string }>;
-  volumes: string[];
-  networks: Array<{ id: string; name: string }>;
+  /** Set on a group of one owner (see byOwner): its `swarmup.owner`, or undefined (made by an older swarmup). */
+  owner?: string;
+  containers: Array<{ id: string; name: string; owner?: string }>;
+  volumes: Array<{ name: string; owner?: string }>;
+  networks: Array<{ id: string; name: string; owner?: string }>;
 }
+
+const ownerOf = (labels: Record<string, string> | undefined) =>
+  labels?.[OWNER_LABEL] ? { owner: labels[OWNER_LABEL] } : {};
 
 /** Everything on the local engine labelled `swarmup.cluster` (never an unlabelled object), grouped by cluster. */
 export async function listLabelled(
@@ -26,10 +31,36 @@ export async function listLabelled(
     return byCluster.get(c)!;
   };
   for (const c of containers)
-    of(c.Labels[CLUSTER_LABEL]).containers.push({ id: c.Id, name: c.Names[0]?.slice(1) ?? c.Id });
-  for (const v of volumes.Volumes ?? []) of(v.Labels?.[CLUSTER_LABEL]).volumes.push(v.Name);
-  for (const n of networks) of(n.Labels?.[CLUSTER_LABEL]).networks.push({ id: n.Id, name: n.Name });
+    of(c.Labels[CLUSTER_LABEL]).containers.push({
+      id: c.Id,
+      name: c.Names[0]?.slice(1) ?? c.Id,
+      ...ownerOf(c.Labels),
+    });
+  for (const v of volumes.Volumes ?? [])
+    of(v.Labels?.[CLUSTER_LABEL]).volumes.push({ name: v.Name, ...ownerOf(v.Labels ?? undefined) });
+  for (const n of networks)
+    of(n.Labels?.[CLUSTER_LABEL]).networks.push({ id: n.Id, name: n.Name, ...ownerOf(n.Labels) });
   return byCluster;
+}
+
+/** One cluster's resources split by their `swarmup.owner` (two state homes may both have made a cluster "lab"). */
+export function byOwner(r: DockerClusterResources): DockerClusterResources[] {
+  const groups = new Map<string | undefined, DockerClusterResources>();
+  const of = (owner: string | undefined) => {
+    if (!groups.has(owner))
+      groups.set(owner, {
+        cluster: r.cluster,
+        ...(owner !== undefined ? { owner } : {}),
+        containers: [],
+        volumes: [],
+        networks: [],
+      });
+    return groups.get(owner)!;
+  };
+  for (const c of r.containers) of(c.owner).containers.push(c);
+  for (const v of r.volumes) of(v.owner).volumes.push(v);
+  for (const n of r.networks) of(n.owner).networks.push(n);
+  return [...groups.values()];
 }
 
 /** Remove one cluster's containers (with their engines' data), then its volumes, then its networks. */
@@ -43,8 +74,8 @@ export async function removeLabelled(docker: Docker, r: DockerClusterResources):
   );
   await Promise.all(
     r.volumes.map(async (v) => {
-      await docker.getVolume(v).remove();
-      removed.push(`volume ${v}`);
+      await docker.getVolume(v.name).remove();
+      removed.push(`volume ${v.name}`);
     }),
   );
   for (const n of r.networks) {

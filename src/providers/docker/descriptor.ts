@@ -1,4 +1,5 @@
 import { InputError } from '../../errors.ts';
+import { selectedForCleanup } from '../../state/owner.ts';
 import type { ProviderDescriptor } from '../descriptor.ts';
 
 /** Node containers on the local engine (DOCKER_HOST honoured). */
@@ -14,24 +15,27 @@ export const dockerDescriptor: ProviderDescriptor = {
     if (req.region || req.allRegions || req.profile)
       throw new InputError('--region, --all-regions and --profile are for --provider ec2');
     const Docker = (await import('dockerode')).default;
-    const { describeLabelled, listLabelled, removeLabelled } = await import('./cleanup.ts');
+    const { byOwner, describeLabelled, listLabelled, removeLabelled } = await import('./cleanup.ts');
     const docker = new Docker();
-    const groups = [...(await listLabelled(docker, req.name)).values()];
-    const found = groups.map((g) => ({
-      where: 'local engine',
-      cluster: g.cluster,
-      summary: describeLabelled(g),
-      selected: req.name ? g.cluster === req.name : !req.hasLocalState(g.cluster),
+    // One entry per cluster and owner: two state homes may each have a cluster of the same name.
+    const groups = [...(await listLabelled(docker, req.name)).values()].flatMap(byOwner);
+    const entries = groups.map((g) => ({
+      group: g,
+      found: {
+        where: 'local engine',
+        cluster: g.cluster,
+        summary: describeLabelled(g),
+        ...(g.owner !== undefined ? { owner: g.owner } : {}),
+        selected: selectedForCleanup(req, g.cluster, g.owner),
+      },
     }));
-    const selected = found.filter((f) => f.selected);
+    const found = entries.map((e) => e.found);
+    const selected = entries.filter((e) => e.found.selected);
     const removed: string[] = [];
-    if (!req.dryRun && selected.length > 0 && (await req.confirm(selected))) {
-      for (const f of selected) {
+    if (!req.dryRun && selected.length > 0 && (await req.confirm(selected.map((e) => e.found)))) {
+      for (const { group, found: f } of selected) {
         req.progress(`removing cluster ${f.cluster}`);
-        const r = await removeLabelled(
-          docker,
-          groups.find((g) => g.cluster === f.cluster)!,
-        );
+        const r = await removeLabelled(docker, group);
         removed.push(...r.map((x) => `${f.cluster}: ${x}`));
       }
     }

@@ -1,7 +1,8 @@
 import { DescribeRegionsCommand } from '@aws-sdk/client-ec2';
 import { InputError } from '../../errors.ts';
+import { selectedForCleanup } from '../../state/owner.ts';
 import { connectAws, type AwsApi } from './aws.ts';
-import { deleteClusterResources, listTagged, type ClusterResources } from './resources.ts';
+import { byOwner, deleteClusterResources, listTagged, type ClusterResources } from './resources.ts';
 
 export interface CleanupOptions {
   region?: string;
@@ -9,6 +10,10 @@ export interface CleanupOptions {
   profile?: string;
   /** Only this cluster; without it, every cluster that has no local state (orphans of failed or forgotten runs). */
   name?: string;
+  /** Without name: the orphans of every owner, not only this state home's. */
+  anyOwner?: boolean;
+  /** This state home's owner id (undefined: none made yet, so no orphan is this home's). */
+  owner?: string;
   dryRun: boolean;
 }
 
@@ -27,8 +32,9 @@ export interface CleanupResult {
 }
 
 /**
- * Find everything tagged swarmup:cluster (never an untagged resource, whatever its name), grouped by cluster and
- * region, and delete the selected clusters' resources.
+ * Find everything tagged swarmup:cluster (never an untagged resource, whatever its name), grouped by region,
+ * cluster and owner (swarmup:owner), and delete the selected groups' resources: the named cluster whatever its
+ * owner, else orphans of this state home's owner (of any owner with anyOwner).
  */
 export async function cleanupEc2(opts: CleanupOptions, deps: CleanupDeps): Promise<CleanupResult> {
   const aws =
@@ -46,14 +52,22 @@ export async function cleanupEc2(opts: CleanupOptions, deps: CleanupDeps): Promi
   await Promise.all(
     regions.map(async (region) => {
       const api = region === home.region ? home : await aws(region);
-      for (const resources of (await listTagged(api, opts.name)).values()) {
-        const selected = opts.name ? resources.cluster === opts.name : !deps.hasLocalState(resources.cluster);
+      // One entry per cluster and owner: two state homes may each have a cluster of the same name.
+      for (const resources of [...(await listTagged(api, opts.name)).values()].flatMap(byOwner)) {
+        const selected = selectedForCleanup(
+          { ...opts, hasLocalState: deps.hasLocalState },
+          resources.cluster,
+          resources.owner,
+        );
         found.push({ region, resources, selected });
       }
     }),
   );
   found.sort(
-    (a, b) => a.region.localeCompare(b.region) || a.resources.cluster.localeCompare(b.resources.cluster),
+    (a, b) =>
+      a.region.localeCompare(b.region) ||
+      a.resources.cluster.localeCompare(b.resources.cluster) ||
+      (a.resources.owner ?? '').localeCompare(b.resources.owner ?? ''),
   );
   const selected = found.filter((f) => f.selected);
   const removed: string[] = [];

@@ -12,15 +12,44 @@ import {
 import { errorMessage } from '../../errors.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
 import type { AwsApi } from './aws.ts';
-import { anyClusterFilter, CLUSTER_TAG, clusterFilter, tagValue } from './tags.ts';
+import { anyClusterFilter, CLUSTER_TAG, clusterFilter, OWNER_TAG, tagValue } from './tags.ts';
 
 /** Every resource of one cluster, found by its tag. */
 export interface ClusterResources {
   cluster: string;
-  instances: Array<{ id: string; name: string; state: string }>;
-  securityGroups: Array<{ id: string; name: string }>;
-  keyPairs: Array<{ id: string; name: string }>;
-  volumes: Array<{ id: string; state: string }>;
+  /** Set on a group of one owner (see byOwner): its `swarmup:owner`, or undefined (made by an older swarmup). */
+  owner?: string;
+  instances: Array<{ id: string; name: string; state: string; owner?: string }>;
+  securityGroups: Array<{ id: string; name: string; owner?: string }>;
+  keyPairs: Array<{ id: string; name: string; owner?: string }>;
+  volumes: Array<{ id: string; state: string; owner?: string }>;
+}
+
+const ownerOf = (tags: Array<{ Key?: string; Value?: string }> | undefined) => {
+  const owner = tagValue(tags, OWNER_TAG);
+  return owner ? { owner } : {};
+};
+
+/** One cluster's resources split by their `swarmup:owner` (two state homes may both have made a cluster "lab"). */
+export function byOwner(r: ClusterResources): ClusterResources[] {
+  const groups = new Map<string | undefined, ClusterResources>();
+  const of = (owner: string | undefined) => {
+    if (!groups.has(owner))
+      groups.set(owner, {
+        cluster: r.cluster,
+        ...(owner !== undefined ? { owner } : {}),
+        instances: [],
+        securityGroups: [],
+        keyPairs: [],
+        volumes: [],
+      });
+    return groups.get(owner)!;
+  };
+  for (const i of r.instances) of(i.owner).instances.push(i);
+  for (const g of r.securityGroups) of(g.owner).securityGroups.push(g);
+  for (const k of r.keyPairs) of(k.owner).keyPairs.push(k);
+  for (const v of r.volumes) of(v.owner).volumes.push(v);
+  return [...groups.values()];
 }
 
 const LIVE = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
@@ -62,14 +91,27 @@ export async function listTagged(api: AwsApi, cluster?: string): Promise<Map<str
       id: i.InstanceId!,
       name: tagValue(i.Tags, 'Name') ?? '',
       state: i.State?.Name ?? '',
+      ...ownerOf(i.Tags),
     });
   }
   for (const g of groups.SecurityGroups ?? [])
-    of(tagValue(g.Tags, CLUSTER_TAG)).securityGroups.push({ id: g.GroupId!, name: g.GroupName ?? '' });
+    of(tagValue(g.Tags, CLUSTER_TAG)).securityGroups.push({
+      id: g.GroupId!,
+      name: g.GroupName ?? '',
+      ...ownerOf(g.Tags),
+    });
   for (const k of keys.KeyPairs ?? [])
-    of(tagValue(k.Tags, CLUSTER_TAG)).keyPairs.push({ id: k.KeyPairId!, name: k.KeyName ?? '' });
+    of(tagValue(k.Tags, CLUSTER_TAG)).keyPairs.push({
+      id: k.KeyPairId!,
+      name: k.KeyName ?? '',
+      ...ownerOf(k.Tags),
+    });
   for (const v of volumes.Volumes ?? [])
-    of(tagValue(v.Tags, CLUSTER_TAG)).volumes.push({ id: v.VolumeId!, state: v.State ?? '' });
+    of(tagValue(v.Tags, CLUSTER_TAG)).volumes.push({
+      id: v.VolumeId!,
+      state: v.State ?? '',
+      ...ownerOf(v.Tags),
+    });
   return byCluster;
 }
 
