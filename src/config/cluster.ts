@@ -22,6 +22,8 @@ export interface HostSpec {
   role: Role | 'auto';
   /** Reach this host through a jump host (bastion), as `ssh -J` does. */
   jump?: JumpHost;
+  /** Pin the host key under this name rather than address:port (node containers: their port changes). */
+  hostKeyAlias?: string;
 }
 
 /** Everything `up` needs to know about the wanted cluster, from flags and the config file. */

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InputError } from '../errors.ts';
 
@@ -57,6 +57,8 @@ export class KnownHostsFile {
 
   /** Returns true to accept the key; records it on first use; throws on a changed key. */
   verify(host: string, pattern: string, blob: Buffer): void {
+    // Read again: another part of the run may have forgotten a key (a machine made anew).
+    this.entries = existsSync(this.path) ? parseKnownHosts(readFileSync(this.path, 'utf8')) : [];
     const check = checkHostKey(this.entries, pattern, blob);
     if (check === 'match') return;
     if (check === 'changed') {
@@ -68,5 +70,17 @@ export class KnownHostsFile {
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     appendFileSync(this.path, formatKnownHost(pattern, blob), { mode: 0o600 });
     this.entries.push({ pattern, type: keyType(blob), key: blob.toString('base64') });
+  }
+
+  /** Forget a host's pinned keys: its machine is being made anew (new host keys). */
+  forget(pattern: string): void {
+    if (!existsSync(this.path)) return;
+    const kept = readFileSync(this.path, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && line.split(' ')[0] !== pattern);
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, kept.map((l) => `${l}\n`).join(''), { mode: 0o600 });
+    renameSync(tmp, this.path);
+    this.entries = this.entries.filter((e) => e.pattern !== pattern);
   }
 }

@@ -25,6 +25,11 @@ export interface SshTarget {
   privateKey?: string;
   /** Reach the host through this one (a bastion / jump host), as `ssh -J` does. */
   jump?: SshTarget;
+  /**
+   * The name its host key is pinned under, instead of address:port (ssh's HostKeyAlias): for machines whose SSH
+   * port changes when they restart (node containers publish sshd on an ephemeral port).
+   */
+  hostKeyAlias?: string;
 }
 
 export interface ConnectOptions {
@@ -119,7 +124,7 @@ export class SshConnection {
     return new Promise((resolve, reject) => {
       const client = new Client();
       let hostKeyError: Error | undefined;
-      const pattern = hostPattern(target.address, target.port);
+      const pattern = target.hostKeyAlias ?? hostPattern(target.address, target.port);
       const config: ConnectConfig = {
         host: target.address,
         port: target.port,

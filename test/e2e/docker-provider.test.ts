@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allText,
@@ -161,6 +162,30 @@ describe('docker provider: up, re-run, repair, down', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('e2e-never-made: status: no machines found for this cluster');
     expect(() => statSync(join(home, 'e2e-never-made'))).toThrow();
+  });
+
+  it('host keys are pinned by node, not by port: a restarted node (new SSH port) is still trusted', async () => {
+    const node = `${NAME}-worker-1`;
+    const portOf = async () => String((await execa('docker', ['port', node, '22/tcp'])).stdout).trim();
+    const before = await portOf();
+    await execa('docker', ['restart', '-t', '1', node]);
+    expect(await portOf()).not.toBe(before);
+    // Its engine starts at boot; wait for it, so what is tested is the SSH trust alone.
+    for (let i = 0; i < 100; i++) {
+      const info = await execa('docker', ['exec', node, 'docker', 'info'], { reject: false });
+      if (info.exitCode === 0) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    // Every host is reached over SSH again (host facts, one command each): the restarted one by its pinned key.
+    const r = await run('engine', 'install', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r).changes).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const pins = readFileSync(join(home, NAME, 'known_hosts'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(pins.some((l) => l.startsWith(`${node} `))).toBe(true);
+    expect(pins.filter((l) => l.startsWith('[127.0.0.1]'))).toEqual([]);
   });
 
   it('down pointed at another engine is refused and keeps everything; down of a cluster never made exits 1', async () => {

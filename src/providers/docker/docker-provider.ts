@@ -6,7 +6,7 @@ import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
 import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
 import { dockerEndpoint } from './endpoint.ts';
 import { describeLabelled, listLabelled, removeLabelled } from './cleanup.ts';
-import { CLUSTER_LABEL, clusterFilter, NODE_LABEL, ROLE_LABEL } from './labels.ts';
+import { CLUSTER_LABEL, clusterFilter, createLabels, NODE_LABEL, ROLE_LABEL } from './labels.ts';
 import { engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
 import { ensureNodeImage } from './node-image.ts';
 
@@ -76,6 +76,8 @@ export class DockerProvider implements Provider {
     // The first node tells whether --privileged works on this engine; the others wait for that answer.
     if (this.privilegedAllowed === null && this.probing) await this.probing.catch(() => undefined);
     progress(`${node.name}: creating`);
+    // A machine made anew has host keys of its own: the ones pinned for an earlier machine of that name go.
+    this.state.knownHosts().forget(node.name);
     const attempt = this.createNode(node, image, this.state.clusterKey().publicKey);
     if (this.privilegedAllowed === null) this.probing ??= attempt;
     try {
@@ -126,6 +128,8 @@ export class DockerProvider implements Provider {
         user: this.user,
         privateKey,
         advertiseAddress: ip,
+        // Pinned by node, not by 127.0.0.1:<port>: the published port changes when the container restarts.
+        hostKeyAlias: name,
         role: c.Labels[ROLE_LABEL] === 'manager' ? ('manager' as const) : ('worker' as const),
       };
     });
@@ -165,13 +169,13 @@ export class DockerProvider implements Provider {
     await this.docker.createNetwork({
       Name: this.network,
       Driver: 'bridge',
-      Labels: { [CLUSTER_LABEL]: this.spec.name },
+      Labels: createLabels(this.spec.name),
     });
     return true;
   }
 
   private async createNode(node: NodeWanted, image: string, publicKey: string): Promise<void> {
-    const labels = { [CLUSTER_LABEL]: this.spec.name, [NODE_LABEL]: node.name, [ROLE_LABEL]: node.role };
+    const labels = { ...createLabels(this.spec.name), [NODE_LABEL]: node.name, [ROLE_LABEL]: node.role };
     const volume = `${node.name}-docker`;
     await this.docker.createVolume({ Name: volume, Labels: labels });
     const create = (privileged: boolean) =>

@@ -12,6 +12,8 @@ export function nodeBootScript(): string {
     'chmod 600 /root/.ssh/authorized_keys',
     'ssh-keygen -A >/dev/null',
     '/usr/sbin/sshd -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o PermitRootLogin=prohibit-password',
+    // A restarted container keeps /var/run: the pid files of the engine that ran before would stop this one.
+    'rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid',
     'dockerd --cgroup-parent "/swarmup-$SWARMUP_NODE" >/var/log/dockerd.log 2>&1 &',
     'exec sleep infinity',
   ].join('\n');
