@@ -264,7 +264,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--region <region>', "AWS region (else AWS_REGION or the profile's)")
     .option('--all-regions', 'look in every region')
     .option('--profile <name>', 'AWS profile')
-    .option('--name <name>', 'only this cluster (default: every cluster with no local state)')
+    .option(
+      '--name <name>',
+      "only this cluster, whatever its owner (default: every cluster with no local state, of this state home's owner)",
+    )
+    .option('--any-owner', "without --name: select every owner's orphans, not only this state home's")
     .option('--dry-run', 'list, delete nothing')
     .option('--json', 'one JSON object per line')
     .option('-y, --yes', 'do not ask for confirmation')
@@ -321,7 +325,22 @@ async function planOnly(ctx: PlaybookContext): Promise<number> {
   return ExitCode.ok;
 }
 
+/**
+ * Whatever escapes every handler (a bug, a library's stray rejection) still leaves through the redactor, with
+ * exit code 1, never as a raw stack that could carry a token.
+ */
+function exitOnCrash(): void {
+  const crash = (err: unknown) => {
+    const e = err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err);
+    process.stderr.write(redact(`swarmup: internal error: ${e}\n`));
+    process.exit(ExitCode.stepFailed);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitOnCrash();
   let code: number = ExitCode.ok;
   const program = buildProgram((c) => (code = c));
   try {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CLUSTER_NAME, CLUSTER_NAME_RULE } from './names.ts';
+import { ENGINE_VERSION_RULE, HOST_ADDRESS_RULE, isEngineVersion, isHostAddress } from './validate.ts';
 
 /** Cluster names become container names, labels, tags and folder names: keep them to one safe alphabet. */
 export const clusterName = z.string().regex(CLUSTER_NAME, CLUSTER_NAME_RULE);
@@ -20,17 +21,17 @@ export const sshDefaultsSchema = z.strictObject({
 
 export const hostSchema = z.strictObject({
   name: hostName,
-  address: z.string().min(1),
+  address: z.string().refine(isHostAddress, HOST_ADDRESS_RULE),
   port: port.optional(),
   user: z.string().min(1).optional(),
   privateKey: z.string().min(1).optional(),
-  advertiseAddress: z.string().min(1).optional(),
+  advertiseAddress: z.string().refine(isHostAddress, HOST_ADDRESS_RULE).optional(),
   role: z.enum(['manager', 'worker', 'auto']).optional(),
 });
 
 export const engineSchema = z.strictObject({
   source: z.enum(['docker-ce', 'distro', 'script', 'none']).optional(),
-  version: z.string().min(1).optional(),
+  version: z.string().refine(isEngineVersion, ENGINE_VERSION_RULE).optional(),
 });
 
 export const ec2Schema = z.strictObject({

@@ -30,7 +30,7 @@ const APT = 'apt-get -q -y -o DPkg::Lock::Timeout=600';
 
 function aptVersionPick(pkg: string, version: string): string {
   // The full version string of the newest candidate that starts with the pin (docker-ce's carry an epoch "5:").
-  return `v=$(apt-cache madison ${pkg} | awk -v p=${quote(version)} '{gsub(/ /,"",$3)} index($3,p)==1 || index($3,"5:" p)==1 {print $3; exit}'); [ -n "$v" ] || { echo "no ${pkg} version ${version}* in the repositories" >&2; exit 1; }`;
+  return `v=$(apt-cache madison ${pkg} | awk -v p=${quote(version)} '{gsub(/ /,"",$3)} index($3,p)==1 || index($3,"5:" p)==1 {print $3; exit}'); [ -n "$v" ] || { echo ${quote(`no ${pkg} version ${version}* in the repositories`)} >&2; exit 1; }`;
 }
 
 function aptInstall(os: OsInfo, source: 'docker-ce' | 'distro', version?: string): string {

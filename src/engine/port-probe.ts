@@ -73,10 +73,11 @@ function proberCommand(targets: Array<{ addr: string; specs: string[] }>): strin
     const tcp = specs.filter((s) => s.startsWith('tcp:')).map((s) => s.split(':')[1]!);
     const udp = specs.filter((s) => s.startsWith('udp:')).map((s) => s.split(':')[1]!);
     const lines = tcp.map(
-      (port) => `( exec 3<>/dev/tcp/${addr}/${port} ) 2>/dev/null && echo tcpok:${addr}:${port} &`,
+      (port) =>
+        `( exec 3<>${quote(`/dev/tcp/${addr}/${port}`)} ) 2>/dev/null && echo ${quote(`tcpok:${addr}:${port}`)} &`,
     );
     if (udp.length > 0) {
-      const sends = udp.map((port) => `echo probe >/dev/udp/${addr}/${port}`).join('; ');
+      const sends = udp.map((port) => `echo probe >${quote(`/dev/udp/${addr}/${port}`)}`).join('; ');
       lines.push(`( for i in 1 2 3; do ${sends}; sleep 0.02; done ) 2>/dev/null &`);
     }
     return lines.join('\n');
