@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { summaryOf, swarmState, swarmup, tempHome } from '../support/cli.ts';
+import { childEnv, summaryOf, swarmState, swarmup, tempHome } from '../support/cli.ts';
 
 /** Ctrl-C during up on real engines: the first stops between steps, the run says it is partly applied (exit 3). */
 const NAME = `e2e-sigint-${process.pid}`;
@@ -19,7 +19,8 @@ describe('SIGINT during up', () => {
 
   it('the first SIGINT during the manager joins stops before the next step: exit 3, and a re-run converges', async () => {
     const child = execa('node', [BIN, 'up', '--name', NAME, '--json'], {
-      env,
+      env: childEnv(env),
+      extendEnv: false,
       reject: false,
       stdin: 'ignore',
       timeout: 300_000,

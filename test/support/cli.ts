@@ -18,9 +18,29 @@ export function tempHome(prefix = 'swarmup-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * The environment of a swarmup child: this process's, without any AWS_* variable of the caller (a real account's
+ * credentials, an endpoint override), with the instance metadata service off (the SDK would try its address), and
+ * what the test gives.
+ */
+export function childEnv(env: Record<string, string>): Record<string, string> {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('AWS_'),
+    ),
+  );
+  return { ...base, AWS_EC2_METADATA_DISABLED: 'true', ...env };
+}
+
 /** Run the swarmup binary exactly as a user would, with no terminal on stdin. */
 export async function swarmup(args: string[], env: Record<string, string>): Promise<CliResult> {
-  const r = await execa('node', [BIN, ...args], { env, reject: false, stdin: 'ignore', timeout: 600_000 });
+  const r = await execa('node', [BIN, ...args], {
+    env: childEnv(env),
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    timeout: 600_000,
+  });
   const events = String(r.stdout)
     .split('\n')
     .flatMap((l) => {

@@ -35,10 +35,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<never>((_, rej) =>
-    child.once('exit', (code) => rej(new Error(`moto_server exited (${code}): ${stderr.slice(-500)}`))),
-  );
-  child.once('error', () => undefined);
+  const exited = new Promise<never>((_, rej) => {
+    child.once('exit', (code) => rej(new Error(`moto_server exited (${code}): ${stderr.slice(-500)}`)));
+    // Not installed: spawn reports ENOENT as an event, at once: say so rather than wait for a server.
+    child.once('error', (err) =>
+      rej(
+        new Error(
+          `moto_server exited: the EC2 tests need moto's emulator (moto_server) on PATH: ${err.message}`,
+        ),
+      ),
+    );
+  });
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
