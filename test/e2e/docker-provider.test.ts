@@ -14,7 +14,7 @@ import {
 } from '../support/cli.ts';
 
 /** The main job on real engines: `swarmup up` of 3 managers + 2 workers in node containers on the local engine. */
-const NAME = 'e2e-docker';
+const NAME = `e2e-docker-${process.pid}`; // a run id: two runs on one engine never collide
 const home = tempHome();
 const env = { SWARMUP_HOME: home };
 const outputs: CliResult[] = [];
@@ -40,7 +40,28 @@ describe('docker provider: up, re-run, repair, down', () => {
   });
 
   it('brings up 3 managers + 2 workers, verified like docker node ls', async () => {
+    // While it runs, the nodes' process lists are sampled: a join token must never be on a command line.
+    let sampling = true;
+    let samples = 0;
+    const seen: string[] = [];
+    const sampler = (async () => {
+      while (sampling) {
+        const ps = await execa('docker', ['ps', '-q', '--filter', `label=swarmup.cluster=${NAME}`], {
+          reject: false,
+        });
+        for (const id of String(ps.stdout).split('\n').filter(Boolean)) {
+          const args = await execa('docker', ['exec', id, 'ps', '-eo', 'args'], { reject: false });
+          seen.push(String(args.stdout));
+          samples++;
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
     const r = await run('up', '--json');
+    sampling = false;
+    await sampler;
+    expect(samples).toBeGreaterThan(5);
+    expect(seen.join('\n')).not.toMatch(/SWMTKN-/);
     expect(r.code, r.stderr).toBe(0);
     const s = summaryOf(r);
     expect(s.ok).toBe(true);

@@ -15,7 +15,7 @@ import { allText, inNode, summaryOf, swarmState, swarmup, tempHome, type CliResu
  * file with `engine: { source: distro }`. swarmup installs docker.io over SSH as that user (from the Debian mirror),
  * starts it without systemd, checks the hosts before any swarm change, then bootstraps.
  */
-const MACHINES = 'e2e-bare';
+const MACHINES = `e2e-bare-${process.pid}`;
 const home = tempHome();
 const env = { SWARMUP_HOME: home };
 process.env.SWARMUP_HOME = home;

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quorum } from '../../src/config/policy.ts';
@@ -140,7 +142,11 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
   it('plan --json lists exactly the actions up --json applies: fresh cluster', async () => {
     const plan = await run('plan', '--json', '--managers', '3', '--workers', '2');
     expect(plan.code, plan.stderr).toBe(0);
-    expect(await labelled('ps -a', NAME)).toEqual([]); // plan made nothing
+    // plan made nothing: no container, volume or network of the cluster on the engine, and no state.
+    expect(await labelled('ps -a', NAME)).toEqual([]);
+    expect(await labelled('volume ls', NAME)).toEqual([]);
+    expect(await labelled('network ls', NAME)).toEqual([]);
+    expect(existsSync(join(home, NAME, 'state.json'))).toBe(false);
     const up = await run('up', '--json', '--managers', '3', '--workers', '2');
     expect(up.code, up.stderr).toBe(0);
     expect(actionsOf(up, 'applied')).toEqual(actionsOf(plan, 'plan'));

@@ -10,7 +10,7 @@ import { allText, inNode, summaryOf, swarmState, swarmup, tempHome, type CliResu
  * The ssh provider against machines "the user already has": node containers (sshd + engine, no swarm) made by the
  * docker provider under another cluster name, then listed by address and port in a config file like any VMs.
  */
-const MACHINES = 'e2e-ssh-machines';
+const MACHINES = `e2e-ssh-${process.pid}`;
 const home = tempHome();
 const env = { SWARMUP_HOME: home };
 const outputs: CliResult[] = [];
@@ -253,6 +253,8 @@ describe('ssh provider: machines from a config file', () => {
     const r = await run('status', '--config', good);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/node-5: the SSH host key of \[127\.0\.0\.1\]:\d+ has changed/);
+    // The message names the file to edit if the machine was rebuilt on purpose.
+    expect(r.stderr).toContain(join(home, 'lab', 'known_hosts'));
   });
 
   it('down makes every host leave the swarm and keeps the machines', async () => {

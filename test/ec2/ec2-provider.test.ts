@@ -368,14 +368,22 @@ describe('ec2 provider against the emulator', () => {
     expect(await groups('x')).toEqual([]);
   });
 
-  it('down leaves no tagged instance, security group or key pair, and no state', async () => {
+  it('down leaves no tagged instance, volume, security group or key pair, and no state', async () => {
     const made = await swarmup(upArgs('lab'), env);
     expect(made.code, made.stderr).toBe(0);
+    const volumesOf = async () =>
+      (
+        await ec2.send(
+          new DescribeVolumesCommand({ Filters: [{ Name: 'tag:swarmup:cluster', Values: ['lab'] }] }),
+        )
+      ).Volumes?.filter((v) => v.State !== 'deleted') ?? [];
+    expect((await volumesOf()).length).toBeGreaterThan(0); // the root volumes are tagged at launch
     const r = await swarmup(['down', '--name', 'lab', '--yes', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(await instances('lab')).toEqual([]);
     expect(await groups('lab')).toEqual([]);
     expect(await keyPairs('lab')).toEqual([]);
+    expect(await volumesOf()).toEqual([]);
     expect(existsSync(join(home, 'lab'))).toBe(false);
   });
 
