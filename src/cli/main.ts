@@ -14,6 +14,7 @@ import { cleanup, type CleanupFlags } from './cleanup.ts';
 import { confirm } from './confirm.ts';
 import { interruption, stopBetweenSteps } from '../playbook/interrupt.ts';
 import { ClusterLock } from '../state/lock.ts';
+import { exitOnCrash } from './crash.ts';
 import { openContext, type CommonOptions } from './session.ts';
 
 function common(cmd: Command): Command {
@@ -323,20 +324,6 @@ async function planOnly(ctx: PlaybookContext): Promise<number> {
   if (ctx.reporter.json) ctx.reporter.emit({ event: 'plan', ...planEvent(plan) });
   else process.stdout.write(renderPlan(plan, ctx.options.until) + '\n');
   return ExitCode.ok;
-}
-
-/**
- * Whatever escapes every handler (a bug, a library's stray rejection) still leaves through the redactor, with
- * exit code 1, never as a raw stack that could carry a token.
- */
-function exitOnCrash(): void {
-  const crash = (err: unknown) => {
-    const e = err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err);
-    process.stderr.write(redact(`swarmup: internal error: ${e}\n`));
-    process.exit(ExitCode.stepFailed);
-  };
-  process.on('uncaughtException', crash);
-  process.on('unhandledRejection', crash);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -123,7 +123,7 @@ export interface Exposure {
   family: 4 | 6;
   blocks: string[];
   addresses: bigint;
-  /** The whole address space of the family (0.0.0.0/0, ::/0, or blocks that add up to it). */
+  /** The whole address space of the family (refused unless asked: 0.0.0.0/0, ::/0, or blocks adding up to it). */
   everything: boolean;
   tooWide: boolean;
 }
