@@ -16,6 +16,8 @@ export interface ClusterState {
   /** EC2: one life of the cluster (part of every launch's idempotency token); EC2 region. */
   generation?: string;
   region?: string;
+  /** EC2: the account the cluster was made in (STS), so down refuses credentials of another one. */
+  account?: string;
   /** docker provider: the engine the node containers were made on (DOCKER_HOST, or the local socket). */
   endpoint?: string;
   /** EC2: the life of each node (part of its launch token), raised when its instance died or was terminated. */

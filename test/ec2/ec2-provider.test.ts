@@ -402,6 +402,25 @@ describe('ec2 provider against the emulator', () => {
     expect(existsSync(join(home, 'lab'))).toBe(false);
   });
 
+  it('down with credentials of another AWS account than the one the cluster was made in is refused, nothing deleted', async () => {
+    const made = await swarmup(upArgs('lab', '--managers', '1', '--workers', '0'), env);
+    expect(made.code, made.stderr).toBe(0);
+    const statePath = join(home, 'lab', 'state.json');
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const state = JSON.parse(readFileSync(statePath, 'utf8')) as { account?: string };
+    expect(state.account).toMatch(/^\d{12}$/); // recorded at up, from STS
+    // As if the cluster had been made with another account's credentials than the ones in use now.
+    writeFileSync(statePath, JSON.stringify({ ...state, account: '210987654321' }));
+    const r = await swarmup(['down', '--name', 'lab', '--yes'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `cluster lab was made in AWS account 210987654321, but these credentials are of account ${state.account}`,
+    );
+    expect(await instances('lab')).toHaveLength(1);
+    writeFileSync(statePath, JSON.stringify(state));
+    expect((await swarmup(['down', '--name', 'lab', '--yes'], env)).code).toBe(0);
+  });
+
   it('down that finds nothing exits 1, says where it looked and keeps the state (and the key)', async () => {
     const made = await swarmup(upArgs('lab', '--managers', '1', '--workers', '0'), env);
     expect(made.code, made.stderr).toBe(0);

@@ -1,5 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { errorMessage, InputError } from '../../errors.ts';
 
@@ -7,6 +8,8 @@ import { errorMessage, InputError } from '../../errors.ts';
 export interface AwsApi {
   ec2: Pick<EC2Client, 'send'>;
   ssm: Pick<SSMClient, 'send'>;
+  /** STS, for the account the credentials belong to (absent in stand-in clients). */
+  sts?: Pick<STSClient, 'send'>;
   region: string;
 }
 
@@ -50,5 +53,6 @@ export async function connectAws(opts: { region?: string; profile?: string }): P
     );
   }
   const ssm = new SSMClient({ ...common, region });
-  return { ec2, ssm, region };
+  const sts = new STSClient({ ...common, region });
+  return { ec2, ssm, sts, region };
 }

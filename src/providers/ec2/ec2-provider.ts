@@ -212,11 +212,21 @@ export class Ec2Provider implements Provider {
   }
 
   async location(): Promise<string> {
-    return `EC2 region ${(await this.aws()).region}`;
+    const api = await this.aws();
+    const account = await accountOf(api).catch(() => undefined);
+    return `EC2 region ${api.region}${account ? `, account ${account}` : ''}`;
   }
 
   async removeAll(progress: ProgressSink): Promise<{ removed: string[] }> {
     const api = await this.aws();
+    // Credentials of another account would find nothing, and "nothing" proves nothing: refused outright.
+    const recorded = this.state.read()?.account;
+    const account = await accountOf(api);
+    if (recorded && account && recorded !== account)
+      throw new InputError(
+        `cluster ${this.spec.name} was made in AWS account ${recorded}, but these credentials are of account ${account}: ` +
+          'use the profile or credentials of that account',
+      );
     const tagged = (await listTagged(api, this.spec.name)).get(this.spec.name);
     if (!tagged) return { removed: [] };
     const removed = await deleteClusterResources(api, tagged, {
@@ -283,6 +293,9 @@ export class Ec2Provider implements Provider {
     if (await ensureKeyPair(api, this.spec.name, this.resourceName, publicKey, progress, keySource))
       created.push(`key pair ${this.resourceName}`);
     const generation = this.generation(api.region);
+    const account = await accountOf(api);
+    if (account && this.state.read()?.account !== account)
+      this.state.write({ name: this.spec.name, provider: 'ec2', account });
     const group = await ensureSecurityGroup(
       api,
       {
@@ -453,4 +466,11 @@ export class Ec2Provider implements Provider {
     });
     return generation;
   }
+}
+
+/** The AWS account the credentials belong to (STS GetCallerIdentity); unknown with a stand-in client. */
+async function accountOf(api: AwsApi): Promise<string | undefined> {
+  if (!api.sts) return undefined;
+  const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  return (await api.sts.send(new GetCallerIdentityCommand({}))).Account;
 }
