@@ -54,7 +54,7 @@ const REPORT = [
   `echo "addrs=$(ip -o addr show 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | tr '\\n' ' ')"`,
 ].join('; ');
 
-function listenerCommand(addr: string, secs: number, specs: string[]): string {
+export function listenerCommand(addr: string, secs: number, specs: string[]): string {
   const args = [addr, String(secs), ...specs].map(quote).join(' ');
   return [
     `${REPORT};`,
@@ -69,6 +69,11 @@ function listenerCommand(addr: string, secs: number, specs: string[]): string {
  * rounds (one may be lost). `timeout` bounds the lot (it signals the whole process group).
  */
 function proberCommand(targets: Array<{ addr: string; specs: string[] }>): string {
+  return `timeout 6 bash -c ${quote(proberScript(targets))}`;
+}
+
+/** The script the prober runs (under `bash -c`): every value in it quoted. */
+export function proberScript(targets: Array<{ addr: string; specs: string[] }>): string {
   const parts = targets.map(({ addr, specs }) => {
     const tcp = specs.filter((s) => s.startsWith('tcp:')).map((s) => s.split(':')[1]!);
     const udp = specs.filter((s) => s.startsWith('udp:')).map((s) => s.split(':')[1]!);
@@ -82,7 +87,7 @@ function proberCommand(targets: Array<{ addr: string; specs: string[] }>): strin
     }
     return lines.join('\n');
   });
-  return `timeout 6 bash -c ${quote([...parts, 'wait'].join('\n'))}`;
+  return [...parts, 'wait'].join('\n');
 }
 
 export interface ProbeRun {
