@@ -10,59 +10,66 @@ import { labelled, swarmup, tempHome } from '../support/cli.ts';
  * --name, cleanup deletes only this state home's orphans, so that is safe here; --any-owner is only ever run with
  * --dry-run.
  */
+/** A run id in every name: two runs on one engine never touch each other's clusters. */
+const RUN = String(process.pid);
+const [ORPH, KEPT, OTHER, MINE, OLDC] = ['orph', 'kept', 'other', 'mine', 'old'].map(
+  (n) => `e2e-${n}-${RUN}`,
+) as [string, string, string, string, string];
+const LOOKALIKE = `${ORPH}-manager-9`;
 const home = tempHome();
 const env = { SWARMUP_HOME: home };
 /** A second state home: another owner. */
 const otherHome = tempHome();
 const otherEnv = { SWARMUP_HOME: otherHome };
-const LOOKALIKE = 'e2e-orph-manager-9';
+
 /** Labelled with a cluster but no owner: as an older swarmup made it. */
-const OLD = 'e2e-old-manager-1';
+const OLD = `${OLDC}-manager-1`;
+
 const ownerOf = (h: string) => readFileSync(join(h, 'owner'), 'utf8').trim();
 
 describe('cleanup --provider docker', () => {
   afterAll(async () => {
-    for (const name of ['e2e-orph', 'e2e-kept', 'e2e-other', 'e2e-mine'])
+    for (const name of [ORPH, KEPT, OTHER, MINE])
       await swarmup(['cleanup', '--provider', 'docker', '--name', name, '--yes'], env);
     await execa('docker', ['rm', '-f', LOOKALIKE, OLD], { reject: false });
     rmSync(otherHome, { recursive: true, force: true });
   });
 
   it('lists orphans (labelled, no local state) as selected, leaves clusters with state and unlabelled look-alikes alone', async () => {
-    for (const name of ['e2e-orph', 'e2e-kept']) {
+    for (const name of [ORPH, KEPT]) {
       const r = await swarmup(
         ['up', '--name', name, '--managers', '1', '--workers', '0', '--until', 'provision'],
         env,
       );
       expect(r.code, r.stderr).toBe(0);
     }
-    rmSync(join(home, 'e2e-orph'), { recursive: true });
+    rmSync(join(home, ORPH), { recursive: true });
     await execa('docker', ['create', '--name', LOOKALIKE, 'swarmup/node:bookworm-1', 'true']);
 
     const dry = await swarmup(['cleanup', '--provider', 'docker', '--dry-run'], env);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(
-      /^\* local engine {2}e2e-orph: 1 container \(e2e-orph-manager-1\); 1 volume; network swarmup-e2e-orph {2}\[owner [0-9a-f]{12}: this state home\]$/m,
+      new RegExp(
+        String.raw`^\* local engine {2}${ORPH}: 1 container \(${ORPH}-manager-1\); 1 volume; network swarmup-${ORPH} {2}\[owner [0-9a-f]{12}: this state home\]$`,
+        'm',
+      ),
     );
-    expect(dry.stdout).toMatch(/^ {2}local engine {2}e2e-kept: /m);
+    expect(dry.stdout).toMatch(new RegExp(String.raw`^ {2}local engine {2}${KEPT}: `, 'm'));
     expect(dry.stdout).not.toContain(LOOKALIKE);
-    expect(await labelled('ps -a', 'e2e-orph')).toHaveLength(1);
+    expect(await labelled('ps -a', ORPH)).toHaveLength(1);
 
-    const noYes = await swarmup(['cleanup', '--provider', 'docker', '--name', 'e2e-orph'], env);
+    const noYes = await swarmup(['cleanup', '--provider', 'docker', '--name', ORPH], env);
     expect(noYes.code).toBe(2);
-    expect(await labelled('ps -a', 'e2e-orph')).toHaveLength(1);
+    expect(await labelled('ps -a', ORPH)).toHaveLength(1);
   });
 
   it("--name deletes that cluster's containers, volumes and network, and nothing else", async () => {
-    const r = await swarmup(
-      ['cleanup', '--provider', 'docker', '--name', 'e2e-orph', '--yes', '--json'],
-      env,
-    );
+    const r = await swarmup(['cleanup', '--provider', 'docker', '--name', ORPH, '--yes', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(await labelled('ps -a', 'e2e-orph')).toEqual([]);
-    expect(await labelled('volume ls', 'e2e-orph')).toEqual([]);
-    expect(await labelled('network ls', 'e2e-orph')).toEqual([]);
-    expect(await labelled('ps -a', 'e2e-kept')).toHaveLength(1);
+    expect(await labelled('ps -a', ORPH)).toEqual([]);
+    expect(await labelled('volume ls', ORPH)).toEqual([]);
+    expect(await labelled('network ls', ORPH)).toEqual([]);
+    expect(await labelled('ps -a', KEPT)).toHaveLength(1);
     const look = await execa('docker', ['ps', '-a', '-q', '--filter', `name=${LOOKALIKE}`]);
     expect(String(look.stdout).trim()).not.toBe('');
   });
@@ -74,11 +81,11 @@ describe('cleanup --provider docker', () => {
 
     // Another state home's cluster, orphaned there; and one made by an older swarmup (no owner label).
     const other = await swarmup(
-      ['up', '--name', 'e2e-other', '--managers', '1', '--workers', '0', '--until', 'provision'],
+      ['up', '--name', OTHER, '--managers', '1', '--workers', '0', '--until', 'provision'],
       otherEnv,
     );
     expect(other.code, other.stderr).toBe(0);
-    rmSync(join(otherHome, 'e2e-other'), { recursive: true });
+    rmSync(join(otherHome, OTHER), { recursive: true });
     const theirs = ownerOf(otherHome);
     expect(theirs).not.toBe(mine);
     for (const kind of ['ps -a', 'volume ls', 'network ls'] as const) {
@@ -86,7 +93,7 @@ describe('cleanup --provider docker', () => {
         ...kind.split(' '),
         '-q',
         '--filter',
-        'label=swarmup.cluster=e2e-other',
+        `label=swarmup.cluster=${OTHER}`,
         '--filter',
         `label=swarmup.owner=${theirs}`,
       ]);
@@ -97,64 +104,71 @@ describe('cleanup --provider docker', () => {
       '--name',
       OLD,
       '--label',
-      'swarmup.cluster=e2e-old',
+      `swarmup.cluster=${OLDC}`,
       'swarmup/node:bookworm-1',
       'true',
     ]);
     // And an orphan of this home.
     const up = await swarmup(
-      ['up', '--name', 'e2e-mine', '--managers', '1', '--workers', '0', '--until', 'provision'],
+      ['up', '--name', MINE, '--managers', '1', '--workers', '0', '--until', 'provision'],
       env,
     );
     expect(up.code, up.stderr).toBe(0);
-    rmSync(join(home, 'e2e-mine'), { recursive: true });
+    rmSync(join(home, MINE), { recursive: true });
 
     const dry = await swarmup(['cleanup', '--provider', 'docker', '--dry-run'], env);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(
-      new RegExp(`^\\* local engine {2}e2e-mine: .*\\[owner ${mine}: this state home\\]$`, 'm'),
+      new RegExp(`^\\* local engine {2}${MINE}: .*\\[owner ${mine}: this state home\\]$`, 'm'),
     );
     expect(dry.stdout).toMatch(
-      new RegExp(`^ {2}local engine {2}e2e-other: .*\\[owner ${theirs}: another state home\\]$`, 'm'),
+      new RegExp(`^ {2}local engine {2}${OTHER}: .*\\[owner ${theirs}: another state home\\]$`, 'm'),
     );
     expect(dry.stdout).toMatch(
-      /^ {2}local engine {2}e2e-old: 1 container \(e2e-old-manager-1\) {2}\[no owner: made by an older swarmup\]$/m,
+      new RegExp(
+        String.raw`^ {2}local engine {2}${OLDC}: 1 container \(${OLDC}-manager-1\) {2}\[no owner: made by an older swarmup\]$`,
+        'm',
+      ),
     );
     expect(dry.stdout).toMatch(/orphans of another owner \(or of none\) not selected: --any-owner/);
 
     const any = await swarmup(['cleanup', '--provider', 'docker', '--any-owner', '--dry-run'], env);
     expect(any.code, any.stderr).toBe(0);
-    expect(any.stdout).toMatch(/^\* local engine {2}e2e-other: .*another state home\]$/m);
-    expect(any.stdout).toMatch(/^\* local engine {2}e2e-old: .*older swarmup\]$/m);
-    expect(any.stdout).toMatch(/^\* local engine {2}e2e-mine: /m);
-    expect(any.stdout).toMatch(/^ {2}local engine {2}e2e-kept: /m);
+    expect(any.stdout).toMatch(
+      new RegExp(String.raw`^\* local engine {2}${OTHER}: .*another state home\]$`, 'm'),
+    );
+    expect(any.stdout).toMatch(new RegExp(String.raw`^\* local engine {2}${OLDC}: .*older swarmup\]$`, 'm'));
+    expect(any.stdout).toMatch(new RegExp(String.raw`^\* local engine {2}${MINE}: `, 'm'));
+    expect(any.stdout).toMatch(new RegExp(String.raw`^ {2}local engine {2}${KEPT}: `, 'm'));
 
     // --any-owner without --yes: listed first, then refused (no terminal), nothing deleted.
     const noYes = await swarmup(['cleanup', '--provider', 'docker', '--any-owner'], env);
     expect(noYes.code).toBe(2);
     expect(noYes.stdout).toMatch(/^deleting \(orphans of every owner: --any-owner\):$/m);
-    expect(noYes.stdout).toMatch(/^\* local engine {2}e2e-other: /m);
-    expect(await labelled('ps -a', 'e2e-other')).toHaveLength(1);
+    expect(noYes.stdout).toMatch(new RegExp(String.raw`^\* local engine {2}${OTHER}: `, 'm'));
+    expect(await labelled('ps -a', OTHER)).toHaveLength(1);
 
     const r = await swarmup(['cleanup', '--provider', 'docker', '--yes'], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(await labelled('ps -a', 'e2e-mine')).toEqual([]);
-    expect(await labelled('volume ls', 'e2e-mine')).toEqual([]);
-    expect(await labelled('network ls', 'e2e-mine')).toEqual([]);
-    expect(await labelled('ps -a', 'e2e-other')).toHaveLength(1);
-    expect(await labelled('volume ls', 'e2e-other')).toHaveLength(1);
-    expect(await labelled('network ls', 'e2e-other')).toHaveLength(1);
-    expect(await labelled('ps -a', 'e2e-old')).toHaveLength(1);
-    expect(await labelled('ps -a', 'e2e-kept')).toHaveLength(1);
+    expect(await labelled('ps -a', MINE)).toEqual([]);
+    expect(await labelled('volume ls', MINE)).toEqual([]);
+    expect(await labelled('network ls', MINE)).toEqual([]);
+    expect(await labelled('ps -a', OTHER)).toHaveLength(1);
+    expect(await labelled('volume ls', OTHER)).toHaveLength(1);
+    expect(await labelled('network ls', OTHER)).toHaveLength(1);
+    expect(await labelled('ps -a', OLDC)).toHaveLength(1);
+    expect(await labelled('ps -a', KEPT)).toHaveLength(1);
 
     // --name takes that cluster whatever its owner, and says so.
-    const named = await swarmup(['cleanup', '--provider', 'docker', '--name', 'e2e-other', '--yes'], env);
+    const named = await swarmup(['cleanup', '--provider', 'docker', '--name', OTHER, '--yes'], env);
     expect(named.code, named.stderr).toBe(0);
-    expect(named.stdout).toContain('--name e2e-other: selected whatever its owner');
-    expect(named.stdout).toMatch(/^\* local engine {2}e2e-other: .*another state home\]$/m);
-    expect(await labelled('ps -a', 'e2e-other')).toEqual([]);
-    expect(await labelled('volume ls', 'e2e-other')).toEqual([]);
-    expect(await labelled('network ls', 'e2e-other')).toEqual([]);
+    expect(named.stdout).toContain(`--name ${OTHER}: selected whatever its owner`);
+    expect(named.stdout).toMatch(
+      new RegExp(String.raw`^\* local engine {2}${OTHER}: .*another state home\]$`, 'm'),
+    );
+    expect(await labelled('ps -a', OTHER)).toEqual([]);
+    expect(await labelled('volume ls', OTHER)).toEqual([]);
+    expect(await labelled('network ls', OTHER)).toEqual([]);
   });
 
   it('cleanup in a state home with no owner yet creates none', async () => {
