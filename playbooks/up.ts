@@ -1,8 +1,9 @@
 import { applyCluster, planEvent, recordCluster, readClusterId } from '../src/cluster/apply.ts';
 import { countActions } from '../src/cluster/actions.ts';
-import { planCluster } from '../src/cluster/plan.ts';
+import { planCluster, type ClusterFacts, type ClusterPlan } from '../src/cluster/plan.ts';
 import { readCluster } from '../src/cluster/read.ts';
-import { definePlaybook } from '../src/playbook/playbook.ts';
+import { definePlaybook, type PlaybookContext } from '../src/playbook/playbook.ts';
+import { AdoptionRequired } from '../src/swarm/choose-swarm.ts';
 import { checkSwarm } from '../src/swarm/check.ts';
 import type { Verification } from '../src/swarm/verify.ts';
 
@@ -15,7 +16,7 @@ export default definePlaybook({
   description: 'provision the machines, bootstrap the swarm and verify it',
   async run(ctx): Promise<Verification | undefined> {
     const reading = await readCluster(ctx, { machinesOnly: ctx.options.until === 'provision' });
-    const plan = planCluster(reading.input);
+    const plan = await planOrAskToAdopt(ctx, reading.input);
     ctx.reporter.emit({ event: 'plan', ...planEvent(plan) });
     for (const p of plan.problems) ctx.reporter.emit({ event: 'problem', ...p });
     if (countActions(plan.phases) === 0) ctx.log('nothing to change');
@@ -42,3 +43,19 @@ export default definePlaybook({
     return verification;
   },
 });
+
+/**
+ * The plan; where the hosts run a swarm swarmup did not make, a person at a terminal is asked whether to adopt it
+ * (naming the swarm and its size); without a terminal, or with --json, only --adopt does (exit 2 otherwise).
+ */
+async function planOrAskToAdopt(ctx: PlaybookContext, input: ClusterFacts): Promise<ClusterPlan> {
+  try {
+    return planCluster(input);
+  } catch (err) {
+    if (!(err instanceof AdoptionRequired) || ctx.reporter.json || !process.stdin.isTTY) throw err;
+    const { confirm } = await import('../src/cli/confirm.ts');
+    if (!(await confirm(err.question))) throw err;
+    input.adopt = true; // also for a plan revised while applying
+    return planCluster(input);
+  }
+}

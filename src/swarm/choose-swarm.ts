@@ -15,6 +15,13 @@ export class QuorumLostError extends PlanError {
 export class AdoptionRequired extends PlanError {
   override name = 'AdoptionRequired';
   readonly exitCode = 2;
+  constructor(
+    message: string,
+    /** What to ask on a terminal instead of refusing. */
+    readonly question: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The swarm being converged, as its healthy managers list it; none for a fresh cluster. */
@@ -78,11 +85,14 @@ export function chooseSwarm(
   if (!ownMachines && !adopt) {
     const nodes = byCluster.get(chosen)![0]!.nodes!;
     const managers = byCluster.get(chosen)!.map((m) => m.host);
-    throw new AdoptionRequired(
+    const what =
       `${managers.join(', ')} already ${managers.length === 1 ? 'manages' : 'manage'} swarm ${chosen} ` +
-        `(${nodes.length} node${nodes.length === 1 ? '' : 's'}), which swarmup did not make; nothing was changed. ` +
+      `(${nodes.length} node${nodes.length === 1 ? '' : 's'}), which swarmup did not make`;
+    throw new AdoptionRequired(
+      `${what}; nothing was changed. ` +
         'Pass --adopt to join the other hosts to it (its own nodes are never made to leave by swarmup down), ' +
         'or make those hosts leave it, or take them out of the inventory',
+      `${what}. Join the other hosts to it (swarmup down will never make its own nodes leave)?`,
     );
   }
   return withQuorum({ clusterId: chosen, nodes: byCluster.get(chosen)![0]!.nodes! }, members);

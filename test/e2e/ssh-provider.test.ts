@@ -57,6 +57,29 @@ const hostEntry = (b: Box, i: number) => ({
   advertiseAddress: b.ip,
 });
 
+/**
+ * Run swarmup in a real terminal (tmux), answer its question with `answer`, and return the screen and exit code.
+ */
+async function inTerminal(args: string, answer: string): Promise<{ screen: string; exit: number }> {
+  const session = `swarmup-${process.pid}-${Date.now()}`;
+  const bin = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
+  const shell = `SWARMUP_HOME=${home} ${process.execPath} ${bin} ${args}; echo "EXIT=$?"; sleep 120`;
+  await execa('tmux', ['new-session', '-d', '-s', session, '-x', '220', '-y', '50', shell]);
+  const screen = async () =>
+    String((await execa('tmux', ['capture-pane', '-p', '-J', '-t', session, '-S', '-200'])).stdout);
+  try {
+    for (let i = 0; i < 150 && !/\[y\/N\]/.test(await screen()); i++)
+      await new Promise((r) => setTimeout(r, 200));
+    await execa('tmux', ['send-keys', '-t', session, answer, 'Enter']);
+    let text = '';
+    for (let i = 0; i < 300 && !/EXIT=\d+/.test((text = await screen())); i++)
+      await new Promise((r) => setTimeout(r, 200));
+    return { screen: text, exit: Number(/EXIT=(\d+)/.exec(text)?.[1] ?? -1) };
+  } finally {
+    await execa('tmux', ['kill-session', '-t', session], { reject: false });
+  }
+}
+
 describe('ssh provider: machines from a config file', () => {
   let good: string;
 
@@ -296,6 +319,13 @@ describe('ssh provider: machines from a config file', () => {
       expect(refused.stderr).toContain('--adopt');
       for (const b of [b4, b5]) expect((await swarmState(b.container)).state).toBe('inactive');
       expect(await swarmState(stray.container)).toEqual(theirs);
+
+      // On a terminal the question is asked instead, naming the swarm and its size: "n" refuses as before.
+      const asked = await inTerminal(`up --config ${path}`, 'n');
+      expect(asked.screen).toContain(`node-6 already manages swarm ${theirs.clusterId} (1 node)`);
+      expect(asked.screen).toContain('Join the other hosts to it');
+      expect(asked.exit).toBe(2);
+      for (const b of [b4, b5]) expect((await swarmState(b.container)).state).toBe('inactive');
 
       const adopted = await run('up', '--config', path, '--adopt', '--json');
       expect(adopted.code, adopted.stderr).toBe(0);
