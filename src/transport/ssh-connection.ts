@@ -5,7 +5,9 @@ import Docker from 'dockerode';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { errorMessage, InputError, StepError } from '../errors.ts';
 import { redact } from '../redact.ts';
+import { socketLike } from './channel-socket.ts';
 import { withApiDeadline } from './deadline.ts';
+import { Semaphore } from './semaphore.ts';
 import { hostPattern, type KnownHostsFile } from './known-hosts.ts';
 
 /** The outcome of one remote command: nothing is dropped, failing or not. */
@@ -342,15 +344,6 @@ export class SshConnection {
   }
 }
 
-/** http.Agent treats its connections as net.Sockets; an SSH channel needs the few socket methods it calls. */
-function socketLike(channel: ClientChannel): Duplex {
-  const s = channel as unknown as Record<string, unknown>;
-  for (const m of ['setKeepAlive', 'setNoDelay', 'setTimeout', 'ref', 'unref']) {
-    if (typeof s[m] !== 'function') s[m] = () => channel;
-  }
-  return channel;
-}
-
 function isTransient(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const msg = errorMessage(err);
@@ -360,23 +353,6 @@ function isTransient(err: unknown): boolean {
     // Through a jump host: the target's sshd does not listen yet.
     /Channel open failure: (Connection refused|connect failed|open failed)/.test(msg)
   );
-}
-
-class Semaphore {
-  private waiting: Array<() => void> = [];
-  constructor(private free: number) {}
-  async acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((r) => this.waiting.push(r));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -121,7 +121,8 @@ const upArgs = (name: string, ...more: string[]) => [
   ...more,
 ];
 
-describe('ec2 provider against the emulator', () => {
+/** Every test starts from an empty emulator and an empty state home, with an image the emulator knows. */
+function freshEmulatorForEachTest(): void {
   beforeAll(async () => {
     ec2 = motoEc2(url);
   });
@@ -133,6 +134,10 @@ describe('ec2 provider against the emulator', () => {
     );
     ami = imgs.Images![0]!.ImageId!;
   });
+}
+
+describe('ec2 provider against the emulator', () => {
+  freshEmulatorForEachTest();
 
   it('creates the security group with exactly the Swarm rules between members and SSH from the given CIDR', async () => {
     const r = await swarmup(upArgs('lab'), env);
@@ -562,17 +567,7 @@ describe('ec2 provider against the emulator', () => {
 });
 
 describe('ec2 provider, machine by machine, against the emulator', () => {
-  beforeAll(async () => {
-    ec2 = motoEc2(url);
-  });
-  beforeEach(async () => {
-    await resetMoto(url);
-    rmSync(home, { recursive: true, force: true });
-    const imgs = await ec2.send(
-      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
-    );
-    ami = imgs.Images![0]!.ImageId!;
-  });
+  freshEmulatorForEachTest();
 
   it('list() of a cluster that does not exist creates nothing, here or in AWS', async () => {
     expect(await provider('ghost', 1, 1).list()).toEqual([]);

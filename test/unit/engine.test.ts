@@ -4,42 +4,7 @@ import { engineFactsScript, parseEngineFacts, type EngineFacts } from '../../src
 import { asRoot, planEngine } from '../../src/engine/install-plan.ts';
 import { parseOsRelease, unsupportedReason } from '../../src/engine/os.ts';
 import { MAX_CLOCK_SKEW_S, preflightChecks, probePlan } from '../../src/engine/preflight.ts';
-
-const osRelease = {
-  debian12:
-    'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n',
-  ubuntu2404:
-    'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\nID=ubuntu\nID_LIKE=debian\nUBUNTU_CODENAME=noble\n',
-  ubuntu2204:
-    'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\nID=ubuntu\nID_LIKE=debian\n',
-  amzn2023:
-    'NAME="Amazon Linux"\nVERSION="2023"\nID="amzn"\nID_LIKE="fedora"\nVERSION_ID="2023"\nPRETTY_NAME="Amazon Linux 2023.6.20241010"\n',
-  rocky9:
-    'NAME="Rocky Linux"\nVERSION="9.4 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\n',
-  alpine: 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME="Alpine Linux v3.20"\n',
-  ubuntu1804: 'PRETTY_NAME="Ubuntu 18.04.6 LTS"\nVERSION_ID="18.04"\nID=ubuntu\nID_LIKE=debian\n',
-};
-
-function facts(over: Partial<EngineFacts> = {}, os = osRelease.debian12): EngineFacts {
-  return {
-    host: 'node0',
-    os: parseOsRelease(os),
-    uid: 0,
-    user: 'root',
-    sudo: 'root',
-    systemd: true,
-    dockerd: false,
-    serverVersion: '',
-    dockerdVersion: '',
-    directAccess: false,
-    inDockerGroup: false,
-    cloudInit: false,
-    clock: 1_700_000_000,
-    diskFreeKiB: 20 * 1024 * 1024,
-    addresses: ['127.0.0.1', '10.0.0.1'],
-    ...over,
-  };
-}
+import { facts, osRelease } from '../support/engine-facts.ts';
 
 const script = (p: ReturnType<typeof planEngine>) => p.steps.map((s) => s.script).join('\n');
 

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseOsRelease } from '../../src/engine/os.ts';
-import type { EngineFacts } from '../../src/engine/host-facts.ts';
 import { planEngine } from '../../src/engine/install-plan.ts';
 import { listenerCommand, proberScript } from '../../src/engine/port-probe.ts';
+import { facts, osRelease } from '../support/engine-facts.ts';
 
 /**
  * Every value a command builder puts into a remote shell script is quoted: builders are given a hostile value and
@@ -34,29 +33,8 @@ function unquoted(script: string, needle: string): number[] {
 /** The hostile value's own first character marks it: look for its start, "x$(touch". */
 const mark = 'x$(touch';
 
-function facts(os: string, over: Partial<EngineFacts> = {}): EngineFacts {
-  return {
-    host: 'node0',
-    os: parseOsRelease(os),
-    uid: 1000,
-    user: 'deploy',
-    sudo: 'nopasswd',
-    systemd: true,
-    dockerd: false,
-    serverVersion: '',
-    dockerdVersion: '',
-    directAccess: false,
-    inDockerGroup: false,
-    cloudInit: true,
-    clock: 1_700_000_000,
-    diskFreeKiB: 20 * 1024 * 1024,
-    addresses: ['10.0.0.1'],
-    ...over,
-  };
-}
-
-const debian = 'VERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n';
-const rocky = 'ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n';
+/** A non-root user with passwordless sudo: every install step goes through sudo. */
+const user = { uid: 1000, user: 'deploy', sudo: 'nopasswd' as const };
 
 describe('command builders quote every value they are given', () => {
   it('the scanner itself: finds an unquoted value, and not a single-quoted one', () => {
@@ -72,12 +50,12 @@ describe('command builders quote every value they are given', () => {
 
   it('engine install: every source and OS family takes the version pin', () => {
     for (const [os, source] of [
-      [debian, 'docker-ce'],
-      [debian, 'distro'],
-      [debian, 'script'],
-      [rocky, 'docker-ce'],
+      [osRelease.debian12, 'docker-ce'],
+      [osRelease.debian12, 'distro'],
+      [osRelease.debian12, 'script'],
+      [osRelease.rocky9, 'docker-ce'],
     ] as const) {
-      const plan = planEngine(facts(os), { source, version: HOSTILE });
+      const plan = planEngine(facts(user, os), { source, version: HOSTILE });
       expect(plan.steps.length, `${source}: ${plan.problem ?? ''}`).toBeGreaterThan(0);
       for (const step of plan.steps)
         expect(unquoted(step.script, mark), `${source}: ${step.title}`).toEqual([]);

@@ -1,47 +1,28 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import {
-  DeleteVolumeCommand,
-  DescribeVolumesCommand,
-  RunInstancesCommand,
-  StartInstancesCommand,
-  type Instance,
-} from '@aws-sdk/client-ec2';
+import { RunInstancesCommand, StartInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import { parseBastion, type ClusterSpec, type Ec2Spec } from '../../config/cluster.ts';
 import { combineErrors, errorMessage, InputError, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
 import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
 import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
+import { privateKeyPathFor, publicKeyFor, sshCidrsFor } from './access.ts';
 import { connectAws, type AwsApi } from './aws.ts';
+import type { Ec2ProviderOptions } from './options.ts';
+import { accountOf, generationOf } from './cluster-record.ts';
 import { loginUserFor, resolveImage, type ImageChoice } from './image.ts';
 import { ensureKeyPair } from './key-pair.ts';
 import { chooseLife, launchToken } from './launch-token.ts';
 import { LIVE_STATES, machineListing, nodeName, reachStatus } from './listing.ts';
 import { findNetwork, type Network } from './network.ts';
 import { placeNodes } from './placement.ts';
-import { deleteClusterResources, describeInstances, listTagged, terminateAndWait } from './resources.ts';
+import { deleteClusterResources, describeInstances, listTagged, removeNode } from './resources.ts';
 import { ensureSecurityGroup } from './security-group.ts';
 import { clusterFilter, ROLE_TAG, tagSpec, tagValue } from './tags.ts';
 import { engineUserData } from './user-data.ts';
 
 export { loginUserFor } from './image.ts';
 
-export interface Ec2ProviderOptions {
-  /** Where the AWS calls go (tests: a stand-in client, or the SDK pointed at an emulator). */
-  aws?: () => Promise<AwsApi>;
-  /** How this machine's public address is learnt for the default SSH rule. */
-  learnPublicAddress?: () => Promise<string | undefined>;
-  /**
-   * Test only: where SSH goes for an instance. An emulator's instances have addresses nobody can reach, so the
-   * end-to-end test maps each instance to a local node container. Never set by the command line.
-   */
-  sshTargetFor?: (instance: {
-    name: string;
-    role: 'manager' | 'worker';
-  }) => Pick<Machine, 'address' | 'port' | 'advertiseAddress'>;
-  pollMs?: number;
-}
+export type { Ec2ProviderOptions } from './options.ts';
 
 /** What every launch of a run needs, learnt once by `prepare` (parallel creates share it). */
 interface LaunchContext {
@@ -55,17 +36,6 @@ interface LaunchContext {
 
 /** How long `reach` waits for instances to run, and `start` for one to finish stopping. */
 const WAIT_MS = 10 * 60_000;
-
-/** This machine's public IPv4 address, as AWS's own checkip service sees it. */
-async function checkIp(): Promise<string | undefined> {
-  try {
-    const r = await fetch('https://checkip.amazonaws.com', { signal: AbortSignal.timeout(5000) });
-    const ip = (await r.text()).trim();
-    return /^\d{1,3}(\.\d{1,3}){3}$/.test(ip) ? ip : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * EC2 machines, one instance per node: one security group per cluster (Swarm's ports only between its members, SSH
@@ -186,29 +156,7 @@ export class Ec2Provider implements Provider {
   }
 
   async remove(name: string, progress: ProgressSink): Promise<void> {
-    const api = await this.aws();
-    const byName = [...clusterFilter(this.spec.name), { Name: 'tag:Name', Values: [name] }];
-    const ids = (
-      await describeInstances(api, [
-        ...byName,
-        { Name: 'instance-state-name', Values: [...LIVE_STATES, 'shutting-down'] },
-      ])
-    ).map((i) => i.InstanceId!);
-    if (ids.length > 0) {
-      progress(`${name}: terminating ${ids.join(', ')}`);
-      try {
-        await terminateAndWait(api, ids, this.opts.pollMs ? { pollMs: this.opts.pollMs } : {});
-      } catch (err) {
-        throw new StepError(name, 'terminate instance', errorMessage(err));
-      }
-    }
-    // Its disks left behind (root volumes go with the instance).
-    const volumes = await api.ec2.send(new DescribeVolumesCommand({ Filters: byName }));
-    for (const v of volumes.Volumes ?? []) {
-      if (v.State !== 'available') continue;
-      progress(`${name}: deleting volume ${v.VolumeId!}`);
-      await api.ec2.send(new DeleteVolumeCommand({ VolumeId: v.VolumeId! }));
-    }
+    await removeNode(await this.aws(), this.spec.name, name, progress, this.opts.pollMs);
   }
 
   async location(): Promise<string> {
@@ -283,8 +231,8 @@ export class Ec2Provider implements Provider {
   private async settle(progress: ProgressSink): Promise<{ context: LaunchContext; created: string[] }> {
     const api = await this.aws();
     const { vpcId, vpcCidr, subnets } = await findNetwork(api, this.ec2);
-    const sshCidrs = await this.sshCidrs(vpcCidr);
-    const publicKey = this.publicKey();
+    const sshCidrs = await sshCidrsFor(this.ec2, vpcCidr, this.opts.learnPublicAddress);
+    const publicKey = publicKeyFor(this.ec2, this.state);
     const image = await resolveImage(api, this.ec2);
 
     const created: string[] = [];
@@ -292,7 +240,7 @@ export class Ec2Provider implements Provider {
     const keySource = this.ec2.sshKey ? `the key in ${this.ec2.sshKey}` : "the cluster's own key";
     if (await ensureKeyPair(api, this.spec.name, this.resourceName, publicKey, progress, keySource))
       created.push(`key pair ${this.resourceName}`);
-    const generation = this.generation(api.region);
+    const generation = generationOf(this.spec, this.state, api.region);
     const account = await accountOf(api);
     if (account && this.state.read()?.account !== account)
       this.state.write({ name: this.spec.name, provider: 'ec2', account });
@@ -363,7 +311,7 @@ export class Ec2Provider implements Provider {
   }
 
   private async toMachines(api: AwsApi, instances: Instance[]): Promise<Machine[]> {
-    const key = this.privateKeyPath();
+    const key = privateKeyPathFor(this.ec2, this.state);
     const asNode = (i: Instance): NodeWanted => ({
       name: nodeName(i),
       role: tagValue(i.Tags, ROLE_TAG) === 'manager' ? 'manager' : 'worker',
@@ -413,64 +361,4 @@ export class Ec2Provider implements Provider {
       { Name: 'instance-state-name', Values: states },
     ]);
   }
-
-  private async sshCidrs(vpcCidr: string | undefined): Promise<string[]> {
-    if (this.ec2.sshCidrs) return this.ec2.sshCidrs;
-    // Through a bastion, SSH comes from inside the VPC.
-    if (this.ec2.bastion && vpcCidr) return [vpcCidr];
-    const ip = await (this.opts.learnPublicAddress ?? checkIp)();
-    if (!ip)
-      throw new InputError(
-        "--ssh-cidr is required: this machine's public address could not be learnt (give e.g. --ssh-cidr 203.0.113.7/32)",
-      );
-    return [`${ip}/32`];
-  }
-
-  private publicKey(): string {
-    if (this.ec2.sshKey) {
-      if (!existsSync(this.ec2.sshKey))
-        throw new InputError(
-          `--ssh-key: ${this.ec2.sshKey}: no such file (a public key, e.g. ~/.ssh/id_ed25519.pub)`,
-        );
-      const text = readFileSync(this.ec2.sshKey, 'utf8').trim();
-      if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) [A-Za-z0-9+/=]+/.test(text)) {
-        throw new InputError(`--ssh-key: ${this.ec2.sshKey}: not an OpenSSH public key`);
-      }
-      return text;
-    }
-    return this.state.clusterKey().publicKey;
-  }
-
-  /** The private key matching the imported public key: the cluster's own, or the file beside --ssh-key (else ssh-agent). */
-  private privateKeyPath(): string | undefined {
-    if (!this.ec2.sshKey) return this.state.clusterKeyPath();
-    const priv = this.ec2.sshKey.replace(/\.pub$/, '');
-    return priv !== this.ec2.sshKey && existsSync(priv) ? priv : undefined;
-  }
-
-  /** This life of the cluster, and the region the SDK resolved (recorded, so down and status look there). */
-  private generation(region: string): string {
-    const current = this.state.read();
-    if (current?.generation) {
-      if (current.region !== region) this.state.write({ name: this.spec.name, provider: 'ec2', region });
-      return current.generation;
-    }
-    const generation = randomBytes(6).toString('hex');
-    this.state.write({
-      name: this.spec.name,
-      provider: 'ec2',
-      managers: this.spec.managers,
-      workers: this.spec.workers,
-      generation,
-      region,
-    });
-    return generation;
-  }
-}
-
-/** The AWS account the credentials belong to (STS GetCallerIdentity); unknown with a stand-in client. */
-async function accountOf(api: AwsApi): Promise<string | undefined> {
-  if (!api.sts) return undefined;
-  const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
-  return (await api.sts.send(new GetCallerIdentityCommand({}))).Account;
 }

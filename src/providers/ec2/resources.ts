@@ -9,9 +9,10 @@ import {
   TerminateInstancesCommand,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import { errorMessage } from '../../errors.ts';
+import { errorMessage, StepError } from '../../errors.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
 import type { AwsApi } from './aws.ts';
+import { LIVE_STATES } from './listing.ts';
 import { anyClusterFilter, CLUSTER_TAG, clusterFilter, OWNER_TAG, tagValue } from './tags.ts';
 
 /** Every resource of one cluster, found by its tag. */
@@ -204,5 +205,37 @@ export async function withDependencyRetry<T>(
       await sleep(delay);
       delay = Math.min(delay * 2, 30_000);
     }
+  }
+}
+
+/** Terminate one node's instances of the cluster (and wait), then delete its disks left behind. */
+export async function removeNode(
+  api: AwsApi,
+  cluster: string,
+  name: string,
+  progress: (message: string) => void,
+  pollMs?: number,
+): Promise<void> {
+  const byName = [...clusterFilter(cluster), { Name: 'tag:Name', Values: [name] }];
+  const ids = (
+    await describeInstances(api, [
+      ...byName,
+      { Name: 'instance-state-name', Values: [...LIVE_STATES, 'shutting-down'] },
+    ])
+  ).map((i) => i.InstanceId!);
+  if (ids.length > 0) {
+    progress(`${name}: terminating ${ids.join(', ')}`);
+    try {
+      await terminateAndWait(api, ids, pollMs ? { pollMs } : {});
+    } catch (err) {
+      throw new StepError(name, 'terminate instance', errorMessage(err));
+    }
+  }
+  // Its disks left behind (root volumes go with the instance).
+  const volumes = await api.ec2.send(new DescribeVolumesCommand({ Filters: byName }));
+  for (const v of volumes.Volumes ?? []) {
+    if (v.State !== 'available') continue;
+    progress(`${name}: deleting volume ${v.VolumeId!}`);
+    await api.ec2.send(new DeleteVolumeCommand({ VolumeId: v.VolumeId! }));
   }
 }
