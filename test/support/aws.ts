@@ -1,4 +1,11 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
+import {
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
+  DescribeRouteTablesCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 
 /** Environment for talking to the emulator only: dummy credentials, no shared config files, a fixed region. */
 export function motoEnv(url: string, home: string): Record<string, string> {
@@ -14,9 +21,45 @@ export function motoEnv(url: string, home: string): Record<string, string> {
   };
 }
 
-export async function resetMoto(url: string): Promise<void> {
+/**
+ * A fresh emulator. Its default VPCs lack what AWS gives every default VPC, an internet gateway and the main route
+ * table's default route to it (swarmup checks that route before launching): added here for the test regions.
+ */
+export async function resetMoto(url: string, regions = ['eu-west-1', 'us-east-1']): Promise<void> {
   const r = await fetch(`${url}/moto-api/reset`, { method: 'POST' });
   if (!r.ok) throw new Error(`moto reset: ${r.status}`);
+  await Promise.all(regions.map((region) => routeDefaultVpc(motoEc2(url, region))));
+}
+
+async function routeDefaultVpc(ec2: EC2Client): Promise<void> {
+  const vpcs = await ec2.send(
+    new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }),
+  );
+  const vpcId = vpcs.Vpcs?.[0]?.VpcId;
+  if (!vpcId) return;
+  await routeToInternet(ec2, vpcId);
+}
+
+/** An internet gateway attached to the VPC and its main route table's 0.0.0.0/0 route to it (as AWS sets up). */
+export async function routeToInternet(ec2: EC2Client, vpcId: string, routeTableId?: string): Promise<void> {
+  const igw = await ec2.send(new CreateInternetGatewayCommand({}));
+  const igwId = igw.InternetGateway!.InternetGatewayId!;
+  await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId }));
+  const table =
+    routeTableId ??
+    (
+      await ec2.send(
+        new DescribeRouteTablesCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [vpcId] },
+            { Name: 'association.main', Values: ['true'] },
+          ],
+        }),
+      )
+    ).RouteTables?.[0]?.RouteTableId;
+  await ec2.send(
+    new CreateRouteCommand({ RouteTableId: table!, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igwId }),
+  );
 }
 
 export function motoEc2(url: string, region = 'eu-west-1'): EC2Client {

@@ -25,6 +25,31 @@ import { provisionAll } from '../../src/providers/provision-all.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { engineUserData } from '../../src/providers/ec2/user-data.ts';
 
+/** A default VPC as AWS makes it: three zones' default subnets, routed to an internet gateway, t3 offered. */
+const defaultVpcHandlers = {
+  DescribeVpcs: () => ({ Vpcs: [{ VpcId: 'vpc-1', CidrBlock: '172.31.0.0/16' }] }),
+  DescribeSubnets: () => ({
+    Subnets: ['a', 'b', 'c'].map((z, i) => ({
+      SubnetId: `subnet-${i}`,
+      VpcId: 'vpc-1',
+      AvailabilityZone: `eu-west-1${z}`,
+      MapPublicIpOnLaunch: true,
+    })),
+  }),
+  DescribeRouteTables: () => ({
+    RouteTables: [
+      {
+        VpcId: 'vpc-1',
+        Associations: [{ Main: true }],
+        Routes: [{ DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-1', State: 'active' }],
+      },
+    ],
+  }),
+  DescribeInstanceTypeOfferings: () => ({
+    InstanceTypeOfferings: ['a', 'b', 'c'].map((z) => ({ Location: `eu-west-1${z}` })),
+  }),
+};
+
 /**
  * A stand-in AWS client for what the emulator (moto) does not do: it answers `send` per command name from a table
  * of handlers and records every call. Real AWS cannot be reached from these machines.
@@ -370,13 +395,7 @@ function standInEc2() {
     DescribeImages: () => ({
       Images: [{ ImageId: 'ami-0abc', Name: 'ubuntu-noble', RootDeviceName: '/dev/sda1' }],
     }),
-    DescribeVpcs: () => ({ Vpcs: [{ VpcId: 'vpc-1', CidrBlock: '172.31.0.0/16' }] }),
-    DescribeSubnets: () => ({
-      Subnets: ['a', 'b', 'c'].map((z, i) => ({
-        SubnetId: `subnet-${i}`,
-        AvailabilityZone: `eu-west-1${z}`,
-      })),
-    }),
+    ...defaultVpcHandlers,
     DescribeKeyPairs: () => ({ KeyPairs: [{ KeyName: 'swarmup-lab' }] }),
     DescribeSecurityGroups: () => ({
       SecurityGroups: [

@@ -14,10 +14,11 @@ import { ensureKeyPair } from './key-pair.ts';
 import { chooseLife, launchToken } from './launch-token.ts';
 import { LIVE_STATES, machineListing, nodeName, reachStatus } from './listing.ts';
 import { findNetwork, type Network } from './network.ts';
-import { placeNodes } from './placement.ts';
+import { placeNodes, ZONE_CAPACITY_ERRORS, zonesToTry } from './placement.ts';
+import { runInstancesInput, zoneAttemptToken } from './launch.ts';
 import { deleteClusterResources, describeInstances, listTagged, removeNode } from './resources.ts';
 import { ensureSecurityGroup } from './security-group.ts';
-import { clusterFilter, ROLE_TAG, tagSpec, tagValue } from './tags.ts';
+import { clusterFilter, ROLE_TAG, tagValue } from './tags.ts';
 import { engineUserData } from './user-data.ts';
 
 export { loginUserFor } from './image.ts';
@@ -96,38 +97,52 @@ export class Ec2Provider implements Provider {
     // Placed over the whole wanted list: a replacement lands in the zone of its slot.
     const nodes = this.wanted();
     if (!nodes.some((n) => n.name === node.name)) nodes.push(node);
-    const zone = placeNodes(nodes, context.zones).get(node.name)!;
-    const subnet = context.subnets.find((s) => s.zone === zone)!;
+    const placed = placeNodes(nodes, context.zones).get(node.name)!;
+    let token: string;
     try {
-      const token = await this.tokenFor(api, node.name, context.generation, progress);
-      progress(`${node.name}: launching ${this.ec2.instanceType} in ${zone}`);
-      await api.ec2.send(
-        new RunInstancesCommand({
-          ImageId: context.image.imageId,
-          InstanceType: this.ec2.instanceType as never,
-          MinCount: 1,
-          MaxCount: 1,
-          ClientToken: token,
-          KeyName: this.resourceName,
-          SubnetId: subnet.id,
-          SecurityGroupIds: [context.securityGroupId],
-          BlockDeviceMappings: [
-            {
-              DeviceName: context.image.rootDevice,
-              Ebs: { VolumeSize: this.ec2.diskGiB, VolumeType: 'gp3', DeleteOnTermination: true },
-            },
-          ],
-          ...(context.userData ? { UserData: Buffer.from(context.userData).toString('base64') } : {}),
-          MetadataOptions: { HttpTokens: 'required' },
-          TagSpecifications: [
-            tagSpec('instance', this.spec.name, node.name, node.role),
-            tagSpec('volume', this.spec.name, node.name, node.role),
-          ],
-        }),
-      );
+      token = await this.tokenFor(api, node.name, context.generation, progress);
     } catch (err) {
       throw new StepError(node.name, 'launch instance', errorMessage(err));
     }
+    const tried: string[] = [];
+    for (const [attempt, zone] of zonesToTry(placed, context.zones).entries()) {
+      const subnet = context.subnets.find((s) => s.zone === zone)!;
+      progress(
+        `${node.name}: launching ${this.ec2.instanceType} in ${zone}` +
+          (tried.length > 0 ? ` (${tried.join('; ')})` : '') +
+          (subnet.askPublicIp ? ', with a public IPv4 address' : ''),
+      );
+      try {
+        await api.ec2.send(
+          new RunInstancesCommand(
+            runInstancesInput({
+              cluster: this.spec.name,
+              node,
+              instanceType: this.ec2.instanceType,
+              diskGiB: this.ec2.diskGiB,
+              image: context.image,
+              keyName: this.resourceName,
+              securityGroupId: context.securityGroupId,
+              subnet,
+              token: zoneAttemptToken(token, attempt),
+              ...(context.userData ? { userData: context.userData } : {}),
+            }),
+          ),
+        );
+        return;
+      } catch (err) {
+        const code = (err as { name?: string }).name ?? '';
+        // No capacity (or no such type) in this zone, now: another zone may take the node.
+        if (!ZONE_CAPACITY_ERRORS.has(code))
+          throw new StepError(node.name, 'launch instance', errorMessage(err));
+        tried.push(`${zone}: ${code}`);
+      }
+    }
+    throw new StepError(
+      node.name,
+      'launch instance',
+      `no zone could take a ${this.ec2.instanceType} now (${tried.join('; ')}); try again later or pass --instance-type`,
+    );
   }
 
   async start(name: string, progress: ProgressSink): Promise<void> {
@@ -230,7 +245,8 @@ export class Ec2Provider implements Provider {
   /** Checks first (everything that can be refused), then the key pair and the security group. */
   private async settle(progress: ProgressSink): Promise<{ context: LaunchContext; created: string[] }> {
     const api = await this.aws();
-    const { vpcId, vpcCidr, subnets } = await findNetwork(api, this.ec2);
+    const { vpcId, vpcCidr, subnets, notes } = await findNetwork(api, this.ec2);
+    for (const note of notes) progress(note);
     const sshCidrs = await sshCidrsFor(this.ec2, vpcCidr, this.opts.learnPublicAddress);
     const publicKey = publicKeyFor(this.ec2, this.state);
     const image = await resolveImage(api, this.ec2);
