@@ -100,7 +100,7 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
     for (const r of removed) out({ event: 'removed', what: r }, `removed ${r}`);
     if (opts.name && !opts.dryRun && removed.length > 0) new StateStore(opts.name).remove();
     out(
-      { event: 'summary', changes: removed.length, durationMs: Date.now() - started, nodes: [] },
+      { event: 'summary', changes: removed.length, durationMs: Date.now() - started, nodes: [], ok: true },
       opts.dryRun
         ? '(dry run: nothing deleted; * marks what would be)'
         : `${removed.length} resources removed`,

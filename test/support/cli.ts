@@ -1,6 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { cleanupEventSchema, eventSchema, statusSchema } from '../../src/cli/json-schema.ts';
 import { execa } from 'execa';
 
 const BIN = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
@@ -33,6 +35,34 @@ export function childEnv(env: Record<string, string>): Record<string, string> {
 }
 
 /** Run the swarmup binary exactly as a user would, with no terminal on stdin. */
+/**
+ * Every `--json` output any test produces is checked line by line against the published schemas
+ * (src/cli/json-schema.ts): a line that is not JSON, or not of its command's shape, fails the test that ran it.
+ */
+export function checkJsonOutput(args: string[], stdout: string): void {
+  const command = args.find((a) => !a.startsWith('-')) ?? '';
+  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
+  const schema =
+    command === 'status' ? statusOrError : command === 'cleanup' ? cleanupEventSchema : eventSchema;
+  for (const [i, line] of lines.entries()) {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new Error(`swarmup ${command} --json: line ${i + 1} is not JSON: ${line}`);
+    }
+    const r = schema.safeParse(value);
+    if (!r.success)
+      throw new Error(
+        `swarmup ${command} --json: line ${i + 1} does not match the schema: ${r.error.message}\n${line}`,
+      );
+  }
+  if (command === 'status' && lines.length > 1)
+    throw new Error(`swarmup status --json printed ${lines.length} lines, not one object`);
+}
+
+const statusOrError = z.union([statusSchema, eventSchema]);
+
 export async function swarmup(args: string[], env: Record<string, string>): Promise<CliResult> {
   const r = await execa('node', [BIN, ...args], {
     env: childEnv(env),
@@ -50,6 +80,7 @@ export async function swarmup(args: string[], env: Record<string, string>): Prom
         return [];
       }
     });
+  if (args.includes('--json')) checkJsonOutput(args, String(r.stdout));
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), events };
 }
 

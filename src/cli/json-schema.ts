@@ -1,0 +1,141 @@
+import { z } from 'zod';
+
+/**
+ * The shapes of swarmup's `--json` output (design.md "Names others rely on"), as schemas: what scripts may rely on.
+ * Not loaded by the command line itself (zod costs start-up time); the tests validate every line the commands print
+ * against these, and users may import them from `swarmup` to do the same.
+ */
+
+const role = z.enum(['manager', 'worker']);
+const host = z.string().min(1);
+const nodeId = z.string().min(1);
+
+/** One node as `docker node ls` reads it. */
+export const nodeRowSchema = z.strictObject({
+  name: z.string().min(1),
+  role,
+  state: z.string().min(1),
+  availability: z.string().min(1),
+  leader: z.boolean(),
+  reachability: z.string().nullable(),
+  engineVersion: z.string(),
+});
+
+/** The fields of each kind of action of the cluster plan (src/cluster/actions.ts), with its one-line description. */
+const actionShapes = [
+  { kind: z.literal('create-machine'), host, role },
+  { kind: z.literal('start-machine'), host },
+  { kind: z.literal('remove-machine'), host },
+  { kind: z.literal('engine'), host, steps: z.array(z.string()) },
+  { kind: z.literal('leave'), host, reason: z.string() },
+  { kind: z.literal('init'), host },
+  {
+    kind: z.literal('remove-node'),
+    nodeId,
+    hostname: z.string(),
+    demoteFirst: z.boolean(),
+    reason: z.string(),
+  },
+  { kind: z.literal('join'), host, role },
+  { kind: z.literal('promote'), host, nodeId },
+  { kind: z.literal('demote'), host, nodeId },
+  { kind: z.literal('drain'), host, nodeId },
+  { kind: z.literal('rotate-tokens') },
+] as const;
+
+type Shape = (typeof actionShapes)[number];
+const withFields = <E extends z.ZodRawShape>(extra: E) =>
+  actionShapes.map((shape: Shape) => z.strictObject({ ...shape, description: z.string().min(1), ...extra }));
+
+export const actionSchema = z.discriminatedUnion('kind', withFields({}) as never) as z.ZodType<
+  { kind: string; description: string } & Record<string, unknown>
+>;
+
+const actionEventSchema = z.discriminatedUnion(
+  'kind',
+  withFields({ event: z.literal('action'), status: z.enum(['ok', 'failed']) }) as never,
+) as z.ZodType<{ event: 'action' } & Record<string, unknown>>;
+
+const problem = z.strictObject({ host: z.string(), message: z.string() });
+
+export const planEventSchema = z.strictObject({
+  event: z.literal('plan'),
+  revised: z.boolean().optional(),
+  phases: z.array(
+    z.strictObject({
+      stage: z.enum(['provision', 'engine', 'swarm']),
+      title: z.string().min(1),
+      mode: z.enum(['serial', 'parallel']),
+      actions: z.array(actionSchema),
+    }),
+  ),
+  problems: z.array(problem),
+});
+
+const logEvent = z.strictObject({
+  event: z.literal('log'),
+  host: z.string().optional(),
+  message: z.string(),
+});
+const errorEvent = z.strictObject({
+  event: z.literal('error'),
+  message: z.string().min(1),
+  exitCode: z.number().int(),
+});
+const summaryEvent = z.strictObject({
+  event: z.literal('summary'),
+  changes: z.number().int().nonnegative(),
+  durationMs: z.number().nonnegative(),
+  nodes: z.array(nodeRowSchema),
+  ok: z.boolean(),
+  problems: z.array(z.string()).optional(),
+});
+
+/** One line of `up`, `down`, `plan`, `scale`, `recover`, `engine` and `run` with `--json`. */
+export const eventSchema = z.union([
+  z.strictObject({
+    event: z.literal('step'),
+    step: z.string().min(1),
+    status: z.enum(['start', 'ok', 'failed']),
+    hosts: z.array(z.string()).optional(),
+    durationMs: z.number().nonnegative().optional(),
+    error: z.string().optional(),
+  }),
+  z.strictObject({
+    event: z.literal('task'),
+    step: z.string().min(1),
+    task: z.string(),
+    status: z.enum(['ok', 'failed']),
+    error: z.string().optional(),
+  }),
+  logEvent,
+  z.strictObject({ event: z.literal('problem'), host: z.string(), message: z.string() }),
+  planEventSchema,
+  actionEventSchema,
+  errorEvent,
+  summaryEvent,
+]);
+
+/** One line of `cleanup --json`: what was found (per cluster and region), what was removed, a summary. */
+export const cleanupEventSchema = z.union([
+  logEvent,
+  z.strictObject({
+    event: z.literal('cluster'),
+    where: z.string().min(1),
+    cluster: z.string().min(1),
+    summary: z.string(),
+    owner: z.string().optional(),
+    selected: z.boolean(),
+    mine: z.boolean(),
+  }),
+  z.strictObject({ event: z.literal('removed'), what: z.string().min(1) }),
+  errorEvent,
+  summaryEvent,
+]);
+
+/** `status --json`: exactly one object. */
+export const statusSchema = z.strictObject({
+  cluster: z.string().min(1),
+  provider: z.string().min(1),
+  nodes: z.array(nodeRowSchema),
+});
