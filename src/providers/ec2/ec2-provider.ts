@@ -9,6 +9,7 @@ import { privateKeyPathFor, publicKeyFor, sshCidrsFor } from './access.ts';
 import { connectAws, type AwsApi } from './aws.ts';
 import type { Ec2ProviderOptions } from './options.ts';
 import { accountOf, generationOf } from './cluster-record.ts';
+import { EVENTUAL_CODES, eventually } from './consistency.ts';
 import { loginUserFor, resolveImage, type ImageChoice } from './image.ts';
 import { ensureKeyPair } from './key-pair.ts';
 import { chooseLife, launchToken } from './launch-token.ts';
@@ -101,7 +102,14 @@ export class Ec2Provider implements Provider {
     try {
       const token = await this.tokenFor(api, node.name, context.generation, progress);
       progress(`${node.name}: launching ${this.ec2.instanceType} in ${zone}`);
-      await api.ec2.send(
+      // Right after ImportKeyPair / CreateSecurityGroup AWS may not know the key pair or group yet (eventual
+      // consistency): retried for those codes only (consistency.ts). Safe: RunInstances with the same ClientToken
+      // is idempotent, so a retry never launches a second instance for this node.
+      const launcher = eventually(api.ec2, {
+        codes: EVENTUAL_CODES.RunInstances,
+        ...(this.opts.pollMs ? { initialDelayMs: this.opts.pollMs } : {}),
+      });
+      await launcher.send(
         new RunInstancesCommand({
           ImageId: context.image.imageId,
           InstanceType: this.ec2.instanceType as never,
