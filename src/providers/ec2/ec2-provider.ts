@@ -9,6 +9,7 @@ import { privateKeyPathFor, publicKeyFor, sshCidrsFor } from './access.ts';
 import { connectAws, type AwsApi } from './aws.ts';
 import type { Ec2ProviderOptions } from './options.ts';
 import { accountOf, generationOf } from './cluster-record.ts';
+import { EVENTUAL_CODES, eventually } from './consistency.ts';
 import { loginUserFor, resolveImage, type ImageChoice } from './image.ts';
 import { ensureKeyPair } from './key-pair.ts';
 import { chooseLife, launchToken } from './launch-token.ts';
@@ -104,6 +105,13 @@ export class Ec2Provider implements Provider {
     } catch (err) {
       throw new StepError(node.name, 'launch instance', errorMessage(err));
     }
+    // Right after ImportKeyPair / CreateSecurityGroup AWS may not know the key pair or group yet (eventual
+    // consistency): retried for those codes only (consistency.ts). Safe: RunInstances with the same ClientToken
+    // is idempotent, so a retry never launches a second instance for this node.
+    const launcher = eventually(api.ec2, {
+      codes: EVENTUAL_CODES.RunInstances,
+      ...(this.opts.pollMs ? { initialDelayMs: this.opts.pollMs } : {}),
+    });
     const tried: string[] = [];
     for (const [attempt, zone] of zonesToTry(placed, context.zones).entries()) {
       const subnet = context.subnets.find((s) => s.zone === zone)!;
@@ -113,7 +121,7 @@ export class Ec2Provider implements Provider {
           (subnet.askPublicIp ? ', with a public IPv4 address' : ''),
       );
       try {
-        await api.ec2.send(
+        await launcher.send(
           new RunInstancesCommand(
             runInstancesInput({
               cluster: this.spec.name,

@@ -8,6 +8,7 @@ import {
 import type { ProgressSink } from '../provider.ts';
 import type { AwsApi } from './aws.ts';
 import { canonicalCidr } from './cidr.ts';
+import { errorCode, EVENTUAL_CODES, retryEventual, type RetryOptions } from './consistency.ts';
 import { CLUSTER_TAG, clusterFilter, tagSpec, tagValue } from './tags.ts';
 
 /**
@@ -146,12 +147,14 @@ export function describeRule(p: IpPermission): string {
 /**
  * The cluster's security group in the VPC, made where missing, with every wanted rule authorised (rules that exist
  * are kept) and the SSH rules swarmup added for CIDRs no longer given revoked (after the new ones are in, so SSH
- * is never closed in between). Returns its id and one line per change.
+ * is never closed in between). Returns its id and one line per change. Calls naming a group just created are
+ * retried while AWS has not propagated it yet (consistency.ts; `retry` sets the pauses, for tests).
  */
 export async function ensureSecurityGroup(
   api: AwsApi,
   want: { cluster: string; groupName: string; vpcId: string; sshCidrs: string[]; encryptedOverlay: boolean },
   progress: ProgressSink,
+  retry: Omit<RetryOptions, 'codes'> = {},
 ): Promise<{ id: string; created: string[] }> {
   const found = await api.ec2.send(
     new DescribeSecurityGroupsCommand({
@@ -173,37 +176,89 @@ export async function ensureSecurityGroup(
     group = { GroupId: r.GroupId!, IpPermissions: [] };
     created.push(`security group ${want.groupName} (${r.GroupId!})`);
   }
-  const missing = missingIngress(
-    wantedIngress(group.GroupId!, want.sshCidrs, want.encryptedOverlay),
-    group.IpPermissions ?? [],
-  );
+  const wanted = wantedIngress(group.GroupId!, want.sshCidrs, want.encryptedOverlay);
+  const missing = missingIngress(wanted, group.IpPermissions ?? []);
   if (missing.length > 0) {
     progress(
       `authorising ${missing.length} ingress rule${missing.length === 1 ? '' : 's'} on ${want.groupName}`,
     );
-    try {
-      await api.ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({ GroupId: group.GroupId!, IpPermissions: missing }),
-      );
-    } catch (err) {
-      // Another run authorised the same rules in between: they exist, which is what is wanted.
-      if ((err as { name?: string }).name !== 'InvalidPermission.Duplicate') throw err;
-    }
-    created.push(...missing.map((p) => `ingress ${describeRule(p)} on ${want.groupName}`));
+    const added = await authoriseIngress(api, group.GroupId!, wanted, missing, progress, retry);
+    created.push(...added.map((p) => `ingress ${describeRule(p)} on ${want.groupName}`));
   }
+  const groupId = group.GroupId!;
   const stale = staleSshIngress(group.IpPermissions ?? [], want.sshCidrs);
   if (stale.length > 0) {
     const lines = stale.map(describeRule);
     progress(`revoking ${lines.join('; ')} on ${want.groupName} (no longer in --ssh-cidr)`);
     try {
-      await api.ec2.send(
-        new RevokeSecurityGroupIngressCommand({ GroupId: group.GroupId!, IpPermissions: stale }),
+      await retryEventual(
+        () => api.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: stale })),
+        { ...retry, codes: EVENTUAL_CODES.RevokeSecurityGroupIngress },
       );
     } catch (err) {
       // Another run revoked them in between: they are gone, which is what is wanted.
-      if ((err as { name?: string }).name !== 'InvalidPermission.NotFound') throw err;
+      if (errorCode(err) !== 'InvalidPermission.NotFound') throw err;
     }
     created.push(...lines.map((l) => `revoked ingress ${l} on ${want.groupName}`));
   }
   return { id: group.GroupId!, created };
+}
+
+/** Each rule with one source per permission, so each can be authorised (and found a duplicate) on its own. */
+export function singleRules(perms: IpPermission[]): IpPermission[] {
+  return perms.flatMap((p) => {
+    const { UserIdGroupPairs, IpRanges, Ipv6Ranges, ...rest } = p;
+    return [
+      ...(UserIdGroupPairs ?? []).map((g) => ({ ...rest, UserIdGroupPairs: [g] })),
+      ...(IpRanges ?? []).map((r) => ({ ...rest, IpRanges: [r] })),
+      ...(Ipv6Ranges ?? []).map((r) => ({ ...rest, Ipv6Ranges: [r] })),
+    ];
+  });
+}
+
+/**
+ * Authorise the missing rules; returns those this call added. AWS refuses a whole request with
+ * InvalidPermission.Duplicate when any one of its rules exists already (added by a run in parallel, or there but
+ * listed late): then the group is re-read and what it still lacks is authorised one rule at a time, where a
+ * duplicate means that very rule is in place, which is what is wanted.
+ */
+async function authoriseIngress(
+  api: AwsApi,
+  groupId: string,
+  wanted: IpPermission[],
+  missing: IpPermission[],
+  progress: ProgressSink,
+  retry: Omit<RetryOptions, 'codes'>,
+): Promise<IpPermission[]> {
+  const authorise = (perms: IpPermission[]) =>
+    retryEventual(
+      () =>
+        api.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: perms })),
+      { ...retry, codes: EVENTUAL_CODES.AuthorizeSecurityGroupIngress },
+    );
+  const unlessDuplicate = (err: unknown) => {
+    if (errorCode(err) !== 'InvalidPermission.Duplicate') throw err;
+  };
+  try {
+    await authorise(missing);
+    return missing;
+  } catch (err) {
+    unlessDuplicate(err);
+  }
+  progress(`some ingress rules on ${groupId} exist already: re-reading the group, adding only the rest`);
+  const reread = await retryEventual(
+    () => api.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] })),
+    { ...retry, codes: EVENTUAL_CODES.DescribeSecurityGroups },
+  );
+  const still = singleRules(missingIngress(wanted, reread.SecurityGroups?.[0]?.IpPermissions ?? []));
+  const added: IpPermission[] = [];
+  for (const rule of still) {
+    try {
+      await authorise([rule]);
+      added.push(rule);
+    } catch (err) {
+      unlessDuplicate(err);
+    }
+  }
+  return added;
 }
