@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolveCluster, type CliFlags, type ClusterSpec } from '../config/cluster.ts';
 import { HumanReporter, JsonReporter, type Reporter } from '../playbook/events.ts';
 import { PlaybookContext, type RunOptions } from '../playbook/playbook.ts';
@@ -49,6 +50,7 @@ export async function openContext(
   }
   const spec: ClusterSpec = resolveCluster(file, flags, opts.config);
   if (recorded) whereItWasMade(spec, recorded);
+  keyFilesExist(spec, opts.config);
   const state = new StateStore(spec.name);
   const descriptor = providerNamed(spec.provider);
   const provider = await descriptor.open(spec, state, providerOptions);
@@ -100,4 +102,14 @@ function timeoutMs(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 3600)
     throw new InputError(`--timeout: expected whole seconds from 1 to 3600, got "${value}"`);
   return Number(value) * 1000;
+}
+
+/** A private key file named in the inventory that is not there is bad input, said before any connection. */
+function keyFilesExist(spec: ClusterSpec, configFile: string | undefined): void {
+  for (const h of spec.hosts ?? []) {
+    if (h.privateKey && !existsSync(h.privateKey))
+      throw new InputError(
+        `${configFile ? `${configFile}: ` : ''}host ${h.name}: private key ${h.privateKey}: no such file`,
+      );
+  }
 }

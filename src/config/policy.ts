@@ -20,7 +20,7 @@ export function managerCountProblem(managers: number, nodes: number): string | u
     );
   }
   if (managers > nodes) {
-    return `managers is ${managers} but there are only ${nodes} node${nodes === 1 ? '' : 's'}`;
+    return `managers is ${managers}, more than the ${nodes} node${nodes === 1 ? '' : 's'} there ${nodes === 1 ? 'is' : 'are'}`;
   }
   return undefined;
 }

@@ -113,7 +113,7 @@ describe('ec2 networking and placement against the emulator', () => {
     }
   });
 
-  it('a subnet with no route to an internet gateway and no --bastion: exit 2 saying what to pass, nothing created', async () => {
+  it('a subnet not routed to an internet gateway and no --bastion: exit 2 saying what to pass, nothing created', async () => {
     const subnet = await customSubnet('none');
     const r = await up(
       'dark',
@@ -128,7 +128,7 @@ describe('ec2 networking and placement against the emulator', () => {
       '0',
     );
     expect(r.code, r.stdout + r.stderr).toBe(2);
-    expect(r.stderr).toContain(`subnet ${subnet} (eu-west-1a) has no route to an internet gateway`);
+    expect(r.stderr).toContain(`subnet ${subnet} (eu-west-1a) is not routed to an internet gateway`);
     expect(r.stderr).toContain('--bastion');
     await nothingOf('dark');
   });

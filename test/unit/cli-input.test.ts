@@ -20,6 +20,8 @@ describe('command line: bad input', () => {
     [['up', '--until', 'later'], /--until: "later" is not a stage/],
     [['up', '--provider', 'gcp'], /--provider.*gcp/],
     [['up', '--config', '/nonexistent/lab.yaml'], /\/nonexistent\/lab\.yaml: cannot read config file/],
+    [['up', '--timeout', 'soon'], /--timeout: expected whole seconds from 1 to 3600, got "soon"/],
+    [['scale', '--managers', 'three'], /--managers: expected a whole number, got "three"/],
   ])('swarmup %j exits 2', async (args, message) => {
     const r = await swarmup(args as string[], env);
     expect(r.code, r.stderr).toBe(2);
@@ -36,6 +38,31 @@ describe('command line: bad input', () => {
     const r = await swarmup(['up', '--config', file], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${file}:6: hosts[0].rolle`);
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it.each([
+    [
+      'malformed YAML, with the line',
+      'name: lab\nprovider: docker\nmanagers: [3\n',
+      /lab\.yaml:4: not valid YAML/,
+    ],
+    [
+      'more managers than nodes',
+      'name: lab\nprovider: ssh\nmanagers: 3\nhosts:\n  - name: a\n    address: 127.0.0.1\n',
+      /lab\.yaml: managers: managers is 3, more than the 1 node there is/,
+    ],
+    [
+      'a private key file that is not there',
+      'name: lab\nprovider: ssh\nhosts:\n  - name: a\n    address: 127.0.0.1\n    privateKey: /nonexistent/id_ed25519\n',
+      /lab\.yaml: host a: private key \/nonexistent\/id_ed25519: no such file/,
+    ],
+  ])('a config file with %s: exit 2, named, nothing changed', async (_what, text, message) => {
+    const file = join(home, 'lab.yaml');
+    writeFileSync(file, text);
+    const r = await swarmup(['up', '--config', file], env);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
     expect(existsSync(state)).toBe(false);
   });
 

@@ -119,7 +119,7 @@ describe('config file', () => {
   it('refuses more managers than hosts, and managers in the file name the file', () => {
     expect(
       inputError(() => resolveCluster(parseConfig(seeds, 'l.yaml'), { managers: '7' }, 'l.yaml')),
-    ).toContain('only 5 nodes');
+    ).toContain('managers is 7, more than the 5 nodes there are');
     const five = seeds.replace('provider: ssh', 'provider: ssh\nmanagers: 4');
     expect(inputError(() => resolveCluster(parseConfig(five, 'l.yaml'), {}, 'l.yaml'))).toMatch(
       /^l\.yaml: managers: managers must be/,

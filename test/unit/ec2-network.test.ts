@@ -62,10 +62,9 @@ describe('which subnets swarmup launches into', () => {
       bastion: false,
     });
     expect(v.subnets).toEqual([]);
-    expect(v.refused[0]).toContain(
-      'subnet subnet-1 (eu-west-1a) has no route to an internet gateway (only a NAT',
-    );
-    expect(v.refused[1]).toContain('pass --bastion');
+    expect(v.refused).toEqual([
+      'subnets subnet-1 (eu-west-1a, NAT only), subnet-2 (eu-west-1a) are not routed to an internet gateway, so instances there cannot be reached over SSH from here: pass --bastion [user@]host (a jump host in that VPC) or --subnets routed to an internet gateway',
+    ]);
   });
 
   it('with a bastion, private subnets are used as they are, and one with no way out is noted', () => {
@@ -78,14 +77,14 @@ describe('which subnets swarmup launches into', () => {
     expect(v.refused).toEqual([]);
     expect(v.subnets.every((x) => !x.askPublicIp)).toBe(true);
     expect(v.notes).toEqual([
-      expect.stringContaining('subnet subnet-2 (eu-west-1a) has no route to the internet'),
+      expect.stringContaining('subnet subnet-2 (eu-west-1a) is not routed to the internet'),
     ]);
   });
 
   it('an IPv6-only subnet is refused, bastion or not (Swarm and SSH need IPv4)', () => {
     for (const bastion of [false, true]) {
       const v = judgeSubnets([s({ ipv6Native: true })], { bastion });
-      expect(v.refused).toEqual([expect.stringContaining('is IPv6-only')]);
+      expect(v.refused).toEqual([expect.stringContaining('subnet subnet-1 (eu-west-1a) is IPv6-only')]);
     }
   });
 

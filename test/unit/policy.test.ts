@@ -18,7 +18,7 @@ describe('manager count policy', () => {
   });
 
   it('refuses more managers than nodes', () => {
-    expect(managerCountProblem(5, 4)).toBe('managers is 5 but there are only 4 nodes');
+    expect(managerCountProblem(5, 4)).toBe('managers is 5, more than the 4 nodes there are');
   });
 
   it('allows 1, 3, 5, 7 within the node count', () => {

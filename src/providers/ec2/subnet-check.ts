@@ -59,31 +59,32 @@ export interface SubnetVerdict {
  */
 export function judgeSubnets(facts: SubnetFacts[], opts: { bastion: boolean }): SubnetVerdict {
   const verdict: SubnetVerdict = { subnets: [], refused: [], notes: [] };
+  const ipv6Only: string[] = [];
+  const unreachable: string[] = [];
+  const isolated: string[] = [];
   for (const s of facts) {
-    const where = `subnet ${s.id} (${s.zone})`;
-    if (s.ipv6Native) {
-      verdict.refused.push(
-        `${where} is IPv6-only: Swarm and swarmup's SSH need an IPv4 address; pass --subnets with dual-stack or IPv4 subnets`,
-      );
-      continue;
-    }
-    if (opts.bastion) {
-      if (s.internet === 'none')
-        verdict.notes.push(
-          `${where} has no route to the internet (no internet or NAT gateway): installing the engine needs a package mirror reachable from it`,
-        );
+    const where = `${s.id} (${s.zone}${s.internet === 'nat' ? ', NAT only' : ''})`;
+    if (s.ipv6Native) ipv6Only.push(where);
+    else if (opts.bastion) {
+      if (s.internet === 'none') isolated.push(where);
       verdict.subnets.push({ id: s.id, zone: s.zone, askPublicIp: false });
-      continue;
-    }
-    if (s.internet !== 'gateway') {
-      verdict.refused.push(
-        `${where} has no route to an internet gateway${s.internet === 'nat' ? ' (only a NAT gateway, outbound)' : ''}, ` +
-          'so its instances cannot be reached over SSH from here: pass --bastion [user@]host (a jump host in that VPC) ' +
-          'or --subnets with a route to an internet gateway',
-      );
-      continue;
-    }
-    verdict.subnets.push({ id: s.id, zone: s.zone, askPublicIp: !s.mapsPublicIp });
+    } else if (s.internet !== 'gateway') unreachable.push(where);
+    else verdict.subnets.push({ id: s.id, zone: s.zone, askPublicIp: !s.mapsPublicIp });
   }
+  const subnets = (list: string[]) =>
+    list.length === 1 ? `subnet ${list[0]} is` : `subnets ${list.join(', ')} are`;
+  if (ipv6Only.length > 0)
+    verdict.refused.push(
+      `${subnets(ipv6Only)} IPv6-only: Swarm and swarmup's SSH need an IPv4 address; pass --subnets with dual-stack or IPv4 subnets`,
+    );
+  if (unreachable.length > 0)
+    verdict.refused.push(
+      `${subnets(unreachable)} not routed to an internet gateway, so instances there cannot be reached over SSH from ` +
+        'here: pass --bastion [user@]host (a jump host in that VPC) or --subnets routed to an internet gateway',
+    );
+  if (isolated.length > 0)
+    verdict.notes.push(
+      `${subnets(isolated)} not routed to the internet (no internet or NAT gateway): installing the engine needs a package mirror reachable from there`,
+    );
   return verdict;
 }
