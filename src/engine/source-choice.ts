@@ -27,7 +27,9 @@ export function sourceFor(os: { id: string; prettyName: string }, engine: Engine
         note: `${os.prettyName} has no docker-ce repository: installing its own docker package (engine.source distro)`,
       };
     if (source === 'docker-ce')
-      return { problem: `Docker's repository has no packages for ${os.prettyName}; use engine.source distro` };
+      return {
+        problem: `Docker's repository has no packages for ${os.prettyName}; use engine.source distro`,
+      };
     if (source === 'script')
       return { problem: `get.docker.com does not support ${os.prettyName}; use engine.source distro` };
   }

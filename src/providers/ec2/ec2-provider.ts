@@ -9,7 +9,7 @@ import { privateKeyPathFor, publicKeyFor, sshCidrsFor } from './access.ts';
 import { connectAws, type AwsApi } from './aws.ts';
 import type { Ec2ProviderOptions } from './options.ts';
 import { accountOf, generationOf } from './cluster-record.ts';
-import { loginUserFor, resolveImage, type ImageChoice } from './image.ts';
+import { imageLoginUser, loginUserFor, resolveImage, type ImageChoice } from './image.ts';
 import { ensureKeyPair } from './key-pair.ts';
 import { chooseLife, launchToken } from './launch-token.ts';
 import { LIVE_STATES, machineListing, nodeName, reachStatus } from './listing.ts';
@@ -18,7 +18,6 @@ import { placeNodes } from './placement.ts';
 import { deleteClusterResources, describeInstances, listTagged, removeNode } from './resources.ts';
 import { ensureSecurityGroup } from './security-group.ts';
 import { clusterFilter, ROLE_TAG, tagSpec, tagValue } from './tags.ts';
-import { engineUserData } from './user-data.ts';
 
 export { loginUserFor } from './image.ts';
 
@@ -230,10 +229,12 @@ export class Ec2Provider implements Provider {
   /** Checks first (everything that can be refused), then the key pair and the security group. */
   private async settle(progress: ProgressSink): Promise<{ context: LaunchContext; created: string[] }> {
     const api = await this.aws();
+    // The image first: its architecture, login user and engine source are refused here or not at all.
+    const image = await resolveImage(api, this.ec2, this.spec.engine);
+    if (image.note) progress(image.note);
     const { vpcId, vpcCidr, subnets } = await findNetwork(api, this.ec2);
     const sshCidrs = await sshCidrsFor(this.ec2, vpcCidr, this.opts.learnPublicAddress);
     const publicKey = publicKeyFor(this.ec2, this.state);
-    const image = await resolveImage(api, this.ec2);
 
     const created: string[] = [];
     // First, so a key pair that is not the local key is refused before anything is made or recorded.
@@ -256,7 +257,7 @@ export class Ec2Provider implements Provider {
       progress,
     );
     created.push(...group.created);
-    const userData = engineUserData(this.spec.engine);
+    const userData = image.userData;
     return {
       context: {
         subnets,
@@ -346,10 +347,7 @@ export class Ec2Provider implements Provider {
     if (!this.users.has(imageId)) {
       this.users.set(
         imageId,
-        resolveImage(api, this.ec2, imageId).then(
-          (i) => i.user,
-          () => loginUserFor(''),
-        ),
+        imageLoginUser(api, this.ec2, imageId).catch(() => loginUserFor('')),
       );
     }
     return this.users.get(imageId)!;
