@@ -34,7 +34,8 @@ export interface ClusterSpec {
   /** Machines the provider creates (docker); for ssh the hosts are given. */
   workers: number;
   hosts: HostSpec[];
-  engine: { source: 'docker-ce' | 'distro' | 'script' | 'none'; version?: string };
+  /** `sourceDefaulted`: engine.source was not given (docker-ce by default, which a system may replace by its own). */
+  engine: { source: 'docker-ce' | 'distro' | 'script' | 'none'; version?: string; sourceDefaulted?: true };
   ec2?: Ec2Spec;
   configFile?: string;
 }
@@ -62,6 +63,9 @@ export interface Ec2Spec {
 
 export const DEFAULT_AMI_PARAMETER =
   '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id';
+/** The same image for arm64 instance types (Graviton: t4g, m7g, ...). */
+export const DEFAULT_AMI_PARAMETER_ARM64 =
+  '/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id';
 
 export interface CliFlags {
   name?: string;
@@ -118,6 +122,7 @@ export function resolveCluster(
     // (every docker-provider node) is not touched whatever the source.
     source: file?.engine?.source ?? 'docker-ce',
     ...(file?.engine?.version ? { version: file.engine.version } : {}),
+    ...(file?.engine?.source ? {} : { sourceDefaulted: true }),
   } as ClusterSpec['engine'];
 
   if (descriptor.createsMachines) {

@@ -1,6 +1,7 @@
 import { quote } from '../transport/quote.ts';
 import type { EngineFacts } from './host-facts.ts';
 import { unsupportedReason, type OsInfo } from './os.ts';
+import { sourceFor, type EngineWanted } from './source-choice.ts';
 
 export type EngineSource = 'docker-ce' | 'distro' | 'script' | 'none';
 
@@ -73,35 +74,27 @@ function aptInstall(os: OsInfo, source: 'docker-ce' | 'distro', version?: string
   return lines.join('\n');
 }
 
-function dnfInstall(
-  os: OsInfo,
-  source: 'docker-ce' | 'distro',
-  version?: string,
-): string | { problem: string } {
+function dnfInstall(os: OsInfo, source: 'docker-ce' | 'distro', version?: string): string {
+  // Which source works on which system is decided by `sourceFor` before this is called.
   const lines = ['set -eu', RETRY];
   if (source === 'distro') {
-    if (os.id !== 'amzn') {
-      return {
-        problem: `${os.prettyName} has no Docker engine in its own repositories; use engine.source docker-ce`,
-      };
-    }
     lines.push(`retry dnf -y install ${version ? quote(`docker-${version}*`) : 'docker'}`);
     return lines.join('\n');
   }
-  if (os.id === 'amzn')
-    return { problem: `Docker's repository has no packages for ${os.prettyName}; use engine.source distro` };
-  const repoOs = os.id === 'fedora' ? 'fedora' : os.id === 'rhel' ? 'rhel' : 'centos';
-  const url = `https://download.docker.com/linux/${repoOs}/docker-ce.repo`;
-  lines.push(
-    'retry dnf -y install dnf-plugins-core',
-    // dnf 4 and dnf 5 spell this differently.
-    `dnf config-manager --add-repo ${url} || dnf config-manager addrepo --from-repofile=${url}`,
-  );
+  lines.push('retry dnf -y install dnf-plugins-core', dnfAddDockerRepo(os.id));
   const pkg = (name: string) => (version ? quote(`${name}-${version}*`) : name);
   lines.push(
     `retry dnf -y install ${pkg('docker-ce')} ${pkg('docker-ce-cli')} containerd.io docker-buildx-plugin docker-compose-plugin`,
   );
   return lines.join('\n');
+}
+
+/** Adds Docker's dnf repository for this system (os-release ID): fedora, rhel, else centos (Rocky, Alma, ...). */
+export function dnfAddDockerRepo(osId: string): string {
+  const repoOs = osId === 'fedora' ? 'fedora' : osId === 'rhel' ? 'rhel' : 'centos';
+  const url = `https://download.docker.com/linux/${repoOs}/docker-ce.repo`;
+  // dnf 4 and dnf 5 spell this differently.
+  return `dnf config-manager --add-repo ${url} || dnf config-manager addrepo --from-repofile=${url}`;
 }
 
 function scriptInstall(version: string): string {
@@ -151,10 +144,7 @@ const describeSource = (f: EngineFacts, source: EngineSource, version?: string):
 };
 
 /** Decide what the engine step does on a host. Present and matching: untouched. */
-export function planEngine(
-  f: EngineFacts,
-  engine: { source: EngineSource; version?: string },
-): EngineHostPlan {
+export function planEngine(f: EngineFacts, engine: EngineWanted): EngineHostPlan {
   const plan: EngineHostPlan = { host: f.host, summary: '', steps: [], reconnect: false };
   const refuse = (problem: string): EngineHostPlan => ({ ...plan, summary: 'cannot proceed', problem });
 
@@ -164,6 +154,8 @@ export function planEngine(
   const running = f.serverVersion !== '';
 
   let install: string | undefined;
+  // The source that works on this system (Amazon Linux: its own package when docker-ce was only the default).
+  let source: EngineSource = engine.source;
   if (!installed || !matches) {
     if (engine.source === 'none') {
       return refuse(
@@ -179,21 +171,17 @@ export function planEngine(
     }
     const unsupported = unsupportedReason(f.os);
     if (unsupported) return refuse(unsupported);
-    if (engine.source === 'script') {
-      if (!engine.version)
-        return refuse(
-          'engine.source script needs engine.version (the script installs whatever is newest otherwise)',
-        );
-      if (f.os.id === 'amzn')
-        return refuse(`get.docker.com does not support ${f.os.prettyName}; use engine.source distro`);
-      install = scriptInstall(engine.version);
-    } else if (f.os.family === 'apt') {
-      install = aptInstall(f.os, engine.source, engine.version);
-    } else {
-      const r = dnfInstall(f.os, engine.source, engine.version);
-      if (typeof r !== 'string') return refuse(r.problem);
-      install = r;
-    }
+    if (engine.source === 'script' && !engine.version)
+      return refuse(
+        'engine.source script needs engine.version (the script installs whatever is newest otherwise)',
+      );
+    const choice = sourceFor(f.os, engine);
+    if ('problem' in choice) return refuse(choice.problem);
+    source = choice.source;
+    if (source === 'script') install = scriptInstall(engine.version!);
+    else if (source === 'none') return refuse('no Docker engine, and engine.source is none');
+    else if (f.os.family === 'apt') install = aptInstall(f.os, source, engine.version);
+    else install = dnfInstall(f.os, source, engine.version);
   }
 
   const steps: EngineStep[] = [];
@@ -205,7 +193,7 @@ export function planEngine(
         root: false,
       });
     steps.push({
-      title: `install ${describeSource(f, engine.source, engine.version)}`,
+      title: `install ${describeSource(f, source, engine.version)}`,
       script: install,
       root: true,
     });
@@ -231,7 +219,7 @@ export function planEngine(
   }
   plan.steps = steps;
   plan.summary = install
-    ? `install ${describeSource(f, engine.source, engine.version)}`
+    ? `install ${describeSource(f, source, engine.version)}`
     : steps.length > 0
       ? steps.map((s) => s.title).join(', ')
       : `present (${version})`;

@@ -32,6 +32,9 @@ export const defaultVpcHandlers = {
       },
     ],
   }),
+  DescribeInstanceTypes: () => ({
+    InstanceTypes: [{ ProcessorInfo: { SupportedArchitectures: ['x86_64'] } }],
+  }),
   DescribeInstanceTypeOfferings: () => ({
     InstanceTypeOfferings: ['a', 'b', 'c'].map((z) => ({ Location: `eu-west-1${z}` })),
   }),

@@ -375,6 +375,9 @@ describe('stand-in client (what the emulator does not do)', () => {
         );
         return { Parameter: { Value: 'ami-0abc' } };
       },
+      DescribeInstanceTypes: () => ({
+        InstanceTypes: [{ ProcessorInfo: { SupportedArchitectures: ['x86_64'] } }],
+      }),
       DescribeImages: () => ({
         Images: [
           {
@@ -386,7 +389,7 @@ describe('stand-in client (what the emulator does not do)', () => {
       }),
     });
     const spec = resolveCluster(undefined, { name: 'lab', provider: 'ec2', sshCidr: '203.0.113.7/32' });
-    expect(await resolveImage(api, spec.ec2!)).toEqual({
+    expect(await resolveImage(api, spec.ec2!, spec.engine)).toMatchObject({
       imageId: 'ami-0abc',
       user: 'ubuntu',
       rootDevice: '/dev/sda1',
@@ -532,11 +535,11 @@ describe('stand-in client (what the emulator does not do)', () => {
 
 describe('user data', () => {
   it('starts the engine installation at boot for unpinned docker-ce and distro; leaves pinned installs to the engine step', () => {
-    expect(engineUserData({ source: 'docker-ce' })).toMatch(
+    expect(engineUserData('ubuntu', { source: 'docker-ce' })).toMatch(
       /download\.docker\.com\/linux\/\$ID \$VERSION_CODENAME stable/,
     );
-    expect(engineUserData({ source: 'distro' })).toMatch(/install docker\.io/);
-    expect(engineUserData({ source: 'docker-ce', version: '27.3' })).toBeUndefined();
-    expect(engineUserData({ source: 'none' })).toBeUndefined();
+    expect(engineUserData('ubuntu', { source: 'distro' })).toMatch(/install docker\.io/);
+    expect(engineUserData('ubuntu', { source: 'docker-ce', version: '27.3' })).toBeUndefined();
+    expect(engineUserData('ubuntu', { source: 'none' })).toBeUndefined();
   });
 });

@@ -10,7 +10,7 @@ import { connectAws, type AwsApi } from './aws.ts';
 import type { Ec2ProviderOptions } from './options.ts';
 import { accountOf, generationOf } from './cluster-record.ts';
 import { EVENTUAL_CODES, eventually } from './consistency.ts';
-import { loginUserFor, resolveImage, type ImageChoice } from './image.ts';
+import { imageLoginUser, loginUserFor, resolveImage, type ImageChoice } from './image.ts';
 import { ensureKeyPair } from './key-pair.ts';
 import { chooseLife, launchToken } from './launch-token.ts';
 import { LIVE_STATES, machineListing, nodeName, reachStatus } from './listing.ts';
@@ -20,7 +20,6 @@ import { runInstancesInput, zoneAttemptToken } from './launch.ts';
 import { deleteClusterResources, describeInstances, listTagged, removeNode } from './resources.ts';
 import { ensureSecurityGroup } from './security-group.ts';
 import { clusterFilter, ROLE_TAG, tagValue } from './tags.ts';
-import { engineUserData } from './user-data.ts';
 
 export { loginUserFor } from './image.ts';
 
@@ -253,11 +252,13 @@ export class Ec2Provider implements Provider {
   /** Checks first (everything that can be refused), then the key pair and the security group. */
   private async settle(progress: ProgressSink): Promise<{ context: LaunchContext; created: string[] }> {
     const api = await this.aws();
+    // The image first: its architecture, login user and engine source are refused here or not at all.
+    const image = await resolveImage(api, this.ec2, this.spec.engine);
+    if (image.note) progress(image.note);
     const { vpcId, vpcCidr, subnets, notes } = await findNetwork(api, this.ec2);
     for (const note of notes) progress(note);
     const sshCidrs = await sshCidrsFor(this.ec2, vpcCidr, this.opts.learnPublicAddress);
     const publicKey = publicKeyFor(this.ec2, this.state);
-    const image = await resolveImage(api, this.ec2);
 
     const created: string[] = [];
     // First, so a key pair that is not the local key is refused before anything is made or recorded.
@@ -280,7 +281,7 @@ export class Ec2Provider implements Provider {
       progress,
     );
     created.push(...group.created);
-    const userData = engineUserData(this.spec.engine);
+    const userData = image.userData;
     return {
       context: {
         subnets,
@@ -370,10 +371,7 @@ export class Ec2Provider implements Provider {
     if (!this.users.has(imageId)) {
       this.users.set(
         imageId,
-        resolveImage(api, this.ec2, imageId).then(
-          (i) => i.user,
-          () => loginUserFor(''),
-        ),
+        imageLoginUser(api, this.ec2, imageId).catch(() => loginUserFor('')),
       );
     }
     return this.users.get(imageId)!;
