@@ -35,6 +35,11 @@ function standIn(
   const calls: Array<[string, Record<string, unknown>]> = [];
   const send = async (cmd: { constructor: { name: string }; input: Record<string, unknown> }) => {
     const name = cmd.constructor.name.replace(/Command$/, '');
+    // DryRun (the permission check) is allowed, as AWS answers it, and changes nothing: not one of the calls.
+    if (cmd.input.DryRun)
+      throw Object.assign(new Error('Request would have succeeded, but DryRun flag is set.'), {
+        name: 'DryRunOperation',
+      });
     calls.push([name, cmd.input]);
     const h = handlers[name];
     if (!h) throw new Error(`stand-in: no handler for ${name}`);
@@ -378,6 +383,7 @@ function standInEc2() {
       })),
     }),
     DescribeKeyPairs: () => ({ KeyPairs: [{ KeyName: 'swarmup-lab' }] }),
+    DescribeVolumes: () => ({ Volumes: [] }),
     DescribeSecurityGroups: () => ({
       SecurityGroups: [
         {
