@@ -9,7 +9,8 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { dryRunProbes, throwawayPublicKey } from '../../src/providers/ec2/permissions.ts';
+import { throwawayPublicKey } from '../../src/providers/ec2/permission-check.ts';
+import { dryRunProbes } from '../../src/providers/ec2/permissions.ts';
 import type { PermissionCheck } from '../../src/providers/permission-report.ts';
 import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
 import { swarmup, tempHome } from '../support/cli.ts';

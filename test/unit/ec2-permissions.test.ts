@@ -5,13 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/config/cluster.ts';
 import type { AwsApi } from '../../src/providers/ec2/aws.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
-import { checkEc2Permissions } from '../../src/providers/ec2/permission-check.ts';
+import { keyFingerprints } from '../../src/providers/ec2/key-pair.ts';
+import { checkEc2Permissions, throwawayPublicKey } from '../../src/providers/ec2/permission-check.ts';
 import {
   classify,
   classifyTagged,
   dryRunProbes,
   PLACEHOLDER,
-  throwawayPublicKey,
   type ProbeFacts,
 } from '../../src/providers/ec2/permissions.ts';
 import {
@@ -142,6 +142,13 @@ describe('DryRun answers, classified (pure)', () => {
       SecurityGroupIds: ['sg-9'],
       KeyName: 'swarmup-lab',
     });
+  });
+
+  it('the throwaway key ImportKeyPair is asked with is a well-formed OpenSSH ed25519 key, a new one each time', () => {
+    const key = throwawayPublicKey();
+    expect(key).toMatch(/^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]+=* swarmup-permission-check$/);
+    expect(keyFingerprints(key)).toHaveLength(2); // parsed as an ed25519 key of 32 bytes
+    expect(throwawayPublicKey()).not.toBe(key);
   });
 
   it('the report names each denied IAM action once, and up refuses with exit 2 naming them', () => {

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import type { Ec2Spec } from '../../config/cluster.ts';
 import { errorMessage, StepError } from '../../errors.ts';
@@ -8,14 +9,7 @@ import type { AwsApi } from './aws.ts';
 import { accountOf } from './cluster-record.ts';
 import type { ImageChoice } from './image.ts';
 import type { Network } from './network.ts';
-import {
-  classify,
-  classifyTagged,
-  dryRunProbes,
-  throwawayPublicKey,
-  type Answer,
-  type Probe,
-} from './permissions.ts';
+import { classify, classifyTagged, dryRunProbes, type Answer, type Probe } from './permissions.ts';
 import { listTagged } from './resources.ts';
 import { staleSshIngress } from './security-group.ts';
 
@@ -182,4 +176,15 @@ export async function checkEc2Permissions(
       : byUse('ssm:GetParameter', `GetParameter ${input.ec2.amiParameter}`, { code: 'DryRunOperation' }),
     ...(account ? [byUse('sts:GetCallerIdentity', 'GetCallerIdentity', account)] : []),
   ];
+}
+
+/** A throwaway ed25519 public key in OpenSSH form: ImportKeyPair's DryRun needs a well-formed one. */
+export function throwawayPublicKey(): string {
+  const x = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  const part = (b: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(b.length);
+    return Buffer.concat([length, b]);
+  };
+  return `ssh-ed25519 ${Buffer.concat([part(Buffer.from('ssh-ed25519')), part(x)]).toString('base64')} swarmup-permission-check`;
 }

@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
@@ -294,15 +293,4 @@ export function dryRunProbes(f: ProbeFacts): Probe[] {
       command: () => new DeleteKeyPairCommand({ DryRun, KeyName: f.resourceName }),
     },
   ];
-}
-
-/** A throwaway ed25519 public key in OpenSSH form: ImportKeyPair's DryRun needs a well-formed one. */
-export function throwawayPublicKey(): string {
-  const x = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  const part = (b: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(b.length);
-    return Buffer.concat([length, b]);
-  };
-  return `ssh-ed25519 ${Buffer.concat([part(Buffer.from('ssh-ed25519')), part(x)]).toString('base64')} swarmup-permission-check`;
 }
