@@ -2,6 +2,7 @@ import { applyCluster, planEvent, recordCluster, readClusterId } from '../src/cl
 import { countActions } from '../src/cluster/actions.ts';
 import { planCluster, type ClusterFacts, type ClusterPlan } from '../src/cluster/plan.ts';
 import { readCluster } from '../src/cluster/read.ts';
+import { permissionSummary, refuseDenied } from '../src/providers/permission-report.ts';
 import { definePlaybook, type PlaybookContext } from '../src/playbook/playbook.ts';
 import { AdoptionRequired } from '../src/swarm/choose-swarm.ts';
 import { checkSwarm } from '../src/swarm/check.ts';
@@ -17,8 +18,14 @@ export default definePlaybook({
   async run(ctx): Promise<Verification | undefined> {
     const reading = await readCluster(ctx, { machinesOnly: ctx.options.until === 'provision' });
     const plan = await planOrAskToAdopt(ctx, reading.input);
-    ctx.reporter.emit({ event: 'plan', ...planEvent(plan) });
+    // Before the first change: a credential that may not make it is refused (exit 2) with nothing created.
+    const permissions = await ctx.provider.checkPermissions?.();
+    ctx.reporter.emit({ event: 'plan', ...planEvent(plan), ...(permissions ? { permissions } : {}) });
     for (const p of plan.problems) ctx.reporter.emit({ event: 'problem', ...p });
+    if (permissions) {
+      if (!ctx.reporter.json) ctx.log(permissionSummary(permissions));
+      refuseDenied(permissions, `${ctx.provider.name} permissions`);
+    }
     if (countActions(plan.phases) === 0) ctx.log('nothing to change');
 
     const applied = await applyCluster(ctx, reading, plan, ctx.options.until);

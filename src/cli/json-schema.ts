@@ -70,6 +70,18 @@ export const planEventSchema = z.strictObject({
     }),
   ),
   problems: z.array(problem),
+  /** Providers that can ask (EC2's DryRun): may these credentials make each change? */
+  permissions: z
+    .array(
+      z.strictObject({
+        action: z.string().min(1),
+        call: z.string().min(1),
+        status: z.enum(['allowed', 'denied', 'not-checkable']),
+        how: z.enum(['dry-run', 'by-use']),
+        note: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 const logEvent = z.strictObject({

@@ -313,16 +313,30 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
 /** `plan` / `up --dry-run`: the cluster plan `up` would apply, from facts read where machines exist; no change. */
 async function planOnly(ctx: PlaybookContext): Promise<number> {
-  const [{ readCluster }, { planCluster }, { planEvent }, { renderPlan }] = await Promise.all([
+  const [
+    { readCluster },
+    { planCluster },
+    { planEvent },
+    { renderPlan },
+    { refuseDenied, renderPermissions },
+  ] = await Promise.all([
     import('../cluster/read.ts'),
     import('../cluster/plan.ts'),
     import('../cluster/apply.ts'),
     import('../cluster/render-plan.ts'),
+    import('../providers/permission-report.ts'),
   ]);
   const reading = await readCluster(ctx, { machinesOnly: ctx.options.until === 'provision' });
   const plan = planCluster(reading.input);
-  if (ctx.reporter.json) ctx.reporter.emit({ event: 'plan', ...planEvent(plan) });
-  else process.stdout.write(renderPlan(plan, ctx.options.until) + '\n');
+  // Asked without changing anything (EC2: DryRun); a denial fails the plan as it would fail up (exit 2).
+  const permissions = await ctx.provider.checkPermissions?.();
+  if (ctx.reporter.json)
+    ctx.reporter.emit({ event: 'plan', ...planEvent(plan), ...(permissions ? { permissions } : {}) });
+  else {
+    process.stdout.write(renderPlan(plan, ctx.options.until) + '\n');
+    if (permissions) process.stdout.write(renderPermissions(permissions).join('\n') + '\n');
+  }
+  refuseDenied(permissions, `${ctx.provider.name} permissions`);
   return ExitCode.ok;
 }
 

@@ -1,4 +1,5 @@
 import type { HostSpec, Role } from '../config/cluster.ts';
+import type { PermissionCheck } from './permission-report.ts';
 
 /** A machine ready to be reached over SSH: where, as whom, and the address the swarm should use for it. */
 export type Machine = HostSpec;
@@ -51,6 +52,12 @@ export interface Provider {
    * missing. Called before the first create or start of a run. Returns what it created, one line each.
    */
   prepare(progress: ProgressSink): Promise<string[]>;
+  /**
+   * Optional (providers whose cloud can say so): whether the credentials may make every change the provider makes,
+   * asked without changing anything, here or remotely. `plan` reports it; `up` refuses (exit 2) on a denial
+   * before its first change.
+   */
+  checkPermissions?(): Promise<PermissionCheck[]>;
   /** Create one machine (it starts running). */
   create(node: NodeWanted, progress: ProgressSink): Promise<void>;
   /** Start one stopped machine. */

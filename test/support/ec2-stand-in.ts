@@ -52,6 +52,11 @@ export function standIn(
   const calls: Array<[string, Record<string, unknown>]> = [];
   const send = async (cmd: { constructor: { name: string }; input: Record<string, unknown> }) => {
     const name = cmd.constructor.name.replace(/Command$/, '');
+    // DryRun (the permission check) is allowed, as AWS answers it, and changes nothing: not one of the calls.
+    if (cmd.input.DryRun)
+      throw Object.assign(new Error('Request would have succeeded, but DryRun flag is set.'), {
+        name: 'DryRunOperation',
+      });
     calls.push([name, cmd.input]);
     before?.(name, cmd.input);
     const h = handlers[name];
@@ -94,6 +99,7 @@ export function standInEc2(before?: BeforeHook) {
       }),
       ...defaultVpcHandlers,
       DescribeKeyPairs: () => ({ KeyPairs: [{ KeyName: 'swarmup-lab' }] }),
+      DescribeVolumes: () => ({ Volumes: [] }),
       DescribeSecurityGroups: () => ({
         SecurityGroups: [
           {

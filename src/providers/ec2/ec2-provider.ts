@@ -4,6 +4,7 @@ import { combineErrors, errorMessage, InputError, StepError } from '../../errors
 import type { StateStore } from '../../state/store.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
 import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
+import { refuseDenied, type PermissionCheck } from '../permission-report.ts';
 import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
 import { privateKeyPathFor, publicKeyFor, sshCidrsFor } from './access.ts';
 import { connectAws, type AwsApi } from './aws.ts';
@@ -17,6 +18,7 @@ import { LIVE_STATES, machineListing, nodeName, reachStatus } from './listing.ts
 import { findNetwork, type Network } from './network.ts';
 import { placeNodes, ZONE_CAPACITY_ERRORS, zonesToTry } from './placement.ts';
 import { runInstancesInput, zoneAttemptToken } from './launch.ts';
+import { checkEc2Permissions } from './permission-check.ts';
 import { deleteClusterResources, describeInstances, listTagged, removeNode } from './resources.ts';
 import { ensureSecurityGroup } from './security-group.ts';
 import { clusterFilter, ROLE_TAG, tagValue } from './tags.ts';
@@ -55,6 +57,8 @@ export class Ec2Provider implements Provider {
   private launch?: Promise<LaunchContext>;
   /** Login user per image id, for `reach`. */
   private readonly users = new Map<string, Promise<string>>();
+  /** The DryRun check of this run, asked once (by `plan`, by `up` before applying, or by `prepare`). */
+  private permissions?: Promise<PermissionCheck[]>;
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -82,6 +86,21 @@ export class Ec2Provider implements Provider {
     const api = await this.aws();
     const listing = machineListing(await describeInstances(api, clusterFilter(this.spec.name)));
     return this.inWantedOrder(listing, (m) => m);
+  }
+
+  /** Whether these credentials may make every change swarmup makes, asked with DryRun: creates nothing. */
+  checkPermissions(): Promise<PermissionCheck[]> {
+    this.permissions ??= this.aws().then(async (api) =>
+      checkEc2Permissions(api, {
+        cluster: this.spec.name,
+        resourceName: this.resourceName,
+        node: this.wanted()[0] ?? { name: `${this.spec.name}-manager-1`, role: 'manager' },
+        ec2: this.ec2,
+        network: await findNetwork(api, this.ec2),
+        image: await resolveImage(api, this.ec2, this.spec.engine),
+      }),
+    );
+    return this.permissions;
   }
 
   async prepare(progress: ProgressSink): Promise<string[]> {
@@ -252,6 +271,7 @@ export class Ec2Provider implements Provider {
   /** Checks first (everything that can be refused), then the key pair and the security group. */
   private async settle(progress: ProgressSink): Promise<{ context: LaunchContext; created: string[] }> {
     const api = await this.aws();
+    refuseDenied(await this.checkPermissions(), `EC2 in ${api.region}`);
     // The image first: its architecture, login user and engine source are refused here or not at all.
     const image = await resolveImage(api, this.ec2, this.spec.engine);
     if (image.note) progress(image.note);

@@ -1,0 +1,188 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
+import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { throwawayPublicKey } from '../../src/providers/ec2/permission-check.ts';
+import { dryRunProbes } from '../../src/providers/ec2/permissions.ts';
+import type { PermissionCheck } from '../../src/providers/permission-report.ts';
+import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
+import { swarmup, tempHome } from '../support/cli.ts';
+
+/**
+ * The DryRun permission check against moto's emulator, through the real command line. moto (5.2.1) answers every
+ * one of these calls sent with DryRun with DryRunOperation (HTTP 412), before it validates any id: it has no IAM
+ * policies to refuse with, so here every check is "allowed", and a placeholder id is answered like a real one.
+ * Denials are covered by the stand-in tests in test/unit/ec2-permissions.test.ts.
+ */
+const url = inject('motoUrl');
+const home = tempHome();
+const env = motoEnv(url, home);
+let ec2: EC2Client;
+let ami: string;
+
+const ssh = ['--ssh-cidr', '203.0.113.7/32'];
+
+async function everything() {
+  const instances = (await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? [];
+  const groups = (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
+  const keys = (await ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? [];
+  return {
+    instances: instances.flatMap((r) => r.Instances ?? []).map((i) => `${i.InstanceId} ${i.State?.Name}`),
+    groups: groups
+      .filter((g) => g.GroupName !== 'default')
+      .map((g) => `${g.GroupName} ${JSON.stringify(g.IpPermissions)}`),
+    keys: keys.map((k) => k.KeyName),
+  };
+}
+
+const permissionsOf = (events: Array<Record<string, unknown>>) =>
+  (events.find((e) => e.event === 'plan')?.permissions ?? []) as PermissionCheck[];
+
+describe('permission check (DryRun) against the emulator', () => {
+  beforeAll(() => {
+    ec2 = motoEc2(url);
+  });
+  beforeEach(async () => {
+    await resetMoto(url);
+    rmSync(home, { recursive: true, force: true });
+    const imgs = await ec2.send(
+      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
+    );
+    ami = imgs.Images![0]!.ImageId!;
+  });
+
+  it('moto answers each DryRun call with DryRunOperation (412), placeholders included, and makes nothing', async () => {
+    const vpc = (
+      await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))
+    ).Vpcs![0]!;
+    const subnet = (
+      await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId!] }] }))
+    ).Subnets![0]!;
+    const probes = dryRunProbes({
+      cluster: 'lab',
+      resourceName: 'swarmup-lab',
+      owner: 'abc123',
+      node: { name: 'lab-manager-1', role: 'manager' },
+      vpcId: vpc.VpcId!,
+      subnetId: subnet.SubnetId!,
+      image: { imageId: ami, rootDevice: '/dev/sda1' },
+      instanceType: 't3.small',
+      diskGiB: 20,
+      publicKey: throwawayPublicKey(),
+    });
+    const answers: Record<string, string> = {};
+    for (const p of probes) {
+      for (const tags of p.tagsOnCreate ? [true, false] : [false]) {
+        const err = await ec2.send(p.command(tags) as never).then(
+          () => ({ name: 'no error', $metadata: { httpStatusCode: 200 } }),
+          (e: { name: string; $metadata: { httpStatusCode: number } }) => e,
+        );
+        answers[`${p.call}${tags ? ' (tags)' : ''}`] = `${err.name} ${err.$metadata.httpStatusCode}`;
+      }
+    }
+    expect(answers).toEqual({
+      'CreateSecurityGroup (tags)': 'DryRunOperation 412',
+      CreateSecurityGroup: 'DryRunOperation 412',
+      'ImportKeyPair (tags)': 'DryRunOperation 412',
+      ImportKeyPair: 'DryRunOperation 412',
+      'RunInstances (tags)': 'DryRunOperation 412',
+      RunInstances: 'DryRunOperation 412',
+      AuthorizeSecurityGroupIngress: 'DryRunOperation 412',
+      RevokeSecurityGroupIngress: 'DryRunOperation 412',
+      StartInstances: 'DryRunOperation 412',
+      TerminateInstances: 'DryRunOperation 412',
+      DeleteVolume: 'DryRunOperation 412',
+      DeleteSecurityGroup: 'DryRunOperation 412',
+      DeleteKeyPair: 'DryRunOperation 412',
+    });
+    expect(await everything()).toEqual({ instances: [], groups: [], keys: [] });
+  });
+
+  it('plan --provider ec2 reports "permissions: checked (DryRun)" and creates nothing, in AWS or locally', async () => {
+    const text = await swarmup(['plan', '--provider', 'ec2', '--name', 'lab', '--ami', ami, ...ssh], env);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('permissions: checked (DryRun)');
+    expect(text.stdout).toMatch(/allowed +ec2:RunInstances +RunInstances \(DryRun, with TagSpecifications\)/);
+    expect(text.stdout).toMatch(/allowed +sts:GetCallerIdentity +checked by use/);
+
+    const json = await swarmup(
+      ['plan', '--provider', 'ec2', '--name', 'lab', '--ami', ami, '--json', ...ssh],
+      env,
+    );
+    expect(json.code, json.stderr).toBe(0);
+    const checks = permissionsOf(json.events);
+    const dry = checks.filter((c) => c.how === 'dry-run');
+    expect([...new Set(dry.map((c) => c.action))].sort()).toEqual([
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:CreateSecurityGroup',
+      'ec2:CreateTags',
+      'ec2:DeleteKeyPair',
+      'ec2:DeleteSecurityGroup',
+      'ec2:DeleteVolume',
+      'ec2:ImportKeyPair',
+      'ec2:RevokeSecurityGroupIngress',
+      'ec2:RunInstances',
+      'ec2:StartInstances',
+      'ec2:TerminateInstances',
+    ]);
+    for (const c of dry) expect(c.status, c.call).toBe('allowed');
+    expect(checks.find((c) => c.action === 'sts:GetCallerIdentity')).toMatchObject({
+      how: 'by-use',
+      status: 'allowed',
+    });
+    expect(checks.find((c) => c.action === 'ssm:GetParameter')).toMatchObject({
+      note: 'not called: --ami is given',
+    });
+
+    expect(await everything()).toEqual({ instances: [], groups: [], keys: [] });
+    // Nothing written here either: no cluster folder, no key, no owner id (up would make those).
+    expect(existsSync(home) ? readdirSync(home) : []).toEqual([]);
+  });
+
+  it('once the cluster exists, the checks go to its own resources, and DryRun leaves them as they are', async () => {
+    const up = await swarmup(
+      [
+        'up',
+        '--provider',
+        'ec2',
+        '--name',
+        'lab',
+        '--ami',
+        ami,
+        '--until',
+        'provision',
+        '--json',
+        '--managers',
+        '1',
+        '--workers',
+        '0',
+        ...ssh,
+      ],
+      env,
+    );
+    expect(up.code, up.stderr).toBe(0);
+    // up announced the check in its plan event, before its first change.
+    expect(permissionsOf(up.events).filter((c) => c.status !== 'allowed' && c.how === 'dry-run')).toEqual([]);
+    const before = await everything();
+    expect(before.instances).toHaveLength(1);
+    expect(before.instances[0]).toMatch(/ running$/);
+
+    // --until provision: the emulator's instances cannot be reached over SSH.
+    const plan = await swarmup(
+      ['plan', '--provider', 'ec2', '--name', 'lab', '--ami', ami, '--until', 'provision', '--json', ...ssh],
+      env,
+    );
+    expect(plan.code, plan.stderr).toBe(0);
+    const checks = permissionsOf(plan.events);
+    expect(checks.find((c) => c.action === 'ec2:RunInstances')?.note).toBeUndefined(); // with its group and key now
+    for (const c of checks.filter((x) => x.how === 'dry-run')) expect(c.status, c.call).toBe('allowed');
+    expect(await everything()).toEqual(before);
+  });
+});
