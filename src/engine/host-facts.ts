@@ -34,6 +34,8 @@ export const engineFactsScript = [
   'echo "user=$(id -un)"',
   'if [ "$(id -u)" = 0 ]; then echo sudo=root; elif sudo -n true 2>/dev/null; then echo sudo=nopasswd; else echo sudo=no; fi',
   'echo "pid1=$(cat /proc/1/comm 2>/dev/null)"',
+  // dockerd lives in /usr/sbin on Debian (docker.io), outside a non-root user's PATH there.
+  'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"',
   'command -v dockerd >/dev/null 2>&1 && echo dockerd=yes || echo dockerd=no',
   `echo "dockerdversion=$(dockerd --version 2>/dev/null | sed -E 's/^Docker version ([^,]+).*/\\1/')"`,
   `v=$(docker version --format '{{.Server.Version}}' 2>/dev/null) && echo "direct=yes" || { echo direct=no; v=$(sudo -n docker version --format '{{.Server.Version}}' 2>/dev/null) || v=; }`,
