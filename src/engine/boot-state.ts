@@ -19,14 +19,17 @@ export const PACKAGE_MANAGERS = [
 
 /**
  * Sets `pm` to the names of running package-manager processes, space-separated. Plain sh over /proc (procps may be
- * absent); the shell running it is skipped.
+ * absent); the shell running it, and zombies, are skipped.
  */
 export const packageManagerScan = [
   'pm=',
   'for c in /proc/[0-9]*/comm; do',
   '  [ "$c" = "/proc/$$/comm" ] && continue',
   '  n=; read -r n 2>/dev/null <"$c" || continue',
-  `  case "$n" in ${PACKAGE_MANAGERS.join('|')}) pm="$pm $n" ;; esac`,
+  `  case "$n" in ${PACKAGE_MANAGERS.join('|')}) ;; *) continue ;; esac`,
+  // A zombie (exited, not yet reaped: no init reaps in some containers) is not at work.
+  '  s=; while read -r k s _; do [ "$k" = State: ] && break; done 2>/dev/null <"${c%comm}status"',
+  '  [ "$s" = Z ] || pm="$pm $n"',
   'done',
 ].join('\n');
 
