@@ -1,5 +1,7 @@
 import { StepError, StepErrors } from '../errors.ts';
 import type { HostHandle, PlaybookContext } from '../playbook/playbook.ts';
+import { bootWait, bootWaitSeconds } from './boot-state.ts';
+import { waitForBoot } from './boot-wait.ts';
 import { engineFactsScript, parseEngineFacts, type EngineFacts } from './host-facts.ts';
 import { asRoot, planEngine, type EngineHostPlan } from './install-plan.ts';
 import { probeSwarmPorts } from './port-probe.ts';
@@ -11,7 +13,11 @@ export interface EngineReading {
   offsets: Map<string, number>;
 }
 
-/** OS, user, engine, clock, disk and addresses of the given hosts, in parallel, one command each. */
+/**
+ * OS, user, engine, clock, disk and addresses of the given hosts, in parallel, one command each. A host still
+ * booting or installing (cloud-init running, a package manager at work) is waited for, then read again, so the
+ * engine is never planned from a half-installed package; hosts that are settled are not delayed.
+ */
 export async function readEngineFacts(
   ctx: PlaybookContext,
   only?: string[],
@@ -20,20 +26,31 @@ export async function readEngineFacts(
   const reading = into ?? { facts: new Map<string, EngineFacts>(), offsets: new Map<string, number>() };
   const hosts = (only ?? ctx.hosts.map((h) => h.name)).filter((n) => !reading.facts.has(n));
   if (hosts.length === 0) return reading;
-  await ctx.step('read host facts', hosts, async (h) => {
-    const t0 = Date.now();
-    const r = await h.exec(engineFactsScript, { deadlineMs: 60_000 });
-    const t1 = Date.now();
-    const f = parseEngineFacts(h.name, r.stdout);
-    if (!Number.isFinite(f.uid)) {
-      throw new Error(
-        `could not read host facts: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`,
-      );
-    }
-    reading.facts.set(h.name, f);
-    if (Number.isFinite(f.clock)) reading.offsets.set(h.name, f.clock - (t0 + t1) / 2000);
-  });
+  const read = (h: HostHandle) => readHostFacts(h, reading);
+  await ctx.step('read host facts', hosts, read);
+  const busy = hosts.filter((n) => bootWait(reading.facts.get(n)!.boot));
+  if (busy.length === 0) return reading;
+  const deadline = Date.now() + bootWaitSeconds(process.env.SWARMUP_BOOT_WAIT_S) * 1000;
+  await ctx.step('wait for cloud-init and package managers', busy, (h) =>
+    waitForBoot(h, reading.facts.get(h.name)!, deadline, () => read(h)),
+  );
   return reading;
+}
+
+/** One host's facts, recorded in `reading` (with its clock offset). */
+async function readHostFacts(h: HostHandle, reading: EngineReading): Promise<EngineFacts> {
+  const t0 = Date.now();
+  const r = await h.exec(engineFactsScript, { deadlineMs: 60_000 });
+  const t1 = Date.now();
+  const f = parseEngineFacts(h.name, r.stdout);
+  if (!Number.isFinite(f.uid)) {
+    throw new Error(
+      `could not read host facts: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`,
+    );
+  }
+  reading.facts.set(h.name, f);
+  if (Number.isFinite(f.clock)) reading.offsets.set(h.name, f.clock - (t0 + t1) / 2000);
+  return f;
 }
 
 /** Plan every host's engine; any host that cannot proceed stops the run here, before any change. */

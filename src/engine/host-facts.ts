@@ -1,3 +1,4 @@
+import { bootFactsScript, parseBootState, type BootState } from './boot-state.ts';
 import { parseOsRelease, type OsInfo } from './os.ts';
 
 /** Everything the engine step and the pre-flight need from a host, read in one command (one round trip). */
@@ -18,6 +19,8 @@ export interface EngineFacts {
   directAccess: boolean;
   inDockerGroup: boolean;
   cloudInit: boolean;
+  /** Still booting or installing: cloud-init's status and the package managers running. */
+  boot: BootState;
   /** Host clock (seconds since the epoch) when the command ran. */
   clock: number;
   /** Free space (KiB) where the engine keeps its data. */
@@ -31,12 +34,15 @@ export const engineFactsScript = [
   'echo "user=$(id -un)"',
   'if [ "$(id -u)" = 0 ]; then echo sudo=root; elif sudo -n true 2>/dev/null; then echo sudo=nopasswd; else echo sudo=no; fi',
   'echo "pid1=$(cat /proc/1/comm 2>/dev/null)"',
+  // dockerd lives in /usr/sbin on Debian (docker.io), outside a non-root user's PATH there.
+  'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"',
   'command -v dockerd >/dev/null 2>&1 && echo dockerd=yes || echo dockerd=no',
   `echo "dockerdversion=$(dockerd --version 2>/dev/null | sed -E 's/^Docker version ([^,]+).*/\\1/')"`,
   `v=$(docker version --format '{{.Server.Version}}' 2>/dev/null) && echo "direct=yes" || { echo direct=no; v=$(sudo -n docker version --format '{{.Server.Version}}' 2>/dev/null) || v=; }`,
   'echo "server=$v"',
   'id -nG 2>/dev/null | tr " " "\\n" | grep -qx docker && echo group=yes || echo group=no',
   'command -v cloud-init >/dev/null 2>&1 && echo cloudinit=yes || echo cloudinit=no',
+  bootFactsScript,
   'echo "clock=$(date +%s.%N)"',
   'd=/var/lib/docker; [ -d $d ] || d=/var/lib; echo "disk=$(df -Pk $d | awk \'NR==2 {print $4}\')"',
   `echo "addrs=$(ip -o addr show 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | tr '\\n' ' ')"`,
@@ -65,6 +71,7 @@ export function parseEngineFacts(host: string, stdout: string): EngineFacts {
     directAccess: kv.get('direct') === 'yes',
     inDockerGroup: kv.get('group') === 'yes',
     cloudInit: kv.get('cloudinit') === 'yes',
+    boot: parseBootState(kv),
     clock: Number(kv.get('clock') ?? NaN),
     diskFreeKiB: Number(kv.get('disk') ?? NaN),
     addresses: (kv.get('addrs') ?? '').split(/\s+/).filter(Boolean),

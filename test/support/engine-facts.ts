@@ -32,6 +32,7 @@ export function facts(over: Partial<EngineFacts> = {}, os = osRelease.debian12):
     directAccess: false,
     inDockerGroup: false,
     cloudInit: false,
+    boot: { cloudInitStatus: '', packageManagers: [] },
     clock: 1_700_000_000,
     diskFreeKiB: 20 * 1024 * 1024,
     addresses: ['127.0.0.1', '10.0.0.1'],
