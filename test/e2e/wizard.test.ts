@@ -186,6 +186,30 @@ describe('swarmup wizard', () => {
     ]);
   });
 
+  it('yes to the last question runs up --config with the file: a verified 1+0 cluster', async () => {
+    const { term, dir, home } = terminal();
+    const name = `wizard-up-${process.pid}`;
+    try {
+      await term.start('wizard');
+      await term.answer('Where do the machines come from');
+      await term.answer('Cluster name', name);
+      await term.answer('How many managers', '1');
+      await term.answer('How many workers', '0');
+      await term.answer('Write the config to');
+      await term.answer('Run swarmup up', 'y');
+      const { code, screen } = await term.exit();
+      expect(code, screen).toBe(0);
+      expect(screen).toMatch(new RegExp(`${name}: 1 nodes, 1 managers, verified`));
+      const status = await swarmup(['status', '--config', join(dir, 'swarmup.yaml'), '--json'], {
+        SWARMUP_HOME: home,
+      });
+      expect(status.code, status.stderr).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ cluster: name, provider: 'docker' });
+    } finally {
+      await swarmup(['down', '--yes', '--name', name], { SWARMUP_HOME: home });
+    }
+  });
+
   it('ec2: each answer checked as given (a missing key file, the whole internet refused), a file the config loader and plan accept', async () => {
     const { term, dir, home } = terminal();
     const pub = join(dir, 'operator.pub');
