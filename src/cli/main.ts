@@ -275,6 +275,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (opts: CleanupFlags) => setExit(await cleanup(opts)));
 
+  program
+    .command('wizard')
+    .description('questions -> a commented config file -> optionally up with it')
+    .action(async () => {
+      // The prompts and the questions are loaded only here: every other command starts without them.
+      const { wizard } = await import('../wizard/run.ts');
+      const outcome = await wizard();
+      if (outcome.upWith) await up(false)({ config: outcome.upWith });
+      else setExit(outcome.code);
+    });
+
   const engine = program.command('engine').description('the Docker engine on every host');
   common(
     engine.command('install').description('install and start the engine where missing (as in up)'),
