@@ -115,20 +115,20 @@ function bash(spec: CommandSpec[]): string {
   });
   return `# swarmup completion for bash: eval "$(swarmup completion bash)" (e.g. in ~/.bashrc)
 _swarmup() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" path="" words="" name="" i w
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" cmdpath="" words="" name="" i w
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
     case "$w" in
       --name) name="--name \${COMP_WORDS[i+1]}"; ((i++)) ;;
       ${[...byFlag.keys()].join('|') || '--'}) ((i++)) ;;
       -*) ;;
-      *) if [[ -z $path ]]; then path="$w"; elif [[ " ${parents.join(' ')} " == *" $path "* ]]; then path="$path $w"; fi ;;
+      *) if [[ -z $cmdpath ]]; then cmdpath="$w"; elif [[ " ${parents.join(' ')} " == *" $cmdpath "* ]]; then cmdpath="$cmdpath $w"; fi ;;
     esac
   done
   case "$prev" in
 ${values.join('\n')}
   esac
-  case "$path" in
+  case "$cmdpath" in
     '') words="${top.join(' ')}" ;;
 ${cases.join('\n')}
   esac
