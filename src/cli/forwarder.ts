@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -105,13 +105,17 @@ export async function startForwarder(stateDir: string, node: string, deadlineMs 
   if (child.pid) writeFileSync(p.pid, `${child.pid}\n`, { mode: 0o600 });
   const until = Date.now() + deadlineMs;
   while (exited === undefined && Date.now() < until) {
-    if (existsSync(p.socket) && (await managerAnswers(p.socket, 3_000))) return;
+    if (existsSync(p.socket) && (await managerAnswers(p.socket, 3_000))) {
+      // The socket is root on the cluster: its owner alone (its folder is 0700 as well).
+      chmodSync(p.socket, 0o600);
+      return;
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   const why = exited
     ? `ssh ended (${exited}): ${readFileSync(p.log, 'utf8').trim() || 'no message'}`
     : existsSync(p.socket)
-      ? 'the node answers but is not a swarm manager'
+      ? 'no swarm manager answers through the socket (not a manager, or its sshd forbids stream-local forwarding)'
       : `no answer within ${deadlineMs / 1000} s: ${readFileSync(p.log, 'utf8').trim() || 'no message'}`;
   await stopForwarder(stateDir);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

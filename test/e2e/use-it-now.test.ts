@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -47,6 +47,9 @@ describe('use it now: docker context, ssh, env, ls', () => {
       `${NAME}-manager-1 Ready`,
       `${NAME}-worker-1 Ready`,
     ]);
+    // The socket behind it is its owner's alone.
+    expect(statSync(join(home, NAME, 'docker.sock')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, NAME)).mode & 0o777).toBe(0o700);
     // The current context is left as it was.
     const current = await docker(['context', 'show']);
     expect(String(current.stdout).trim()).toBe('default');
