@@ -151,3 +151,22 @@ export const statusSchema = z.strictObject({
   provider: z.string().min(1),
   nodes: z.array(nodeRowSchema),
 });
+
+/** `ls --json`: one object per cluster of the state home, per line. */
+export const lsRowSchema = z.strictObject({
+  cluster: z.string().min(1),
+  provider: z.string().min(1),
+  managers: z.number().int().nullable(),
+  workers: z.number().int().nullable(),
+  createdAt: z.iso.datetime().nullable(),
+  updatedAt: z.iso.datetime().nullable(),
+  live: z
+    .strictObject({
+      reachable: z.boolean(),
+      ok: z.boolean(),
+      ready: z.number().int().nonnegative(),
+      nodes: z.number().int().nonnegative(),
+      error: z.string().optional(),
+    })
+    .optional(),
+});

@@ -140,7 +140,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
         { ...opts, dryRun: dryRun || !!opts.dryRun },
         async (ctx, started) => {
           if (ctx.options.dryRun) return planOnly(ctx);
+          const access = await import('./access.ts');
+          await access.refuseForeignContext(ctx);
           const v = await upPlaybook.run(ctx);
+          if (v?.ok) await access.publishAccess(ctx, v);
           return finish(ctx, started, v, `stopped after ${ctx.options.until}`);
         },
         dryRun || opts.dryRun ? undefined : 'up',
@@ -218,6 +221,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         async (ctx, started) => {
           const { recover } = await import('./recover.ts');
           const v = await recover(ctx, opts.from);
+          if (v?.ok) await (await import('./access.ts')).publishAccess(ctx, v);
           return finish(ctx, started, v, 'recovered');
         },
         'recover',
@@ -246,7 +250,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
               return ExitCode.ok;
             }
           }
+          const access = await import('./access.ts');
+          await access.stopAccess(ctx);
           await downPlaybook.run(ctx);
+          await access.removeAccess(ctx);
           return finish(ctx, started, undefined, 'removed');
         },
         'down',
@@ -318,6 +325,59 @@ export function buildProgram(setExit: (code: number) => void): Command {
         }),
       );
     });
+
+  program
+    .command('env')
+    .description('shell lines pointing the docker CLI at the cluster: eval "$(swarmup env)"')
+    .option('--name <name>', 'cluster name (default: "local", or the config file\'s name)')
+    .option('-c, --config <file>', 'config / inventory file (YAML)')
+    .option('--unset', 'the lines that undo it')
+    .action(async (opts: { name?: string; config?: string; unset?: boolean }) =>
+      setExit(await (await import('./env.ts')).envCommand(opts)),
+    );
+
+  program
+    .command('ssh')
+    .description("a shell, or a command after --, on a node (pinned host keys, the cluster's key)")
+    .argument('<node>', 'node name (swarmup status lists them)')
+    .argument('[command...]', 'command to run instead of a shell (after --)')
+    .option('--name <name>', 'cluster name (default: "local", or the config file\'s name)')
+    .option('-c, --config <file>', 'config / inventory file (YAML)')
+    .option('-t, --tty', 'give the command a terminal')
+    .action(
+      async (node: string, command: string[], opts: { name?: string; config?: string; tty?: boolean }) =>
+        setExit(await (await import('./ssh.ts')).sshCommand(node, command, opts)),
+    );
+
+  program
+    .command('ls')
+    .description('the clusters recorded in the state home ($SWARMUP_HOME)')
+    .option('--check', 'also read each one live, as status does (in parallel, 30 s at most)')
+    .option('--json', 'one JSON object per cluster and line')
+    .action(async (opts: { check?: boolean; json?: boolean }) =>
+      setExit(await (await import('./ls.ts')).lsCommand(opts)),
+    );
+
+  program
+    .command('completion')
+    .description('shell completion script: bash, zsh or fish')
+    .argument('<shell>', 'bash, zsh or fish')
+    .action(async (shell: string) => {
+      const c = await import('./completion.ts');
+      try {
+        process.stdout.write(c.completionScript(shell, c.describeProgram(program)));
+      } catch (err) {
+        process.stderr.write(`swarmup: ${(err as Error).message}\n`);
+        setExit(ExitCode.badInput);
+      }
+    });
+
+  program
+    .command('complete-nodes', { hidden: true })
+    .option('--name <name>')
+    .action(async (opts: { name?: string }) =>
+      setExit(await (await import('./completion.ts')).completeNodes(opts.name)),
+    );
 
   return program;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { cleanupEventSchema, eventSchema, statusSchema } from '../../src/cli/json-schema.ts';
+import { cleanupEventSchema, eventSchema, lsRowSchema, statusSchema } from '../../src/cli/json-schema.ts';
 import { execa } from 'execa';
 
 const BIN = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
@@ -15,6 +15,8 @@ export interface CliResult {
   events: Array<Record<string, unknown>>;
 }
 
+let dockerConfig: string | undefined;
+
 /** A fresh SWARMUP_HOME for one test file. */
 export function tempHome(prefix = 'swarmup-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -22,16 +24,17 @@ export function tempHome(prefix = 'swarmup-test-'): string {
 
 /**
  * The environment of a swarmup child: this process's, without any AWS_* variable of the caller (a real account's
- * credentials, an endpoint override), with the instance metadata service off (the SDK would try its address), and
- * what the test gives.
+ * credentials, an endpoint override), with the instance metadata service off (the SDK would try its address), a
+ * DOCKER_CONFIG of the test run's own (for the docker contexts `up` makes), and what the test gives.
  */
 export function childEnv(env: Record<string, string>): Record<string, string> {
+  dockerConfig ??= mkdtempSync(join(tmpdir(), 'swarmup-dockercfg-'));
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
       (e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('AWS_'),
     ),
   );
-  return { ...base, AWS_EC2_METADATA_DISABLED: 'true', ...env };
+  return { ...base, AWS_EC2_METADATA_DISABLED: 'true', DOCKER_CONFIG: dockerConfig, ...env };
 }
 
 /** Run the swarmup binary exactly as a user would, with no terminal on stdin. */
@@ -42,8 +45,12 @@ export function childEnv(env: Record<string, string>): Record<string, string> {
 export function checkJsonOutput(args: string[], stdout: string): void {
   const command = args.find((a) => !a.startsWith('-')) ?? '';
   const lines = stdout.split('\n').filter((l) => l.trim() !== '');
-  const schema =
-    command === 'status' ? statusOrError : command === 'cleanup' ? cleanupEventSchema : eventSchema;
+  const schemas: Record<string, z.ZodType> = {
+    status: statusOrError,
+    cleanup: cleanupEventSchema,
+    ls: z.union([lsRowSchema, eventSchema]),
+  };
+  const schema = schemas[command] ?? eventSchema;
   for (const [i, line] of lines.entries()) {
     let value: unknown;
     try {

@@ -1,0 +1,122 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { errorMessage } from '../errors.ts';
+import { redact } from '../redact.ts';
+import { swarmupHome, type ClusterState } from '../state/store.ts';
+import type { Verification } from '../swarm/verify.ts';
+
+/** One cluster as `swarmup ls --json` prints it (one object per line). */
+export interface LsRow {
+  cluster: string;
+  provider: string;
+  managers: number | null;
+  workers: number | null;
+  /** When the state folder's oldest file was written (the cluster's key, or its first record). */
+  createdAt: string | null;
+  updatedAt: string | null;
+  /** `--check` only: the cluster as status reads it now. */
+  live?: { reachable: boolean; ok: boolean; ready: number; nodes: number; error?: string };
+}
+
+/** A row from what is recorded. Pure. */
+export function lsRow(dirName: string, state: Partial<ClusterState>, createdMs: number | undefined): LsRow {
+  return {
+    cluster: state.name ?? dirName,
+    provider: state.provider ?? 'unknown',
+    managers: state.managers ?? null,
+    workers: state.workers ?? null,
+    createdAt: createdMs !== undefined ? new Date(createdMs).toISOString() : null,
+    updatedAt: state.updatedAt ?? null,
+  };
+}
+
+/** The live part of a row, from a status verification or its failure. Pure. */
+export function liveOf(result: Verification | Error): NonNullable<LsRow['live']> {
+  if (result instanceof Error)
+    return { reachable: false, ok: false, ready: 0, nodes: 0, error: redact(errorMessage(result)) };
+  const ready = result.nodes.filter((n) => n.state === 'ready').length;
+  return { reachable: true, ok: result.ok, ready, nodes: result.nodes.length };
+}
+
+function liveText(live: LsRow['live']): string {
+  if (!live) return '';
+  if (!live.reachable) return `unreachable: ${live.error ?? ''}`;
+  return `${live.ready}/${live.nodes} ready${live.ok ? '' : ', NOT verified'}`;
+}
+
+/** The human table. Pure. */
+export function renderLs(rows: LsRow[], checked: boolean): string {
+  if (rows.length === 0) return 'no clusters';
+  const head = ['NAME', 'PROVIDER', 'MANAGERS', 'WORKERS', 'CREATED', ...(checked ? ['LIVE'] : [])];
+  const body = rows.map((r) => [
+    r.cluster,
+    r.provider,
+    r.managers === null ? '-' : String(r.managers),
+    r.workers === null ? '-' : String(r.workers),
+    r.createdAt ? r.createdAt.slice(0, 16).replace('T', ' ') : '-',
+    ...(checked ? [liveText(r.live)] : []),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return [head, ...body]
+    .map((cells) =>
+      cells
+        .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('   ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** Every cluster recorded under the state home, by name. */
+export function recordedClusters(home = swarmupHome()): LsRow[] {
+  if (!existsSync(home)) return [];
+  return readdirSync(home, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(home, d.name, 'state.json')))
+    .map((d) => {
+      const dir = join(home, d.name);
+      let state: Partial<ClusterState> = {};
+      try {
+        state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as ClusterState;
+      } catch {
+        // an unreadable record still names a cluster
+      }
+      const times = readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs);
+      return lsRow(d.name, state, times.length ? Math.min(...times) : undefined);
+    })
+    .sort((a, b) => a.cluster.localeCompare(b.cluster));
+}
+
+/** Status of one cluster, read as `swarmup status` does, within `deadlineMs`. */
+async function check(cluster: string, deadlineMs: number): Promise<Verification | Error> {
+  const [{ openContext }, { default: status }] = await Promise.all([
+    import('./session.ts'),
+    import('../../playbooks/status.ts'),
+  ]);
+  let timer: NodeJS.Timeout | undefined;
+  const ctx = await openContext({ name: cluster, quiet: true }).catch((e: Error) => e);
+  if (ctx instanceof Error) return ctx;
+  try {
+    return await Promise.race([
+      status.run(ctx),
+      new Promise<Error>((r) => {
+        timer = setTimeout(() => r(new Error(`no answer within ${deadlineMs / 1000} s`)), deadlineMs);
+      }),
+    ]);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  } finally {
+    clearTimeout(timer);
+    await ctx.pool.closeAll();
+  }
+}
+
+export async function lsCommand(opts: { check?: boolean; json?: boolean }): Promise<number> {
+  const rows = recordedClusters();
+  if (opts.check) {
+    const lives = await Promise.all(rows.map((r) => check(r.cluster, 30_000)));
+    rows.forEach((r, i) => (r.live = liveOf(lives[i]!)));
+  }
+  if (opts.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
+  else process.stdout.write(renderLs(rows, !!opts.check) + '\n');
+  return 0;
+}
