@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { resolveCluster } from '../../src/config/cluster.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { generateEd25519 } from '../../src/state/cluster-key.ts';
-import { motoEnv } from '../support/aws.ts';
+import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
 import { childEnv, swarmup, tempHome } from '../support/cli.ts';
 
 /**
@@ -255,9 +256,15 @@ describe('swarmup wizard', () => {
     });
     expect(readdirSync(home)).toEqual([]);
 
-    // plan reads the (emulated) account and plans the 4 instances; nothing is made.
+    // plan reads the (emulated) account and plans the 4 instances; nothing is made. The emulator is reset with the
+    // internet gateway AWS gives every default VPC (plan checks the subnets' routes).
+    // Its Ubuntu image comes from --ami: the emulator has no SSM parameter for the default one.
+    await resetMoto(inject('motoUrl'));
+    const images = await motoEc2(inject('motoUrl'), 'us-east-1').send(
+      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
+    );
     const plan = await swarmup(
-      ['plan', '--config', file, '--json', '--until', 'provision'],
+      ['plan', '--config', file, '--json', '--until', 'provision', '--ami', images.Images![0]!.ImageId!],
       motoEnv(inject('motoUrl'), home),
     );
     expect(plan.code, plan.stderr).toBe(0);
