@@ -3,7 +3,14 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        // Some unit tests run the command line: the build setup compiles dist/ first (see there).
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          globalSetup: ['test/support/build-setup.ts'],
+        },
+      },
       {
         test: {
           name: 'e2e',
@@ -12,7 +19,11 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 600_000,
-          globalSetup: ['test/support/global-setup.ts', 'test/support/moto-setup.ts'],
+          globalSetup: [
+            'test/support/build-setup.ts',
+            'test/support/global-setup.ts',
+            'test/support/moto-setup.ts',
+          ],
         },
       },
       {
@@ -23,7 +34,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          globalSetup: ['test/support/moto-setup.ts'],
+          globalSetup: ['test/support/build-setup.ts', 'test/support/moto-setup.ts'],
         },
       },
     ],

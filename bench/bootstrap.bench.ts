@@ -14,7 +14,7 @@
  * Then the engine step on bare machines (Debian, sshd, a sudo user, no Docker): `up --until engine` installing
  * docker.io from the Debian mirror on one host, then on three at once (BENCH_ENGINE=0 skips it: it downloads;
  * BENCH_SWARM=0 runs only it). Before both, a docker-provider cluster scaled by two workers and back (bench/scale.ts;
- * BENCH_SCALE=0 skips it).
+ * BENCH_SCALE=0 skips it). First of all, the command line's start-up (bench/startup.ts; BENCH_STARTUP=0 skips it).
  */
 import { provisionAll } from '../src/providers/provision-all.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -250,6 +250,7 @@ async function engineBench(): Promise<void> {
 }
 
 try {
+  if (process.env.BENCH_STARTUP !== '0') await (await import('./startup.ts')).startupBench();
   if (process.env.BENCH_SCALE !== '0') {
     const { scaleBench, removeScaleCluster } = await import('./scale.ts');
     try {

@@ -3,8 +3,10 @@
  * back down, through swarmup (in-process, the `up` playbook with new counts) beside the bare lower bound: the same
  * container creates and removes, and only the engine calls Swarm needs (join both workers in parallel, rotate the
  * tokens, wait until Ready; then drain, check their tasks, leave and remove the nodes one by one, remove both containers at once). Also
- * the no-change run on the settled 3+2 cluster.
+ * the no-change run on the settled 3+2 cluster, in-process and through the bin (Node's start-up included).
  */
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import upPlaybook from '../playbooks/up.ts';
 import { openContext } from '../src/cli/session.ts';
 import { resolveCluster } from '../src/config/cluster.ts';
@@ -44,6 +46,23 @@ async function upTo(
   } finally {
     await ctx.pool.closeAll();
   }
+}
+
+/** A no-change `up` of the 3+2 through the bin, as a user runs it: the whole process, start-up included. */
+function cliUp(): number {
+  const bin = resolve(import.meta.dirname, '../bin/swarmup.mjs');
+  const args = ['up', '--name', NAME, '--provider', 'docker', '--managers', '3', '--workers', '2', '--json'];
+  const t0 = performance.now();
+  const r = spawnSync(bin, args, { encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  const summary = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { event?: string; changes?: number })
+    .find((e) => e.event === 'summary');
+  if (r.status !== 0 || summary?.changes !== 0)
+    throw new Error(`bench-scale: no-change up via the bin: exit ${r.status}, ${r.stderr}`);
+  return ms;
 }
 
 /** The bare bound of adding 2 workers to the running 3+2 and taking them away again. */
@@ -110,6 +129,7 @@ export async function scaleBench(repeat: number, home: string): Promise<void> {
     up: [] as number[],
     down: [] as number[],
     same: [] as number[],
+    sameCli: [] as number[],
   };
   for (let i = 0; i < repeat; i++) {
     const b = await bare(`${home}/scale_known_hosts`);
@@ -125,6 +145,7 @@ export async function scaleBench(repeat: number, home: string): Promise<void> {
     const same = await upTo(3, 2);
     if (same.changes !== 0) throw new Error(`bench-scale: no-change run made ${same.changes} changes`);
     rows.same.push(same.ms);
+    rows.sameCli.push(cliUp());
   }
   console.log('\nscale a docker-provider 3+2 by 2 workers and back (median, range):');
   console.log('| step | bare bound | swarmup | ratio |');
@@ -135,6 +156,7 @@ export async function scaleBench(repeat: number, home: string): Promise<void> {
     `| -2 workers | ${fmt(median(rows.bareDown))} (${range(rows.bareDown)}) | ${fmt(median(rows.down))} (${range(rows.down)}) | ${(median(rows.down) / median(rows.bareDown)).toFixed(2)}x |`,
   );
   console.log(`| no-change up, 5 nodes, settled | | ${fmt(median(rows.same))} (${range(rows.same)}) | |`);
+  console.log(`| the same through the bin | | ${fmt(median(rows.sameCli))} (${range(rows.sameCli)}) | |`);
 }
 
 export async function removeScaleCluster(): Promise<void> {

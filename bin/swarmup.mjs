@@ -1,20 +1,13 @@
 #!/usr/bin/env node
-// swarmup's command line. Runs the TypeScript sources directly through tsx's loader, which also lets
-// `swarmup run FILE.ts` load user playbooks written in TypeScript on Node 20. A playbook anywhere on disk may
-// `import { definePlaybook } from 'swarmup'`: that specifier resolves to this copy of swarmup.
-import { register as registerHooks } from 'node:module';
-import { register } from 'tsx/esm/api';
+// swarmup's command line: the compiled JavaScript in dist/ (built by `npm run build`, which npm's `prepare` runs on
+// `npm ci`, `npm install` and a git install). No TypeScript compiler is loaded at start; `swarmup run FILE.ts`
+// registers tsx itself, for that playbook only (src/playbook/load.ts).
+import { existsSync } from 'node:fs';
 
-const library = new URL('../src/index.ts', import.meta.url).href;
-registerHooks(
-  'data:text/javascript,' +
-    encodeURIComponent(
-      `export async function resolve(specifier, context, next) {
-         if (specifier === 'swarmup') return { url: ${JSON.stringify(library)}, shortCircuit: true };
-         return next(specifier, context);
-       }`,
-    ),
-);
-register();
-const { main } = await import('../src/cli/main.ts');
+const entry = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('swarmup: dist/ is missing: run `npm run build` in this copy of swarmup\n');
+  process.exit(1);
+}
+const { main } = await import(entry.href);
 process.exitCode = await main(process.argv);

@@ -1,21 +1,27 @@
+// Start-up: `swarmup --help` and `--version` must load almost nothing beyond commander. Import at the top only
+// modules that pull in no package (no SSH, Docker, YAML, schema, progress UI); everything else is `await import()`ed
+// inside the action that needs it (test/unit/cli-startup.test.ts checks this).
 import { Command, Option } from 'commander';
-import downPlaybook from '../../playbooks/down.ts';
-import enginePlaybook from '../../playbooks/engine.ts';
-import statusPlaybook from '../../playbooks/status.ts';
-import upPlaybook from '../../playbooks/up.ts';
 import { ExitCode, InputError } from '../errors.ts';
-import { loadPlaybook } from '../playbook/load.ts';
 import type { Playbook, PlaybookContext } from '../playbook/playbook.ts';
 import { redact } from '../redact.ts';
 import { renderNodeTable, type Verification } from '../swarm/verify.ts';
 import { stages } from '../cluster/actions.ts';
 import { providerRegistry } from '../providers/registry.ts';
-import { cleanup, type CleanupFlags } from './cleanup.ts';
-import { confirm } from './confirm.ts';
+import type { CleanupFlags } from './cleanup.ts';
 import { interruption, stopBetweenSteps } from '../playbook/interrupt.ts';
 import { ClusterLock } from '../state/lock.ts';
 import { exitOnCrash } from './crash.ts';
-import { openContext, type CommonOptions } from './session.ts';
+import type { CommonOptions } from './session.ts';
+import { packageVersion } from './version.ts';
+
+/** The built-in playbooks, each loaded by the command that runs it (they bring the SSH and Docker clients). */
+const builtin = {
+  up: async () => (await import('../../playbooks/up.ts')).default,
+  down: async () => (await import('../../playbooks/down.ts')).default,
+  status: async () => (await import('../../playbooks/status.ts')).default,
+  engine: async () => (await import('../../playbooks/engine.ts')).default,
+};
 
 function common(cmd: Command): Command {
   return cmd
@@ -64,6 +70,7 @@ async function execute(
   let lock: ClusterLock | undefined;
   let uninstall: (() => void) | undefined;
   try {
+    const { openContext } = await import('./session.ts');
     ctx = await openContext(normalise(opts));
     if (lockFor) {
       uninstall = stopBetweenSteps((m) => process.stderr.write(`swarmup: ${m}\n`));
@@ -130,6 +137,7 @@ function finish(
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('swarmup')
     .description('Bring Docker Swarm clusters up and down')
+    .version(packageVersion(), '-V, --version', 'print the version of swarmup')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
@@ -142,7 +150,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
           if (ctx.options.dryRun) return planOnly(ctx);
           const access = await import('./access.ts');
           await access.refuseForeignContext(ctx);
-          const v = await upPlaybook.run(ctx);
+          const v = await (await builtin.up()).run(ctx);
           if (v?.ok) await access.publishAccess(ctx, v);
           return finish(ctx, started, v, `stopped after ${ctx.options.until}`);
         },
@@ -176,7 +184,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     // With --json, status prints exactly one object (design.md), so progress events are not printed.
     setExit(
       await execute({ ...opts, quiet: !!opts.json }, async (ctx, started) => {
-        const v = await statusPlaybook.run(ctx);
+        const v = await (await builtin.status()).run(ctx);
         if (opts.json) {
           process.stdout.write(
             JSON.stringify({ cluster: ctx.cluster.name, provider: ctx.cluster.provider, nodes: v.nodes }) +
@@ -245,6 +253,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
             const what = ctx.provider.createsMachines
               ? 'destroy every machine, network and volume of'
               : 'make every host leave';
+            const { confirm } = await import('./confirm.ts');
             if (!(await confirm(`${what} cluster "${ctx.cluster.name}"?`))) {
               process.stderr.write('swarmup: nothing done\n');
               return ExitCode.ok;
@@ -252,7 +261,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
           }
           const access = await import('./access.ts');
           await access.stopAccess(ctx);
-          await downPlaybook.run(ctx);
+          await (await builtin.down()).run(ctx);
           await access.removeAccess(ctx);
           return finish(ctx, started, undefined, 'removed');
         },
@@ -280,7 +289,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--dry-run', 'list, delete nothing')
     .option('--json', 'one JSON object per line')
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (opts: CleanupFlags) => setExit(await cleanup(opts)));
+    .action(async (opts: CleanupFlags) => setExit(await (await import('./cleanup.ts')).cleanup(opts)));
 
   program
     .command('wizard')
@@ -301,7 +310,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       await execute(
         opts,
         async (ctx, started) => {
-          const lines = await enginePlaybook.run(ctx);
+          const lines = await (await builtin.engine()).run(ctx);
           if (!ctx.reporter.json) for (const l of lines) process.stdout.write(`${l}\n`);
           return finish(ctx, started, undefined, 'engines ready');
         },
@@ -319,6 +328,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (file: string, opts: CommonOptions) => {
       setExit(
         await execute(opts, async (ctx, started) => {
+          const { loadPlaybook } = await import('../playbook/load.ts');
           const playbook: Playbook = await loadPlaybook(file);
           await playbook.run(ctx.withHosts(await ctx.provider.reach()));
           return finish(ctx, started, undefined, `playbook ${playbook.name} done`);

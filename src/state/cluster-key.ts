@@ -1,4 +1,5 @@
-import ssh2 from 'ssh2';
+import { createRequire } from 'node:module';
+import type ssh2 from 'ssh2';
 
 /**
  * An ed25519 public key in OpenSSH format is the type string and exactly 32 key bytes (a 51-byte blob). ssh2's
@@ -14,8 +15,10 @@ export function isWellFormedEd25519(publicKey: string): boolean {
 
 /** A new ed25519 key pair in OpenSSH format, never one of the malformed ones. */
 export function generateEd25519(comment: string): { private: string; public: string } {
+  // Required here, not imported at the top: the state store (and so every command) would load ssh2 at start.
+  const { utils } = createRequire(import.meta.url)('ssh2') as typeof ssh2;
   for (;;) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    const pair = utils.generateKeyPairSync('ed25519', { comment });
     if (isWellFormedEd25519(pair.public)) return pair;
   }
 }

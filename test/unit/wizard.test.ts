@@ -116,7 +116,7 @@ describe('wizard: answers judged by the config file rules', () => {
     );
     expect(
       configProblem({ provider: 'ssh', managers: 3, hosts: [{ name: 'a', address: '10.0.0.1' }] }),
-    ).toMatch(/only 1 node/);
+    ).toMatch(/more than the 1 node there is/);
   });
 });
 
