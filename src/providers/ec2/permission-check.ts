@@ -20,7 +20,10 @@ export const CHECK_DEADLINE_MS = 20_000;
 const DESCRIBED = [
   'DescribeVpcs',
   'DescribeSubnets',
+  'DescribeRouteTables',
+  'DescribeInstanceTypeOfferings',
   'DescribeImages',
+  'DescribeInstanceTypes',
   'DescribeInstances',
   'DescribeSecurityGroups',
   'DescribeKeyPairs',
