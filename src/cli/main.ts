@@ -41,6 +41,22 @@ function common(cmd: Command): Command {
     .option('-y, --yes', 'do not ask for confirmation');
 }
 
+/** Settings of `swarm init` (and autolock): for the commands that make a swarm. */
+function swarmFlags(cmd: Command): Command {
+  return cmd
+    .option('--autolock', "encrypt the managers' raft data with a key needed after each engine restart")
+    .option(
+      '--default-addr-pool <cidrs>',
+      'address pools of overlay networks (default: one that overlaps nothing seen)',
+    )
+    .option('--subnet-size <n>', "prefix length of each overlay network's subnet (default 24)")
+    .option('--data-path-port <port>', 'UDP port of overlay traffic, VXLAN (default 4789)')
+    .option(
+      '--data-path-addr <addr>',
+      'address or interface of overlay traffic (default: the advertise address)',
+    );
+}
+
 /** Each provider's own flags (EC2's region, instance type...); `all` for the commands that create. */
 function providerFlags(cmd: Command, all: boolean): Command {
   for (const d of providerRegistry) d.flags?.(cmd, all);
@@ -168,14 +184,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--dry-run', 'show what would be done, change nothing')
     .option('--adopt', 'join the hosts to a swarm that one of them already manages (never made by swarmup)')
     .option('--until <stage>', 'stop after a stage: provision, engine, swarm');
-  providerFlags(program.commands.at(-1)!, true).action(up(false));
+  swarmFlags(providerFlags(program.commands.at(-1)!, true)).action(up(false));
 
   common(program.command('plan').description('what up would do, touching nothing'))
     .option('--until <stage>', 'only the stages up to this one: provision, engine, swarm')
     .option('--adopt', 'plan joining a swarm that one of the hosts already manages')
     .option('--managers <n>', 'managers: 1, 3, 5 or 7')
     .option('--workers <n>', 'workers, for providers that create machines');
-  providerFlags(program.commands.at(-1)!, true).action(up(true));
+  swarmFlags(providerFlags(program.commands.at(-1)!, true)).action(up(true));
 
   providerFlags(
     common(program.command('status').description('the docker node ls view of the cluster')),

@@ -7,6 +7,7 @@ export { parseBastion, type JumpHost } from './bastion.ts';
 import { defaultManagerCount, managerCountProblem } from './policy.ts';
 import { CLUSTER_NAME, CLUSTER_NAME_RULE } from './names.ts';
 import type { ConfigFile, ProviderName } from './schema.ts';
+import { resolveSwarmOptions, type SwarmFlags, type SwarmOptions } from './swarm-options.ts';
 
 export type Role = 'manager' | 'worker';
 
@@ -36,6 +37,8 @@ export interface ClusterSpec {
   hosts: HostSpec[];
   /** `sourceDefaulted`: engine.source was not given (docker-ce by default, which a system may replace by its own). */
   engine: { source: 'docker-ce' | 'distro' | 'script' | 'none'; version?: string; sourceDefaulted?: true };
+  /** Settings of `swarm init` and autolock. */
+  swarm: SwarmOptions;
   ec2?: Ec2Spec;
   configFile?: string;
 }
@@ -67,7 +70,7 @@ export const DEFAULT_AMI_PARAMETER =
 export const DEFAULT_AMI_PARAMETER_ARM64 =
   '/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id';
 
-export interface CliFlags {
+export interface CliFlags extends SwarmFlags {
   name?: string;
   provider?: string;
   managers?: string;
@@ -124,6 +127,7 @@ export function resolveCluster(
     ...(file?.engine?.version ? { version: file.engine.version } : {}),
     ...(file?.engine?.source ? {} : { sourceDefaulted: true }),
   } as ClusterSpec['engine'];
+  const swarm = resolveSwarmOptions(file, flags, where);
 
   if (descriptor.createsMachines) {
     if (file?.hosts)
@@ -143,6 +147,7 @@ export function resolveCluster(
       workers,
       hosts: [],
       engine,
+      swarm,
       ...descriptor.resolve?.(file, flags, where),
       ...(configFile ? { configFile } : {}),
     };
@@ -217,6 +222,7 @@ export function resolveCluster(
     workers: hosts.length - managers,
     hosts,
     engine,
+    swarm,
     ...(configFile ? { configFile } : {}),
   };
 }

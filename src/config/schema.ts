@@ -54,6 +54,15 @@ export const ec2Schema = z.strictObject({
 });
 
 /** The config / inventory file. Unknown keys are refused (strict objects). */
+/** Settings of `swarm init` and how the swarm is run (src/config/swarm-options.ts checks their values). */
+export const swarmSchema = z.strictObject({
+  autolock: z.boolean().optional(),
+  defaultAddrPool: z.array(z.string()).min(1).optional(),
+  subnetSize: z.number().int().optional(),
+  dataPathPort: z.number().int().optional(),
+  dataPathAddr: z.string().min(1).optional(),
+});
+
 export const configFileSchema = z.strictObject({
   name: clusterName.optional(),
   provider: z.enum(providers).optional(),
@@ -61,6 +70,7 @@ export const configFileSchema = z.strictObject({
   workers: z.number().int().min(0).max(100).optional(),
   ssh: sshDefaultsSchema.optional(),
   engine: engineSchema.optional(),
+  swarm: swarmSchema.optional(),
   hosts: z.array(hostSchema).optional(),
   ec2: ec2Schema.optional(),
 });

@@ -17,6 +17,9 @@ const ABOUT: Record<keyof ConfigFile, string> = {
     " How a host without Docker gets one: docker-ce (Docker's repository), distro (the OS package),\n" +
     ' script (get.docker.com, needs version) or none; version pins a prefix like "27.3".',
   ec2: ' AWS EC2: flags such as --region and --instance-type override these.',
+  swarm:
+    ' Settings of swarm init: autolock, defaultAddrPool + subnetSize (overlay subnets), dataPathPort,\n' +
+    ' dataPathAddr. Set once, when the swarm is made.',
 };
 
 /** Hints written inside a section, for the settings the wizard did not ask about. */
