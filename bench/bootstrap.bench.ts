@@ -6,7 +6,7 @@
  *             every node is Ready. No facts, no plan, no state.
  *   swarmup   the `up` playbook in-process over an ssh inventory of the same machines (connect, facts, plan,
  *             apply, verify, state).
- *   re-run    `up` again on the converged cluster (no changes) SETTLE_MS (3 s) after it formed, in-process and
+ *   re-run    `up` again on the converged cluster (no changes) SETTLE_MS (10 s) after it formed, in-process and
  *             as the CLI (node start included).
  *
  * Sizes: 3 managers + 2 workers, and 3 + 17. Each figure is the median of REPEAT runs (default 3).
