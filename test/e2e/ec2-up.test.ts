@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
@@ -17,7 +16,7 @@ import { DockerProvider } from '../../src/providers/docker/docker-provider.ts';
 import type { Machine } from '../../src/providers/provider.ts';
 import { provisionAll } from '../../src/providers/provision-all.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
+import { motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
 import { inNode, tempHome } from '../support/cli.ts';
 
 /**
@@ -68,11 +67,7 @@ describe('up --provider ec2, end to end (emulated AWS, SSH to node containers)',
     await resetMoto(url);
     await nodeProvider().removeAll(() => undefined);
     nodes = (await provisionAll(nodeProvider())).machines;
-    const ami = (
-      await ec2.send(
-        new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
-      )
-    ).Images![0]!.ImageId!;
+    const ami = await motoImage(ec2);
     config = join(home, 'lab.yaml');
     writeFileSync(
       config,

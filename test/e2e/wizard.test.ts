@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { resolveCluster } from '../../src/config/cluster.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { generateEd25519 } from '../../src/state/cluster-key.ts';
-import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
-import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
+import { motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
 import { childEnv, swarmup, tempHome } from '../support/cli.ts';
 
 /**
@@ -260,11 +259,9 @@ describe('swarmup wizard', () => {
     // internet gateway AWS gives every default VPC (plan checks the subnets' routes).
     // Its Ubuntu image comes from --ami: the emulator has no SSM parameter for the default one.
     await resetMoto(inject('motoUrl'));
-    const images = await motoEc2(inject('motoUrl'), 'us-east-1').send(
-      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
-    );
+    const ami = await motoImage(motoEc2(inject('motoUrl'), 'us-east-1'));
     const plan = await swarmup(
-      ['plan', '--config', file, '--json', '--until', 'provision', '--ami', images.Images![0]!.ImageId!],
+      ['plan', '--config', file, '--json', '--until', 'provision', '--ami', ami],
       motoEnv(inject('motoUrl'), home),
     );
     expect(plan.code, plan.stderr).toBe(0);

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
-  DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
@@ -20,7 +19,7 @@ import { resolveCluster } from '../../src/config/cluster.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { provisionAll } from '../../src/providers/provision-all.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
+import { clusterInstances, motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
 import { summaryOf, swarmup, tempHome } from '../support/cli.ts';
 
 /**
@@ -40,17 +39,8 @@ let ami: string;
 const tag = (i: { Tags?: Array<{ Key?: string; Value?: string }> }, k: string) =>
   i.Tags?.find((t) => t.Key === k)?.Value;
 
-async function instances(cluster: string): Promise<Instance[]> {
-  const r = await ec2.send(
-    new DescribeInstancesCommand({
-      Filters: [
-        { Name: 'tag:swarmup:cluster', Values: [cluster] },
-        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-      ],
-    }),
-  );
-  return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
-}
+const instances = (cluster: string) =>
+  clusterInstances(ec2, cluster, ['pending', 'running', 'stopping', 'stopped']);
 
 async function groups(cluster?: string) {
   const r = await ec2.send(
@@ -129,10 +119,7 @@ function freshEmulatorForEachTest(): void {
   beforeEach(async () => {
     await resetMoto(url);
     rmSync(home, { recursive: true, force: true });
-    const imgs = await ec2.send(
-      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
-    );
-    ami = imgs.Images![0]!.ImageId!;
+    ami = await motoImage(ec2);
   });
 }
 

@@ -1,14 +1,12 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  DescribeImagesCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeInstanceTypesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
   type EC2Client,
-  type Instance,
 } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { stringify } from 'yaml';
@@ -17,7 +15,7 @@ import { loadConfigFile } from '../../src/config/load.ts';
 import { resolveCluster } from '../../src/config/cluster.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
+import { clusterInstances, motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
 import { swarmup, tempHome } from '../support/cli.ts';
 
 /**
@@ -32,24 +30,8 @@ process.env.SWARMUP_HOME = home;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 let ec2: EC2Client;
 
-async function imageNamed(pattern: string): Promise<string> {
-  const r = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [pattern] }] }));
-  const id = r.Images?.[0]?.ImageId;
-  if (!id) throw new Error(`the emulator has no image named ${pattern}`);
-  return id;
-}
-
-async function instances(cluster: string): Promise<Instance[]> {
-  const r = await ec2.send(
-    new DescribeInstancesCommand({
-      Filters: [
-        { Name: 'tag:swarmup:cluster', Values: [cluster] },
-        { Name: 'instance-state-name', Values: ['pending', 'running'] },
-      ],
-    }),
-  );
-  return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
-}
+const imageNamed = (pattern: string) => motoImage(ec2, pattern);
+const instances = (cluster: string) => clusterInstances(ec2, cluster, ['pending', 'running']);
 
 /** Everything in the emulator, tagged or not: a refusal must leave all three empty. */
 async function everything(): Promise<{ instances: number; groups: string[]; keys: number }> {

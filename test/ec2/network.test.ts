@@ -4,15 +4,13 @@ import {
   AssociateRouteTableCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
   type EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
-import { motoEc2, motoEnv, resetMoto, routeToInternet } from '../support/aws.ts';
+import { clusterInstances, motoEc2, motoEnv, motoImage, resetMoto, routeToInternet } from '../support/aws.ts';
 import { swarmup, tempHome } from '../support/cli.ts';
 
 /**
@@ -27,12 +25,7 @@ let ami: string;
 
 const tag = (i: Instance, k: string) => i.Tags?.find((t) => t.Key === k)?.Value;
 
-async function instancesOf(cluster: string): Promise<Instance[]> {
-  const r = await ec2.send(
-    new DescribeInstancesCommand({ Filters: [{ Name: 'tag:swarmup:cluster', Values: [cluster] }] }),
-  );
-  return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
-}
+const instancesOf = (cluster: string) => clusterInstances(ec2, cluster);
 
 /** Nothing of the cluster exists in the emulator: no instance, security group or key pair. */
 async function nothingOf(cluster: string): Promise<void> {
@@ -82,10 +75,7 @@ describe('ec2 networking and placement against the emulator', () => {
     ec2 = motoEc2(url);
     await resetMoto(url);
     rmSync(home, { recursive: true, force: true });
-    const imgs = await ec2.send(
-      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
-    );
-    ami = imgs.Images![0]!.ImageId!;
+    ami = await motoImage(ec2);
   });
 
   it('a custom VPC subnet that maps no public IPv4 but routes to an internet gateway: every instance gets a public IPv4', async () => {
@@ -142,14 +132,11 @@ describe('ec2 networking and placement against the emulator', () => {
 
   it('5+2 t3.small in us-east-1: no instance in a zone that does not offer the type, managers over five zones', async () => {
     const east = motoEc2(url, 'us-east-1');
-    const imgs = await east.send(
-      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
-    );
     const r = await up(
       'spread',
       'us-east-1',
       '--ami',
-      imgs.Images![0]!.ImageId!,
+      await motoImage(east),
       '--managers',
       '5',
       '--workers',

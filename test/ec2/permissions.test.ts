@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import {
-  DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
@@ -12,7 +11,7 @@ import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { throwawayPublicKey } from '../../src/providers/ec2/permission-check.ts';
 import { dryRunProbes } from '../../src/providers/ec2/permissions.ts';
 import type { PermissionCheck } from '../../src/providers/permission-report.ts';
-import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
+import { motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
 import { swarmup, tempHome } from '../support/cli.ts';
 
 /**
@@ -52,10 +51,7 @@ describe('permission check (DryRun) against the emulator', () => {
   beforeEach(async () => {
     await resetMoto(url);
     rmSync(home, { recursive: true, force: true });
-    const imgs = await ec2.send(
-      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
-    );
-    ami = imgs.Images![0]!.ImageId!;
+    ami = await motoImage(ec2);
   });
 
   it('moto answers each DryRun call with DryRunOperation (412), placeholders included, and makes nothing', async () => {

@@ -2,9 +2,12 @@ import {
   AttachInternetGatewayCommand,
   CreateInternetGatewayCommand,
   CreateRouteCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
   DescribeRouteTablesCommand,
   DescribeVpcsCommand,
   EC2Client,
+  type Instance,
 } from '@aws-sdk/client-ec2';
 
 /** Environment for talking to the emulator only: dummy credentials, no shared config files, a fixed region. */
@@ -69,4 +72,29 @@ export function motoEc2(url: string, region = 'eu-west-1'): EC2Client {
     endpoint: url,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   });
+}
+
+/** The id of an image of the emulator's catalogue by name pattern (Ubuntu 16.04 by default: moto's amis.json). */
+export async function motoImage(ec2: EC2Client, pattern = '*ubuntu-xenial-16.04*'): Promise<string> {
+  const r = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [pattern] }] }));
+  const id = r.Images?.[0]?.ImageId;
+  if (!id) throw new Error(`the emulator has no image named ${pattern}`);
+  return id;
+}
+
+/** The instances tagged for a cluster (in the given states; default every state). */
+export async function clusterInstances(
+  ec2: EC2Client,
+  cluster: string,
+  states?: string[],
+): Promise<Instance[]> {
+  const r = await ec2.send(
+    new DescribeInstancesCommand({
+      Filters: [
+        { Name: 'tag:swarmup:cluster', Values: [cluster] },
+        ...(states ? [{ Name: 'instance-state-name', Values: states }] : []),
+      ],
+    }),
+  );
+  return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
 }
