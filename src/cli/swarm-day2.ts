@@ -4,7 +4,6 @@ import { errorMessage, InputError, StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
 import { SwarmApplier } from '../swarm/apply-action.ts';
-import { chooseSwarm } from '../swarm/choose-swarm.ts';
 import type { HostFacts } from '../swarm/facts.ts';
 import { lockedHosts, lockedMessage } from '../swarm/locked.ts';
 import { readSwarmFacts } from '../swarm/read-facts.ts';
@@ -32,12 +31,10 @@ async function openSwarm(ctx: PlaybookContext): Promise<OpenSwarm> {
     // A manager that lists no nodes is not waited for when it is locked (it never will before unlock).
     electionWaitMs: 5_000,
   });
+  // Not chooseSwarm: with a majority of managers locked the swarm has no quorum, and unlocking must still work.
   const managers = facts.filter((f) => f.isManager && f.nodes);
-  let entry: string | undefined;
-  if (managers.length > 0) {
-    const leaderId = chooseSwarm(facts, ctx.state.read()?.clusterId).nodes.find((n) => n.leader)?.id;
-    entry = (managers.find((f) => f.nodeId === leaderId) ?? managers[0])!.host;
-  }
+  const leaderId = managers.flatMap((f) => f.nodes ?? []).find((n) => n.leader)?.id;
+  const entry = (managers.find((f) => f.nodeId === leaderId) ?? managers[0])?.host;
   const byName = new Map<string, Machine>(hosts.map((h) => [h.name, h]));
   const machine = (name: string): Machine => {
     const m = byName.get(name);
