@@ -2,6 +2,7 @@ import { StepError } from '../src/errors.ts';
 import { definePlaybook } from '../src/playbook/playbook.ts';
 import { checkSwarm } from '../src/swarm/check.ts';
 import { chooseSwarm } from '../src/swarm/choose-swarm.ts';
+import { refuseLocked } from '../src/swarm/locked.ts';
 import { readSwarmFacts } from '../src/swarm/read-facts.ts';
 import type { Verification } from '../src/swarm/verify.ts';
 
@@ -21,6 +22,7 @@ export default definePlaybook({
       electionWaitMs: 0,
       deadlineMs: 10_000,
     });
+    refuseLocked(facts);
     const swarm = chooseSwarm(facts, ctx.state.read()?.clusterId);
     const leaderId = swarm.nodes.find((n) => n.leader)?.id;
     const managers = facts.filter((f) => f.isManager && f.nodes);

@@ -6,6 +6,7 @@ import { permissionSummary, refuseDenied } from '../src/providers/permission-rep
 import { definePlaybook, type PlaybookContext } from '../src/playbook/playbook.ts';
 import { AdoptionRequired } from '../src/swarm/choose-swarm.ts';
 import { checkSwarm } from '../src/swarm/check.ts';
+import { refuseLocked } from '../src/swarm/locked.ts';
 import type { Verification } from '../src/swarm/verify.ts';
 
 /**
@@ -17,6 +18,8 @@ export default definePlaybook({
   description: 'provision the machines, bootstrap the swarm and verify it',
   async run(ctx): Promise<Verification | undefined> {
     const reading = await readCluster(ctx, { machinesOnly: ctx.options.until === 'provision' });
+    // A locked manager (autolock, its engine restarted) can be neither planned around nor changed: say what to do.
+    refuseLocked(reading.input.facts);
     const plan = await planOrAskToAdopt(ctx, reading.input);
     // Before the first change: a credential that may not make it is refused (exit 2) with nothing created.
     const permissions = await ctx.provider.checkPermissions?.();

@@ -40,7 +40,10 @@ const actionShapes = [
   { kind: z.literal('promote'), host, nodeId },
   { kind: z.literal('demote'), host, nodeId },
   { kind: z.literal('drain'), host, nodeId },
-  { kind: z.literal('rotate-tokens') },
+  { kind: z.literal('autolock'), enable: z.boolean() },
+  { kind: z.literal('rotate-tokens'), tokens: z.enum(['worker', 'manager']).optional() },
+  { kind: z.literal('unlock'), host },
+  { kind: z.literal('rotate-unlock-key') },
 ] as const;
 
 type Shape = (typeof actionShapes)[number];

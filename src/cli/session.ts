@@ -47,6 +47,8 @@ export async function openContext(
     if (recorded.region) flags.region ??= recorded.region;
     flags.managers ??= recorded.managers !== undefined ? String(recorded.managers) : undefined;
     flags.workers ??= recorded.workers !== undefined ? String(recorded.workers) : undefined;
+    // Autolock is remembered by its key: a re-run without --autolock keeps it on (--no-autolock turns it off).
+    if (existsSync(new StateStore(name ?? 'local').unlockKeyPath())) flags.autolock ??= true;
   }
   const spec: ClusterSpec = resolveCluster(file, flags, opts.config);
   if (recorded) whereItWasMade(spec, recorded);

@@ -19,7 +19,12 @@ export type Action =
   | { kind: 'promote'; host: string; nodeId: string }
   | { kind: 'demote'; host: string; nodeId: string }
   | { kind: 'drain'; host: string; nodeId: string }
-  | { kind: 'rotate-tokens' };
+  | { kind: 'autolock'; enable: boolean }
+  /** Both join tokens unless one is named (`swarmup rotate-tokens --worker`). */
+  | { kind: 'rotate-tokens'; tokens?: 'worker' | 'manager' }
+  // day 2, not planned by up: `swarmup unlock`, `swarmup unlock-key --rotate`
+  | { kind: 'unlock'; host: string }
+  | { kind: 'rotate-unlock-key' };
 
 /** The stages of `up`, in order; `--until` cuts this list. */
 export const stages = ['provision', 'engine', 'swarm'] as const;
@@ -57,8 +62,16 @@ export function describeAction(a: Action): string {
       return `${a.host}: demote to worker`;
     case 'drain':
       return `${a.host}: drain (its tasks move to other nodes)`;
+    case 'autolock':
+      return a.enable
+        ? 'turn autolock on (managers need the unlock key after an engine restart)'
+        : 'turn autolock off';
     case 'rotate-tokens':
-      return 'rotate worker and manager join tokens';
+      return a.tokens ? `rotate the ${a.tokens} join token` : 'rotate worker and manager join tokens';
+    case 'unlock':
+      return `${a.host}: unlock the manager with the unlock key`;
+    case 'rotate-unlock-key':
+      return 'rotate the unlock key';
   }
 }
 

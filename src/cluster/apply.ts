@@ -2,9 +2,10 @@ import { installEngine, planEngines, preflight, probePorts, readEngineFacts } fr
 import { errorMessage, InputError, StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
-import { SwarmApplier } from '../swarm/apply-action.ts';
+import { SwarmApplier, type SwarmActionContext } from '../swarm/apply-action.ts';
 import type { HostFacts } from '../swarm/facts.ts';
 import { readSwarmFacts } from '../swarm/read-facts.ts';
+import { refuseLocked } from '../swarm/locked.ts';
 import { actionHost, describeAction, type Action, type Phase, type Stage } from './actions.ts';
 import { planCluster, phasesUntil, type ClusterPlan } from './plan.ts';
 import type { ClusterReading } from './read.ts';
@@ -128,6 +129,8 @@ export async function applyCluster(
       ctx.reporter.emit({ event: 'plan', revised: true, ...planEvent(swarmPlan) });
     }
   }
+  // A manager that was started again with autolock on waits for its key: said plainly, before any swarm change.
+  refuseLocked(facts);
   const swarmPhases = swarmPlan.phases.filter((p) => p.stage === 'swarm');
   for (const p of swarmPlan.problems) ctx.reporter.emit({ event: 'problem', ...p });
 
@@ -155,6 +158,8 @@ export async function applyCluster(
     docker: async (name) => (await ctx.connection(machineOf(name))).docker,
     nodeIds,
     log: progress,
+    autolock: ctx.cluster.swarm.autolock,
+    unlockKeys: unlockKeysOf(ctx),
   });
   const adopted = swarmPlan.swarm.adopted;
   if (adopted && swarmPhases.length > 0) {
@@ -187,6 +192,11 @@ export async function applyCluster(
     });
   }
   return { plan: swarmPlan, hosts, nodeIds, complete: true };
+}
+
+/** The state folder's unlock key file, as the swarm applier keeps it. */
+export function unlockKeysOf(ctx: PlaybookContext): NonNullable<SwarmActionContext['unlockKeys']> {
+  return { read: () => ctx.state.readUnlockKey(), write: (key) => ctx.state.writeUnlockKey(key) };
 }
 
 /** The `plan` event: every phase with its actions, as `plan --json` prints it and `up --json` announces it. */

@@ -30,6 +30,8 @@ export interface ClusterFacts {
   machinesOnly?: boolean;
   knownClusterId?: string;
   recordedNodeIds?: Record<string, string>;
+  /** Wanted autolock (swarm.autolock, --autolock). */
+  autolock?: boolean;
 }
 
 /** The one plan of a run: built once from facts, printed by `plan`, applied by `up`. Pure data. */
@@ -75,6 +77,7 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
         ...(input.knownClusterId ? { knownClusterId: input.knownClusterId } : {}),
         ...(input.recordedNodeIds ? { recordedNodeIds: input.recordedNodeIds } : {}),
         starting: [...start, ...starting].map((h) => h.name),
+        ...(input.autolock !== undefined ? { autolock: input.autolock } : {}),
       });
 
   const roleOf = (h: { name: string; role: Role | 'auto' }): Role =>

@@ -29,6 +29,7 @@ export async function readCluster(
     : cluster.hosts.map((h) => ({ name: h.name, role: h.role }));
   const recorded = {
     managers: cluster.managers,
+    autolock: cluster.swarm.autolock,
     ...(ctx.options.adopt ? { adopt: true } : {}),
     ...(state?.clusterId ? { knownClusterId: state.clusterId } : {}),
     ...(state?.nodeIds ? { recordedNodeIds: state.nodeIds } : {}),

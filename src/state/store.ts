@@ -86,6 +86,30 @@ export class StateStore {
     return { privateKeyPath: priv, publicKey: readFileSync(pub, 'utf8').trim() };
   }
 
+  /**
+   * The swarm's unlock key (autolock), in a file of its own (0600, written whole), never in state.json: `ls` and
+   * every other reader of the state leave it alone; only `swarmup unlock-key` prints it.
+   */
+  unlockKeyPath(): string {
+    return join(this.dir, 'unlock-key');
+  }
+
+  readUnlockKey(): string | undefined {
+    const file = this.unlockKeyPath();
+    if (!existsSync(file)) return undefined;
+    return readFileSync(file, 'utf8').trim() || undefined;
+  }
+
+  /** Keep the current key; undefined (autolock turned off) removes the file. */
+  writeUnlockKey(key: string | undefined): void {
+    if (key === undefined) {
+      rmSync(this.unlockKeyPath(), { force: true });
+      return;
+    }
+    this.ensure();
+    this.writeFile('unlock-key', key + '\n');
+  }
+
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -18,6 +18,7 @@ import {
   type JoinTokens,
 } from './engine.ts';
 import { raftManagers } from './facts.ts';
+import { readUnlockKey, rotateUnlockKey, setAutolock, unlockManager } from './autolock.ts';
 import { guardStep } from './quorum.ts';
 
 const MANAGER_READY_TIMEOUT_MS = 90_000;
@@ -31,6 +32,10 @@ export interface SwarmActionContext {
   /** NodeIDs learnt while applying (joined: the new ID; left: ''). */
   nodeIds: Map<string, string>;
   log(message: string): void;
+  /** A fresh swarm is initialised with autolock. */
+  autolock?: boolean;
+  /** Where the unlock key is kept (the state folder's 0600 file); undefined removes it. */
+  unlockKeys?: { read(): string | undefined; write(key: string | undefined): void };
 }
 
 /**
@@ -51,8 +56,9 @@ export class SwarmApplier {
         return;
       case 'init': {
         const docker = await c.docker(a.host);
-        await initSwarm(docker, c.machine(a.host).advertiseAddress);
+        await initSwarm(docker, c.machine(a.host).advertiseAddress, { autolock: !!c.autolock });
         c.nodeIds.set(a.host, await nodeIdOf(docker));
+        if (c.autolock) await this.keepUnlockKey(docker);
         return;
       }
       case 'remove-node':
@@ -87,11 +93,55 @@ export class SwarmApplier {
         return this.waitDrained(a.nodeId);
       }
       case 'rotate-tokens':
-        await rotateJoinTokens(await entry());
+        await rotateJoinTokens(await entry(), a.tokens ?? 'both');
         this.tokens = undefined;
         return;
+      case 'autolock': {
+        const docker = await entry();
+        await retryLeaderless(() => setAutolock(docker, a.enable));
+        if (a.enable) await this.keepUnlockKey(docker);
+        else c.unlockKeys?.write(undefined);
+        return;
+      }
+      case 'rotate-unlock-key': {
+        const docker = await entry();
+        await retryLeaderless(() => rotateUnlockKey(docker));
+        return this.keepUnlockKey(docker);
+      }
+      case 'unlock': {
+        const key = c.unlockKeys?.read();
+        if (!key)
+          throw new Error(
+            'no unlock key is recorded for this cluster (autolock was turned on elsewhere?): run "docker swarm unlock" on it',
+          );
+        const docker = await c.docker(a.host);
+        await unlockManager(docker, key);
+        await waitActive(docker);
+        // Back in the raft: wait until the swarm lists it Ready and Reachable again.
+        return waitForNode(
+          docker,
+          await nodeIdOf(docker),
+          (n) => n.state === 'ready' && n.reachability === 'reachable',
+          'ready and reachable',
+          MANAGER_READY_TIMEOUT_MS,
+        );
+      }
       default:
         throw new Error(`not a swarm action: ${a.kind}`);
+    }
+  }
+
+  /** Read the unlock key from a manager and keep it (only in the state folder's 0600 file). */
+  private async keepUnlockKey(docker: Docker): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const key = await retryLeaderless(() => readUnlockKey(docker));
+      if (key) {
+        this.c.unlockKeys?.write(key);
+        return;
+      }
+      if (Date.now() > deadline) throw new Error('autolock is on, but the manager returned no unlock key');
+      await sleep(200);
     }
   }
 
@@ -151,6 +201,19 @@ export class SwarmApplier {
       said = true;
       await sleep(500);
     }
+  }
+}
+
+/** An unlocked manager takes a moment to start its raft again: wait until its swarm state is active. */
+async function waitActive(docker: Docker, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let state = '';
+  for (;;) {
+    state = ((await docker.info()) as { Swarm?: { LocalNodeState?: string } }).Swarm?.LocalNodeState ?? '';
+    if (state === 'active') return;
+    if (Date.now() > deadline)
+      throw new Error(`unlocked, but its swarm state is "${state}" after ${timeoutMs / 1000} s`);
+    await sleep(200);
   }
 }
 

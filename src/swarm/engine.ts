@@ -54,8 +54,17 @@ export async function listNodes(docker: Docker): Promise<ClusterNode[]> {
   return parseNodes(await docker.listNodes());
 }
 
-export async function initSwarm(docker: Docker, advertiseAddress: string): Promise<void> {
-  await docker.swarmInit({ ListenAddr: '0.0.0.0:2377', AdvertiseAddr: advertiseAddress });
+/** `swarm init`; with autolock, the managers' raft keys are encrypted with an unlock key from the start. */
+export async function initSwarm(
+  docker: Docker,
+  advertiseAddress: string,
+  options: { autolock?: boolean } = {},
+): Promise<void> {
+  await docker.swarmInit({
+    ListenAddr: '0.0.0.0:2377',
+    AdvertiseAddr: advertiseAddress,
+    ...(options.autolock ? { Spec: { EncryptionConfig: { AutoLockManagers: true } } } : {}),
+  });
 }
 
 export interface JoinTokens {
@@ -90,11 +99,21 @@ export async function leaveSwarm(docker: Docker): Promise<void> {
   await docker.swarmLeave({ force: true });
 }
 
-/** Rotate both join tokens, so the ones used for this run's joins stop working. */
-export async function rotateJoinTokens(docker: Docker): Promise<void> {
+/**
+ * Rotate the join tokens (both by default), so the ones used for this run's joins, or ones that leaked, stop
+ * working. The swarm's spec is sent back as it is (autolock and every other setting kept).
+ */
+export async function rotateJoinTokens(
+  docker: Docker,
+  which: 'both' | 'worker' | 'manager' = 'both',
+): Promise<void> {
   const swarm = (await docker.swarmInspect()) as { Version: { Index: number }; Spec: object };
   await docker.swarmUpdate({
-    _query: { version: swarm.Version.Index, rotateWorkerToken: true, rotateManagerToken: true },
+    _query: {
+      version: swarm.Version.Index,
+      rotateWorkerToken: which !== 'manager',
+      rotateManagerToken: which !== 'worker',
+    },
     _body: swarm.Spec,
   });
 }

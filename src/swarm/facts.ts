@@ -34,6 +34,8 @@ export interface HostFacts {
   nodes?: ClusterNode[];
   /** Why /nodes failed on a manager (no leader, quorum lost...). */
   nodesError?: string;
+  /** A manager's view of the swarm's autolock setting (Spec.EncryptionConfig.AutoLockManagers). */
+  autolock?: boolean;
   /** The engine's clock (SystemTime), ms since the epoch. */
   systemTime?: number;
   /** Host clock minus this machine's clock (s), estimated at the middle of the round trip that read it. */
@@ -62,7 +64,7 @@ interface InfoJson {
     LocalNodeState?: string;
     ControlAvailable?: boolean;
     Error?: string;
-    Cluster?: { ID?: string } | null;
+    Cluster?: { ID?: string; Spec?: { EncryptionConfig?: { AutoLockManagers?: boolean } } } | null;
   };
 }
 
@@ -81,6 +83,9 @@ export function parseInfo(host: string, advertiseAddress: string, info: unknown)
     ...(swarm.Cluster?.ID ? { clusterId: swarm.Cluster.ID } : {}),
     isManager: swarm.ControlAvailable === true,
     ...(swarm.Error ? { swarmError: swarm.Error } : {}),
+    ...(swarm.Cluster?.Spec
+      ? { autolock: swarm.Cluster.Spec.EncryptionConfig?.AutoLockManagers === true }
+      : {}),
     ...(i.SystemTime && Number.isFinite(Date.parse(i.SystemTime))
       ? { systemTime: Date.parse(i.SystemTime) }
       : {}),

@@ -43,6 +43,8 @@ export interface PlanInput {
   adopt?: boolean;
   /** Machines about to be started: not read yet, so their recorded nodes are not stale. */
   starting?: string[];
+  /** Wanted autolock; an existing swarm whose setting differs is updated (a fresh one gets it at init). */
+  autolock?: boolean;
 }
 
 export function countChanges(plan: SwarmPlan): number {
@@ -83,7 +85,7 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     if (f.state === 'locked') {
       problems.push({
         host: h.name,
-        message: 'the swarm on this host is locked (autolock); unlock it first, left alone',
+        message: 'the swarm on this host is locked (autolock): run swarmup unlock; left alone',
       });
     } else if (f.state === 'active' && !memberIds.has(f.nodeId) && (f.clusterId || !f.isManager)) {
       const other = f.clusterId ? ` ${f.clusterId}` : '';
@@ -201,6 +203,11 @@ export function planSwarm(input: PlanInput): SwarmPlan {
         actions: retirements.filter((a) => a.kind === 'remove-machine'),
       },
       {
+        title: 'set autolock',
+        mode: 'serial',
+        actions: autolockChange(input.autolock, clusterId ? factsOf(entry).autolock : undefined),
+      },
+      {
         title: 'rotate join tokens',
         mode: 'serial',
         actions: managerJoins.length + workerJoins.length > 0 ? [{ kind: 'rotate-tokens' } as Action] : [],
@@ -221,6 +228,12 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     problems,
     ...(adopted ? { adopted } : {}),
   };
+}
+
+/** An existing swarm's autolock is changed only where the entry manager said what it is and it differs. */
+function autolockChange(wanted: boolean | undefined, current: boolean | undefined): Action[] {
+  if (wanted === undefined || current === undefined || wanted === current) return [];
+  return [{ kind: 'autolock', enable: wanted }];
 }
 
 /**

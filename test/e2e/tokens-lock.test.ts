@@ -1,0 +1,322 @@
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NODE_IMAGE } from '../../src/providers/docker/node-boot.ts';
+import { inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+
+/**
+ * Day-2 secrets on real engines, one cluster of 3 managers + 1 worker in node containers, made with autolock from
+ * a config file: join tokens rotated (a node with an old token is refused by the swarm), a manager locked by an
+ * engine restart and unlocked by swarmup, the unlock key rotated, autolock turned off and on by `up`; and neither a
+ * join token nor the unlock key anywhere but `unlock-key`'s stdout.
+ */
+const NAME = `e2e-lock-${process.pid}`;
+const home = tempHome();
+const env = { SWARMUP_HOME: home };
+const config = join(home, 'cluster.yaml');
+const M1 = `${NAME}-manager-1`;
+const M2 = `${NAME}-manager-2`;
+const M3 = `${NAME}-manager-3`;
+const STRANGER = `${NAME}-stranger`;
+/** `unlock-key`'s whole stdout: one key, one line (execa drops the final newline). */
+const KEY_LINE = /^SWMKEY-1-\S+$/;
+
+/** Every run's output; `unlock-key`'s stdout is the one place the key may be, kept apart. */
+const outputs: CliResult[] = [];
+const keyOutputs: CliResult[] = [];
+const run = async (...args: string[]) => {
+  const r = await swarmup([...args, '--name', NAME], env);
+  (args[0] === 'unlock-key' ? keyOutputs : outputs).push(r);
+  return r;
+};
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+/** The test reads tokens itself, inside a manager, only to compare them; swarmup never shows them. */
+async function joinTokens(): Promise<{ worker: string; manager: string }> {
+  const worker = await inNode(M1, ['docker', 'swarm', 'join-token', '-q', 'worker']);
+  const manager = await inNode(M1, ['docker', 'swarm', 'join-token', '-q', 'manager']);
+  return { worker, manager };
+}
+
+const autolockOn = async () =>
+  inNode(M1, ['docker', 'info', '-f', '{{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}']);
+
+/** Stop a node's dockerd and start it again (PID 1 is no init, as in lifecycle.test.ts); wait for `state`. */
+async function restartEngine(node: string, state: string): Promise<void> {
+  await inNode(node, [
+    'sh',
+    '-c',
+    'pkill -x dockerd; while pgrep -r R,S,D -x dockerd >/dev/null; do sleep 0.1; done',
+  ]);
+  await execa('docker', [
+    'exec',
+    '-d',
+    node,
+    'sh',
+    '-c',
+    `dockerd --cgroup-parent /swarmup-${node} >>/var/log/dockerd.log 2>&1`,
+  ]);
+  let last = '';
+  for (let i = 0; i < 150; i++) {
+    const r = await execa('docker', ['exec', node, 'docker', 'info', '-f', '{{.Swarm.LocalNodeState}}'], {
+      reject: false,
+    });
+    last = String(r.stdout).trim();
+    if (last === state) return;
+    await sleep(200);
+  }
+  throw new Error(`${node}: swarm state "${last}", not ${state}, after its engine restarted`);
+}
+
+/** `docker node ls` from a manager, as "hostname status manager-status" lines. */
+async function nodeLs(): Promise<string[]> {
+  const out = await inNode(M1, [
+    'docker',
+    'node',
+    'ls',
+    '--format',
+    '{{.Hostname}} {{.Status}} {{.ManagerStatus}}',
+  ]);
+  return out.split('\n').map((l) => l.trimEnd());
+}
+
+async function waitNodeLs(line: string): Promise<void> {
+  for (let i = 0; i < 150 && !(await nodeLs()).includes(line); i++) await sleep(200);
+  expect(await nodeLs()).toContain(line);
+}
+
+/** A machine that is no node of the cluster: a container of the node image on the cluster's network. */
+async function startStranger(): Promise<void> {
+  await execa('docker', [
+    'run',
+    '-d',
+    '--name',
+    STRANGER,
+    '--hostname',
+    STRANGER,
+    '--network',
+    `swarmup-${NAME}`,
+    '--cap-add',
+    'ALL',
+    '--cap-drop',
+    'SYS_RESOURCE',
+    '--security-opt',
+    'seccomp=unconfined',
+    '--security-opt',
+    'apparmor=unconfined',
+    '--security-opt',
+    'systempaths=unconfined',
+    '--cgroupns',
+    'host',
+    '-v',
+    '/sys/fs/cgroup:/sys/fs/cgroup:rw',
+    '--mount',
+    'type=volume,dst=/var/lib/docker',
+    NODE_IMAGE,
+    'sh',
+    '-c',
+    `dockerd --cgroup-parent /swarmup-${STRANGER} >/var/log/dockerd.log 2>&1 & exec sleep infinity`,
+  ]);
+  for (let i = 0; i < 150; i++) {
+    if ((await execa('docker', ['exec', STRANGER, 'docker', 'info'], { reject: false })).exitCode === 0)
+      return;
+    await sleep(200);
+  }
+  throw new Error(`${STRANGER}: its engine did not start`);
+}
+
+const removeStranger = () => execa('docker', ['rm', '-f', '-v', STRANGER], { reject: false });
+
+describe('join tokens and autolock (rotate-tokens, unlock, unlock-key)', () => {
+  beforeAll(async () => {
+    await removeStranger();
+    await swarmup(['down', '--yes', '--name', NAME], env); // leftovers of an interrupted earlier run
+    writeFileSync(
+      config,
+      [
+        `name: ${NAME}`,
+        'provider: docker',
+        'managers: 3',
+        'workers: 1',
+        'swarm: { autolock: true }',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(async () => {
+    await removeStranger();
+    await swarmup(['down', '--yes', '--name', NAME], env);
+  });
+
+  it('up with swarm.autolock makes an autolocked swarm and keeps its unlock key 0600 beside the state', async () => {
+    const r = await swarmup(['up', '--config', config, '--json'], env);
+    outputs.push(r);
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r).ok).toBe(true);
+    expect(summaryOf(r).nodes).toHaveLength(4);
+    expect(await autolockOn()).toBe('true');
+
+    const keyFile = join(home, NAME, 'unlock-key');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const k = await run('unlock-key');
+    expect(k.code, k.stderr).toBe(0);
+    expect(k.stdout).toMatch(KEY_LINE);
+    expect(k.stderr).toBe('');
+    expect(readFileSync(keyFile, 'utf8')).toBe(k.stdout + '\n');
+
+    // Autolock is remembered (by its key): a re-run without the file or the flag changes nothing.
+    const again = await run('up', '--json');
+    expect(again.code, again.stderr).toBe(0);
+    expect(summaryOf(again).changes).toBe(0);
+    expect(await autolockOn()).toBe('true');
+  });
+
+  it('rotate-tokens renews the tokens it is asked for; a node with an old worker token is refused by the swarm', async () => {
+    const before = await joinTokens();
+    const w = await run('rotate-tokens', '--worker', '--json');
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.events.filter((e) => e.event === 'action')).toEqual([
+      expect.objectContaining({ kind: 'rotate-tokens', tokens: 'worker', status: 'ok' }),
+    ]);
+    expect(summaryOf(w).changes).toBe(1);
+    const mid = await joinTokens();
+    expect(mid.worker).not.toBe(before.worker);
+    expect(mid.manager).toBe(before.manager);
+
+    const both = await run('rotate-tokens');
+    expect(both.code, both.stderr).toBe(0);
+    expect(both.stdout).toMatch(/join tokens rotated; 1 change/);
+    const after = await joinTokens();
+    expect(after.worker).not.toBe(mid.worker);
+    expect(after.manager).not.toBe(mid.manager);
+
+    await startStranger();
+    try {
+      const ip = String(
+        (
+          await execa('docker', [
+            'inspect',
+            '-f',
+            `{{(index .NetworkSettings.Networks "swarmup-${NAME}").IPAddress}}`,
+            M1,
+          ])
+        ).stdout,
+      ).trim();
+      const join = (token: string) =>
+        execa('docker', ['exec', STRANGER, 'docker', 'swarm', 'join', '--token', token, `${ip}:2377`], {
+          reject: false,
+          timeout: 60_000,
+        });
+      const refused = await join(before.worker);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toMatch(/valid join token is necessary/i);
+      expect((await swarmState(STRANGER)).state).toBe('inactive');
+
+      // The same machine with the current token joins: the refusal was the old token's, not the setup's.
+      const joined = await join(after.worker);
+      expect(joined.exitCode, joined.stderr).toBe(0);
+      const { nodeId } = await swarmState(STRANGER);
+      await inNode(STRANGER, ['docker', 'swarm', 'leave', '--force']);
+      await inNode(M1, ['docker', 'node', 'rm', '--force', nodeId]);
+    } finally {
+      await removeStranger();
+    }
+  });
+
+  it('a manager locked by an engine restart: status and up say to run unlock; unlock brings it back', async () => {
+    await restartEngine(M2, 'locked');
+
+    const status = await run('status');
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain(`manager ${M2} is locked: run swarmup unlock`);
+    const up = await run('up', '--json');
+    expect(up.code).toBe(1);
+    expect(up.stderr).toContain(`manager ${M2} is locked: run swarmup unlock`);
+    expect(up.events.filter((e) => e.event === 'action')).toEqual([]);
+
+    const r = await run('unlock');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`${M2}: unlocked`);
+    expect((await swarmState(M2)).state).toBe('active');
+    await waitNodeLs(`${M2} Ready Reachable`);
+    const st = await run('status', '--json');
+    expect(st.code, st.stderr).toBe(0);
+
+    // Nothing locked: unlock says so and changes nothing.
+    const none = await run('unlock', '--json');
+    expect(none.code, none.stderr).toBe(0);
+    expect(summaryOf(none).changes).toBe(0);
+  });
+
+  it('unlock-key --rotate: the old key no longer unlocks, the new one (kept, printed) does, for every locked manager at once', async () => {
+    const old = (await run('unlock-key')).stdout.trim();
+    const rotated = await run('unlock-key', '--rotate');
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toMatch(KEY_LINE);
+    expect(rotated.stdout.trim()).not.toBe(old);
+    expect((await run('unlock-key')).stdout).toBe(rotated.stdout);
+
+    await restartEngine(M2, 'locked');
+    await restartEngine(M3, 'locked');
+    // The engine itself refuses the old key (given on stdin, as an operator would type it).
+    const stale = await execa('docker', ['exec', '-i', M3, 'docker', 'swarm', 'unlock'], {
+      input: old + '\n',
+      reject: false,
+    });
+    expect(stale.exitCode).not.toBe(0);
+    expect(stale.stderr).toMatch(/invalid key/i);
+
+    const r = await run('unlock', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const unlocked = r.events
+      .filter((e) => e.event === 'action' && e.kind === 'unlock' && e.status === 'ok')
+      .map((e) => e.host);
+    expect(unlocked.sort()).toEqual([M2, M3]);
+    await waitNodeLs(`${M2} Ready Reachable`);
+    await waitNodeLs(`${M3} Ready Reachable`);
+  });
+
+  it('up turns autolock off (--no-autolock: the key is forgotten) and on again (--autolock: a key is kept)', async () => {
+    const off = await run('up', '--no-autolock', '--json');
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.events.filter((e) => e.event === 'action')).toEqual([
+      expect.objectContaining({ kind: 'autolock', enable: false, status: 'ok' }),
+    ]);
+    expect(await autolockOn()).toBe('false');
+    expect(readdirSync(join(home, NAME))).not.toContain('unlock-key');
+    const none = await run('unlock-key');
+    expect(none.code).toBe(1);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('no unlock key is recorded');
+
+    const on = await run('up', '--autolock', '--json');
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.events.filter((e) => e.event === 'action')).toEqual([
+      expect.objectContaining({ kind: 'autolock', enable: true, status: 'ok' }),
+    ]);
+    expect(await autolockOn()).toBe('true');
+    expect(statSync(join(home, NAME, 'unlock-key')).mode & 0o777).toBe(0o600);
+    expect((await run('unlock-key')).stdout).toMatch(KEY_LINE);
+  });
+
+  it('no join token and no unlock key in any output or state file, except unlock-key on stdout', async () => {
+    expect(outputs.length).toBeGreaterThan(10);
+    const text = outputs.map((o) => o.stdout + o.stderr).join('\n');
+    expect(text).not.toMatch(/SWMTKN-|SWMKEY-/);
+    expect(keyOutputs.map((o) => o.stderr).join('')).not.toMatch(/SWMTKN-|SWMKEY-/);
+    for (const o of keyOutputs) expect(o.stdout).not.toMatch(/SWMTKN-/);
+
+    const dir = join(home, NAME);
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.map((f) => f.name)).toContain('unlock-key');
+    for (const f of files) {
+      const path = join(f.parentPath, f.name);
+      if (f.name === 'unlock-key') {
+        expect(statSync(path).mode & 0o777).toBe(0o600);
+        continue;
+      }
+      expect(readFileSync(path, 'latin1'), path).not.toMatch(/SWMTKN-|SWMKEY-/);
+    }
+  });
+});
