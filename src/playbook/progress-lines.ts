@@ -65,8 +65,8 @@ export class QuietReporter implements Reporter {
   emit(e: SwarmupEvent): void {
     if (e.event === 'problem') process.stderr.write(redact(`! ${e.host}: ${e.message}\n`));
   }
-  info(): void {}
-  trace(): void {}
+  info(_message: string): void {}
+  trace(_host: string, _line: string): void {}
   tasks(_title: string, tasks: Task[], opts: { concurrent: boolean }): Promise<void> {
     return runTasks(tasks, opts, { taskEnded: () => undefined, stepEnded: () => undefined });
   }

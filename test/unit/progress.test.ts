@@ -47,7 +47,7 @@ function screenAfter(output: string): string[] {
     } else if (output[i] === '\n') {
       row++;
       rows[row] ??= '';
-    } else if (output[i] !== '\r') rows[row] += output[i];
+    } else if (output[i] !== '\r') rows[row] = (rows[row] ?? '') + output[i]!;
   }
   return rows.filter((r) => r !== '');
 }
