@@ -14,6 +14,8 @@ import { PlainReporter, QuietReporter } from '../../src/playbook/progress-lines.
 import { TerminalReporter } from '../../src/playbook/progress-terminal.ts';
 import { humanReporter } from '../../src/playbook/progress.ts';
 import { traceOfCommand } from '../../src/transport/trace.ts';
+import { readdirSync } from 'node:fs';
+import { swarmup, tempHome } from '../support/cli.ts';
 
 const token = ['SWMTKN', '1', 'a'.repeat(50), 'b'.repeat(25)].join('-');
 const unlockKey = ['SWMKEY', '1', 'c'.repeat(43)].join('-');
@@ -283,5 +285,15 @@ describe('progress reporters', () => {
     spy.mockRestore();
     expect(ran).toEqual(['w1', 'w2']);
     expect(printed).toEqual([]);
+  });
+});
+
+describe('progress flags', () => {
+  it('--quiet with --verbose is bad input: exit 2 naming both, nothing created', async () => {
+    const home = tempHome('swarmup-progress-');
+    const r = await swarmup(['up', '--quiet', '--verbose', '--name', 'flags'], { SWARMUP_HOME: home });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--quiet and --verbose: give one of them/);
+    expect(readdirSync(home)).toEqual([]);
   });
 });
