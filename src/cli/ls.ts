@@ -93,7 +93,7 @@ async function check(cluster: string, deadlineMs: number): Promise<Verification 
     import('../../playbooks/status.ts'),
   ]);
   let timer: NodeJS.Timeout | undefined;
-  const ctx = await openContext({ name: cluster, quiet: true }).catch((e: Error) => e);
+  const ctx = await openContext({ name: cluster, silent: true }).catch((e: Error) => e);
   if (ctx instanceof Error) return ctx;
   try {
     return await Promise.race([

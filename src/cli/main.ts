@@ -37,6 +37,12 @@ function common(cmd: Command): Command {
     .option('-c, --config <file>', 'config / inventory file (YAML)')
     .option('-i, --inventory <file>', 'alias of --config')
     .option('--json', 'print one JSON object per line instead of progress')
+    .option('-q, --quiet', 'print only problems, errors and the result')
+    .option(
+      '-v, --verbose',
+      'also print each command run on a host and each Docker API call (secrets redacted)',
+    )
+    .option('--no-color', 'no colours (as NO_COLOR=1 does)')
     .option('--timeout <seconds>', 'deadline of each Docker Engine API call (default 60)')
     .option('-y, --yes', 'do not ask for confirmation');
 }
@@ -143,9 +149,11 @@ function finish(
     const summary = verification
       ? `${ctx.cluster.name}: ${verification.nodes.length} nodes, ${managers} managers, ${ok ? 'verified' : 'NOT verified'}`
       : `${ctx.cluster.name}: ${what}`;
-    process.stdout.write(
-      `${summary}; ${ctx.changes} change${ctx.changes === 1 ? '' : 's'} in ${(durationMs / 1000).toFixed(1)} s\n`,
-    );
+    const changes = `${ctx.changes} change${ctx.changes === 1 ? '' : 's'}`;
+    const time = `${(durationMs / 1000).toFixed(1)} s`;
+    // A cluster brought up (or scaled, recovered) and verified ends as kind's does: ready, and after how long.
+    const ready = verification?.ok && what !== 'status';
+    process.stdout.write(`${summary}; ${changes}${ready ? `; ready after ${time}` : ` in ${time}`}\n`);
   }
   if (ok) return ExitCode.ok;
   return ctx.changes > 0 ? ExitCode.partlyApplied : ExitCode.stepFailed;
@@ -200,7 +208,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   ).action(async (opts: CommonOptions) => {
     // With --json, status prints exactly one object (design.md), so progress events are not printed.
     setExit(
-      await execute({ ...opts, quiet: !!opts.json }, async (ctx, started) => {
+      await execute({ ...opts, silent: !!opts.json }, async (ctx, started) => {
         const v = await (await builtin.status()).run(ctx);
         if (opts.json) {
           process.stdout.write(

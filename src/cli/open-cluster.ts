@@ -25,7 +25,7 @@ export async function withCluster(
     ctx = await openContext({
       ...(flags.name ? { name: flags.name } : {}),
       ...(config ? { config } : {}),
-      quiet: true,
+      silent: true,
     });
     if (!ctx.state.exists())
       throw new InputError(

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolveCluster, type CliFlags, type ClusterSpec } from '../config/cluster.ts';
-import { HumanReporter, JsonReporter, type Reporter } from '../playbook/events.ts';
+import { JsonReporter, type Reporter } from '../playbook/events.ts';
+import { humanReporter } from '../playbook/progress.ts';
 import { PlaybookContext, type RunOptions } from '../playbook/playbook.ts';
 import type { ProviderOptions } from '../providers/descriptor.ts';
 import { providerNamed } from '../providers/registry.ts';
@@ -20,8 +21,14 @@ export interface CommonOptions extends CliFlags {
   timeout?: string;
   /** Join a swarm that existed before swarmup (a host of the inventory already manages it). */
   adopt?: boolean;
-  /** No progress output at all (status --json prints one object). */
+  /** No progress output at all (status --json prints one object; ls --check). */
+  silent?: boolean;
+  /** `--quiet`: only problems, errors and the result. */
   quiet?: boolean;
+  /** `--verbose`: also every command run on a host and every Engine API call. */
+  verbose?: boolean;
+  /** false with `--no-color`. */
+  color?: boolean;
 }
 
 /**
@@ -33,6 +40,7 @@ export async function openContext(
   reporter?: Reporter,
   providerOptions: ProviderOptions = {},
 ): Promise<PlaybookContext> {
+  if (opts.quiet && opts.verbose) throw new InputError('--quiet and --verbose: give one of them');
   // The YAML parser and the schema are loaded only when there is a file to read.
   const file = opts.config ? (await import('../config/load.ts')).loadConfigFile(opts.config) : undefined;
   const name = opts.name ?? file?.name;
@@ -56,11 +64,15 @@ export async function openContext(
   const state = new StateStore(spec.name);
   const descriptor = providerNamed(spec.provider);
   const provider = await descriptor.open(spec, state, providerOptions);
+  const progress =
+    reporter ??
+    (opts.silent ? new JsonReporter(() => undefined) : opts.json ? new JsonReporter() : humanReporter(opts));
   const pool = new ConnectionPool({
     knownHosts: state.knownHosts(),
     // Machines swarmup just created may still be starting sshd; machines the user brings should answer now.
     retryForMs: descriptor.sshRetryMs,
     ...(opts.timeout !== undefined ? { apiDeadlineMs: timeoutMs(opts.timeout) } : {}),
+    ...(opts.verbose ? { trace: (host: string, line: string) => progress.trace(host, line) } : {}),
   });
   const runOptions: RunOptions = {
     dryRun: opts.dryRun ?? false,
@@ -68,15 +80,7 @@ export async function openContext(
     ...(opts.adopt ? { adopt: true } : {}),
     ...(opts.until ? { until: opts.until as RunOptions['until'] } : {}),
   };
-  return new PlaybookContext(
-    spec,
-    provider,
-    state,
-    pool,
-    reporter ??
-      (opts.quiet ? new JsonReporter(() => undefined) : opts.json ? new JsonReporter() : new HumanReporter()),
-    runOptions,
-  );
+  return new PlaybookContext(spec, provider, state, pool, progress, runOptions);
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { ListrTask } from 'listr2';
 import { combineErrors } from '../errors.ts';
 import { checkInterrupted } from './interrupt.ts';
 import { redact } from '../redact.ts';
@@ -35,15 +34,56 @@ export interface Task {
 }
 
 /**
- * Progress output. Human: listr2 tasks (spinners on a TTY, plain lines otherwise). JSON: one event per line on
- * stdout. Every string passes through `redact` on its way out.
+ * Progress output: JSON events (one per line), or for people the lines of src/playbook/progress-*.ts. Every string
+ * passes through `redact` on its way out.
  */
 export interface Reporter {
   readonly json: boolean;
   emit(e: SwarmupEvent): void;
   info(message: string): void;
+  /** `--verbose`: a remote command or Docker API call made on `host` (only called when asked for). */
+  trace(host: string, line: string): void;
   /** Run tasks under a titled step, concurrently or one by one; every failure is collected, then thrown. */
   tasks(step: string, tasks: Task[], opts: { concurrent: boolean }): Promise<void>;
+}
+
+/** What a renderer is told while a step runs: each task starts and ends; the step ends. */
+export interface StepHooks {
+  taskStarted?(index: number): void;
+  taskEnded(index: number, error?: unknown): void;
+  stepEnded(failed: boolean): void;
+}
+
+/**
+ * Run a step's tasks (concurrently, or one by one stopping at the first failure), telling `hooks` as they go.
+ * After Ctrl-C nothing new starts. Every failure is collected, then thrown as one.
+ */
+export async function runTasks(
+  tasks: Task[],
+  opts: { concurrent: boolean },
+  hooks: StepHooks,
+): Promise<void> {
+  const errors: unknown[] = [];
+  const runOne = async (t: Task, i: number) => {
+    try {
+      checkInterrupted();
+      hooks.taskStarted?.(i);
+      await t.run();
+      hooks.taskEnded(i);
+    } catch (err) {
+      errors.push(err);
+      hooks.taskEnded(i, err);
+      if (!opts.concurrent) throw err;
+    }
+  };
+  try {
+    if (opts.concurrent) await Promise.all(tasks.map(runOne));
+    else for (const [i, t] of tasks.entries()) await runOne(t, i);
+  } catch {
+    // collected below
+  }
+  hooks.stepEnded(errors.length > 0);
+  if (errors.length > 0) throw combineErrors(errors);
 }
 
 export class JsonReporter implements Reporter {
@@ -58,76 +98,29 @@ export class JsonReporter implements Reporter {
     this.emit({ event: 'log', message });
   }
 
-  async tasks(step: string, tasks: Task[], opts: { concurrent: boolean }): Promise<void> {
+  trace(host: string, line: string): void {
+    this.emit({ event: 'log', host, message: line });
+  }
+
+  tasks(step: string, tasks: Task[], opts: { concurrent: boolean }): Promise<void> {
     const started = Date.now();
     this.emit({ event: 'step', step, status: 'start', hosts: tasks.map((t) => t.title) });
-    const errors: unknown[] = [];
-    const runOne = async (t: Task) => {
-      try {
-        checkInterrupted(); // after Ctrl-C nothing new starts
-        await t.run();
-        this.emit({ event: 'task', step, task: t.title, status: 'ok' });
-      } catch (err) {
-        errors.push(err);
-        this.emit({ event: 'task', step, task: t.title, status: 'failed', error: (err as Error).message });
-        if (!opts.concurrent) throw err;
-      }
-    };
-    try {
-      if (opts.concurrent) await Promise.all(tasks.map(runOne));
-      else for (const t of tasks) await runOne(t);
-    } catch {
-      // collected below
-    }
-    const failed = errors.length > 0;
-    this.emit({ event: 'step', step, status: failed ? 'failed' : 'ok', durationMs: Date.now() - started });
-    if (failed) throw combineErrors(errors);
-  }
-}
-
-export class HumanReporter implements Reporter {
-  readonly json = false;
-  emit(e: SwarmupEvent): void {
-    if (e.event === 'problem') process.stderr.write(redact(`! ${e.host}: ${e.message}\n`));
-    if (e.event === 'log') process.stdout.write(redact(`${e.host ? `${e.host}: ` : ''}${e.message}\n`));
-  }
-
-  info(message: string): void {
-    process.stdout.write(redact(message) + '\n');
-  }
-
-  async tasks(step: string, tasks: Task[], opts: { concurrent: boolean }): Promise<void> {
-    const errors: unknown[] = [];
-    const sub: ListrTask[] = tasks.map((t) => ({
-      title: t.title,
-      task: async () => {
-        try {
-          checkInterrupted(); // after Ctrl-C nothing new starts
-          await t.run();
-        } catch (err) {
-          errors.push(err);
-          throw new Error(redact((err as Error).message));
-        }
-      },
-    }));
-    const { Listr } = await import('listr2'); // only for human output: JSON runs never load it
-    const list = new Listr(
-      [
-        {
-          title: step,
-          task: (_ctx, task) =>
-            task.newListr(sub, { concurrent: opts.concurrent, exitOnError: !opts.concurrent }),
-        },
-      ],
-      {
-        exitOnError: false,
-        // Signals are swarmup's to handle (stop between steps), not the renderer's.
-        registerSignalListeners: false,
-        rendererOptions: { collapseErrors: false },
-        fallbackRendererOptions: {},
-      },
-    );
-    await list.run().catch(() => undefined);
-    if (errors.length > 0) throw combineErrors(errors);
+    return runTasks(tasks, opts, {
+      taskEnded: (i, err) =>
+        this.emit({
+          event: 'task',
+          step,
+          task: tasks[i]!.title,
+          status: err ? 'failed' : 'ok',
+          ...(err ? { error: (err as Error).message } : {}),
+        }),
+      stepEnded: (failed) =>
+        this.emit({
+          event: 'step',
+          step,
+          status: failed ? 'failed' : 'ok',
+          durationMs: Date.now() - started,
+        }),
+    });
   }
 }

@@ -9,6 +9,7 @@ import { socketLike } from './channel-socket.ts';
 import { withApiDeadline } from './deadline.ts';
 import { Semaphore } from './semaphore.ts';
 import { hostPattern, type KnownHostsFile } from './known-hosts.ts';
+import { traceApiCalls, traceOfCommand, type Trace } from './trace.ts';
 
 /** The outcome of one remote command: nothing is dropped, failing or not. */
 export interface ExecResult {
@@ -45,6 +46,8 @@ export interface ConnectOptions {
   commandDeadlineMs?: number;
   /** The (shared) connection to a jump host; given by the pool. */
   openJump?: (jump: SshTarget) => Promise<SshConnection>;
+  /** `--verbose`: told each command line run and each Engine API call made (method and path, no body). */
+  trace?: Trace;
 }
 
 /** A remote command that exited non-zero: the host, the command and both output streams are kept. */
@@ -83,6 +86,7 @@ export class SshConnection {
       apiMs: 60_000,
       commandMs: 1_200_000,
     },
+    private readonly trace?: Trace,
   ) {
     client.on('error', () => undefined); // errors after connect surface on the channel that failed
   }
@@ -170,10 +174,15 @@ export class SshConnection {
         .once('ready', () => {
           settled = true;
           resolve(
-            new SshConnection(target, client, {
-              apiMs: opts.apiDeadlineMs ?? 60_000,
-              commandMs: opts.commandDeadlineMs ?? 1_200_000,
-            }),
+            new SshConnection(
+              target,
+              client,
+              {
+                apiMs: opts.apiDeadlineMs ?? 60_000,
+                commandMs: opts.commandDeadlineMs ?? 1_200_000,
+              },
+              opts.trace,
+            ),
           );
         })
         // ssh2 may emit more than one error for one failed attempt: the first one decides, the rest are dropped.
@@ -216,6 +225,7 @@ export class SshConnection {
     opts: { stdin?: string; onStdout?: (chunk: string) => void; deadlineMs?: number },
   ): Promise<ExecResult> {
     await this.sessions.acquire();
+    this.trace?.(this.name, traceOfCommand(command, opts.stdin));
     try {
       // sshd frees a session slot a moment after the channel closes: a refused open is retried briefly.
       for (let attempt = 0; ; attempt++) {
@@ -306,11 +316,14 @@ export class SshConnection {
         );
       };
       this.agent = agent;
-      this.dockerClient = withApiDeadline(
-        new Docker({ host: 'docker', port: 80, protocol: 'http', agent } as Docker.DockerOptions),
-        this.deadlines.apiMs,
-        `${this.name}: the Docker engine`,
-      );
+      const docker = new Docker({
+        host: 'docker',
+        port: 80,
+        protocol: 'http',
+        agent,
+      } as Docker.DockerOptions);
+      if (this.trace) traceApiCalls(docker, (line) => this.trace!(this.name, line));
+      this.dockerClient = withApiDeadline(docker, this.deadlines.apiMs, `${this.name}: the Docker engine`);
     }
     return this.dockerClient;
   }
@@ -330,6 +343,7 @@ export class SshConnection {
         this.forwardingRefused = true;
       }
     }
+    this.trace?.(this.name, traceOfCommand('docker system dial-stdio'));
     channel = await new Promise<ClientChannel>((resolve, reject) =>
       this.client.exec('docker system dial-stdio', (err, ch) => (err ? reject(err) : resolve(ch))),
     );

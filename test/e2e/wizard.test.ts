@@ -1,114 +1,19 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { resolveCluster } from '../../src/config/cluster.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { generateEd25519 } from '../../src/state/cluster-key.ts';
 import { motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
-import { childEnv, swarmup, tempHome } from '../support/cli.ts';
+import { swarmup, tempHome } from '../support/cli.ts';
+import { Terminal } from '../support/terminal.ts';
 
 /**
  * `swarmup wizard` driven as a person drives it: in a real terminal (tmux), keys typed, the screen read. Each
  * test has its own working folder (where ./swarmup.yaml lands) and its own state home.
  */
-const BIN = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-class Terminal {
-  private readonly session = `wizard-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  constructor(
-    readonly cwd: string,
-    readonly env: Record<string, string>,
-  ) {}
-
-  async start(args: string): Promise<void> {
-    const vars = Object.entries(childEnv(this.env))
-      .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
-      .map(([k, v]) => `${k}='${v.replace(/'/g, "'\\''")}'`)
-      .join(' ');
-    // The whole environment is given (env -i): no AWS_* variable of the caller reaches the wizard.
-    const shell = `env -i ${vars} ${process.execPath} ${BIN} ${args}; echo "EXIT=$?"; sleep 300`;
-    await execa('tmux', [
-      'new-session',
-      '-d',
-      '-s',
-      this.session,
-      '-x',
-      '250',
-      '-y',
-      '60',
-      '-c',
-      this.cwd,
-      shell,
-    ]);
-  }
-
-  async screen(): Promise<string> {
-    return String(
-      (await execa('tmux', ['capture-pane', '-p', '-J', '-t', this.session, '-S', '-500'])).stdout,
-    );
-  }
-
-  /** Wait until the screen shows `pattern` (a question is shown as "? <question>", answered ones as "✔"). */
-  async waitFor(pattern: RegExp, ms = 30_000): Promise<string> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const text = await this.screen();
-      if (pattern.test(text)) return text;
-      if (Date.now() > until) throw new Error(`the terminal never showed ${pattern}; it shows:\n${text}`);
-      await sleep(100);
-    }
-  }
-
-  /** Wait for the question, then answer it: `text` typed over the default (blank: Enter takes the default). */
-  async answer(question: string, text = ''): Promise<void> {
-    await this.waitFor(new RegExp(`^\\? ${question}`, 'm'));
-    const before = (await this.screen()).split('\n').filter((l) => l.startsWith('✔')).length;
-    if (text) {
-      await this.keys('C-u');
-      await this.type(text);
-    }
-    await this.keys('Enter');
-    // Answered when one more line is ticked, or a refusal ("> ...") is shown.
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const s = await this.screen();
-      if (s.split('\n').filter((l) => l.startsWith('✔')).length > before || /^> /m.test(s)) return;
-      if (Date.now() > until) throw new Error(`no answer was taken for "${question}"; the screen:\n${s}`);
-      await sleep(100);
-    }
-  }
-
-  /** Move down a select list `n` times and take that choice. */
-  async choose(question: string, down: number): Promise<void> {
-    await this.waitFor(new RegExp(`^\\? ${question}`, 'm'));
-    for (let i = 0; i < down; i++) await this.keys('Down');
-    await this.keys('Enter');
-    await this.waitFor(new RegExp(`^✔ ${question}`, 'm'));
-  }
-
-  /** Keys by tmux name (Enter, Down, C-c). */
-  async keys(...keys: string[]): Promise<void> {
-    await execa('tmux', ['send-keys', '-t', this.session, ...keys]);
-  }
-
-  /** Text typed as is. */
-  async type(text: string): Promise<void> {
-    await execa('tmux', ['send-keys', '-t', this.session, '-l', text]);
-  }
-
-  async exit(): Promise<{ code: number; screen: string }> {
-    const screen = await this.waitFor(/EXIT=\d+/, 60_000);
-    return { code: Number(/EXIT=(\d+)/.exec(screen)![1]), screen };
-  }
-
-  async close(): Promise<void> {
-    await execa('tmux', ['kill-session', '-t', this.session], { reject: false });
-  }
-}
-
 const terminals: Terminal[] = [];
 function terminal(env: Record<string, string> = {}): { term: Terminal; dir: string; home: string } {
   const dir = tempHome('swarmup-wizard-');
