@@ -51,7 +51,8 @@ export class SwarmApplier {
         return;
       case 'init': {
         const docker = await c.docker(a.host);
-        await initSwarm(docker, c.machine(a.host).advertiseAddress);
+        const { kind: _kind, host: _host, ...options } = a;
+        await initSwarm(docker, c.machine(a.host).advertiseAddress, options);
         c.nodeIds.set(a.host, await nodeIdOf(docker));
         return;
       }
@@ -67,6 +68,7 @@ export class SwarmApplier {
           manager ? this.tokens.manager : this.tokens.worker,
           c.machine(a.host).advertiseAddress,
           `${c.machine(c.entry).advertiseAddress}:2377`,
+          a.dataPathAddr,
         );
         const nodeId = await nodeIdOf(docker);
         c.nodeIds.set(a.host, nodeId);
