@@ -5,6 +5,7 @@ import { planEventSchema } from '../../src/cli/json-schema.ts';
 import { planEvent } from '../../src/cluster/apply.ts';
 import { swarmPorts } from '../../src/engine/preflight.ts';
 import { InputError } from '../../src/errors.ts';
+import { wantedIngress } from '../../src/providers/ec2/security-group.ts';
 import {
   chooseAddrPool,
   initSettingNotices,
@@ -272,6 +273,15 @@ describe('the Engine API body and the pre-flight', () => {
         dataPathAddr: 'eth1',
       }),
     ).toEqual({ DefaultAddrPool: ['10.5.0.0/16'], SubnetSize: 26, DataPathPort: 4790, DataPathAddr: 'eth1' });
+  });
+
+  it("EC2's security group opens the configured data path port between members instead of 4789", () => {
+    const udp = (port?: number) =>
+      wantedIngress('sg-1', [], false, port)
+        .filter((r) => r.IpProtocol === 'udp')
+        .map((r) => r.FromPort);
+    expect(udp()).toEqual([7946, 4789]);
+    expect(udp(4790)).toEqual([7946, 4790]);
   });
 
   it('the port probe checks the data path port the swarm uses', () => {

@@ -304,6 +304,7 @@ export class Ec2Provider implements Provider {
         vpcId,
         sshCidrs,
         encryptedOverlay: this.ec2.encryptedOverlay,
+        ...(this.spec.swarm.dataPathPort !== undefined ? { dataPathPort: this.spec.swarm.dataPathPort } : {}),
       },
       progress,
     );
