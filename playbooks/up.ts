@@ -25,6 +25,8 @@ export default definePlaybook({
     const permissions = await ctx.provider.checkPermissions?.();
     ctx.reporter.emit({ event: 'plan', ...planEvent(plan), ...(permissions ? { permissions } : {}) });
     for (const p of plan.problems) ctx.reporter.emit({ event: 'problem', ...p });
+    if (plan.addrPool) ctx.log(plan.addrPool.description);
+    for (const n of plan.notices) ctx.log(n);
     if (permissions) {
       if (!ctx.reporter.json) ctx.log(permissionSummary(permissions));
       refuseDenied(permissions, `${ctx.provider.name} permissions`);

@@ -28,7 +28,14 @@ const actionShapes = [
   { kind: z.literal('remove-machine'), host },
   { kind: z.literal('engine'), host, steps: z.array(z.string()) },
   { kind: z.literal('leave'), host, reason: z.string() },
-  { kind: z.literal('init'), host },
+  {
+    kind: z.literal('init'),
+    host,
+    defaultAddrPool: z.array(z.string().min(1)).optional(),
+    subnetSize: z.number().int().optional(),
+    dataPathPort: z.number().int().optional(),
+    dataPathAddr: z.string().optional(),
+  },
   {
     kind: z.literal('remove-node'),
     nodeId,
@@ -36,7 +43,7 @@ const actionShapes = [
     demoteFirst: z.boolean(),
     reason: z.string(),
   },
-  { kind: z.literal('join'), host, role },
+  { kind: z.literal('join'), host, role, dataPathAddr: z.string().optional() },
   { kind: z.literal('promote'), host, nodeId },
   { kind: z.literal('demote'), host, nodeId },
   { kind: z.literal('drain'), host, nodeId },
@@ -73,6 +80,18 @@ export const planEventSchema = z.strictObject({
     }),
   ),
   problems: z.array(problem),
+  /** The swarm's default address pool: the one init is given (chosen, configured) or the existing swarm's own. */
+  addrPool: z
+    .strictObject({
+      pool: z.array(z.string().min(1)),
+      subnetSize: z.number().int(),
+      source: z.enum(['given', 'chosen', 'recorded', 'swarm']),
+      seen: z.number().int().nonnegative(),
+      description: z.string().min(1),
+    })
+    .optional(),
+  /** Worth saying, not refusing: a configured pool overlapping a network seen; an init setting a swarm cannot change. */
+  notices: z.array(z.string()).optional(),
   /** Providers that can ask (EC2's DryRun): may these credentials make each change? */
   permissions: z
     .array(

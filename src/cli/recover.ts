@@ -56,7 +56,9 @@ export async function recover(ctx: PlaybookContext, from?: string): Promise<Veri
         run: async () => {
           const docker = (await ctx.connection(host)).docker;
           try {
-            await forceNewCluster(docker, host.advertiseAddress);
+            await forceNewCluster(docker, host.advertiseAddress, {
+              ...(ctx.cluster.swarm.dataPathAddr ? { dataPathAddr: ctx.cluster.swarm.dataPathAddr } : {}),
+            });
             ctx.changed();
             await waitForNode(docker, chosen.nodeId, (n) => n.leader, 'leader', 60_000);
           } catch (err) {

@@ -13,9 +13,9 @@ export type Action =
   | { kind: 'engine'; host: string; steps: string[] }
   // swarm (Docker Engine API)
   | { kind: 'leave'; host: string; reason: string }
-  | { kind: 'init'; host: string }
+  | ({ kind: 'init'; host: string } & InitSettings)
   | { kind: 'remove-node'; nodeId: string; hostname: string; demoteFirst: boolean; reason: string }
-  | { kind: 'join'; host: string; role: Role }
+  | { kind: 'join'; host: string; role: Role; dataPathAddr?: string }
   | { kind: 'promote'; host: string; nodeId: string }
   | { kind: 'demote'; host: string; nodeId: string }
   | { kind: 'drain'; host: string; nodeId: string }
@@ -25,6 +25,14 @@ export type Action =
   // day 2, not planned by up: `swarmup unlock`, `swarmup unlock-key --rotate`
   | { kind: 'unlock'; host: string }
   | { kind: 'rotate-unlock-key' };
+
+/** What `swarm init` is made with (src/cluster/init-options.ts); absent fields: Docker's defaults. */
+export interface InitSettings {
+  defaultAddrPool?: string[];
+  subnetSize?: number;
+  dataPathPort?: number;
+  dataPathAddr?: string;
+}
 
 /** The stages of `up`, in order; `--until` cuts this list. */
 export const stages = ['provision', 'engine', 'swarm'] as const;
@@ -50,12 +58,19 @@ export function describeAction(a: Action): string {
       return `${a.host}: engine: ${a.steps.join('; ')}`;
     case 'leave':
       return `${a.host}: leave (${a.reason})`;
-    case 'init':
-      return `${a.host}: init swarm`;
+    case 'init': {
+      const settings = [
+        ...(a.defaultAddrPool ? [`address pool ${a.defaultAddrPool.join(', ')}`] : []),
+        ...(a.subnetSize !== undefined ? [`/${a.subnetSize} subnets`] : []),
+        ...(a.dataPathPort !== undefined ? [`data path port ${a.dataPathPort}`] : []),
+        ...(a.dataPathAddr ? [`data path address ${a.dataPathAddr}`] : []),
+      ];
+      return `${a.host}: init swarm${settings.length > 0 ? ` (${settings.join(', ')})` : ''}`;
+    }
     case 'remove-node':
       return `remove node ${a.hostname} (${a.nodeId.slice(0, 12)})${a.demoteFirst ? ', demoted first' : ''}: ${a.reason}`;
     case 'join':
-      return `${a.host}: join as ${a.role}`;
+      return `${a.host}: join as ${a.role}${a.dataPathAddr ? ` (data path address ${a.dataPathAddr})` : ''}`;
     case 'promote':
       return `${a.host}: promote to manager`;
     case 'demote':

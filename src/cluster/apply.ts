@@ -3,6 +3,7 @@ import { errorMessage, InputError, StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
 import { SwarmApplier, type SwarmActionContext } from '../swarm/apply-action.ts';
+import { poolOverlaps } from '../swarm/addr-pool.ts';
 import type { HostFacts } from '../swarm/facts.ts';
 import { readSwarmFacts } from '../swarm/read-facts.ts';
 import { refuseLocked } from '../swarm/locked.ts';
@@ -105,6 +106,7 @@ export async function applyCluster(
         .flatMap((a) => (a.kind === 'init' || a.kind === 'join' ? [a.host] : [])),
     ),
     roles: p.swarm.roles,
+    ...dataPathPortOf(p, facts),
   });
   let facts = reading.input.facts;
   let swarmPlan = plan;
@@ -115,10 +117,13 @@ export async function applyCluster(
   if (reread.length > 0) {
     const fresh = await readSwarmFacts(ctx.withHosts(reread.map((n) => machines.get(n)!)), {
       engineWaitMs: 60_000,
+      routes: true,
     });
     facts = [...facts.filter((f) => !reread.includes(f.host)), ...fresh];
     const assumedFresh = fresh.every((f) => f.state === 'inactive') && plan.unread.length === 0;
-    if (!assumedFresh) {
+    // A pool swarmup chose before these machines existed must overlap none of their routes either.
+    const poolClash = chosenPoolClashes(plan.addrPool, fresh);
+    if (!assumedFresh || poolClash) {
       swarmPlan = planCluster({
         ...reading.input,
         facts,
@@ -127,6 +132,8 @@ export async function applyCluster(
           .concat(reread.map((n) => ({ name: n, role: 'worker' as const, state: 'running' as const }))),
       });
       ctx.reporter.emit({ event: 'plan', revised: true, ...planEvent(swarmPlan) });
+      const pool = swarmPlan.addrPool;
+      if (pool && pool.description !== plan.addrPool?.description) progress(pool.description);
     }
   }
   // A manager that was started again with autolock on waits for its key: said plainly, before any swarm change.
@@ -178,6 +185,14 @@ export async function applyCluster(
         nodeIds.delete(a.host);
         return;
       }
+      if (a.kind === 'init' && a.defaultAddrPool && swarmPlan.addrPool?.source !== 'given') {
+        // Recorded before init: a run stopped here keeps the choice (while it overlaps nothing) next time.
+        ctx.state.write({
+          name: ctx.cluster.name,
+          provider: ctx.cluster.provider,
+          addrPool: a.defaultAddrPool,
+        });
+      }
       await swarm.apply(a);
       if (a.kind === 'init') recordCluster(ctx, await readClusterId(ctx, machineOf(a.host)));
       // Every node swarmup joins is recorded at once: down makes only those leave.
@@ -200,7 +215,12 @@ export function unlockKeysOf(ctx: PlaybookContext): NonNullable<SwarmActionConte
 }
 
 /** The `plan` event: every phase with its actions, as `plan --json` prints it and `up --json` announces it. */
-export function planEvent(plan: ClusterPlan): { phases: unknown[]; problems: unknown[] } {
+export function planEvent(plan: ClusterPlan): {
+  phases: unknown[];
+  problems: unknown[];
+  addrPool?: unknown;
+  notices?: string[];
+} {
   return {
     phases: plan.phases.map((p) => ({
       stage: p.stage,
@@ -209,7 +229,29 @@ export function planEvent(plan: ClusterPlan): { phases: unknown[]; problems: unk
       actions: p.actions.map((a) => ({ ...a, description: describeAction(a) })),
     })),
     problems: plan.problems,
+    ...(plan.addrPool ? { addrPool: plan.addrPool } : {}),
+    ...(plan.notices.length > 0 ? { notices: plan.notices } : {}),
   };
+}
+
+/** The data path port the swarm is (or is about to be) made with, when not Docker's default. */
+function dataPathPortOf(plan: ClusterPlan, facts: HostFacts[]): { dataPathPort?: number } {
+  const init = plan.phases.flatMap((p) => p.actions).find((a) => a.kind === 'init');
+  const port =
+    init?.kind === 'init'
+      ? init.dataPathPort
+      : facts.find((f) => f.clusterId && f.clusterId === plan.swarm.clusterId && f.initSettings)?.initSettings
+          ?.dataPathPort;
+  return port !== undefined && port !== 4789 ? { dataPathPort: port } : {};
+}
+
+/** Whether a pool swarmup chose (not one given) overlaps a route of the hosts just read. */
+function chosenPoolClashes(pool: ClusterPlan['addrPool'], fresh: HostFacts[]): boolean {
+  if (!pool || pool.source === 'given' || pool.source === 'swarm') return false;
+  return poolOverlaps(
+    pool.pool,
+    fresh.flatMap((f) => f.routes ?? []),
+  );
 }
 
 function keptHosts(reading: ClusterReading, machines: Map<string, Machine>): Machine[] {

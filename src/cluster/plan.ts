@@ -2,7 +2,9 @@ import type { Role } from '../config/cluster.ts';
 import type { MachineListing } from '../providers/provider.ts';
 import type { HostFacts } from '../swarm/facts.ts';
 import { planSwarm, type Problem, type SwarmPlan } from '../swarm/plan.ts';
+import type { SeenNetwork } from '../swarm/addr-pool.ts';
 import { stages, type Action, type Phase, type Stage } from './actions.ts';
+import { planInitOptions, type InitOptionsPlan, type InitSettingsWanted } from './init-options.ts';
 
 /**
  * What the cluster is made of now, as read before anything changes: the provider's machines, what each running
@@ -32,6 +34,12 @@ export interface ClusterFacts {
   recordedNodeIds?: Record<string, string>;
   /** Wanted autolock (swarm.autolock, --autolock). */
   autolock?: boolean;
+  /** Settings of `swarm init` the spec gives (pool, subnet size, data path). */
+  initSettings?: InitSettingsWanted;
+  /** Networks the provider sees (the address pool overlaps none); the hosts' routes come with their facts. */
+  seenNetworks?: SeenNetwork[];
+  /** The address pool an earlier run chose for this cluster. */
+  recordedPool?: string[];
 }
 
 /** The one plan of a run: built once from facts, printed by `plan`, applied by `up`. Pure data. */
@@ -40,6 +48,10 @@ export interface ClusterPlan {
   /** The swarm part's choices: which swarm, through which manager, which role each host gets. */
   swarm: Pick<SwarmPlan, 'clusterId' | 'entry' | 'roles' | 'adopted'>;
   problems: Problem[];
+  /** The swarm's address pool: what init is given, or what the existing swarm has. */
+  addrPool?: InitOptionsPlan['addrPool'];
+  /** Worth saying, not refusing (a configured pool overlapping a network; a setting an existing swarm cannot take). */
+  notices: string[];
   /** Machines that exist but whose swarm state could not be read yet (being started): re-read after the start. */
   unread: string[];
 }
@@ -106,9 +118,19 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
     },
     ...swarm.phases,
   ].filter((p) => p.actions.length > 0);
+  const init = input.machinesOnly
+    ? { phases, notices: [] }
+    : planInitOptions({
+        wanted: input.initSettings ?? {},
+        seen: input.seenNetworks ?? [],
+        ...(input.recordedPool ? { recordedPool: input.recordedPool } : {}),
+        facts: input.facts,
+        ...(swarm.clusterId ? { clusterId: swarm.clusterId } : {}),
+        phases,
+      });
 
   return {
-    phases,
+    phases: init.phases,
     swarm: {
       ...(swarm.clusterId ? { clusterId: swarm.clusterId } : {}),
       entry: swarm.entry,
@@ -116,6 +138,8 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
       ...(swarm.adopted ? { adopted: swarm.adopted } : {}),
     },
     problems: swarm.problems,
+    ...(init.addrPool ? { addrPool: init.addrPool } : {}),
+    notices: init.notices,
     unread: [...start, ...starting].map((h) => h.name),
   };
 }

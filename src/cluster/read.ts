@@ -23,6 +23,9 @@ export async function readCluster(
 ): Promise<ClusterReading> {
   const { provider, cluster } = ctx;
   const state = ctx.state.read();
+  // The networks the provider sees, read beside the listing (the swarm's address pool must overlap none).
+  const seenReading = opts.machinesOnly ? undefined : provider.seenNetworks?.();
+  seenReading?.catch(() => undefined); // awaited below
   const listing: MachineListing[] = await provider.list();
   const hosts = provider.createsMachines
     ? provider.wanted()
@@ -33,6 +36,13 @@ export async function readCluster(
     ...(ctx.options.adopt ? { adopt: true } : {}),
     ...(state?.clusterId ? { knownClusterId: state.clusterId } : {}),
     ...(state?.nodeIds ? { recordedNodeIds: state.nodeIds } : {}),
+    initSettings: {
+      ...(cluster.swarm.defaultAddrPool ? { defaultAddrPool: cluster.swarm.defaultAddrPool } : {}),
+      ...(cluster.swarm.subnetSize !== undefined ? { subnetSize: cluster.swarm.subnetSize } : {}),
+      ...(cluster.swarm.dataPathPort !== undefined ? { dataPathPort: cluster.swarm.dataPathPort } : {}),
+      ...(cluster.swarm.dataPathAddr ? { dataPathAddr: cluster.swarm.dataPathAddr } : {}),
+    },
+    ...(state?.addrPool ? { recordedPool: state.addrPool } : {}),
   };
   if (opts.machinesOnly) {
     // --until provision: machines only; no host is connected to (they may not answer yet).
@@ -60,7 +70,7 @@ export async function readCluster(
   const waitForEngine = provider.enginePreinstalled ? 60_000 : 0;
   const facts: HostFacts[] =
     reached.length > 0
-      ? await readSwarmFacts(keptCtx, { engineWaitMs: waitForEngine, tolerateNoEngine: true })
+      ? await readSwarmFacts(keptCtx, { engineWaitMs: waitForEngine, tolerateNoEngine: true, routes: true })
       : [];
   if (dropped.length > 0) {
     // A dropped host that does not answer any more is not an error: its node is removed by NodeID.
@@ -106,6 +116,7 @@ export async function readCluster(
       engines,
       ...(provider.enginePreinstalled ? {} : { newMachineEngine: newMachineEngineSteps(ctx) }),
       ...recorded,
+      seenNetworks: (await seenReading) ?? [],
     },
     machines,
     engineReading,

@@ -18,6 +18,8 @@ export function renderPlan(plan: ClusterPlan, until?: Stage): string {
     for (const a of phase.actions) lines.push(`    ${describeAction(a)}`);
   }
   if (plan.phases.length === 0) lines.push('nothing to change');
+  if (plan.addrPool && (!until || until === 'swarm')) lines.push(plan.addrPool.description);
+  for (const n of plan.notices) lines.push(`note: ${n}`);
   if (!until || until === 'swarm')
     lines.push('then verify: every node Ready and Active, one Leader, every other manager Reachable');
   return lines.join('\n');

@@ -110,6 +110,8 @@ export interface PreflightOptions {
   reference: string;
   joining: Set<string>;
   roles: Record<string, 'manager' | 'worker'>;
+  /** The swarm's data path (VXLAN) UDP port, when not 4789. */
+  dataPathPort?: number;
 }
 
 type Probed = Awaited<ReturnType<typeof probeSwarmPorts>>;
@@ -123,6 +125,7 @@ export async function probePorts(ctx: PlaybookContext, opts: PreflightOptions): 
     ctx.hosts.map((h) => ({ name: h.name, role: opts.roles[h.name] ?? 'worker' })),
     opts.joining,
     opts.reference,
+    opts.dataPathPort,
   );
   const host = (n: string) => ctx.hosts.find((h) => h.name === n)!;
   let probed: Probed = { problems: [], reports: new Map() };
@@ -131,7 +134,7 @@ export async function probePorts(ctx: PlaybookContext, opts: PreflightOptions): 
     'pre-flight: addresses, disk, swarm ports',
     [
       {
-        title: `${probes.length} probe${probes.length === 1 ? '' : 's'}: 2377/tcp to managers, 7946/tcp+udp, 4789/udp`,
+        title: `${probes.length} probe${probes.length === 1 ? '' : 's'}: 2377/tcp to managers, 7946/tcp+udp, ${opts.dataPathPort ?? 4789}/udp`,
         run: async () => {
           probed = await probeSwarmPorts({
             probes,

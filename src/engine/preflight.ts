@@ -61,9 +61,12 @@ export function preflightChecks(input: PreflightInput): PreflightProblem[] {
   return problems;
 }
 
-/** The ports Swarm needs between nodes: 2377/tcp on managers, 7946 tcp+udp and 4789/udp on every node. */
-export function swarmPorts(role: 'manager' | 'worker'): string[] {
-  return [...(role === 'manager' ? ['tcp:2377'] : []), 'tcp:7946', 'udp:7946', 'udp:4789'];
+/**
+ * The ports Swarm needs between nodes: 2377/tcp on managers, 7946 tcp+udp and the data path's UDP port (4789
+ * unless the swarm was made with another) on every node.
+ */
+export function swarmPorts(role: 'manager' | 'worker', dataPathPort = 4789): string[] {
+  return [...(role === 'manager' ? ['tcp:2377'] : []), 'tcp:7946', 'udp:7946', `udp:${dataPathPort}`];
 }
 
 /** Which probes to run: every joining host from the reference, and the reference from another host. */
@@ -71,15 +74,16 @@ export function probePlan(
   hosts: ReadonlyArray<{ name: string; role: 'manager' | 'worker' }>,
   joining: ReadonlySet<string>,
   reference: string,
+  dataPathPort?: number,
 ): Array<{ from: string; to: string; ports: string[] }> {
   const probes: Array<{ from: string; to: string; ports: string[] }> = [];
   for (const h of hosts) {
     if (!joining.has(h.name) || h.name === reference) continue;
-    probes.push({ from: reference, to: h.name, ports: swarmPorts(h.role) });
+    probes.push({ from: reference, to: h.name, ports: swarmPorts(h.role, dataPathPort) });
   }
   const other = hosts.find((h) => h.name !== reference);
   const ref = hosts.find((h) => h.name === reference);
   if (joining.has(reference) && other && ref)
-    probes.push({ from: other.name, to: reference, ports: swarmPorts(ref.role) });
+    probes.push({ from: other.name, to: reference, ports: swarmPorts(ref.role, dataPathPort) });
   return probes;
 }

@@ -16,7 +16,15 @@ export type SwarmupEvent =
   | { event: 'task'; step: string; task: string; status: 'ok' | 'failed'; error?: string }
   | { event: 'log'; host?: string; message: string }
   | { event: 'problem'; host: string; message: string }
-  | { event: 'plan'; phases: unknown[]; problems: unknown[]; revised?: boolean; permissions?: unknown[] }
+  | {
+      event: 'plan';
+      phases: unknown[];
+      problems: unknown[];
+      revised?: boolean;
+      permissions?: unknown[];
+      addrPool?: unknown;
+      notices?: string[];
+    }
   | { event: 'action'; status: 'ok' | 'failed'; kind: string; description: string; [field: string]: unknown }
   | { event: 'error'; message: string; exitCode: number }
   | {

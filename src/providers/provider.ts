@@ -1,4 +1,5 @@
 import type { HostSpec, Role } from '../config/cluster.ts';
+import type { SeenNetwork } from '../swarm/addr-pool.ts';
 import type { PermissionCheck } from './permission-report.ts';
 
 /** A machine ready to be reached over SSH: where, as whom, and the address the swarm should use for it. */
@@ -58,6 +59,11 @@ export interface Provider {
    * before its first change.
    */
   checkPermissions?(): Promise<PermissionCheck[]>;
+  /**
+   * Optional: the IPv4 networks the machines live among, as the provider sees them (EC2: the VPC's blocks; docker:
+   * the local engine's networks), so the swarm's address pool overlaps none. Changes nothing.
+   */
+  seenNetworks?(): Promise<SeenNetwork[]>;
   /** Create one machine (it starts running). */
   create(node: NodeWanted, progress: ProgressSink): Promise<void>;
   /** Start one stopped machine. */

@@ -24,6 +24,8 @@ export interface ClusterState {
   lives?: Record<string, number>;
   /** NodeID of each machine as it last joined: a node of the swarm listed here and reported by no host is stale. */
   nodeIds?: Record<string, string>;
+  /** The swarm's default address pool as swarmup chose it, so a run that did not get to init keeps its choice. */
+  addrPool?: string[];
   /** NodeIDs of a swarm that existed before swarmup adopted it: down never makes them leave. */
   preexisting?: string[];
   /** ssh provider: the hosts of the last run, so a host taken out of the inventory can still be made to leave. */

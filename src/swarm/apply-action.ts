@@ -56,7 +56,8 @@ export class SwarmApplier {
         return;
       case 'init': {
         const docker = await c.docker(a.host);
-        await initSwarm(docker, c.machine(a.host).advertiseAddress, { autolock: !!c.autolock });
+        const { kind: _kind, host: _host, ...options } = a;
+        await initSwarm(docker, c.machine(a.host).advertiseAddress, { ...options, autolock: !!c.autolock });
         c.nodeIds.set(a.host, await nodeIdOf(docker));
         if (c.autolock) await this.keepUnlockKey(docker);
         return;
@@ -73,6 +74,7 @@ export class SwarmApplier {
           manager ? this.tokens.manager : this.tokens.worker,
           c.machine(a.host).advertiseAddress,
           `${c.machine(c.entry).advertiseAddress}:2377`,
+          a.dataPathAddr,
         );
         const nodeId = await nodeIdOf(docker);
         c.nodeIds.set(a.host, nodeId);

@@ -54,16 +54,36 @@ export async function listNodes(docker: Docker): Promise<ClusterNode[]> {
   return parseNodes(await docker.listNodes());
 }
 
-/** `swarm init`; with autolock, the managers' raft keys are encrypted with an unlock key from the start. */
+/** What `swarm init` may be given besides the addresses (absent: Docker's defaults). */
+export interface InitOptions {
+  defaultAddrPool?: string[];
+  subnetSize?: number;
+  dataPathPort?: number;
+  dataPathAddr?: string;
+  /** The managers' raft keys encrypted with an unlock key from the start. */
+  autolock?: boolean;
+}
+
+/** The Engine API's SwarmInit fields for the options given (only those given). Pure. */
+export function initBody(o: InitOptions): Record<string, unknown> {
+  return {
+    ...(o.defaultAddrPool?.length ? { DefaultAddrPool: o.defaultAddrPool } : {}),
+    ...(o.subnetSize !== undefined ? { SubnetSize: o.subnetSize } : {}),
+    ...(o.dataPathPort !== undefined ? { DataPathPort: o.dataPathPort } : {}),
+    ...(o.dataPathAddr ? { DataPathAddr: o.dataPathAddr } : {}),
+  };
+}
+
 export async function initSwarm(
   docker: Docker,
   advertiseAddress: string,
-  options: { autolock?: boolean } = {},
+  options: InitOptions = {},
 ): Promise<void> {
   await docker.swarmInit({
     ListenAddr: '0.0.0.0:2377',
     AdvertiseAddr: advertiseAddress,
     ...(options.autolock ? { Spec: { EncryptionConfig: { AutoLockManagers: true } } } : {}),
+    ...initBody(options),
   });
 }
 
@@ -86,12 +106,14 @@ export async function joinSwarm(
   token: string,
   advertiseAddress: string,
   remote: string,
+  dataPathAddr?: string,
 ): Promise<void> {
   await docker.swarmJoin({
     ListenAddr: '0.0.0.0:2377',
     AdvertiseAddr: advertiseAddress,
     RemoteAddrs: [remote],
     JoinToken: token,
+    ...(dataPathAddr ? { DataPathAddr: dataPathAddr } : {}),
   });
 }
 
@@ -190,11 +212,20 @@ export async function runningTasksOn(docker: Docker, nodeId: string): Promise<st
     );
 }
 
-/** Force a new single-manager cluster from this manager's raft data (recovery from lost quorum only). */
-export async function forceNewCluster(docker: Docker, advertiseAddress: string): Promise<void> {
+/**
+ * Force a new single-manager cluster from this manager's raft data (recovery from lost quorum only). The address
+ * pool, subnet size and data path port live in that raft data and stay as they were; the data path address is
+ * this node's own setting, given again so it is kept.
+ */
+export async function forceNewCluster(
+  docker: Docker,
+  advertiseAddress: string,
+  options: Pick<InitOptions, 'dataPathAddr'> = {},
+): Promise<void> {
   await docker.swarmInit({
     ListenAddr: '0.0.0.0:2377',
     AdvertiseAddr: advertiseAddress,
     ForceNewCluster: true,
+    ...initBody({ ...(options.dataPathAddr ? { dataPathAddr: options.dataPathAddr } : {}) }),
   });
 }

@@ -1,4 +1,5 @@
 import type { Role } from '../config/cluster.ts';
+import { parseInitSettings, type SeenNetwork, type SwarmInitSettings } from './addr-pool.ts';
 
 /** Swarm.LocalNodeState as the engine reports it. */
 export type LocalNodeState = 'inactive' | 'pending' | 'active' | 'error' | 'locked';
@@ -40,6 +41,10 @@ export interface HostFacts {
   systemTime?: number;
   /** Host clock minus this machine's clock (s), estimated at the middle of the round trip that read it. */
   clockOffset?: number;
+  /** A manager's view of what `swarm init` fixed (address pool, subnet size, data path port). */
+  initSettings?: SwarmInitSettings;
+  /** The host's IPv4 routes (read when a swarm may be initialised: the address pool must overlap none). */
+  routes?: SeenNetwork[];
 }
 
 /** Facts of a host that has never been in a swarm (a machine `plan` has not created yet, or no engine yet). */
@@ -64,7 +69,13 @@ interface InfoJson {
     LocalNodeState?: string;
     ControlAvailable?: boolean;
     Error?: string;
-    Cluster?: { ID?: string; Spec?: { EncryptionConfig?: { AutoLockManagers?: boolean } } } | null;
+    Cluster?: {
+      ID?: string;
+      Spec?: { EncryptionConfig?: { AutoLockManagers?: boolean } };
+      DefaultAddrPool?: string[] | null;
+      SubnetSize?: number;
+      DataPathPort?: number;
+    } | null;
   };
 }
 
@@ -73,6 +84,7 @@ export function parseInfo(host: string, advertiseAddress: string, info: unknown)
   const i = (info ?? {}) as InfoJson;
   const swarm = i.Swarm ?? {};
   const state = (swarm.LocalNodeState || 'inactive') as LocalNodeState;
+  const initSettings = swarm.Cluster?.ID ? parseInitSettings(swarm.Cluster) : undefined;
   return {
     host,
     advertiseAddress,
@@ -86,6 +98,7 @@ export function parseInfo(host: string, advertiseAddress: string, info: unknown)
     ...(swarm.Cluster?.Spec
       ? { autolock: swarm.Cluster.Spec.EncryptionConfig?.AutoLockManagers === true }
       : {}),
+    ...(initSettings ? { initSettings } : {}),
     ...(i.SystemTime && Number.isFinite(Date.parse(i.SystemTime))
       ? { systemTime: Date.parse(i.SystemTime) }
       : {}),

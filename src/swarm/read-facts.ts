@@ -1,5 +1,6 @@
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import { sleep } from '../transport/ssh-connection.ts';
+import { parseRoutes, type SeenNetwork } from './addr-pool.ts';
 import { readHostFacts, waitForEngine } from './engine.ts';
 import type { HostFacts } from './facts.ts';
 
@@ -14,6 +15,8 @@ export interface ReadFactsOptions {
   tolerateNoEngine?: boolean;
   /** How long a manager may fail to list the nodes (a leader election) before it is read as such. */
   electionWaitMs?: number;
+  /** Also read each host's IPv4 routes (`ip -4 route`), at the same time as its engine. */
+  routes?: boolean;
   /** Deadline of each read (a frozen engine); 30 s by default: a manager that lost its majority takes 20 s. */
   deadlineMs?: number;
 }
@@ -26,6 +29,13 @@ export async function readSwarmFacts(ctx: PlaybookContext, opts: ReadFactsOption
   const settleMs = opts.settleMs ?? 30_000;
   const results = await ctx.step('read swarm facts', opts.only ?? 'all', async (h) => {
     const docker = await h.docker();
+    // Routes travel beside the engine's answer on the same connection: no extra round trip.
+    const routes = opts.routes
+      ? h
+          .exec('ip -4 route show 2>/dev/null', { deadlineMs: opts.deadlineMs ?? 30_000 })
+          .then((r) => parseRoutes(h.name, r.stdout))
+          .catch(() => [] as SeenNetwork[])
+      : undefined;
     let facts: HostFacts;
     try {
       facts = await readHostFacts(docker, h.name, h.host.advertiseAddress, opts.deadlineMs);
@@ -50,7 +60,7 @@ export async function readSwarmFacts(ctx: PlaybookContext, opts: ReadFactsOption
       await sleep(500);
       facts = await readHostFacts(docker, h.name, h.host.advertiseAddress, opts.deadlineMs);
     }
-    return facts;
+    return routes ? { ...facts, routes: await routes } : facts;
   });
   return ctx.hosts.flatMap((h) => {
     const f = results.get(h.name);

@@ -4,6 +4,8 @@ import { errorMessage, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
 import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
+import type { SeenNetwork } from '../../swarm/addr-pool.ts';
+import { withDeadline } from '../../transport/deadline.ts';
 import { dockerEndpoint } from './endpoint.ts';
 import { describeLabelled, listLabelled, removeLabelled } from './cleanup.ts';
 import { CLUSTER_LABEL, clusterFilter, createLabels, NODE_LABEL, ROLE_LABEL } from './labels.ts';
@@ -69,6 +71,20 @@ export class DockerProvider implements Provider {
     this.state.write({ name: this.spec.name, provider: 'docker', endpoint: dockerEndpoint() });
     this.image = await ensureNodeImage(this.docker, progress, this.flavour);
     return (await this.ensureNetwork()) ? [`network ${this.network}`] : [];
+  }
+
+  /** Every network of the engine the node containers run on (theirs among them, once made). */
+  async seenNetworks(): Promise<SeenNetwork[]> {
+    const networks = await withDeadline(
+      this.docker.listNetworks(),
+      30_000,
+      'the local Docker engine: networks',
+    );
+    return networks.flatMap((n) =>
+      (n.IPAM?.Config ?? []).flatMap((c) =>
+        c.Subnet ? [{ cidr: c.Subnet, where: `network ${n.Name} of the local engine` }] : [],
+      ),
+    );
   }
 
   async create(node: NodeWanted, progress: ProgressSink): Promise<void> {

@@ -15,7 +15,8 @@ import { imageLoginUser, loginUserFor, resolveImage, type ImageChoice } from './
 import { ensureKeyPair } from './key-pair.ts';
 import { chooseLife, launchToken } from './launch-token.ts';
 import { LIVE_STATES, machineListing, nodeName, reachStatus } from './listing.ts';
-import { findNetwork, type Network } from './network.ts';
+import type { SeenNetwork } from '../../swarm/addr-pool.ts';
+import { findNetwork, vpcCidrs, type Network } from './network.ts';
 import { placeNodes, ZONE_CAPACITY_ERRORS, zonesToTry } from './placement.ts';
 import { runInstancesInput, zoneAttemptToken } from './launch.ts';
 import { checkEc2Permissions } from './permission-check.ts';
@@ -86,6 +87,12 @@ export class Ec2Provider implements Provider {
     const api = await this.aws();
     const listing = machineListing(await describeInstances(api, clusterFilter(this.spec.name)));
     return this.inWantedOrder(listing, (m) => m);
+  }
+
+  /** The VPC's IPv4 blocks: the swarm's address pool must overlap none of them. */
+  async seenNetworks(): Promise<SeenNetwork[]> {
+    const { vpcId, cidrs } = await vpcCidrs(await this.aws(), this.ec2);
+    return cidrs.map((cidr) => ({ cidr, where: `VPC ${vpcId}` }));
   }
 
   /** Whether these credentials may make every change swarmup makes, asked with DryRun: creates nothing. */
@@ -297,6 +304,7 @@ export class Ec2Provider implements Provider {
         vpcId,
         sshCidrs,
         encryptedOverlay: this.ec2.encryptedOverlay,
+        ...(this.spec.swarm.dataPathPort !== undefined ? { dataPathPort: this.spec.swarm.dataPathPort } : {}),
       },
       progress,
     );

@@ -70,6 +70,17 @@ async function offeredZones(api: AwsApi, instanceType: string): Promise<Set<stri
   return zones;
 }
 
+/** The IPv4 blocks of the VPC the instances go to (its primary block and any associated ones). */
+export async function vpcCidrs(api: AwsApi, ec2: Ec2Spec): Promise<{ vpcId: string; cidrs: string[] }> {
+  const { vpcId } = await readSubnets(api, ec2);
+  const r = await api.ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }));
+  const vpc = r.Vpcs?.[0];
+  const cidrs = new Set<string>(vpc?.CidrBlock ? [vpc.CidrBlock] : []);
+  for (const a of vpc?.CidrBlockAssociationSet ?? [])
+    if (a.CidrBlock && a.CidrBlockState?.State !== 'disassociated') cidrs.add(a.CidrBlock);
+  return { vpcId, cidrs: [...cidrs] };
+}
+
 async function readSubnets(
   api: AwsApi,
   ec2: Ec2Spec,

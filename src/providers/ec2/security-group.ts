@@ -26,6 +26,8 @@ export function wantedIngress(
   groupId: string,
   sshCidrs: string[],
   encryptedOverlay: boolean,
+  /** The swarm's data path (VXLAN) port when not Docker's 4789 (swarm.dataPathPort). */
+  dataPathPort = 4789,
 ): IpPermission[] {
   const self = (IpProtocol: string, port: number, Description: string): IpPermission => ({
     IpProtocol,
@@ -37,7 +39,7 @@ export function wantedIngress(
     self('tcp', 2377, 'swarm cluster management'),
     self('tcp', 7946, 'swarm node communication'),
     self('udp', 7946, 'swarm node communication'),
-    self('udp', 4789, 'swarm overlay network (VXLAN)'),
+    self('udp', dataPathPort, 'swarm overlay network (VXLAN)'),
   ];
   if (encryptedOverlay) {
     // ESP (IP protocol 50) carries encrypted overlay traffic; it has no ports (-1).
@@ -152,7 +154,14 @@ export function describeRule(p: IpPermission): string {
  */
 export async function ensureSecurityGroup(
   api: AwsApi,
-  want: { cluster: string; groupName: string; vpcId: string; sshCidrs: string[]; encryptedOverlay: boolean },
+  want: {
+    cluster: string;
+    groupName: string;
+    vpcId: string;
+    sshCidrs: string[];
+    encryptedOverlay: boolean;
+    dataPathPort?: number;
+  },
   progress: ProgressSink,
   retry: Omit<RetryOptions, 'codes'> = {},
 ): Promise<{ id: string; created: string[] }> {
@@ -176,7 +185,7 @@ export async function ensureSecurityGroup(
     group = { GroupId: r.GroupId!, IpPermissions: [] };
     created.push(`security group ${want.groupName} (${r.GroupId!})`);
   }
-  const wanted = wantedIngress(group.GroupId!, want.sshCidrs, want.encryptedOverlay);
+  const wanted = wantedIngress(group.GroupId!, want.sshCidrs, want.encryptedOverlay, want.dataPathPort);
   const missing = missingIngress(wanted, group.IpPermissions ?? []);
   if (missing.length > 0) {
     progress(
