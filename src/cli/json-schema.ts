@@ -124,6 +124,13 @@ export const eventSchema = z.union([
   z.strictObject({ event: z.literal('problem'), host: z.string(), message: z.string() }),
   planEventSchema,
   actionEventSchema,
+  z.strictObject({
+    event: z.literal('backup'),
+    node: z.string().min(1),
+    file: z.string().min(1),
+    bytes: z.number().int().positive(),
+    autolock: z.boolean(),
+  }),
   errorEvent,
   summaryEvent,
 ]);

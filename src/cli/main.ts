@@ -286,6 +286,38 @@ export function buildProgram(setExit: (code: number) => void): Command {
     );
   });
 
+  common(
+    program
+      .command('backup')
+      .description(
+        "copy one non-leader manager's swarm data (engine stopped briefly, quorum held) into the state folder",
+      ),
+  )
+    .option('--restore <file>', 'print the steps that restore a swarm from this backup (changes nothing)')
+    .action(async (opts: CommonOptions & { restore?: string }) => {
+      if (opts.restore) {
+        setExit(await (await import('./backup.ts')).printRestore(opts.restore));
+        return;
+      }
+      setExit(
+        await execute(
+          opts,
+          async (ctx, started) => {
+            const { backup, reportBackup } = await import('./backup.ts');
+            const { confirm } = await import('./confirm.ts');
+            const result = await backup(ctx, confirm);
+            if (!result) {
+              process.stderr.write('swarmup: nothing done\n');
+              return ExitCode.ok;
+            }
+            reportBackup(ctx, result);
+            return finish(ctx, started, undefined, `backup of ${result.node} saved`);
+          },
+          'backup',
+        ),
+      );
+    });
+
   program
     .command('cleanup')
     .description('find resources tagged by swarmup whose cluster is gone (or the one named) and delete them')

@@ -20,6 +20,7 @@ export type SwarmupEvent =
   | { event: 'plan'; phases: unknown[]; problems: unknown[]; revised?: boolean; permissions?: unknown[] }
   | { event: 'action'; status: 'ok' | 'failed'; kind: string; description: string; [field: string]: unknown }
   | { event: 'error'; message: string; exitCode: number }
+  | { event: 'backup'; node: string; file: string; bytes: number; autolock: boolean }
   | {
       event: 'summary';
       changes: number;
