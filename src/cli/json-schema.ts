@@ -157,6 +157,16 @@ export const statusSchema = z.strictObject({
   cluster: z.string().min(1),
   provider: z.string().min(1),
   nodes: z.array(nodeRowSchema),
+  /** Health warnings (clock or version skew, duplicate hostnames, nodes down for long, a small MTU). */
+  warnings: z
+    .array(
+      z.strictObject({
+        check: z.enum(['clock', 'version', 'hostname', 'down', 'mtu']),
+        node: z.string().optional(),
+        message: z.string().min(1),
+      }),
+    )
+    .optional(),
 });
 
 /** `ls --json`: one object per cluster of the state home, per line. */

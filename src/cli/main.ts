@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { ExitCode, InputError } from '../errors.ts';
 import type { Playbook, PlaybookContext } from '../playbook/playbook.ts';
 import { redact } from '../redact.ts';
-import { renderNodeTable, type Verification } from '../swarm/verify.ts';
+import { renderNodeTable, renderWarnings, type Verification } from '../swarm/verify.ts';
 import { stages } from '../cluster/actions.ts';
 import { providerRegistry } from '../providers/registry.ts';
 import type { CleanupFlags } from './cleanup.ts';
@@ -135,6 +135,8 @@ function finish(
     });
   } else {
     if (verification) process.stdout.write('\n' + renderNodeTable(verification.nodes) + '\n\n');
+    if (verification?.warnings?.length)
+      process.stdout.write(redact(renderWarnings(verification.warnings)) + '\n\n');
     if (verification && !verification.ok) {
       for (const p of verification.problems) process.stderr.write(redact(`swarmup: not converged: ${p}\n`));
     }
@@ -203,8 +205,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
         const v = await (await builtin.status()).run(ctx);
         if (opts.json) {
           process.stdout.write(
-            JSON.stringify({ cluster: ctx.cluster.name, provider: ctx.cluster.provider, nodes: v.nodes }) +
-              '\n',
+            JSON.stringify({
+              cluster: ctx.cluster.name,
+              provider: ctx.cluster.provider,
+              nodes: v.nodes,
+              warnings: v.warnings ?? [],
+            }) + '\n',
           );
           return v.ok ? ExitCode.ok : ExitCode.stepFailed;
         }
