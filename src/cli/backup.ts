@@ -16,7 +16,6 @@ import { errorMessage, ExitCode, InputError, StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
 import {
-  asRootScript,
   backupFileName,
   backupScript,
   chooseBackupNode,
@@ -30,6 +29,7 @@ import { raftManagers } from '../swarm/facts.ts';
 import { readSwarmFacts } from '../swarm/read-facts.ts';
 import { tarEntry } from '../tar.ts';
 import { withDeadline } from '../transport/deadline.ts';
+import { asRootScript } from '../transport/quote.ts';
 import { sleep } from '../transport/ssh-connection.ts';
 
 /** The copy (stop, tar, start) may take this long; a node that does not come back Reachable, this long. */

@@ -131,6 +131,11 @@ export const eventSchema = z.union([
     bytes: z.number().int().positive(),
     autolock: z.boolean(),
   }),
+  z.strictObject({
+    event: z.literal('diagnose'),
+    file: z.string().min(1),
+    nodes: z.number().int().positive(),
+  }),
   errorEvent,
   summaryEvent,
 ]);

@@ -324,6 +324,30 @@ export function buildProgram(setExit: (code: number) => void): Command {
       );
     });
 
+  common(
+    program
+      .command('diagnose')
+      .description(
+        "one tar.gz of every node's engine info and log, node, network and service lists, port probes",
+      ),
+  )
+    .option(
+      '-o, --output <file>',
+      'where to write the archive (default: swarmup-diagnose-NAME-TIME.tar.gz here)',
+    )
+    .action(async (opts: CommonOptions & { output?: string }) => {
+      setExit(
+        await execute(opts, async (ctx, started) => {
+          const { diagnose } = await import('./diagnose.ts');
+          const r = await diagnose(ctx, opts.output);
+          if (ctx.reporter.json) ctx.reporter.emit({ event: 'diagnose', file: r.file, nodes: r.nodes });
+          else
+            process.stdout.write(`diagnostics of ${r.nodes} nodes written to ${r.file} (secrets redacted)\n`);
+          return finish(ctx, started, undefined, 'diagnostics written');
+        }),
+      );
+    });
+
   program
     .command('cleanup')
     .description('find resources tagged by swarmup whose cluster is gone (or the one named) and delete them')

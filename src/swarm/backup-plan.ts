@@ -139,11 +139,6 @@ export function backupScript(dockerRootDir: string): string {
   ].join('\n');
 }
 
-/** The command that runs a script as root: directly for root, else through `sudo -n`. */
-export function asRootScript(script: string): string {
-  return `if [ "$(id -u)" = 0 ]; then sh -c ${quote(script)}; else sudo -n sh -c ${quote(script)}; fi`;
-}
-
 /** The manual disaster path (Docker's admin guide, "Restore from a backup"), for `backup --restore FILE`. */
 export function restoreSteps(
   file: string,

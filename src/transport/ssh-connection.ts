@@ -227,10 +227,7 @@ export class SshConnection {
    */
   private readonly sessions = new Semaphore(6);
 
-  private async channel(
-    command: string,
-    opts: SessionOptions,
-  ): Promise<ExecResult> {
+  private async channel(command: string, opts: SessionOptions): Promise<ExecResult> {
     await this.sessions.acquire();
     try {
       // sshd frees a session slot a moment after the channel closes: a refused open is retried briefly.
@@ -247,10 +244,7 @@ export class SshConnection {
     }
   }
 
-  private openSession(
-    command: string,
-    opts: SessionOptions,
-  ): Promise<ExecResult> {
+  private openSession(command: string, opts: SessionOptions): Promise<ExecResult> {
     const deadlineMs = opts.deadlineMs ?? this.deadlines.commandMs;
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, stream) => {
