@@ -64,6 +64,7 @@ export async function backup(
     throw new StepError(ctx.cluster.name, 'backup', 'no machines found for this cluster');
   const here = ctx.withHosts(hosts);
   const facts = await readSwarmFacts(here, {
+    tolerateNoEngine: true,
     engineWaitMs: 2_000,
     settleMs: 0,
     electionWaitMs: 5_000,
