@@ -126,7 +126,7 @@ export function backupScript(dockerRootDir: string): string {
     '  tar -C "$root" -czf - swarm; rc=$?',
     'fi',
     'if [ $mode = systemd ]; then',
-    '  systemctl start docker >&2 2>&1 || say "systemctl start docker failed"',
+    '  systemctl start docker.socket docker.service >&2 2>&1 || systemctl start docker >&2 2>&1 || say "systemctl start docker failed"',
     'else',
     '  pgrep -r R,S,D -x dockerd >/dev/null 2>&1 || ( trap - HUP PIPE; exec setsid nohup "$@" >>/var/log/dockerd.log 2>&1 </dev/null ) &',
     'fi',
