@@ -146,6 +146,18 @@ export const eventSchema = z.union([
   z.strictObject({ event: z.literal('problem'), host: z.string(), message: z.string() }),
   planEventSchema,
   actionEventSchema,
+  z.strictObject({
+    event: z.literal('backup'),
+    node: z.string().min(1),
+    file: z.string().min(1),
+    bytes: z.number().int().positive(),
+    autolock: z.boolean(),
+  }),
+  z.strictObject({
+    event: z.literal('diagnose'),
+    file: z.string().min(1),
+    nodes: z.number().int().positive(),
+  }),
   errorEvent,
   summaryEvent,
 ]);
@@ -172,6 +184,16 @@ export const statusSchema = z.strictObject({
   cluster: z.string().min(1),
   provider: z.string().min(1),
   nodes: z.array(nodeRowSchema),
+  /** Health warnings (clock or version skew, duplicate hostnames, nodes down for long, a small MTU). */
+  warnings: z
+    .array(
+      z.strictObject({
+        check: z.enum(['clock', 'version', 'hostname', 'down', 'mtu']),
+        node: z.string().optional(),
+        message: z.string().min(1),
+      }),
+    )
+    .optional(),
 });
 
 /** `ls --json`: one object per cluster of the state home, per line. */

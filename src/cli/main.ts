@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { ExitCode, InputError, StepError } from '../errors.ts';
 import type { Playbook, PlaybookContext } from '../playbook/playbook.ts';
 import { redact } from '../redact.ts';
-import { renderNodeTable, type Verification } from '../swarm/verify.ts';
+import { renderNodeTable, renderWarnings, type Verification } from '../swarm/verify.ts';
 import { stages } from '../cluster/actions.ts';
 import { providerRegistry } from '../providers/registry.ts';
 import type { CleanupFlags } from './cleanup.ts';
@@ -142,6 +142,8 @@ function finish(
     });
   } else {
     if (verification) process.stdout.write('\n' + renderNodeTable(verification.nodes) + '\n\n');
+    if (verification?.warnings?.length)
+      process.stdout.write(redact(renderWarnings(verification.warnings)) + '\n\n');
     if (verification && !verification.ok) {
       for (const p of verification.problems) process.stderr.write(redact(`swarmup: not converged: ${p}\n`));
     }
@@ -212,8 +214,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
         const v = await (await builtin.status()).run(ctx);
         if (opts.json) {
           process.stdout.write(
-            JSON.stringify({ cluster: ctx.cluster.name, provider: ctx.cluster.provider, nodes: v.nodes }) +
-              '\n',
+            JSON.stringify({
+              cluster: ctx.cluster.name,
+              provider: ctx.cluster.provider,
+              nodes: v.nodes,
+              warnings: v.warnings ?? [],
+            }) + '\n',
           );
           return v.ok ? ExitCode.ok : ExitCode.stepFailed;
         }
@@ -383,6 +389,62 @@ export function buildProgram(setExit: (code: number) => void): Command {
             );
           process.stdout.write(key + '\n');
           return ExitCode.ok;
+        }),
+      );
+    });
+
+  common(
+    program
+      .command('backup')
+      .description(
+        "copy one non-leader manager's swarm data (engine stopped briefly, quorum held) into the state folder",
+      ),
+  )
+    .option('--restore <file>', 'print the steps that restore a swarm from this backup (changes nothing)')
+    .action(async (opts: CommonOptions & { restore?: string }) => {
+      if (opts.restore) {
+        setExit(await (await import('./backup.ts')).printRestore(opts.restore));
+        return;
+      }
+      setExit(
+        await execute(
+          opts,
+          async (ctx, started) => {
+            const { backup, reportBackup } = await import('./backup.ts');
+            const { confirm } = await import('./confirm.ts');
+            const result = await backup(ctx, confirm);
+            if (!result) {
+              process.stderr.write('swarmup: nothing done\n');
+              return ExitCode.ok;
+            }
+            reportBackup(ctx, result);
+            return finish(ctx, started, undefined, `backup of ${result.node} saved`);
+          },
+          'backup',
+        ),
+      );
+    });
+
+  common(
+    program
+      .command('diagnose')
+      .description(
+        "one tar.gz of every node's engine info and log, node, network and service lists, port probes",
+      ),
+  )
+    .option(
+      '-o, --output <file>',
+      'where to write the archive (default: swarmup-diagnose-NAME-TIME.tar.gz here)',
+    )
+    .action(async (opts: CommonOptions & { output?: string }) => {
+      setExit(
+        await execute(opts, async (ctx, started) => {
+          const { diagnose } = await import('./diagnose.ts');
+          const r = await diagnose(ctx, opts.output);
+          if (ctx.reporter.json) ctx.reporter.emit({ event: 'diagnose', file: r.file, nodes: r.nodes });
+          else
+            process.stdout.write(`diagnostics of ${r.nodes} nodes written to ${r.file} (secrets redacted)\n`);
+          return finish(ctx, started, undefined, 'diagnostics written');
         }),
       );
     });

@@ -27,6 +27,8 @@ export type SwarmupEvent =
     }
   | { event: 'action'; status: 'ok' | 'failed'; kind: string; description: string; [field: string]: unknown }
   | { event: 'error'; message: string; exitCode: number }
+  | { event: 'backup'; node: string; file: string; bytes: number; autolock: boolean }
+  | { event: 'diagnose'; file: string; nodes: number }
   | {
       event: 'summary';
       changes: number;

@@ -18,6 +18,8 @@ export interface ClusterNode {
   /** host:port a manager listens on for raft (ManagerStatus.Addr). */
   managerAddr?: string;
   engineVersion: string;
+  /** When the node's entry last changed (its status among others), ms since the epoch. */
+  updatedAt?: number;
 }
 
 /** What one host says about itself, plus the node list when it is a manager that could answer. */
@@ -107,6 +109,7 @@ export function parseInfo(host: string, advertiseAddress: string, info: unknown)
 
 interface NodeJson {
   ID?: string;
+  UpdatedAt?: string;
   Spec?: { Role?: string; Availability?: string };
   Description?: { Hostname?: string; Engine?: { EngineVersion?: string } };
   Status?: { State?: string; Addr?: string };
@@ -126,6 +129,9 @@ export function parseNodes(nodes: unknown): ClusterNode[] {
     addr: n.Status?.Addr ?? '',
     ...(n.ManagerStatus?.Addr ? { managerAddr: n.ManagerStatus.Addr } : {}),
     engineVersion: n.Description?.Engine?.EngineVersion ?? '',
+    ...(n.UpdatedAt && Number.isFinite(Date.parse(n.UpdatedAt))
+      ? { updatedAt: Date.parse(n.UpdatedAt) }
+      : {}),
   }));
 }
 

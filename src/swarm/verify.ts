@@ -1,5 +1,6 @@
 import type { Role } from '../config/cluster.ts';
 import type { ClusterNode } from './facts.ts';
+import type { HealthWarning } from './health.ts';
 
 /** A node as `status --json` and the summary event show it (design.md). */
 export interface NodeRow {
@@ -16,6 +17,8 @@ export interface Verification {
   ok: boolean;
   problems: string[];
   nodes: NodeRow[];
+  /** Health warnings (status only): they never make a verification fail. */
+  warnings?: HealthWarning[];
 }
 
 export interface VerifyInput {
@@ -104,4 +107,9 @@ export function renderNodeTable(rows: NodeRow[]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** Warnings as status prints them under the table. */
+export function renderWarnings(warnings: HealthWarning[]): string {
+  return warnings.map((w) => `warning: ${w.node ? `${w.node}: ` : ''}${w.message}`).join('\n');
 }

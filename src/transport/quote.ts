@@ -20,3 +20,8 @@ export function sh(
   });
   return out;
 }
+
+/** The command that runs a script as root: directly for root, else through `sudo -n`. */
+export function asRootScript(script: string): string {
+  return `if [ "$(id -u)" = 0 ]; then sh -c ${quote(script)}; else sudo -n sh -c ${quote(script)}; fi`;
+}

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { errorMessage, InputError, StepError } from '../errors.ts';
@@ -64,6 +64,14 @@ export class CommandError extends Error {
     super(`${host}: ${detail}`);
     this.detail = detail;
   }
+}
+
+interface SessionOptions {
+  stdin?: string;
+  onStdout?: (chunk: string) => void;
+  /** stdout bytes go here instead of being collected. */
+  sink?: Writable;
+  deadlineMs?: number;
 }
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -215,15 +223,20 @@ export class SshConnection {
   }
 
   /**
+   * Run a command whose stdout is bytes (an archive): they go to `sink` as they arrive, with back-pressure, instead
+   * of being collected; the result's stdout is empty. The caller ends the sink.
+   */
+  execToSink(command: string, sink: Writable, deadlineMs?: number): Promise<ExecResult> {
+    return this.channel(command, { sink, ...(deadlineMs ? { deadlineMs } : {}) });
+  }
+
+  /**
    * OpenSSH allows MaxSessions (default 10) sessions per connection: commands beyond that many at once wait for a
    * free one instead of failing with "Channel open failure".
    */
   private readonly sessions = new Semaphore(6);
 
-  private async channel(
-    command: string,
-    opts: { stdin?: string; onStdout?: (chunk: string) => void; deadlineMs?: number },
-  ): Promise<ExecResult> {
+  private async channel(command: string, opts: SessionOptions): Promise<ExecResult> {
     await this.sessions.acquire();
     this.trace?.(this.name, traceOfCommand(command, opts.stdin));
     try {
@@ -241,10 +254,7 @@ export class SshConnection {
     }
   }
 
-  private openSession(
-    command: string,
-    opts: { stdin?: string; onStdout?: (chunk: string) => void; deadlineMs?: number },
-  ): Promise<ExecResult> {
+  private openSession(command: string, opts: SessionOptions): Promise<ExecResult> {
     const deadlineMs = opts.deadlineMs ?? this.deadlines.commandMs;
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, stream) => {
@@ -265,6 +275,13 @@ export class SshConnection {
         const errOut: Buffer[] = [];
         let code: number | null = null;
         stream.on('data', (d: Buffer) => {
+          if (opts.sink) {
+            if (!opts.sink.write(d)) {
+              stream.pause();
+              opts.sink.once('drain', () => stream.resume());
+            }
+            return;
+          }
           out.push(d);
           opts.onStdout?.(d.toString('utf8'));
         });

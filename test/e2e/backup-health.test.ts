@@ -1,0 +1,258 @@
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allText, inNode, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+
+/**
+ * Day-2 commands on real engines (one 3-manager + 1-worker cluster of node containers shared by the file): backup
+ * takes one manager down at a time with quorum held throughout, status warns only about what is real, diagnose
+ * gathers every node's state into one archive without a secret in it.
+ */
+const NAME = `e2e-bh-${process.pid}`;
+const home = tempHome();
+const env = { SWARMUP_HOME: home };
+const outputs: CliResult[] = [];
+const run = async (...args: string[]) => {
+  const r = await swarmup([...args, '--name', NAME], env);
+  outputs.push(r);
+  return r;
+};
+const c = (node: string) => `${NAME}-${node}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const managers = ['manager-1', 'manager-2', 'manager-3'].map(c);
+
+/** `docker node ls` read inside a node (the test's own view): hostname and manager status per node. */
+async function nodeLs(from: string): Promise<Array<{ hostname: string; manager: string }>> {
+  const out = await inNode(from, ['docker', 'node', 'ls', '--format', '{{.Hostname}}|{{.ManagerStatus}}']);
+  return out.split('\n').map((l) => {
+    const [hostname, manager] = l.split('|');
+    return { hostname: hostname!, manager: manager! };
+  });
+}
+
+async function leader(): Promise<string> {
+  for (const m of managers) {
+    try {
+      const l = (await nodeLs(m)).find((r) => r.manager === 'Leader');
+      if (l) return l.hostname;
+    } catch {
+      // this manager does not answer: ask the next
+    }
+  }
+  throw new Error('no manager names a leader');
+}
+
+const dockerdPid = (node: string) =>
+  inNode(node, ['sh', '-c', 'pgrep -o -r R,S,D -x dockerd || true']).then((s) => s.trim());
+
+/** Stop one node's engine as a crash would (no swarm leave), and start it again as the node container does. */
+async function stopEngine(node: string): Promise<void> {
+  await inNode(node, [
+    'sh',
+    '-c',
+    'pkill -x dockerd; while pgrep -r R,S,D -x dockerd >/dev/null; do sleep 0.1; done',
+  ]);
+}
+async function startEngine(node: string): Promise<void> {
+  await execa('docker', [
+    'exec',
+    '-d',
+    node,
+    'sh',
+    '-c',
+    `dockerd --cgroup-parent /swarmup-${node} >>/var/log/dockerd.log 2>&1`,
+  ]);
+  for (let i = 0; i < 150; i++) {
+    const r = await execa('docker', ['exec', node, 'docker', 'info', '-f', '{{.Swarm.ControlAvailable}}'], {
+      reject: false,
+    });
+    if (String(r.stdout).trim() === 'true') return;
+    await sleep(200);
+  }
+  throw new Error(`${node}: engine did not come back`);
+}
+
+/** Wait until the leader lists `node` with this manager status. */
+async function waitManagerStatus(node: string, status: RegExp): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      const row = (await nodeLs(await leader())).find((r) => r.hostname === node);
+      if (row && status.test(row.manager)) return;
+    } catch {
+      // an election: ask again
+    }
+    await sleep(200);
+  }
+  throw new Error(`${node} never became ${status}`);
+}
+
+const backupsDir = () => join(home, NAME, 'backups');
+const backups = () => {
+  try {
+    return readdirSync(backupsDir());
+  } catch {
+    return [];
+  }
+};
+
+describe('backup, health in status, diagnose', () => {
+  beforeAll(async () => {
+    await swarmup(['down', '--yes', '--name', NAME], env);
+    const up = await run('up', '--provider', 'docker', '--managers', '3', '--workers', '1', '--yes');
+    if (up.code !== 0) throw new Error(`up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
+  });
+  afterAll(async () => {
+    await swarmup(['down', '--yes', '--name', NAME], env);
+    // Nothing any command printed holds a secret.
+    expect(outputs.map((o) => o.stdout + o.stderr).join('\n')).not.toMatch(/SWMTKN-1-|SWMKEY-1-/);
+  });
+
+  it('status of a healthy cluster: no warnings, in the table view or in --json', async () => {
+    const json = await run('status', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.events[0]).toMatchObject({ cluster: NAME, warnings: [] });
+    const human = await run('status');
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).not.toMatch(/warning/i);
+  });
+
+  it('status warns about a real underlay MTU too small for VXLAN, and its exit code stays 0', async () => {
+    const worker = c('worker-1');
+    await inNode(worker, ['ip', 'link', 'set', 'eth0', 'mtu', '1400']);
+    try {
+      const json = await run('status', '--json');
+      expect(json.code, json.stderr).toBe(0);
+      const warnings = json.events[0]!.warnings as Array<{ check: string; node?: string; message: string }>;
+      expect(warnings).toEqual([expect.objectContaining({ check: 'mtu', node: worker })]);
+      expect(warnings[0]!.message).toMatch(/eth0 .* MTU 1400/);
+      const human = await run('status');
+      expect(human.code).toBe(0);
+      expect(human.stdout).toMatch(new RegExp(`warning: ${worker}: eth0 .*MTU 1400`));
+    } finally {
+      await inNode(worker, ['ip', 'link', 'set', 'eth0', 'mtu', '1500']);
+    }
+  });
+
+  it('backup stops one non-leader manager, quorum held throughout, and saves its raft data', async () => {
+    const lead = await leader();
+    const pids = Object.fromEntries(await Promise.all(managers.map(async (m) => [m, await dockerdPid(m)])));
+    // While backup runs, the leader's node list is read every ~200 ms: it must always answer, with at least 2
+    // managers Leader or Reachable.
+    let sampling = true;
+    const samples: Array<{ ok: boolean; reachable: number; unreachable: string[] }> = [];
+    const sampler = (async () => {
+      while (sampling) {
+        try {
+          const rows = (await nodeLs(lead)).filter((r) => r.manager !== '');
+          samples.push({
+            ok: true,
+            reachable: rows.filter((r) => /Leader|Reachable/.test(r.manager)).length,
+            unreachable: rows.filter((r) => !/Leader|Reachable/.test(r.manager)).map((r) => r.hostname),
+          });
+        } catch {
+          samples.push({ ok: false, reachable: 0, unreachable: [] });
+        }
+        await sleep(200);
+      }
+    })();
+    const r = await run('backup', '--json');
+    await sleep(1_000);
+    sampling = false;
+    await sampler;
+    expect(r.code, r.stderr).toBe(0);
+
+    const event = r.events.find((e) => e.event === 'backup') as { node: string; file: string; bytes: number };
+    expect(event.node).not.toBe(lead);
+    expect(managers).toContain(event.node);
+    // Its engine really was stopped and started again (a new dockerd); the other managers' were not touched.
+    for (const m of managers) {
+      if (m === event.node) expect(await dockerdPid(m)).not.toBe(pids[m]);
+      else expect(await dockerdPid(m), m).toBe(pids[m]);
+    }
+    expect(samples.length).toBeGreaterThan(10);
+    expect(samples.filter((s) => !s.ok)).toEqual([]);
+    expect(Math.min(...samples.map((s) => s.reachable))).toBeGreaterThanOrEqual(2);
+    // Only the backed-up manager was ever seen unreachable.
+    expect([...new Set(samples.flatMap((s) => s.unreachable))].filter((n) => n !== event.node)).toEqual([]);
+
+    expect(event.file.startsWith(backupsDir())).toBe(true);
+    const st = statSync(event.file);
+    expect(st.size).toBe(event.bytes);
+    expect(st.size).toBeGreaterThan(1024);
+    expect(st.mode & 0o777).toBe(0o600);
+    const list = String((await execa('tar', ['-tzf', event.file])).stdout).split('\n');
+    expect(list[0]).toBe('swarmup-backup.json');
+    expect(list).toEqual(expect.arrayContaining(['swarm/state.json', 'swarm/docker-state.json']));
+    expect(list.some((f) => /^swarm\/raft\/wal-v3-encrypted\/.+\.wal$/.test(f))).toBe(true);
+    const meta = JSON.parse(
+      String((await execa('tar', ['-xzOf', event.file, 'swarmup-backup.json'])).stdout),
+    );
+    expect(meta).toMatchObject({ cluster: NAME, node: event.node, managers: 3 });
+    // No unlock-key file in the state folder (no autolock): none in the metadata.
+    expect(meta).not.toHaveProperty('unlockKey');
+
+    // Back to a verified cluster: every manager Reachable again.
+    const status = await run('status', '--json');
+    expect(status.code, status.stderr).toBe(0);
+
+    const restore = await run('backup', '--restore', event.file);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(restore.stdout).toContain('docker swarm init --force-new-cluster');
+    expect(restore.stdout).toContain(`taken from ${event.node}`);
+  });
+
+  it('backup refuses when taking a manager down would lose quorum, and changes nothing', async () => {
+    const lead = await leader();
+    const down = managers.find((m) => m !== lead)!;
+    const before = backups();
+    await stopEngine(down);
+    try {
+      await waitManagerStatus(down, /Unreachable/);
+      const others = managers.filter((m) => m !== lead && m !== down);
+      const pids = await Promise.all([lead, ...others].map(dockerdPid));
+      const r = await run('backup', '--yes');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/would lose quorum.*2 of 3 managers are reachable/);
+      expect(backups()).toEqual(before);
+      expect(await Promise.all([lead, ...others].map(dockerdPid))).toEqual(pids);
+    } finally {
+      await startEngine(down);
+      await waitManagerStatus(down, /Reachable/);
+    }
+  });
+
+  it('diagnose writes one folder per node with its files, and no join token or unlock key', async () => {
+    // A real join token and an unlock-key-shaped string in an engine log: the archive must carry them redacted.
+    await inNode(c('manager-1'), [
+      'sh',
+      '-c',
+      'echo "test line: token $(docker swarm join-token -q worker) key SWMKEY-1-AbCdEf0123456789AbCdEf0123456789AbCdEf01234" >> /var/log/dockerd.log',
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'swarmup-diag-e2e-'));
+    const file = join(dir, 'diag.tar.gz');
+    const r = await run('diagnose', '--output', file, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.events.find((e) => e.event === 'diagnose')).toMatchObject({ file, nodes: 4 });
+    await execa('tar', ['-xzf', file, '-C', dir]);
+    const [root] = readdirSync(dir).filter((f) => f.startsWith('swarmup-diagnose-'));
+    const top = readdirSync(join(dir, root!)).sort();
+    expect(top).toEqual([...managers, c('worker-1'), 'port-probes.txt', 'summary.txt'].sort());
+    for (const node of [...managers, c('worker-1')]) {
+      const files = readdirSync(join(dir, root!, node)).sort();
+      const want = ['docker-info.json', 'engine.log', 'networks.json'];
+      if (managers.includes(node)) want.push('nodes.json', 'services.json');
+      expect(files, node).toEqual(want.sort());
+      const info = JSON.parse(
+        String((await execa('cat', [join(dir, root!, node, 'docker-info.json')])).stdout),
+      );
+      expect(info.Name).toBe(node);
+    }
+    const probes = String((await execa('cat', [join(dir, root!, 'port-probes.txt')])).stdout);
+    expect(probes).toMatch(/all probed ports answered/);
+    const everything = await allText(dir.replace(/\/$/, '') + '/' + root);
+    expect(everything).not.toMatch(/SWMTKN-1-|SWMKEY-1-/);
+    expect(everything).toMatch(/test line: token SWMTKN-<redacted> key SWMKEY-<redacted>/);
+  });
+});
