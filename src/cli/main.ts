@@ -12,6 +12,7 @@ import type { CleanupFlags } from './cleanup.ts';
 import { interruption, stopBetweenSteps } from '../playbook/interrupt.ts';
 import { ClusterLock } from '../state/lock.ts';
 import { exitOnCrash } from './crash.ts';
+import { hintContext, hintFor } from './hints.ts';
 import type { CommonOptions } from './session.ts';
 import { packageVersion } from './version.ts';
 
@@ -88,8 +89,17 @@ async function execute(
     if (ctx && ctx.changes > 0) code = ExitCode.partlyApplied;
     else if (interruption.signal) code = 130;
     const message = redact(e.message || String(e));
-    if (opts.json) process.stdout.write(JSON.stringify({ event: 'error', message, exitCode: code }) + '\n');
+    const found = hintFor(err, {
+      ...hintContext(opts, process.env),
+      ...(ctx ? { cluster: ctx.cluster.name, provider: ctx.provider.name } : {}),
+    });
+    const hint = found ? redact(found) : undefined;
+    if (opts.json)
+      process.stdout.write(
+        JSON.stringify({ event: 'error', message, exitCode: code, ...(hint ? { hint } : {}) }) + '\n',
+      );
     process.stderr.write(`swarmup: ${message.split('\n').join('\nswarmup: ')}\n`);
+    if (hint) process.stderr.write(`swarmup: hint: ${hint}\n`);
     if (code === ExitCode.partlyApplied)
       process.stderr.write('swarmup: some changes were applied; run the same command again to converge\n');
     return code;
