@@ -260,11 +260,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
               throw new InputError(
                 'down removes the cluster: pass --yes to confirm (stdin is not a terminal)',
               );
-            const what = ctx.provider.createsMachines
-              ? 'destroy every machine, network and volume of'
-              : 'make every host leave';
+            // On a terminal: what goes, named one by one (found as down will find it), then the question.
+            const { removalPreview, renderRemoval } = await import('./down-preview.ts');
+            process.stderr.write(renderRemoval(await removalPreview(ctx)) + '\n');
+            const question = ctx.provider.createsMachines
+              ? `remove all of the above (cluster "${ctx.cluster.name}")?`
+              : `make these hosts leave the swarm of "${ctx.cluster.name}"?`;
             const { confirm } = await import('./confirm.ts');
-            if (!(await confirm(`${what} cluster "${ctx.cluster.name}"?`))) {
+            if (!(await confirm(question))) {
               process.stderr.write('swarmup: nothing done\n');
               return ExitCode.ok;
             }
