@@ -427,7 +427,12 @@ async function planOnly(ctx: PlaybookContext): Promise<number> {
   if (ctx.reporter.json)
     ctx.reporter.emit({ event: 'plan', ...planEvent(plan), ...(permissions ? { permissions } : {}) });
   else {
-    process.stdout.write(renderPlan(plan, ctx.options.until) + '\n');
+    // Where the machines come from (an engine, a region): said once, on the machines' phases.
+    const location = plan.phases.some((p) => p.stage === 'provision')
+      ? await ctx.provider.location().catch(() => undefined)
+      : undefined;
+    const where = { provider: ctx.provider.name, ...(location ? { location } : {}) };
+    process.stdout.write(renderPlan(plan, ctx.options.until, where) + '\n');
     if (permissions) process.stdout.write(renderPermissions(permissions).join('\n') + '\n');
   }
   refuseDenied(permissions, `${ctx.provider.name} permissions`);
