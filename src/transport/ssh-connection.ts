@@ -345,7 +345,11 @@ export class SshConnection {
     let failed = false;
     channel.stderr.on('data', (d: Buffer) => {
       said += d.toString('utf8');
-      const line = said.includes('\n') ? said.split('\n').find((l) => l.trim() !== '') : undefined;
+      // Whole lines only; a CLI warning (a config file it cannot read) is not the engine failing.
+      const line = said
+        .split('\n')
+        .slice(0, -1)
+        .find((l) => l.trim() !== '' && !/^warning/i.test(l.trim()));
       if (!line || failed) return;
       failed = true;
       // Only to a listener (a request in flight): an error emitted to none would end the process.
