@@ -42,3 +42,38 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** How an SSH login was tried: the user, the host, and the key (or ssh-agent); for the hint after the error. */
+export interface SshAttempt {
+  user: string;
+  address: string;
+  port: number;
+  /** The private key file offered; none: the keys of ssh-agent. */
+  privateKey?: string;
+}
+
+/** An SSH connection that could not be made: a StepError that keeps how the login was tried. */
+export class SshConnectError extends StepError {
+  override name = 'SshConnectError';
+  constructor(
+    host: string,
+    causeMessage: string,
+    readonly attempt: SshAttempt,
+  ) {
+    super(host, 'connect over SSH', causeMessage);
+  }
+}
+
+/** A host whose key differs from the one pinned in swarmup's known_hosts: refused (exit 2). */
+export class HostKeyChangedError extends InputError {
+  override name = 'HostKeyChangedError';
+  constructor(
+    message: string,
+    /** The known_hosts file, the name the key is filed under, and the 1-based lines that pin it. */
+    readonly file: string,
+    readonly pattern: string,
+    readonly lines: number[],
+  ) {
+    super(message);
+  }
+}

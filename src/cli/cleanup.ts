@@ -6,6 +6,7 @@ import { providerNamed, providerRegistry } from '../providers/registry.ts';
 import { readOwner } from '../state/owner.ts';
 import { StateStore } from '../state/store.ts';
 import { confirm } from './confirm.ts';
+import { hintContext, hintFor } from './hints.ts';
 
 export interface CleanupFlags {
   provider: string;
@@ -109,6 +110,8 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
   } catch (err) {
     const e = err as Error & { exitCode?: number };
     process.stderr.write(`swarmup: ${redact(e.message)}\n`);
+    const hint = hintFor(err, hintContext(opts, process.env));
+    if (hint) process.stderr.write(`swarmup: hint: ${redact(hint)}\n`);
     return e.exitCode ?? ExitCode.stepFailed;
   }
 }

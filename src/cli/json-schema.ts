@@ -115,6 +115,8 @@ const errorEvent = z.strictObject({
   event: z.literal('error'),
   message: z.string().min(1),
   exitCode: z.number().int(),
+  /** One line of advice for the common failures (src/cli/hints.ts), also printed as `swarmup: hint: ...`. */
+  hint: z.string().min(1).optional(),
 });
 const summaryEvent = z.strictObject({
   event: z.literal('summary'),

@@ -12,6 +12,7 @@ import type { CleanupFlags } from './cleanup.ts';
 import { interruption, stopBetweenSteps } from '../playbook/interrupt.ts';
 import { ClusterLock } from '../state/lock.ts';
 import { exitOnCrash } from './crash.ts';
+import { hintContext, hintFor } from './hints.ts';
 import type { CommonOptions } from './session.ts';
 import { packageVersion } from './version.ts';
 
@@ -111,8 +112,17 @@ async function execute(
     if (ctx && ctx.changes > 0) code = ExitCode.partlyApplied;
     else if (interruption.signal) code = 130;
     const message = redact(e.message || String(e));
-    if (opts.json) process.stdout.write(JSON.stringify({ event: 'error', message, exitCode: code }) + '\n');
+    const found = hintFor(err, {
+      ...hintContext(opts, process.env),
+      ...(ctx ? { cluster: ctx.cluster.name, provider: ctx.provider.name } : {}),
+    });
+    const hint = found ? redact(found) : undefined;
+    if (opts.json)
+      process.stdout.write(
+        JSON.stringify({ event: 'error', message, exitCode: code, ...(hint ? { hint } : {}) }) + '\n',
+      );
     process.stderr.write(`swarmup: ${message.split('\n').join('\nswarmup: ')}\n`);
+    if (hint) process.stderr.write(`swarmup: hint: ${hint}\n`);
     if (code === ExitCode.partlyApplied)
       process.stderr.write('swarmup: some changes were applied; run the same command again to converge\n');
     return code;
@@ -281,11 +291,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
               throw new InputError(
                 'down removes the cluster: pass --yes to confirm (stdin is not a terminal)',
               );
-            const what = ctx.provider.createsMachines
-              ? 'destroy every machine, network and volume of'
-              : 'make every host leave';
+            // On a terminal: what goes, named one by one (found as down will find it), then the question.
+            const { removalPreview, renderRemoval } = await import('./down-preview.ts');
+            process.stderr.write(renderRemoval(await removalPreview(ctx)) + '\n');
+            const question = ctx.provider.createsMachines
+              ? `remove all of the above (cluster "${ctx.cluster.name}")?`
+              : `make these hosts leave the swarm of "${ctx.cluster.name}"?`;
             const { confirm } = await import('./confirm.ts');
-            if (!(await confirm(`${what} cluster "${ctx.cluster.name}"?`))) {
+            if (!(await confirm(question))) {
               process.stderr.write('swarmup: nothing done\n');
               return ExitCode.ok;
             }
@@ -593,7 +606,12 @@ async function planOnly(ctx: PlaybookContext): Promise<number> {
   if (ctx.reporter.json)
     ctx.reporter.emit({ event: 'plan', ...planEvent(plan), ...(permissions ? { permissions } : {}) });
   else {
-    process.stdout.write(renderPlan(plan, ctx.options.until) + '\n');
+    // Where the machines come from (an engine, a region): said once, on the machines' phases.
+    const location = plan.phases.some((p) => p.stage === 'provision')
+      ? await ctx.provider.location().catch(() => undefined)
+      : undefined;
+    const where = { provider: ctx.provider.name, ...(location ? { location } : {}) };
+    process.stdout.write(renderPlan(plan, ctx.options.until, where) + '\n');
     if (permissions) process.stdout.write(renderPermissions(permissions).join('\n') + '\n');
   }
   refuseDenied(permissions, `${ctx.provider.name} permissions`);

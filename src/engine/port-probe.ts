@@ -90,6 +90,11 @@ export function proberScript(targets: Array<{ addr: string; specs: string[] }>):
   return [...parts, 'wait'].join('\n');
 }
 
+/** How a port that did not arrive is reported (the hint after the error reads it): `2377/tcp`, from, to's address. */
+export function unreachableMessage(port: string, from: string, addr: string): string {
+  return `${port} is not reachable from ${from} (${addr}:${port.split('/')[0]}); Swarm needs 2377/tcp to managers and 7946/tcp+udp, 4789/udp between all nodes: open them in the firewall`;
+}
+
 export interface ProbeRun {
   probes: Array<{ from: string; to: string; ports: string[] }>;
   connection: (host: string) => Promise<SshConnection>;
@@ -190,7 +195,7 @@ export async function probeSwarmPorts(
         problems.push({
           host: l.host,
           check: 'ports',
-          message: `${port}/${proto} is not reachable from ${p.from} (${addr}:${port}); Swarm needs 2377/tcp to managers and 7946/tcp+udp, 4789/udp between all nodes: open them in the firewall`,
+          message: unreachableMessage(`${port}/${proto}`, p.from, addr),
         });
       }
     }

@@ -72,6 +72,11 @@ export interface Provider {
   remove(name: string, progress: ProgressSink): Promise<void>;
   /** Where the provider looks for the cluster's machines (an engine endpoint; a region), for messages. */
   location(): Promise<string>;
+  /**
+   * Optional (providers that create resources): what removeAll would remove now, one line per kind
+   * (`containers: lab-manager-1, lab-worker-1`), found as removeAll finds it, changing nothing. `down` shows it.
+   */
+  removable?(): Promise<string[]>;
   /** Remove everything the provider created for the cluster, and nothing else. */
   removeAll(progress: ProgressSink): Promise<{ removed: string[] }>;
 }

@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InputError } from '../errors.ts';
+import { HostKeyChangedError } from '../errors.ts';
 
 /** The name a host key is filed under, as OpenSSH writes it: "host" for port 22, "[host]:port" otherwise. */
 export function hostPattern(address: string, port: number): string {
@@ -29,6 +29,17 @@ export function parseKnownHosts(text: string): KnownHost[] {
     .filter((p) => p.length >= 3)
     .flatMap(([patterns, type, key]) =>
       patterns!.split(',').map((pattern) => ({ pattern, type: type!, key: key! })),
+    );
+}
+
+/** The 1-based lines of a known_hosts text that file keys under `pattern`. */
+export function linesOf(text: string, pattern: string): number[] {
+  return text
+    .split('\n')
+    .flatMap((l, i) =>
+      !l.trim().startsWith('#') && (l.trim().split(/\s+/)[0] ?? '').split(',').includes(pattern)
+        ? [i + 1]
+        : [],
     );
 }
 
@@ -62,9 +73,12 @@ export class KnownHostsFile {
     const check = checkHostKey(this.entries, pattern, blob);
     if (check === 'match') return;
     if (check === 'changed') {
-      throw new InputError(
+      throw new HostKeyChangedError(
         `${host}: the SSH host key of ${pattern} has changed since it was first trusted (${this.path}); ` +
           `refusing to connect. If the machine was rebuilt on purpose, remove its line from that file.`,
+        this.path,
+        pattern,
+        linesOf(readFileSync(this.path, 'utf8'), pattern),
       );
     }
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { Duplex, Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import { errorMessage, InputError, StepError } from '../errors.ts';
+import { errorMessage, InputError, SshConnectError, StepError } from '../errors.ts';
 import { redact } from '../redact.ts';
 import { socketLike } from './channel-socket.ts';
 import { withApiDeadline } from './deadline.ts';
@@ -108,10 +108,15 @@ export class SshConnection {
         const retriable = !(err instanceof InputError) && isTransient(err);
         if (!retriable || Date.now() + 100 > deadline) {
           if (err instanceof InputError || err instanceof StepError) throw err;
-          throw new StepError(
+          throw new SshConnectError(
             target.name,
-            'connect over SSH',
             `${target.user}@${target.address}:${target.port}: ${errorMessage(err)}`,
+            {
+              user: target.user,
+              address: target.address,
+              port: target.port,
+              ...(target.privateKey ? { privateKey: target.privateKey } : {}),
+            },
           );
         }
         await sleep(Math.min(50 * 2 ** attempt, 250));
@@ -364,6 +369,24 @@ export class SshConnection {
     channel = await new Promise<ClientChannel>((resolve, reject) =>
       this.client.exec('docker system dial-stdio', (err, ch) => (err ? reject(err) : resolve(ch))),
     );
+    // The bridge says on stderr why it cannot reach the engine ("Cannot connect to the Docker daemon at ...
+    // Is the docker daemon running?"): that line fails the request, not a bare "socket hang up".
+    // (ssh2's channel.destroy() drops its argument: the error is emitted before the channel is closed.)
+    let said = '';
+    let failed = false;
+    channel.stderr.on('data', (d: Buffer) => {
+      said += d.toString('utf8');
+      // Whole lines only; a CLI warning (a config file it cannot read) is not the engine failing.
+      const line = said
+        .split('\n')
+        .slice(0, -1)
+        .find((l) => l.trim() !== '' && !/^warning/i.test(l.trim()));
+      if (!line || failed) return;
+      failed = true;
+      // Only to a listener (a request in flight): an error emitted to none would end the process.
+      if (channel.listenerCount('error') > 0) channel.emit('error', new Error(line.trim()));
+      channel.close();
+    });
     return socketLike(channel);
   }
 

@@ -116,6 +116,10 @@ describe('engine install on bare machines, as a non-root user', () => {
         /bare-2: pre-flight \(address\): advertise address 10\.254\.254\.254 is not an address of this host/,
       );
       expect(r.stderr).toMatch(/bare-1: pre-flight \(ports\): 2377\/tcp is not reachable from bare-\d/);
+      // The hint names the port, the direction and both hosts.
+      expect(r.stderr).toMatch(
+        /swarmup: hint: open 2377\/tcp from bare-\d to bare-1 \([\d.]+\) in the firewall or security group/,
+      );
       for (const m of machines) expect((await swarmState(m.name)).state).toBe('inactive');
     } finally {
       await inNode(machines[0]!.name, [

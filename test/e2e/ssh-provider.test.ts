@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allText, inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { inTerminal } from '../support/terminal.ts';
 
 /**
  * The ssh provider against machines "the user already has": node containers (sshd + engine, no swarm) made by the
@@ -56,29 +57,6 @@ const hostEntry = (b: Box, i: number) => ({
   port: b.port,
   advertiseAddress: b.ip,
 });
-
-/**
- * Run swarmup in a real terminal (tmux), answer its question with `answer`, and return the screen and exit code.
- */
-async function inTerminal(args: string, answer: string): Promise<{ screen: string; exit: number }> {
-  const session = `swarmup-${process.pid}-${Date.now()}`;
-  const bin = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
-  const shell = `SWARMUP_HOME=${home} ${process.execPath} ${bin} ${args}; echo "EXIT=$?"; sleep 120`;
-  await execa('tmux', ['new-session', '-d', '-s', session, '-x', '220', '-y', '50', shell]);
-  const screen = async () =>
-    String((await execa('tmux', ['capture-pane', '-p', '-J', '-t', session, '-S', '-200'])).stdout);
-  try {
-    for (let i = 0; i < 150 && !/\[y\/N\]/.test(await screen()); i++)
-      await new Promise((r) => setTimeout(r, 200));
-    await execa('tmux', ['send-keys', '-t', session, answer, 'Enter']);
-    let text = '';
-    for (let i = 0; i < 300 && !/EXIT=\d+/.test((text = await screen())); i++)
-      await new Promise((r) => setTimeout(r, 200));
-    return { screen: text, exit: Number(/EXIT=(\d+)/.exec(text)?.[1] ?? -1) };
-  } finally {
-    await execa('tmux', ['kill-session', '-t', session], { reject: false });
-  }
-}
 
 describe('ssh provider: machines from a config file', () => {
   let good: string;
@@ -265,7 +243,7 @@ describe('ssh provider: machines from a config file', () => {
     expect(none.stderr).toMatch(/node-\d: no privateKey given and no ssh-agent/);
   });
 
-  it('a changed host key is refused, naming the host', async () => {
+  it('a changed host key is refused, naming the host; the hint names the known_hosts line to remove (text and --json)', async () => {
     const b = boxes[4]!;
     await inNode(b.container, [
       'sh',
@@ -276,8 +254,22 @@ describe('ssh provider: machines from a config file', () => {
     const r = await run('status', '--config', good);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/node-5: the SSH host key of \[127\.0\.0\.1\]:\d+ has changed/);
-    // The message names the file to edit if the machine was rebuilt on purpose.
-    expect(r.stderr).toContain(join(home, 'lab', 'known_hosts'));
+    // The message names the file to edit if the machine was rebuilt on purpose; the hint, the line that pins it.
+    const kh = join(home, 'lab', 'known_hosts');
+    expect(r.stderr).toContain(kh);
+    const { readFileSync } = await import('node:fs');
+    const line =
+      readFileSync(kh, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.startsWith(`[127.0.0.1]:${b.port} `)) + 1;
+    expect(line).toBeGreaterThan(0);
+    expect(r.stderr).toContain(
+      `swarmup: hint: only if [127.0.0.1]:${b.port} was really rebuilt, remove line ${line} of ${kh}`,
+    );
+    // With --json, the error event carries the same hint.
+    const j = await run('up', '--config', good, '--json');
+    const error = j.events.find((e) => e.event === 'error');
+    expect(error?.hint).toContain(`ssh-keygen -R '[127.0.0.1]:${b.port}' -f ${kh}`);
   });
 
   it('down makes every host leave the swarm and keeps the machines', async () => {
@@ -321,7 +313,7 @@ describe('ssh provider: machines from a config file', () => {
       expect(await swarmState(stray.container)).toEqual(theirs);
 
       // On a terminal the question is asked instead, naming the swarm and its size: "n" refuses as before.
-      const asked = await inTerminal(`up --config ${path}`, 'n');
+      const asked = await inTerminal(`up --config ${path}`, 'n', { SWARMUP_HOME: home });
       expect(asked.screen).toContain(`node-6 already manages swarm ${theirs.clusterId} (1 node)`);
       expect(asked.screen).toContain('Join the other hosts to it');
       expect(asked.exit).toBe(2);

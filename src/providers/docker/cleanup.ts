@@ -85,6 +85,15 @@ export async function removeLabelled(docker: Docker, r: DockerClusterResources):
   return removed;
 }
 
+/** What removeLabelled removes, one line per kind, every name spelled out (what `down` asks about). */
+export function removalLines(r: DockerClusterResources): string[] {
+  return [
+    r.containers.length > 0 && `containers: ${r.containers.map((c) => c.name).join(', ')}`,
+    r.volumes.length > 0 && `volumes: ${r.volumes.map((v) => v.name).join(', ')}`,
+    r.networks.length > 0 && `network: ${r.networks.map((n) => n.name).join(', ')}`,
+  ].filter((l): l is string => typeof l === 'string');
+}
+
 export function describeLabelled(r: DockerClusterResources): string {
   return [
     r.containers.length &&

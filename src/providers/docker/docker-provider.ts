@@ -7,7 +7,7 @@ import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from
 import type { SeenNetwork } from '../../swarm/addr-pool.ts';
 import { withDeadline } from '../../transport/deadline.ts';
 import { dockerEndpoint } from './endpoint.ts';
-import { describeLabelled, listLabelled, removeLabelled } from './cleanup.ts';
+import { describeLabelled, listLabelled, removalLines, removeLabelled } from './cleanup.ts';
 import { CLUSTER_LABEL, clusterFilter, createLabels, NODE_LABEL, ROLE_LABEL } from './labels.ts';
 import { engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
 import { ensureNodeImage } from './node-image.ts';
@@ -157,6 +157,11 @@ export class DockerProvider implements Provider {
 
   async location(): Promise<string> {
     return `the Docker engine at ${dockerEndpoint()}`;
+  }
+
+  async removable(): Promise<string[]> {
+    const mine = (await listLabelled(this.docker, this.spec.name)).get(this.spec.name);
+    return mine ? removalLines(mine) : [];
   }
 
   async removeAll(progress: ProgressSink): Promise<{ removed: string[] }> {

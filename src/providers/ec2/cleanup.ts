@@ -85,6 +85,18 @@ export async function cleanupEc2(opts: CleanupOptions, deps: CleanupDeps): Promi
   return { found, removed };
 }
 
+/** What deleteClusterResources removes, one line per kind, every id spelled out (what `down` asks about). */
+export function removalLines(r: ClusterResources): string[] {
+  return [
+    r.instances.length > 0 &&
+      `instances: ${r.instances.map((i) => (i.name ? `${i.id} (${i.name})` : i.id)).join(', ')}`,
+    r.volumes.length > 0 && `volumes: ${r.volumes.map((v) => v.id).join(', ')}`,
+    r.securityGroups.length > 0 &&
+      `security group: ${r.securityGroups.map((g) => (g.name ? `${g.id} (${g.name})` : g.id)).join(', ')}`,
+    r.keyPairs.length > 0 && `key pair: ${r.keyPairs.map((k) => k.name || k.id).join(', ')}`,
+  ].filter((l): l is string => typeof l === 'string');
+}
+
 /** One cluster's tagged resources, in a line. */
 export function summarize(r: ClusterResources): string {
   return [

@@ -21,6 +21,7 @@ import { placeNodes, ZONE_CAPACITY_ERRORS, zonesToTry } from './placement.ts';
 import { runInstancesInput, zoneAttemptToken } from './launch.ts';
 import { checkEc2Permissions } from './permission-check.ts';
 import { deleteClusterResources, describeInstances, listTagged, removeNode } from './resources.ts';
+import { removalLines } from './cleanup.ts';
 import { ensureSecurityGroup } from './security-group.ts';
 import { clusterFilter, ROLE_TAG, tagValue } from './tags.ts';
 
@@ -211,6 +212,11 @@ export class Ec2Provider implements Provider {
     const api = await this.aws();
     const account = await accountOf(api).catch(() => undefined);
     return `EC2 region ${api.region}${account ? `, account ${account}` : ''}`;
+  }
+
+  async removable(): Promise<string[]> {
+    const tagged = (await listTagged(await this.aws(), this.spec.name)).get(this.spec.name);
+    return tagged ? removalLines(tagged) : [];
   }
 
   async removeAll(progress: ProgressSink): Promise<{ removed: string[] }> {

@@ -1,0 +1,65 @@
+import type { PlaybookContext } from '../playbook/playbook.ts';
+
+/** What `down` is about to remove, as asked before the question on a terminal. */
+export interface RemovalPreview {
+  cluster: string;
+  /** Where the provider looks (an engine endpoint, an EC2 region), as it says it. */
+  location: string;
+  createsMachines: boolean;
+  /** Created machines: what the provider's removeAll would remove, one line per kind. */
+  resources: string[];
+  /** Machines of the user's (ssh): the hosts swarmup joined, which leave the swarm. */
+  leaving: string[];
+  /** The docker context `up` made for the cluster, when there is one of ours. */
+  context?: string;
+  /** The cluster's state folder, when it exists. */
+  stateDir?: string;
+}
+
+/** The preview as printed before `[y/N]`. Pure. */
+export function renderRemoval(p: RemovalPreview): string {
+  const lines: string[] = [];
+  if (p.createsMachines) {
+    lines.push(`down removes cluster "${p.cluster}" from ${p.location}:`);
+    if (p.resources.length === 0) lines.push('  nothing of it found there');
+    for (const r of p.resources) lines.push(`  ${r}`);
+  } else {
+    lines.push(
+      `down makes the hosts of cluster "${p.cluster}" that swarmup joined leave the swarm (the machines stay):`,
+    );
+    lines.push(
+      `  ${p.leaving.length ? `leave: ${p.leaving.join(', ')}` : 'no host is recorded as joined by swarmup'}`,
+    );
+  }
+  if (p.context) lines.push(`  docker context: ${p.context}`);
+  if (p.stateDir) lines.push(`  state: ${p.stateDir} (the cluster's key and records)`);
+  return lines.join('\n');
+}
+
+/** Read what `down` would remove, changing nothing: the provider's listing, the recorded joins, the context. */
+export async function removalPreview(ctx: PlaybookContext): Promise<RemovalPreview> {
+  const { contextDescriptionOf, contextName, dockerCliPresent, ownership } =
+    await import('./docker-context.ts');
+  const state = ctx.state.read();
+  const name = contextName(ctx.cluster.name);
+  const [resources, location, context] = await Promise.all([
+    ctx.provider.createsMachines ? (ctx.provider.removable?.() ?? Promise.resolve([])) : Promise.resolve([]),
+    ctx.provider.location(),
+    (async () =>
+      (await dockerCliPresent()) &&
+      ownership(await contextDescriptionOf(name), ctx.cluster.name, ctx.state.dir) === 'ours')(),
+  ]);
+  const before = new Set(state?.preexisting ?? []);
+  const leaving = Object.entries(state?.nodeIds ?? {})
+    .filter(([, id]) => id && !before.has(id))
+    .map(([host]) => host);
+  return {
+    cluster: ctx.cluster.name,
+    location,
+    createsMachines: ctx.provider.createsMachines,
+    resources,
+    leaving,
+    ...(context ? { context: name } : {}),
+    ...(ctx.state.exists() ? { stateDir: ctx.state.dir } : {}),
+  };
+}
