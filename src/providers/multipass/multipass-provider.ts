@@ -82,9 +82,8 @@ export class MultipassProvider implements Provider {
   }
 
   async prepare(): Promise<string[]> {
-    this.state.clusterKey();
-    this.state.write({ name: this.spec.name, provider: 'multipass' });
-    const owner = ensureOwner();
+    // Checked before anything is made here or there: a refusal leaves no state behind.
+    const owner = readOwner();
     const vms = await listVms();
     const wanted = this.wanted();
     const problems: string[] = [];
@@ -104,6 +103,9 @@ export class MultipassProvider implements Provider {
     if (problems.length > 0) throw new InputError(problems.join('\n'));
     const memory = memoryProblem(toLaunch, this.mp.memory, totalmem());
     if (memory) throw new InputError(memory);
+    ensureOwner();
+    this.state.clusterKey();
+    this.state.write({ name: this.spec.name, provider: 'multipass' });
     return [];
   }
 
