@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/config/cluster.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { configFileSchema } from '../../src/config/schema.ts';
+import { renderConfig } from '../../src/wizard/render.ts';
 import { InputError } from '../../src/errors.ts';
 import { providerNamed } from '../../src/providers/registry.ts';
 import { cloudInit, MARKER_PATH, markerText, parseMarker } from '../../src/providers/multipass/cloud-init.ts';
@@ -256,5 +258,23 @@ describe('multipass settings', () => {
       'not enough memory: 5 VMs × 2G = 10 GiB, but this machine has 8 GiB; lower --memory (multipass.memory) or the node count',
     );
     expect(memoryProblem(0, '64G', 1024 ** 3)).toBeUndefined();
+  });
+});
+
+describe('multipass in the wizard’s config file', () => {
+  it('is written commented, and read back to the same settings', () => {
+    const config = {
+      name: 'lab',
+      provider: 'multipass' as const,
+      managers: 3,
+      workers: 2,
+      multipass: { image: 'noble', cpus: 2, memory: '2G', disk: '20G' },
+    };
+    const text = renderConfig(config, 'lab.yaml');
+    expect(text).toMatch(/# Multipass VMs, each: image/);
+    expect(text).toContain('multipass: { image: noble, cpus: 2, memory: 2G, disk: 20G }');
+    const back = parseConfig(text, 'lab.yaml');
+    expect(back).toEqual(config);
+    expect(resolveCluster(back, {}, 'lab.yaml').multipass).toEqual(config.multipass);
   });
 });
