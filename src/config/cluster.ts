@@ -40,6 +40,7 @@ export interface ClusterSpec {
   /** Settings of `swarm init` and autolock. */
   swarm: SwarmOptions;
   ec2?: Ec2Spec;
+  multipass?: MultipassSpec;
   configFile?: string;
 }
 
@@ -64,6 +65,14 @@ export interface Ec2Spec {
   bastion?: string;
 }
 
+/** Multipass VMs, flags over the file's `multipass:` section; sizes as Multipass reads them (`1G`, `512M`). */
+export interface MultipassSpec {
+  image: string;
+  cpus: number;
+  memory: string;
+  disk: string;
+}
+
 export const DEFAULT_AMI_PARAMETER =
   '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id';
 /** The same image for arm64 instance types (Graviton: t4g, m7g, ...). */
@@ -85,6 +94,11 @@ export interface CliFlags extends SwarmFlags {
   encryptedOverlay?: boolean;
   allowSshFromAnywhere?: boolean;
   bastion?: string;
+  /** Multipass: image, CPUs, memory and disk of each VM. */
+  image?: string;
+  cpus?: string;
+  memory?: string;
+  disk?: string;
 }
 
 export const defaultClusterName = 'local';

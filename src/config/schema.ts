@@ -53,7 +53,14 @@ export const ec2Schema = z.strictObject({
   bastion: z.string().min(1).optional(),
 });
 
-/** The config / inventory file. Unknown keys are refused (strict objects). */
+/** Multipass VMs (src/providers/multipass/spec.ts checks the sizes as Multipass reads them). */
+export const multipassSchema = z.strictObject({
+  image: z.string().min(1).optional(),
+  cpus: z.number().int().min(1).max(64).optional(),
+  memory: z.string().min(1).optional(),
+  disk: z.string().min(1).optional(),
+});
+
 /** Settings of `swarm init` and how the swarm is run (src/config/swarm-options.ts checks their values). */
 export const swarmSchema = z.strictObject({
   autolock: z.boolean().optional(),
@@ -63,6 +70,7 @@ export const swarmSchema = z.strictObject({
   dataPathAddr: z.string().min(1).optional(),
 });
 
+/** The config / inventory file. Unknown keys are refused (strict objects). */
 export const configFileSchema = z.strictObject({
   name: clusterName.optional(),
   provider: z.enum(providers).optional(),
@@ -73,6 +81,7 @@ export const configFileSchema = z.strictObject({
   swarm: swarmSchema.optional(),
   hosts: z.array(hostSchema).optional(),
   ec2: ec2Schema.optional(),
+  multipass: multipassSchema.optional(),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

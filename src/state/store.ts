@@ -28,6 +28,8 @@ export interface ClusterState {
   addrPool?: string[];
   /** NodeIDs of a swarm that existed before swarmup adopted it: down never makes them leave. */
   preexisting?: string[];
+  /** multipass provider: the VMs launched for the cluster (a stopped VM's owner marker cannot be read back). */
+  machines?: string[];
   /** ssh provider: the hosts of the last run, so a host taken out of the inventory can still be made to leave. */
   hosts?: HostSpec[];
   updatedAt: string;

@@ -6,6 +6,7 @@ import { defaultClusterName } from '../config/cluster.ts';
 import { defaultManagerCount } from '../config/policy.ts';
 import { engineSchema, hostSchema, type ConfigFile, type ProviderName } from '../config/schema.ts';
 import { publicKeyFor } from '../providers/ec2/access.ts';
+import { MULTIPASS_DEFAULTS } from '../providers/multipass/spec.ts';
 import { StateStore } from '../state/store.ts';
 import {
   cidrAnswer,
@@ -43,7 +44,7 @@ export async function askConfig(say: Say): Promise<Answers> {
       { value: 'docker', name: "docker: node containers on this machine's Docker engine" },
       { value: 'ssh', name: 'ssh: machines you have, reached over SSH' },
       { value: 'ec2', name: 'ec2: instances made in your AWS account' },
-      { value: 'multipass', name: 'multipass: local VMs', disabled: '(not available yet)' },
+      { value: 'multipass', name: 'multipass: local VMs made with Multipass' },
     ],
     default: 'docker',
   });
@@ -86,6 +87,7 @@ export async function askConfig(say: Say): Promise<Answers> {
     );
   }
   if (provider === 'ec2') config.ec2 = await askEc2(config);
+  if (provider === 'multipass') config.multipass = await askMultipass(config);
   // Node containers carry their engine; machines that may lack one get it from the source asked here.
   if (provider !== 'docker') config.engine = await askEngine(config);
   return { config, ...(knownHosts ? { knownHosts } : {}) };
@@ -139,6 +141,27 @@ async function askEc2(config: ConfigFile): Promise<NonNullable<ConfigFile['ec2']
   const sshCidr = cidrAnswer(cidr);
   if (sshCidr) ec2.sshCidr = sshCidr;
   return ec2;
+}
+
+async function askMultipass(config: ConfigFile): Promise<NonNullable<ConfigFile['multipass']>> {
+  const mp: NonNullable<ConfigFile['multipass']> = {};
+  const ask = async (key: 'image' | 'cpus' | 'memory' | 'disk', message: string) => {
+    const fallback = String(MULTIPASS_DEFAULTS[key]);
+    const value = (a: string) => (key === 'cpus' ? (wholeNumber(a) ?? Number.NaN) : a.trim());
+    const answer = (
+      await input({
+        message,
+        default: fallback,
+        validate: validator((a) => ({ ...config, multipass: { ...mp, [key]: value(a) } })),
+      })
+    ).trim();
+    if (answer && answer !== fallback) (mp as Record<string, unknown>)[key] = value(answer);
+  };
+  await ask('image', 'Image of each VM (a Multipass image: 24.04, noble, ...)');
+  await ask('cpus', 'CPUs of each VM');
+  await ask('memory', 'Memory of each VM (e.g. 1G, 2G)');
+  await ask('disk', 'Disk of each VM (e.g. 10G)');
+  return mp;
 }
 
 async function askEngine(config: ConfigFile): Promise<NonNullable<ConfigFile['engine']>> {

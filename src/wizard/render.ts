@@ -4,7 +4,9 @@ import type { ConfigFile } from '../config/schema.ts';
 /** What each top-level key means, written above it (README "Config / inventory file" says the same). */
 const ABOUT: Record<keyof ConfigFile, string> = {
   name: ' Cluster name: lowercase letters, digits and "-". Its state lives in $SWARMUP_HOME/<name>.',
-  provider: ' Where the machines come from: docker (node containers on this engine), ssh (your hosts), ec2.',
+  provider:
+    ' Where the machines come from: docker (node containers on this engine), ssh (your hosts), ec2,\n' +
+    ' multipass (local VMs).',
   managers:
     ' Managers: 1 = no fault tolerance, 3 tolerate the loss of 1, 5 of 2, 7 of 3.\n' +
     " Swarm's raft needs a majority of managers, so an even count adds no fault tolerance.",
@@ -17,6 +19,9 @@ const ABOUT: Record<keyof ConfigFile, string> = {
     " How a host without Docker gets one: docker-ce (Docker's repository), distro (the OS package),\n" +
     ' script (get.docker.com, needs version) or none; version pins a prefix like "27.3".',
   ec2: ' AWS EC2: flags such as --region and --instance-type override these.',
+  multipass:
+    ' Multipass VMs, each: image (default 24.04), cpus, memory and disk (sizes like 2G, 512M).\n' +
+    ' The flags --image, --cpus, --memory and --disk override these.',
   swarm:
     ' Settings of swarm init: autolock, defaultAddrPool + subnetSize (overlay subnets), dataPathPort,\n' +
     ' dataPathAddr. Set once, when the swarm is made.',
@@ -62,7 +67,7 @@ export function renderConfig(config: ConfigFile, file: string): string {
     const hint = HINTS[key.value];
     if (hint && isMap(pair.value)) pair.value.comment = hint;
     if (key.value === 'ssh' && isMap(pair.value) && !hint) pair.value.flow = true;
-    if (key.value === 'engine' && isMap(pair.value)) pair.value.flow = true;
+    if ((key.value === 'engine' || key.value === 'multipass') && isMap(pair.value)) pair.value.flow = true;
     if (key.value === 'hosts' && isSeq(pair.value))
       for (const h of pair.value.items) if (isMap(h)) h.flow = true;
     if (key.value === 'ec2' && isMap(pair.value)) {
