@@ -20,6 +20,7 @@ export type SwarmupEvent =
   | { event: 'plan'; phases: unknown[]; problems: unknown[]; revised?: boolean; permissions?: unknown[] }
   | { event: 'action'; status: 'ok' | 'failed'; kind: string; description: string; [field: string]: unknown }
   | { event: 'error'; message: string; exitCode: number }
+  | SmokeEvent
   | {
       event: 'summary';
       changes: number;
@@ -28,6 +29,19 @@ export type SwarmupEvent =
       ok: boolean;
       problems?: string[];
     };
+
+/** The outcome of a smoke test (src/swarm/smoke.ts): counts, each failed connection, problems with likely ports. */
+export interface SmokeEvent {
+  event: 'smoke';
+  ok: boolean;
+  runId: string;
+  durationMs: number;
+  publishedPort: number;
+  overlay: { checked: number; failed: number };
+  published: { checked: number; failed: number };
+  failures: Array<{ from: string; to: string; via: 'overlay' | 'published'; error: string }>;
+  problems: string[];
+}
 
 export interface Task {
   title: string;
