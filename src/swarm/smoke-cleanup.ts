@@ -4,7 +4,7 @@ import { sleep } from '../transport/ssh-connection.ts';
 
 /**
  * Remove what smoke tests made for a cluster, found by label (swarmup.cluster=<name> and swarmup.smoke): the
- * service, its overlay network, and the image on every node. Also what an interrupted earlier run left behind
+ * service, its overlay network, and the image and task containers on every node. Also what an interrupted earlier run left behind
  * (the cluster's lock keeps two smoke tests from running at once). Waits, within `withinMs`, until every node's
  * engine lists none of them; returns one line per thing still there.
  */
@@ -53,6 +53,18 @@ export async function removeSmokeResources(
     for (;;) {
       let last = '';
       try {
+        // The service is gone: its task containers go too (the agent takes seconds; a forced removal does not).
+        const containers = (await node.docker.listContainers({ all: true, filters })) as Array<{
+          Id: string;
+        }>;
+        for (const c of containers) {
+          try {
+            await node.docker.getContainer(c.Id).remove({ force: true });
+          } catch (err) {
+            if (!/no such container|is already in progress/i.test(errorMessage(err)))
+              last = `container ${c.Id.slice(0, 12)} on ${node.name}: ${errorMessage(err)}`;
+          }
+        }
         const images = (await node.docker.listImages({ filters })) as Array<{ Id: string }>;
         for (const i of images) {
           try {
@@ -65,6 +77,8 @@ export async function removeSmokeResources(
         // A worker drops its copy of the overlay network once no task of it runs there.
         const nets = (await node.docker.listNetworks({ filters })) as Array<{ Name: string }>;
         if (nets.length > 0) last ||= `network ${nets[0]!.Name} still attached on ${node.name}`;
+        const still = (await node.docker.listContainers({ all: true, filters })) as unknown[];
+        if (still.length > 0) last ||= `${still.length} task container(s) still on ${node.name}`;
       } catch (err) {
         last = `${node.name}: ${errorMessage(err)}`;
       }
