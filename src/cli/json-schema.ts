@@ -127,7 +127,31 @@ const summaryEvent = z.strictObject({
   problems: z.array(z.string()).optional(),
 });
 
-/** One line of `up`, `down`, `plan`, `scale`, `recover`, `engine` and `run` with `--json`. */
+const counts = z.strictObject({
+  checked: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+});
+/** `verify --smoke` and `up --smoke`: the data-plane test's outcome (after its step and task events). */
+export const smokeEventSchema = z.strictObject({
+  event: z.literal('smoke'),
+  ok: z.boolean(),
+  runId: z.string().min(1),
+  durationMs: z.number().nonnegative(),
+  publishedPort: z.number().int().positive(),
+  overlay: counts,
+  published: counts,
+  failures: z.array(
+    z.strictObject({
+      from: z.string().min(1),
+      to: z.string().min(1),
+      via: z.enum(['overlay', 'published']),
+      error: z.string(),
+    }),
+  ),
+  problems: z.array(z.string()),
+});
+
+/** One line of `up`, `down`, `plan`, `scale`, `recover`, `engine`, `verify` and `run` with `--json`. */
 export const eventSchema = z.union([
   z.strictObject({
     event: z.literal('step'),
@@ -162,6 +186,7 @@ export const eventSchema = z.union([
   }),
   errorEvent,
   summaryEvent,
+  smokeEventSchema,
 ]);
 
 /** One line of `cleanup --json`: what was found (per cluster and region), what was removed, a summary. */

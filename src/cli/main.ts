@@ -14,6 +14,7 @@ import { ClusterLock } from '../state/lock.ts';
 import { exitOnCrash } from './crash.ts';
 import { hintContext, hintFor } from './hints.ts';
 import type { CommonOptions } from './session.ts';
+import { smokeOptions, type SmokeFlags } from './smoke-flags.ts';
 import { packageVersion } from './version.ts';
 
 /** The built-in playbooks, each loaded by the command that runs it (they bring the SSH and Docker clients). */
@@ -63,6 +64,33 @@ function swarmFlags(cmd: Command): Command {
       '--data-path-addr <addr>',
       'address or interface of overlay traffic (default: the advertise address)',
     );
+}
+
+/** The data-plane test, for `verify` and `up`. */
+function smokeFlags(cmd: Command): Command {
+  return cmd
+    .option('--smoke', 'also prove the data plane: containers on every node talk over an overlay network')
+    .option('--smoke-timeout <seconds>', 'deadline of the smoke test (default 60)')
+    .option(
+      '--smoke-port <port>',
+      'host-mode published port the smoke test checks (default: random, 20000-29999)',
+    );
+}
+
+/** Flags checked before anything is opened: a bad one is exit 2 with nothing touched (null: already reported). */
+function inputOrExit<T>(parse: () => T, opts: { json?: boolean }, setExit: (code: number) => void): T | null {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    if (opts.json)
+      process.stdout.write(
+        JSON.stringify({ event: 'error', message: err.message, exitCode: ExitCode.badInput }) + '\n',
+      );
+    process.stderr.write(`swarmup: ${err.message}\n`);
+    setExit(ExitCode.badInput);
+    return null;
+  }
 }
 
 /** Each provider's own flags (EC2's region, instance type...); `all` for the commands that create. */
@@ -179,7 +207,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
 
-  const up = (dryRun: boolean) => async (opts: CommonOptions) => {
+  const up = (dryRun: boolean) => async (opts: CommonOptions & SmokeFlags) => {
+    const smoke = inputOrExit(() => smokeOptions(opts), opts, setExit);
+    if (smoke === null) return;
     setExit(
       await execute(
         { ...opts, dryRun: dryRun || !!opts.dryRun },
@@ -188,6 +218,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
           const access = await import('./access.ts');
           await access.refuseForeignContext(ctx);
           const v = await (await builtin.up()).run(ctx);
+          if (v?.ok && smoke) await (await import('../../playbooks/verify.ts')).addSmoke(ctx, v, smoke);
           if (v?.ok) await access.publishAccess(ctx, v);
           return finish(ctx, started, v, `stopped after ${ctx.options.until}`);
         },
@@ -205,7 +236,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--dry-run', 'show what would be done, change nothing')
     .option('--adopt', 'join the hosts to a swarm that one of them already manages (never made by swarmup)')
     .option('--until <stage>', 'stop after a stage: provision, engine, swarm');
-  swarmFlags(providerFlags(program.commands.at(-1)!, true)).action(up(false));
+  smokeFlags(swarmFlags(providerFlags(program.commands.at(-1)!, true))).action(up(false));
 
   common(program.command('plan').description('what up would do, touching nothing'))
     .option('--until <stage>', 'only the stages up to this one: provision, engine, swarm')
@@ -235,6 +266,32 @@ export function buildProgram(setExit: (code: number) => void): Command {
         }
         return finish(ctx, started, v, 'status');
       }),
+    );
+  });
+
+  smokeFlags(
+    providerFlags(
+      common(
+        program
+          .command('verify')
+          .description('check the cluster as up ends (docker node ls), and with --smoke its data plane'),
+      ),
+      false,
+    ),
+  ).action(async (opts: CommonOptions & SmokeFlags) => {
+    const smoke = inputOrExit(() => smokeOptions(opts), opts, setExit);
+    if (smoke === null) return;
+    setExit(
+      await execute(
+        opts,
+        async (ctx, started) => {
+          const { verifyPlaybook } = await import('../../playbooks/verify.ts');
+          const v = await verifyPlaybook(smoke).run(ctx);
+          return finish(ctx, started, v, 'verified');
+        },
+        // The smoke test makes (and removes) a service: one such command at a time, and Ctrl-C cleans up.
+        smoke ? 'verify --smoke' : undefined,
+      ),
     );
   });
 

@@ -29,6 +29,7 @@ export type SwarmupEvent =
   | { event: 'error'; message: string; exitCode: number }
   | { event: 'backup'; node: string; file: string; bytes: number; autolock: boolean }
   | { event: 'diagnose'; file: string; nodes: number }
+  | SmokeEvent
   | {
       event: 'summary';
       changes: number;
@@ -37,6 +38,19 @@ export type SwarmupEvent =
       ok: boolean;
       problems?: string[];
     };
+
+/** The outcome of a smoke test (src/swarm/smoke.ts): counts, each failed connection, problems with likely ports. */
+export interface SmokeEvent {
+  event: 'smoke';
+  ok: boolean;
+  runId: string;
+  durationMs: number;
+  publishedPort: number;
+  overlay: { checked: number; failed: number };
+  published: { checked: number; failed: number };
+  failures: Array<{ from: string; to: string; via: 'overlay' | 'published'; error: string }>;
+  problems: string[];
+}
 
 export interface Task {
   title: string;
