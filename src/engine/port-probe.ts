@@ -92,7 +92,7 @@ export function proberScript(targets: Array<{ addr: string; specs: string[] }>):
 
 /** How a port that did not arrive is reported (the hint after the error reads it): `2377/tcp`, from, to's address. */
 export function unreachableMessage(port: string, from: string, addr: string): string {
-  return `${port} is not reachable from ${from} (${addr}:${port.split('/')[0]}); Swarm needs 2377/tcp to managers and 7946/tcp+udp, 4789/udp between all nodes: open them in the firewall`;
+  return `${port} is not reachable from ${from} (${addr}:${port.split('/')[0]}); Swarm needs 2377/tcp to managers and 7946/tcp+udp and the data path port (4789/udp unless swarm.dataPathPort says otherwise) between all nodes: open them in the firewall`;
 }
 
 export interface ProbeRun {
