@@ -1,0 +1,56 @@
+// The swarmup command line: the root program and its commands, registered in the order --help and completion list
+// them. Each registration lives with its kin in commands/; a command's heavy imports are made inside its action.
+import { Command } from 'commander';
+import type { SetExit } from './execute.ts';
+import { registerDiagnose, registerLs, registerStatus, registerVerify } from './commands/inspect.ts';
+import {
+  registerDown,
+  registerPlan,
+  registerRecover,
+  registerScale,
+  registerUp,
+  registerWizard,
+} from './commands/lifecycle.ts';
+import { registerBackup, registerCleanup, registerEngine, registerRun } from './commands/maintenance.ts';
+import { registerRotateTokens, registerUnlock, registerUnlockKey } from './commands/secrets.ts';
+import { registerCompleteNodes, registerCompletion, registerEnv, registerSsh } from './commands/shell.ts';
+import { packageVersion } from './version.ts';
+
+/** Adds one command (or a command with subcommands) to the root program. */
+type Registration = (program: Command, setExit: SetExit) => void;
+
+/** In this order in `swarmup --help` and in completion. */
+const registrations: Registration[] = [
+  registerUp,
+  registerPlan,
+  registerStatus,
+  registerVerify,
+  registerScale,
+  registerRecover,
+  registerDown,
+  registerRotateTokens,
+  registerUnlock,
+  registerUnlockKey,
+  registerBackup,
+  registerDiagnose,
+  registerCleanup,
+  registerWizard,
+  registerEngine,
+  registerRun,
+  registerEnv,
+  registerSsh,
+  registerLs,
+  registerCompletion,
+  registerCompleteNodes,
+];
+
+export function buildProgram(setExit: SetExit): Command {
+  const program = new Command('swarmup')
+    .description('Bring Docker Swarm clusters up and down')
+    .version(packageVersion(), '-V, --version', 'print the version of swarmup')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s) });
+  for (const register of registrations) register(program, setExit);
+  return program;
+}
