@@ -4,13 +4,15 @@ import { errorMessage } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Verification } from '../swarm/verify.ts';
 import {
+  contextDescriptionOf,
   contextName,
   dockerCliPresent,
   ensureContext,
+  ownership,
   refuseForeign,
   removeContext,
 } from './docker-context.ts';
-import { forwardPaths, startForwarder, stopForwarder } from './forwarder.ts';
+import { forwardPaths, forwarderAnswers, startForwarder, stopForwarder } from './forwarder.ts';
 import { sshConfigText } from './ssh-config.ts';
 
 /**
@@ -75,6 +77,18 @@ export async function publishAccess(ctx: PlaybookContext, verification: Verifica
   const name = contextName(ctx.cluster.name);
   const { socket, config } = forwardPaths(ctx.state.dir);
   try {
+    // A run that changed nothing keeps a forwarder that answers and a context that is ours: nothing to redo (it
+    // would cost an SSH handshake and two docker CLI calls on every no-change `up`).
+    if (ctx.changes === 0 && (await dockerCliPresent())) {
+      const [answers, description] = await Promise.all([
+        forwarderAnswers(ctx.state.dir),
+        contextDescriptionOf(name),
+      ]);
+      if (answers && ownership(description, ctx.cluster.name, ctx.state.dir) === 'ours') {
+        say(`docker context ${name}: unchanged (unix://${socket})`);
+        return;
+      }
+    }
     const node = await connect(ctx, verification);
     if (!(await dockerCliPresent())) {
       say(`Docker API of ${node} forwarded to unix://${socket} (no docker CLI found: no context made)`);

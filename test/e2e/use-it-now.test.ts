@@ -58,6 +58,15 @@ describe('use it now: docker context, ssh, env, ls', () => {
     expect(meta.Metadata.Description).toBe(`swarmup cluster ${NAME} (${join(home, NAME)})`);
   });
 
+  it('a no-change up keeps the forwarder and the context as they are (no new SSH forward, no context update)', async () => {
+    const pid = readFileSync(join(home, NAME, 'forward.pid'), 'utf8');
+    const r = await swarmup(['up', '--name', NAME, '--managers', '1', '--workers', '1'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`docker context ${CONTEXT}: unchanged`);
+    expect(readFileSync(join(home, NAME, 'forward.pid'), 'utf8')).toBe(pid);
+    expect((await docker(['--context', CONTEXT, 'node', 'ls', '-q'])).exitCode).toBe(0);
+  });
+
   it('`swarmup ssh NODE -- hostname` runs on that node; its exit code is passed through', async () => {
     const r = await swarmup(['ssh', '--name', NAME, `${NAME}-worker-1`, '--', 'hostname'], env);
     expect(r.code, r.stderr).toBe(0);
