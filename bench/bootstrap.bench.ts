@@ -46,6 +46,8 @@ const REPEAT = Number(process.env.REPEAT ?? 3);
 const SETTLE_MS = Number(process.env.SETTLE_MS ?? 10000);
 const home = mkdtempSync(join(tmpdir(), 'swarmup-bench-'));
 process.env.SWARMUP_HOME = home;
+// The docker contexts `up` makes go to a docker config of the bench's own: the user's contexts are never touched.
+process.env.DOCKER_CONFIG = mkdtempSync(join(tmpdir(), 'swarmup-bench-dockercfg-'));
 const MACHINES = 'bench-machines';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
