@@ -395,6 +395,9 @@ export class SshConnection {
     this.closed = true;
     this.agent?.destroy();
     this.client.end();
+    // The polite end waits for the server to close the connection, which a host busy right after a bootstrap
+    // takes half a second to do; the work is done, so the command does not wait for more than a moment.
+    setTimeout(() => this.client.destroy(), 50).unref();
   }
 }
 
