@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { runTool } from './run-tool.ts';
 import { InputError, StepError } from '../errors.ts';
 
 /**
@@ -26,7 +26,7 @@ export function ownership(description: string | undefined, cluster: string, stat
 const DEADLINE_MS = 15_000;
 
 async function docker(args: string[]) {
-  return execa('docker', args, { reject: false, timeout: DEADLINE_MS, stdin: 'ignore' });
+  return runTool('docker', args, DEADLINE_MS);
 }
 
 /** The docker CLI is installed (a context can be made). */

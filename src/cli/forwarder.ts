@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { runTool } from './run-tool.ts';
 import { StepError } from '../errors.ts';
 import { forwardArgv, MAX_SOCKET_PATH } from './ssh-config.ts';
 
@@ -56,7 +56,7 @@ async function runningPid(stateDir: string): Promise<number | undefined> {
   if (!existsSync(p.pid)) return undefined;
   const pid = Number(readFileSync(p.pid, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  const ps = await execa('ps', ['-p', String(pid), '-o', 'args='], { reject: false, timeout: 5_000 });
+  const ps = await runTool('ps', ['-p', String(pid), '-o', 'args='], 5_000);
   return ps.exitCode === 0 && String(ps.stdout).includes(`${p.socket}:`) ? pid : undefined;
 }
 
