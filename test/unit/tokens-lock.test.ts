@@ -10,8 +10,8 @@ import { parseInfo, type HostFacts } from '../../src/swarm/facts.ts';
 import { lockedHosts, lockedMessage, refuseLocked } from '../../src/swarm/locked.ts';
 import { planSwarm } from '../../src/swarm/plan.ts';
 
-const TOKEN = 'SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx';
-const KEY = 'SWMKEY-1-7c37Cc8654o6p38HnroywCi19pllOnGtbdZEgtKxZu8';
+const TOKEN = `SWMTKN-1-${'0fake'.repeat(10)}-${'0fake'.repeat(5)}`; /* obviously fake: the shape of a join token */
+const KEY = `SWMKEY-1-${'FakeKey0'.repeat(5)}`; /* obviously fake */
 
 /** A manager's GET /info, as engines answer it (only the fields swarmup reads). */
 const managerInfo = (autolock: boolean | undefined, state = 'active') => ({
