@@ -1,4 +1,5 @@
 import { quote } from '../transport/quote.ts';
+import { startScript } from './service.ts';
 import type { EngineFacts } from './host-facts.ts';
 import { unsupportedReason, type OsInfo } from './os.ts';
 import { sourceFor, type EngineWanted } from './source-choice.ts';
@@ -104,28 +105,6 @@ function scriptInstall(version: string): string {
     'retry curl -fsSL https://get.docker.com -o /tmp/swarmup-get-docker.sh',
     `VERSION=${quote(version)} sh /tmp/swarmup-get-docker.sh`,
     'rm -f /tmp/swarmup-get-docker.sh',
-  ].join('\n');
-}
-
-/** Wait until the engine answers, showing its log when it does not. */
-const WAIT_FOR_API = [
-  'i=0',
-  'until docker info >/dev/null 2>&1; do',
-  '  i=$((i+1))',
-  '  if [ $i -gt 240 ]; then echo "the engine did not answer within 60 s" >&2; tail -n 20 /var/log/dockerd.log 2>/dev/null >&2; exit 1; fi',
-  '  sleep 0.25',
-  'done',
-].join('\n');
-
-export function startScript(systemd: boolean): string {
-  if (systemd) return ['set -eu', 'systemctl enable --now docker', WAIT_FOR_API].join('\n');
-  // No systemd as PID 1 (containers): start dockerd detached from this session.
-  return [
-    'set -eu',
-    'if ! docker info >/dev/null 2>&1; then',
-    '  setsid nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &',
-    'fi',
-    WAIT_FOR_API,
   ].join('\n');
 }
 

@@ -24,6 +24,10 @@ export interface ClusterState {
   lives?: Record<string, number>;
   /** NodeID of each machine as it last joined: a node of the swarm listed here and reported by no host is stale. */
   nodeIds?: Record<string, string>;
+  /** docker provider: the fixed address of each node container on the cluster network (by its slot). */
+  addresses?: Record<string, string>;
+  /** When `swarmup stop` stopped the cluster's machines (or engines); cleared when they are started again. */
+  stoppedAt?: string;
   /** The swarm's default address pool as swarmup chose it, so a run that did not get to init keeps its choice. */
   addrPool?: string[];
   /** NodeIDs of a swarm that existed before swarmup adopted it: down never makes them leave. */

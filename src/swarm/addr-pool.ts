@@ -131,6 +131,19 @@ export function chooseAddrPool(input: PoolInput): { pool: AddrPool; notices: str
   );
 }
 
+/**
+ * The first block of `prefix` bits, from the ranges in their order, that overlaps none of the networks seen (those
+ * that count: see `relevant`); undefined when every one does. Pure.
+ */
+export function firstFreeBlock(ranges: string[], prefix: number, seen: SeenNetwork[]): string | undefined {
+  const blocks = relevant(seen);
+  for (const range of ranges) {
+    const found = split(v4(range)!, prefix).find((b) => !blocks.some((s) => overlaps(b, s.block)));
+    if (found) return found.text;
+  }
+  return undefined;
+}
+
 /** A short account of the pool for a log line and the plan. */
 export function describePool(p: AddrPool, seenCount: number): string {
   const what = `address pool ${p.pool.join(', ')} (/${p.subnetSize} subnets)`;

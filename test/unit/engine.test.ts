@@ -82,7 +82,10 @@ describe('engine install plan', () => {
       source: 'distro',
     });
     expect(p.steps.map((s) => s.title)).toEqual(['start the engine (dockerd)']);
-    expect(script(p)).toMatch(/setsid nohup dockerd/);
+    // As it last ran when swarmup stopped it (its command line kept), else plain dockerd.
+    expect(script(p)).toContain('/var/lib/swarmup/dockerd.cmdline');
+    expect(script(p)).toContain('set -- dockerd');
+    expect(script(p)).toMatch(/setsid nohup "\$@"/);
   });
 
   it('debian, distro: docker.io through apt with a lock timeout and retries, then systemd start', () => {

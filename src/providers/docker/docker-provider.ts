@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import Docker from 'dockerode';
 import type { ClusterSpec } from '../../config/cluster.ts';
 import { errorMessage, StepError } from '../../errors.ts';
@@ -6,15 +7,29 @@ import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
 import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
 import type { SeenNetwork } from '../../swarm/addr-pool.ts';
 import { withDeadline } from '../../transport/deadline.ts';
+import { sleep } from '../../transport/ssh-connection.ts';
+import { chooseNodeSubnet, gatewayOf, slotAddress } from './addresses.ts';
 import { dockerEndpoint } from './endpoint.ts';
 import { describeLabelled, listLabelled, removalLines, removeLabelled } from './cleanup.ts';
-import { CLUSTER_LABEL, clusterFilter, createLabels, NODE_LABEL, ROLE_LABEL } from './labels.ts';
+import {
+  CLUSTER_LABEL,
+  clusterFilter,
+  createLabels,
+  NODE_LABEL,
+  ROLE_LABEL,
+  SUBNET_LABEL,
+} from './labels.ts';
 import { engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
 import { ensureNodeImage } from './node-image.ts';
 
+/** Node containers come back with their engine: after a restart of it or of the host, the swarm re-forms. */
+const RESTART_POLICY = { Name: 'unless-stopped' } as const;
+
 /**
  * Each node is a container on the local engine (DOCKER_HOST honoured) running its own Docker engine and sshd, on a
- * bridge network of the cluster's own. sshd is published on 127.0.0.1 only, so it works the same on Docker Desktop.
+ * bridge network of the cluster's own with a subnet of its own, each node at the fixed address of its slot (so a
+ * restarted manager is where raft expects it). sshd is published on 127.0.0.1 only, so it works the same on Docker
+ * Desktop.
  */
 export class DockerProvider implements Provider {
   readonly name = 'docker';
@@ -25,6 +40,8 @@ export class DockerProvider implements Provider {
   /** The first create on this engine, which finds out whether --privileged works. */
   private probing?: Promise<void>;
   private image?: string;
+  /** The cluster network's own subnet, once known; null: a network made without one (an older swarmup). */
+  private subnet?: string | null;
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -70,7 +87,8 @@ export class DockerProvider implements Provider {
     this.state.clusterKey();
     this.state.write({ name: this.spec.name, provider: 'docker', endpoint: dockerEndpoint() });
     this.image = await ensureNodeImage(this.docker, progress, this.flavour);
-    return (await this.ensureNetwork()) ? [`network ${this.network}`] : [];
+    const made = (await this.ensureNetwork(progress)) ? [`network ${this.network}`] : [];
+    return [...made, ...(await this.ensureRestartPolicy(progress))];
   }
 
   /** Every network of the engine the node containers run on (theirs among them, once made). */
@@ -80,11 +98,14 @@ export class DockerProvider implements Provider {
       30_000,
       'the local Docker engine: networks',
     );
-    return networks.flatMap((n) =>
-      (n.IPAM?.Config ?? []).flatMap((c) =>
-        c.Subnet ? [{ cidr: c.Subnet, where: `network ${n.Name} of the local engine` }] : [],
+    return [
+      ...networks.flatMap((n) =>
+        (n.IPAM?.Config ?? []).flatMap((c) =>
+          c.Subnet ? [{ cidr: c.Subnet, where: `network ${n.Name} of the local engine` }] : [],
+        ),
       ),
-    );
+      ...localNetworks(),
+    ];
   }
 
   async create(node: NodeWanted, progress: ProgressSink): Promise<void> {
@@ -107,7 +128,24 @@ export class DockerProvider implements Provider {
 
   async start(name: string, progress: ProgressSink): Promise<void> {
     progress(`${name}: starting`);
-    await this.docker.getContainer(await this.containerId(name)).start();
+    const c = this.docker.getContainer(await this.containerId(name));
+    try {
+      await c.start();
+    } catch (err) {
+      // Started meanwhile (its restart policy, or another command): what was asked for is done.
+      if (!/already started|304/i.test(errorMessage(err))) throw err;
+    }
+  }
+
+  /** Stop one node container: its engine is stopped first (the node's boot script forwards the signal). */
+  async stop(name: string, progress: ProgressSink): Promise<void> {
+    progress(`${name}: stopping`);
+    const c = this.docker.getContainer(await this.containerId(name));
+    try {
+      await c.stop({ t: 60 });
+    } catch (err) {
+      if (!/already stopped|not running|304/i.test(errorMessage(err))) throw err;
+    }
   }
 
   async remove(name: string, progress: ProgressSink): Promise<void> {
@@ -181,23 +219,97 @@ export class DockerProvider implements Provider {
     return this.docker.listContainers({ all: true, filters: clusterFilter(this.spec.name) });
   }
 
-  /** The cluster's bridge network; true when it had to be made. */
-  private async ensureNetwork(): Promise<boolean> {
-    const existing = await this.docker.listNetworks({
-      filters: { name: [this.network], ...clusterFilter(this.spec.name) },
-    });
-    if (existing.some((n) => n.Name === this.network)) return false;
-    await this.docker.createNetwork({
-      Name: this.network,
-      Driver: 'bridge',
-      Labels: createLabels(this.spec.name),
-    });
+  /**
+   * The cluster's bridge network, with a subnet of its own (so each node keeps the address of its slot); true when
+   * it had to be made. A network an older swarmup made without one is kept, and said so: its nodes get a new
+   * address when they restart (and `up` then repairs the nodes whose address moved).
+   */
+  private async ensureNetwork(progress: ProgressSink): Promise<boolean> {
+    const existing = (
+      await this.docker.listNetworks({
+        filters: { name: [this.network], ...clusterFilter(this.spec.name) },
+      })
+    ).find((n) => n.Name === this.network);
+    if (existing) {
+      this.subnet = existing.Labels?.[SUBNET_LABEL] ?? null;
+      if (this.subnet === null)
+        progress(
+          `network ${this.network} was made by an older swarmup without a subnet of its own: its node containers ` +
+            'get new addresses when they restart; swarmup up repairs a node whose address moved',
+        );
+      return false;
+    }
+    const recorded = this.state.read()?.addrPool ?? [];
+    const given = this.spec.swarm.defaultAddrPool ?? [];
+    // Another cluster's network may be made at the same moment from the same view of the engine: the engine refuses
+    // the second of two overlapping subnets, and the choice is made again from what it has then.
+    let subnet: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const seen = [
+        ...(await this.seenNetworks()),
+        ...[...given, ...recorded].map((cidr) => ({ cidr, where: "the swarm's address pool" })),
+      ];
+      subnet = chooseNodeSubnet(seen);
+      if (!subnet)
+        throw new StepError(
+          'local',
+          `create network ${this.network}`,
+          `every private /22 overlaps a network seen (${seen.length} of them)`,
+        );
+      try {
+        await this.docker.createNetwork({
+          Name: this.network,
+          Driver: 'bridge',
+          IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: gatewayOf(subnet) }] },
+          Labels: { ...createLabels(this.spec.name), [SUBNET_LABEL]: subnet },
+        });
+        break;
+      } catch (err) {
+        if (attempt >= 5 || !/overlap/i.test(errorMessage(err))) throw err;
+        await sleep(100 * attempt);
+      }
+    }
+    this.subnet = subnet;
+    progress(`network ${this.network}: subnet ${subnet}, one fixed address per node`);
     return true;
+  }
+
+  /** Node containers made before restart policies were set get one (`unless-stopped`); one line per container. */
+  private async ensureRestartPolicy(progress: ProgressSink): Promise<string[]> {
+    const updated = await Promise.all(
+      (await this.listContainers()).map(async (c) => {
+        const container = this.docker.getContainer(c.Id);
+        const policy = ((await container.inspect()) as { HostConfig?: { RestartPolicy?: { Name?: string } } })
+          .HostConfig?.RestartPolicy?.Name;
+        if (policy && policy !== 'no') return [];
+        await container.update({ RestartPolicy: RESTART_POLICY });
+        const name = c.Labels[NODE_LABEL] ?? c.Names[0]!.slice(1);
+        progress(`${name}: restart policy ${RESTART_POLICY.Name}`);
+        return [`restart policy of ${name}`];
+      }),
+    );
+    return updated.flat();
+  }
+
+  /** The fixed address of a node: the one recorded for it, else its slot's (recorded now); none on an old network. */
+  private fixedAddress(node: NodeWanted): string | undefined {
+    if (!this.subnet) return undefined;
+    const recorded = this.state.read()?.addresses?.[node.name];
+    const address = recorded ?? slotAddress(this.subnet, node);
+    if (!recorded)
+      this.state.write({
+        name: this.spec.name,
+        provider: 'docker',
+        addresses: { ...this.state.read()?.addresses, [node.name]: address },
+      });
+    return address;
   }
 
   private async createNode(node: NodeWanted, image: string, publicKey: string): Promise<void> {
     const labels = { ...createLabels(this.spec.name), [NODE_LABEL]: node.name, [ROLE_LABEL]: node.role };
     const volume = `${node.name}-docker`;
+    if (this.subnet === undefined) await this.ensureNetwork(() => undefined);
+    const address = this.fixedAddress(node);
     await this.docker.createVolume({ Name: volume, Labels: labels });
     const create = (privileged: boolean) =>
       this.docker.createContainer({
@@ -215,8 +327,16 @@ export class DockerProvider implements Provider {
           Mounts: [{ Type: 'volume', Source: volume, Target: '/var/lib/docker' }],
           PortBindings: { '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
           NetworkMode: this.network,
+          RestartPolicy: RESTART_POLICY,
           Init: false,
         },
+        ...(address
+          ? {
+              NetworkingConfig: {
+                EndpointsConfig: { [this.network]: { IPAMConfig: { IPv4Address: address } } },
+              },
+            }
+          : {}),
       } as unknown as Docker.ContainerCreateOptions);
 
     const tryPrivileged = this.privilegedAllowed !== false;
@@ -235,4 +355,19 @@ export class DockerProvider implements Provider {
       await fallback.start();
     }
   }
+}
+
+/**
+ * This machine's own IPv4 networks, when the engine is on this machine (a unix socket): a node network or a swarm
+ * pool overlapping one would hide it from the containers.
+ */
+function localNetworks(): SeenNetwork[] {
+  if (!dockerEndpoint().startsWith('unix://')) return [];
+  return Object.entries(networkInterfaces()).flatMap(([iface, addrs]) =>
+    (addrs ?? []).flatMap((a) =>
+      a.family === 'IPv4' && !a.internal && a.cidr
+        ? [{ cidr: a.cidr, where: `interface ${iface} here` }]
+        : [],
+    ),
+  );
 }

@@ -4,6 +4,8 @@ import { ensureOwner } from '../../state/owner.ts';
 export const CLUSTER_LABEL = 'swarmup.cluster';
 export const NODE_LABEL = 'swarmup.node';
 export const ROLE_LABEL = 'swarmup.role';
+/** On the cluster network: the subnet swarmup chose for it (its nodes have fixed addresses in it). */
+export const SUBNET_LABEL = 'swarmup.subnet';
 /** The owner id of the state home that created the object (design.md); absent on objects of older swarmups. */
 export const OWNER_LABEL = 'swarmup.owner';
 

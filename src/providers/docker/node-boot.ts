@@ -1,3 +1,5 @@
+import { SAVED_COMMAND_LINE } from '../../engine/service.ts';
+
 /**
  * The command a node container runs as PID 1: install the cluster's public key, start sshd (key auth only) and the
  * node's own Docker engine (unix socket only, in a cgroup of its own), then stay up. Kept here rather than in the
@@ -14,8 +16,22 @@ export function nodeBootScript(): string {
     '/usr/sbin/sshd -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o PermitRootLogin=prohibit-password',
     // A restarted container keeps /var/run: the pid files of the engine that ran before would stop this one.
     'rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid',
+    // The engine's command line is kept where `up` and `start` find it (src/engine/service.ts): an engine that
+    // stopped inside a running node is started again exactly as the node starts it.
+    `mkdir -p ${SAVED_COMMAND_LINE.replace(/\/[^/]+$/, '')}`,
+    `printf '%s\\n' dockerd --cgroup-parent "/swarmup-$SWARMUP_NODE" >${SAVED_COMMAND_LINE}`,
     'dockerd --cgroup-parent "/swarmup-$SWARMUP_NODE" >/var/log/dockerd.log 2>&1 &',
-    'exec sleep infinity',
+    // `docker stop` (and the host's engine stopping) sends SIGTERM to PID 1: the node's engine is stopped as a
+    // machine shutting down would stop it (its raft written and closed), not killed when the grace period ends.
+    // The engine is found by its pid file: it may have been restarted since (backup does).
+    'stop() {',
+    '  p=$(cat /var/run/docker.pid 2>/dev/null || true)',
+    '  [ -n "$p" ] && kill -TERM "$p" 2>/dev/null',
+    '  i=0; while [ -n "$p" ] && kill -0 "$p" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done',
+    '  exit 0',
+    '}',
+    'trap stop TERM INT',
+    'while :; do sleep 3600 & wait $!; done',
   ].join('\n');
 }
 
