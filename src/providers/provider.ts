@@ -68,6 +68,11 @@ export interface Provider {
   create(node: NodeWanted, progress: ProgressSink): Promise<void>;
   /** Start one stopped machine. */
   start(name: string, progress: ProgressSink): Promise<void>;
+  /**
+   * Optional (providers that make machines): stop one machine, its disk kept, and wait until it is stopped
+   * (`swarmup stop`). A machine that is stopped already is left as it is.
+   */
+  stop?(name: string, progress: ProgressSink): Promise<void>;
   /** Destroy one machine and what belongs to it alone (its disk), and wait until it is gone. */
   remove(name: string, progress: ProgressSink): Promise<void>;
   /** Where the provider looks for the cluster's machines (an engine endpoint; a region), for messages. */

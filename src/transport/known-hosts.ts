@@ -66,11 +66,21 @@ export class KnownHostsFile {
     this.entries = existsSync(path) ? parseKnownHosts(readFileSync(path, 'utf8')) : [];
   }
 
-  /** Returns true to accept the key; records it on first use; throws on a changed key. */
-  verify(host: string, pattern: string, blob: Buffer): void {
+  /**
+   * Returns true to accept the key; records it on first use; throws on a changed key. `formerly`: the pattern an
+   * older swarmup pinned this host under (its address:port, before it was pinned by name): a key pinned there is
+   * not trusted anew, it is checked, and on a match pinned under `pattern` too.
+   */
+  verify(host: string, pattern: string, blob: Buffer, formerly?: string): void {
     // Read again: another part of the run may have forgotten a key (a machine made anew).
     this.entries = existsSync(this.path) ? parseKnownHosts(readFileSync(this.path, 'utf8')) : [];
-    const check = checkHostKey(this.entries, pattern, blob);
+    let check = checkHostKey(this.entries, pattern, blob);
+    if (check === 'unknown' && formerly && formerly !== pattern) {
+      const before = checkHostKey(this.entries, formerly, blob);
+      if (before === 'changed') pattern = formerly;
+      check = before;
+      if (before === 'match') check = 'unknown'; // the same key: pinned under the name from now on
+    }
     if (check === 'match') return;
     if (check === 'changed') {
       throw new HostKeyChangedError(

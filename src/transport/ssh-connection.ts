@@ -84,7 +84,12 @@ const DOCKER_SOCKET = '/var/run/docker.sock';
 export class SshConnection {
   private dockerClient?: Docker;
   private agent?: http.Agent;
-  private forwardingRefused = false;
+  /**
+   * How this connection reaches the engine, learnt from the first stream that worked: stream-local forwarding of
+   * its socket, or (where that fails but the docker CLI's bridge answers) `docker system dial-stdio`. A failure is
+   * never latched: an engine that is stopped or still starting fails both, and is reached the usual way once it runs.
+   */
+  private dockerPath: 'unknown' | 'forward' | 'dial-stdio' = 'unknown';
   private closed = false;
 
   private constructor(
@@ -155,7 +160,12 @@ export class SshConnection {
         keepaliveCountMax: 3,
         hostVerifier: (key: Buffer) => {
           try {
-            opts.knownHosts.verify(target.name, pattern, key);
+            opts.knownHosts.verify(
+              target.name,
+              pattern,
+              key,
+              target.hostKeyAlias ? hostPattern(target.address, target.port) : undefined,
+            );
             return true;
           } catch (err) {
             hostKeyError = err as Error;
@@ -351,24 +361,38 @@ export class SshConnection {
   }
 
   private async openDockerStream(): Promise<Duplex> {
-    let channel: ClientChannel;
-    if (!this.forwardingRefused) {
+    let forwardError: string | undefined;
+    if (this.dockerPath !== 'dial-stdio') {
       try {
-        channel = await new Promise<ClientChannel>((resolve, reject) =>
+        const channel = await new Promise<ClientChannel>((resolve, reject) =>
           this.client.openssh_forwardOutStreamLocal(DOCKER_SOCKET, (err, ch) =>
             err ? reject(err) : resolve(ch),
           ),
         );
+        // sshd opened the socket: the engine listens there.
+        this.dockerPath = 'forward';
         return socketLike(channel);
-      } catch {
-        // AllowStreamLocalForwarding=no (or an old server): fall back to the docker CLI's own stdio bridge.
-        this.forwardingRefused = true;
+      } catch (err) {
+        // OpenSSH answers "open failed" alike for a socket that is missing (engine stopped), one this user may not
+        // open, and AllowStreamLocalForwarding=no: only the CLI's bridge can tell them apart.
+        forwardError = errorMessage(err);
+        if (this.dockerPath === 'forward')
+          throw new Error(`the Docker engine does not answer on ${DOCKER_SOCKET} (${forwardError})`);
       }
     }
+    return this.openDialStdio(forwardError);
+  }
+
+  /** `docker system dial-stdio` on the host: the docker CLI's own bridge to the engine. */
+  private async openDialStdio(forwardError: string | undefined): Promise<Duplex> {
     this.trace?.(this.name, traceOfCommand('docker system dial-stdio'));
-    channel = await new Promise<ClientChannel>((resolve, reject) =>
+    const channel = await new Promise<ClientChannel>((resolve, reject) =>
       this.client.exec('docker system dial-stdio', (err, ch) => (err ? reject(err) : resolve(ch))),
     );
+    // The engine answered through it: this host forbids forwarding (or the socket is the CLI's only way in).
+    channel.once('data', () => {
+      if (this.dockerPath === 'unknown') this.dockerPath = 'dial-stdio';
+    });
     // The bridge says on stderr why it cannot reach the engine ("Cannot connect to the Docker daemon at ...
     // Is the docker daemon running?"): that line fails the request, not a bare "socket hang up".
     // (ssh2's channel.destroy() drops its argument: the error is emitted before the channel is closed.)
@@ -383,8 +407,11 @@ export class SshConnection {
         .find((l) => l.trim() !== '' && !/^warning/i.test(l.trim()));
       if (!line || failed) return;
       failed = true;
+      const why = forwardError
+        ? `${line.trim()} (and forwarding ${DOCKER_SOCKET} over SSH failed: ${forwardError})`
+        : line.trim();
       // Only to a listener (a request in flight): an error emitted to none would end the process.
-      if (channel.listenerCount('error') > 0) channel.emit('error', new Error(line.trim()));
+      if (channel.listenerCount('error') > 0) channel.emit('error', new Error(why));
       channel.close();
     });
     return socketLike(channel);

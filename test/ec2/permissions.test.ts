@@ -93,6 +93,7 @@ describe('permission check (DryRun) against the emulator', () => {
       AuthorizeSecurityGroupIngress: 'DryRunOperation 412',
       RevokeSecurityGroupIngress: 'DryRunOperation 412',
       StartInstances: 'DryRunOperation 412',
+      StopInstances: 'DryRunOperation 412',
       TerminateInstances: 'DryRunOperation 412',
       DeleteVolume: 'DryRunOperation 412',
       DeleteSecurityGroup: 'DryRunOperation 412',
@@ -126,6 +127,7 @@ describe('permission check (DryRun) against the emulator', () => {
       'ec2:RevokeSecurityGroupIngress',
       'ec2:RunInstances',
       'ec2:StartInstances',
+      'ec2:StopInstances',
       'ec2:TerminateInstances',
     ]);
     for (const c of dry) expect(c.status, c.call).toBe('allowed');

@@ -96,6 +96,7 @@ describe('DryRun answers, classified (pure)', () => {
       'AuthorizeSecurityGroupIngress',
       'RevokeSecurityGroupIngress',
       'StartInstances',
+      'StopInstances',
       'TerminateInstances',
       'DeleteVolume',
       'DeleteSecurityGroup',

@@ -116,6 +116,7 @@ describe('the minimal IAM policy (src/providers/ec2/iam-policy.json)', () => {
       'ec2:DeleteVolume',
       'ec2:RevokeSecurityGroupIngress',
       'ec2:StartInstances',
+      'ec2:StopInstances',
       'ec2:TerminateInstances',
     ]);
     for (const action of changing) {

@@ -69,6 +69,21 @@ describe('known_hosts', () => {
       /node0: the SSH host key of \[127\.0\.0\.1\]:2200 has changed/,
     );
   });
+
+  it('a host pinned by address before it was pinned by name: its key is checked there, not trusted anew', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kh-'));
+    const path = join(dir, 'known_hosts');
+    new KnownHostsFile(path).verify('lab-manager-1', '203.0.113.5', a);
+    // Same key under its name: accepted and pinned by name too.
+    new KnownHostsFile(path).verify('lab-manager-1', 'lab-manager-1', a, '203.0.113.5');
+    expect(readFileSync(path, 'utf8')).toContain(`lab-manager-1 ssh-ed25519 ${a.toString('base64')}`);
+    // Another key at the old address: refused, naming that pattern (an instance that moved keeps its pin).
+    const fresh = join(dir, 'kh2');
+    new KnownHostsFile(fresh).verify('lab-manager-1', '203.0.113.5', a);
+    expect(() =>
+      new KnownHostsFile(fresh).verify('lab-manager-1', 'lab-manager-1', b, '203.0.113.5'),
+    ).toThrow(/lab-manager-1: the SSH host key of 203\.0\.113\.5 has changed/);
+  });
 });
 
 describe('redact', () => {

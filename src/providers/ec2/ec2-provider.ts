@@ -1,4 +1,9 @@
-import { RunInstancesCommand, StartInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
+import {
+  RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  type Instance,
+} from '@aws-sdk/client-ec2';
 import { parseBastion, type ClusterSpec, type Ec2Spec } from '../../config/cluster.ts';
 import { combineErrors, errorMessage, InputError, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
@@ -125,6 +130,8 @@ export class Ec2Provider implements Provider {
     const nodes = this.wanted();
     if (!nodes.some((n) => n.name === node.name)) nodes.push(node);
     const placed = placeNodes(nodes, context.zones).get(node.name)!;
+    // A node launched anew has host keys of its own: the ones pinned for its earlier instance go.
+    this.state.knownHosts().forget(node.name);
     let token: string;
     try {
       token = await this.tokenFor(api, node.name, context.generation, progress);
@@ -199,6 +206,33 @@ export class Ec2Provider implements Provider {
       if (mine.length === 0) throw new StepError(name, 'start instance', 'no stopped instance of that name');
       // Still stopping: it can be started once it has stopped.
       if (Date.now() > deadline) throw new StepError(name, 'start instance', 'still stopping');
+      await sleep(delay);
+      delay = Math.min(delay * 1.5, 3000);
+    }
+  }
+
+  /** Stop the node's instance (its volume kept, its private address too) and wait until it is stopped. */
+  async stop(name: string, progress: ProgressSink): Promise<void> {
+    const api = await this.aws();
+    const deadline = Date.now() + WAIT_MS;
+    let delay = this.opts.pollMs ?? 500;
+    let asked = false;
+    for (;;) {
+      const mine = (await this.instances(api, LIVE_STATES)).filter((i) => nodeName(i) === name);
+      const live = mine.filter((i) => i.State?.Name === 'running' || i.State?.Name === 'pending');
+      if (live.length > 0 && !asked) {
+        const ids = live.map((i) => i.InstanceId!);
+        progress(`${name}: stopping ${ids.join(', ')}`);
+        try {
+          await api.ec2.send(new StopInstancesCommand({ InstanceIds: ids }));
+        } catch (err) {
+          throw new StepError(name, 'stop instance', errorMessage(err));
+        }
+        asked = true;
+      }
+      if (mine.every((i) => i.State?.Name === 'stopped')) return;
+      if (Date.now() > deadline)
+        throw new StepError(name, 'stop instance', `not stopped after ${WAIT_MS / 60_000} min`);
       await sleep(delay);
       delay = Math.min(delay * 1.5, 3000);
     }
@@ -393,6 +427,8 @@ export class Ec2Provider implements Provider {
           ...(key ? { privateKey: key } : {}),
           role: n.role,
           ...(jump ? { jump } : {}),
+          // Pinned by node, not by address: a stopped and started instance gets another public address.
+          hostKeyAlias: n.name,
         };
       }),
     );

@@ -8,6 +8,7 @@ import {
   RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
   StartInstancesCommand,
+  StopInstancesCommand,
   TerminateInstancesCommand,
   type IpPermission,
   type TagSpecification,
@@ -276,6 +277,13 @@ export function dryRunProbes(f: ProbeFacts): Probe[] {
       target: instance.target,
       tagsOnCreate: false,
       command: () => new StartInstancesCommand({ DryRun, InstanceIds: [instance.id] }),
+    },
+    {
+      action: 'ec2:StopInstances',
+      call: 'StopInstances',
+      target: instance.target,
+      tagsOnCreate: false,
+      command: () => new StopInstancesCommand({ DryRun, InstanceIds: [instance.id] }),
     },
     {
       action: 'ec2:TerminateInstances',

@@ -40,6 +40,8 @@ export const infoArgs = (names: string[]): string[] => ['info', '--format', 'jso
 
 export const startArgs = (name: string): string[] => ['start', name];
 
+export const stopArgs = (name: string): string[] => ['stop', name];
+
 /**
  * Delete and purge exactly these VMs. `delete --purge NAME...` and not `delete` then a bare `purge`: a bare purge
  * would also purge every VM the user deleted (and could still recover) that is none of swarmup's.

@@ -20,6 +20,7 @@ import {
   listArgs,
   readMarkerArgs,
   startArgs,
+  stopArgs,
 } from './commands.ts';
 import { parseInfo, parseList, type VmEntry } from './json.ts';
 import { memoryProblem } from './spec.ts';
@@ -159,6 +160,12 @@ export class MultipassProvider implements Provider {
   async start(name: string, progress: ProgressSink): Promise<void> {
     progress(`${name}: starting`);
     await multipassOk(name, 'start VM', startArgs(name), { timeoutMs: LAUNCH_TIMEOUT_S * 1000 });
+  }
+
+  /** `multipass stop NAME`: the VM shuts down (its engine with it); its disk and its IP lease stay. */
+  async stop(name: string, progress: ProgressSink): Promise<void> {
+    progress(`${name}: stopping`);
+    await multipassOk(name, 'stop VM', stopArgs(name), { timeoutMs: LAUNCH_TIMEOUT_S * 1000 });
   }
 
   async remove(name: string, progress: ProgressSink): Promise<void> {

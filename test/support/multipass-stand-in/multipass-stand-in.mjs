@@ -244,8 +244,17 @@ function start() {
   }
 }
 
+function stop() {
+  for (const name of args.slice(1)) {
+    if (isDeleted(name)) fail(`stop failed: instance "${name}" is deleted`);
+    const r = docker(['stop', '-t', '30', name]);
+    if (r.code !== 0) fail(`stop failed: ${r.stderr.trim()}`);
+  }
+}
+
 const commands = {
   launch,
+  stop,
   list,
   ls: list,
   info,
