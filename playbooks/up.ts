@@ -31,7 +31,7 @@ export default definePlaybook({
       if (!ctx.reporter.json) ctx.log(permissionSummary(permissions));
       refuseDenied(permissions, `${ctx.provider.name} permissions`);
     }
-    if (countActions(plan.phases) === 0) ctx.log('nothing to change');
+    if (countActions(plan.phases) === 0 && !plan.deferred) ctx.log('nothing to change');
 
     const applied = await applyCluster(ctx, reading, plan, ctx.options.until);
     if (!applied.complete) return undefined;
@@ -51,6 +51,8 @@ export default definePlaybook({
       provider: ctx.cluster.provider,
       nodeIds: Object.fromEntries(applied.hosts.map((h) => [h.name, applied.nodeIds.get(h.name) ?? ''])),
       ...(ctx.provider.createsMachines ? {} : { hosts: ctx.cluster.hosts }),
+      // Running again (up starts what was stopped): no longer shown as stopped.
+      stoppedAt: undefined,
     });
     return verification;
   },

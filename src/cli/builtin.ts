@@ -4,4 +4,6 @@ export const builtin = {
   down: async () => (await import('../../playbooks/down.ts')).default,
   status: async () => (await import('../../playbooks/status.ts')).default,
   engine: async () => (await import('../../playbooks/engine.ts')).default,
+  stop: async () => (await import('../../playbooks/stop.ts')).default,
+  start: async () => (await import('../../playbooks/start.ts')).default,
 };

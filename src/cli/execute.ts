@@ -3,6 +3,7 @@ import { ExitCode, InputError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import { redact } from '../redact.ts';
 import { renderNodeTable, renderWarnings, type Verification } from '../swarm/verify.ts';
+import { renderHostStates } from '../cluster/host-states.ts';
 import { interruption, stopBetweenSteps } from '../playbook/interrupt.ts';
 import { ClusterLock } from '../state/lock.ts';
 import { hintContext, hintFor } from './hints.ts';
@@ -97,21 +98,27 @@ export function finish(
       ...(verification && !verification.ok ? { problems: verification.problems } : {}),
     });
   } else {
-    if (verification) process.stdout.write('\n' + renderNodeTable(verification.nodes) + '\n\n');
+    if (verification && (verification.nodes.length > 0 || !verification.hosts))
+      process.stdout.write('\n' + renderNodeTable(verification.nodes) + '\n\n');
+    if (verification?.hosts) process.stdout.write('\n' + renderHostStates(verification.hosts) + '\n\n');
     if (verification?.warnings?.length)
       process.stdout.write(redact(renderWarnings(verification.warnings)) + '\n\n');
-    if (verification && !verification.ok) {
+    if (verification && !verification.ok && verification.state !== 'stopped') {
       for (const p of verification.problems) process.stderr.write(redact(`swarmup: not converged: ${p}\n`));
     }
     const managers = verification?.nodes.filter((n) => n.role === 'manager').length ?? 0;
-    const summary = verification
-      ? `${ctx.cluster.name}: ${verification.nodes.length} nodes, ${managers} managers, ${ok ? 'verified' : 'NOT verified'}`
-      : `${ctx.cluster.name}: ${what}`;
+    const summary =
+      verification?.state === 'stopped'
+        ? `${ctx.cluster.name}: stopped (${verification.hosts?.length ?? 0} ${ctx.provider.createsMachines ? 'machines' : 'engines'})`
+        : verification
+          ? `${ctx.cluster.name}: ${verification.nodes.length} nodes, ${managers} managers, ${ok ? 'verified' : 'NOT verified'}`
+          : `${ctx.cluster.name}: ${what}`;
     const changes = `${ctx.changes} change${ctx.changes === 1 ? '' : 's'}`;
     const time = `${(durationMs / 1000).toFixed(1)} s`;
     // A cluster brought up (or scaled, recovered) and verified ends as kind's does: ready, and after how long.
     const ready = verification?.ok && what !== 'status';
     process.stdout.write(`${summary}; ${changes}${ready ? `; ready after ${time}` : ` in ${time}`}\n`);
+    if (verification?.repair) process.stdout.write(`to repair it: ${verification.repair}\n`);
   }
   if (ok) return ExitCode.ok;
   return ctx.changes > 0 ? ExitCode.partlyApplied : ExitCode.stepFailed;

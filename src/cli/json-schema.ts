@@ -92,6 +92,8 @@ export const planEventSchema = z.strictObject({
     .optional(),
   /** Worth saying, not refusing: a configured pool overlapping a network seen; an init setting a swarm cannot change. */
   notices: z.array(z.string()).optional(),
+  /** The swarm part waits for these hosts (machines or engines started first, managers electing a leader). */
+  deferred: z.array(z.string().min(1)).optional(),
   /** Providers that can ask (EC2's DryRun): may these credentials make each change? */
   permissions: z
     .array(
@@ -221,6 +223,21 @@ export const statusSchema = z.strictObject({
       }),
     )
     .optional(),
+  /** Not verified: `stopped` (every machine stopped) or `broken` (the swarm cannot be listed). */
+  state: z.enum(['stopped', 'broken']).optional(),
+  /** Not verified: every recorded node's machine, engine and swarm state. */
+  hosts: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        machine: z.string().min(1),
+        engine: z.string().min(1),
+        swarm: z.string().min(1),
+      }),
+    )
+    .optional(),
+  /** Not verified: the one command that repairs it. */
+  repair: z.string().min(1).optional(),
 });
 
 /** `ls --json`: one object per cluster of the state home, per line. */
@@ -231,12 +248,15 @@ export const lsRowSchema = z.strictObject({
   workers: z.number().int().nullable(),
   createdAt: z.iso.datetime().nullable(),
   updatedAt: z.iso.datetime().nullable(),
+  /** When `swarmup stop` stopped it; absent once it runs again. */
+  stoppedAt: z.iso.datetime().optional(),
   live: z
     .strictObject({
       reachable: z.boolean(),
       ok: z.boolean(),
       ready: z.number().int().nonnegative(),
       nodes: z.number().int().nonnegative(),
+      stopped: z.boolean().optional(),
       error: z.string().optional(),
     })
     .optional(),

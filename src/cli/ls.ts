@@ -14,8 +14,10 @@ export interface LsRow {
   /** When the state folder's oldest file was written (the cluster's key, or its first record). */
   createdAt: string | null;
   updatedAt: string | null;
+  /** `swarmup stop` stopped it (and no start or up has run since): when. */
+  stoppedAt?: string;
   /** `--check` only: the cluster as status reads it now. */
-  live?: { reachable: boolean; ok: boolean; ready: number; nodes: number; error?: string };
+  live?: { reachable: boolean; ok: boolean; ready: number; nodes: number; stopped?: boolean; error?: string };
 }
 
 /** A row from what is recorded. Pure. */
@@ -27,6 +29,7 @@ export function lsRow(dirName: string, state: Partial<ClusterState>, createdMs: 
     workers: state.workers ?? null,
     createdAt: createdMs !== undefined ? new Date(createdMs).toISOString() : null,
     updatedAt: state.updatedAt ?? null,
+    ...(state.stoppedAt ? { stoppedAt: state.stoppedAt } : {}),
   };
 }
 
@@ -35,11 +38,18 @@ export function liveOf(result: Verification | Error): NonNullable<LsRow['live']>
   if (result instanceof Error)
     return { reachable: false, ok: false, ready: 0, nodes: 0, error: redact(errorMessage(result)) };
   const ready = result.nodes.filter((n) => n.state === 'ready').length;
-  return { reachable: true, ok: result.ok, ready, nodes: result.nodes.length };
+  return {
+    reachable: true,
+    ok: result.ok,
+    ready,
+    nodes: result.nodes.length,
+    ...(result.state === 'stopped' ? { stopped: true } : {}),
+  };
 }
 
 function liveText(live: LsRow['live']): string {
   if (!live) return '';
+  if (live.stopped) return 'stopped';
   if (!live.reachable) return `unreachable: ${live.error ?? ''}`;
   return `${live.ready}/${live.nodes} ready${live.ok ? '' : ', NOT verified'}`;
 }
@@ -47,13 +57,14 @@ function liveText(live: LsRow['live']): string {
 /** The human table. Pure. */
 export function renderLs(rows: LsRow[], checked: boolean): string {
   if (rows.length === 0) return 'no clusters';
-  const head = ['NAME', 'PROVIDER', 'MANAGERS', 'WORKERS', 'CREATED', ...(checked ? ['LIVE'] : [])];
+  const head = ['NAME', 'PROVIDER', 'MANAGERS', 'WORKERS', 'CREATED', 'STATE', ...(checked ? ['LIVE'] : [])];
   const body = rows.map((r) => [
     r.cluster,
     r.provider,
     r.managers === null ? '-' : String(r.managers),
     r.workers === null ? '-' : String(r.workers),
     r.createdAt ? r.createdAt.slice(0, 16).replace('T', ' ') : '-',
+    r.stoppedAt ? 'stopped' : 'running',
     ...(checked ? [liveText(r.live)] : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));

@@ -8,6 +8,8 @@ import {
   registerPlan,
   registerRecover,
   registerScale,
+  registerStart,
+  registerStop,
   registerUp,
   registerWizard,
 } from './commands/lifecycle.ts';
@@ -27,6 +29,8 @@ const registrations: Registration[] = [
   registerVerify,
   registerScale,
   registerRecover,
+  registerStop,
+  registerStart,
   registerDown,
   registerRotateTokens,
   registerUnlock,

@@ -21,6 +21,8 @@ export interface CommonOptions extends CliFlags {
   timeout?: string;
   /** Join a swarm that existed before swarmup (a host of the inventory already manages it). */
   adopt?: boolean;
+  /** The recorded swarm is gone (no host is a member of it): make a new one in its place. */
+  newSwarm?: boolean;
   /** No progress output at all (status --json prints one object; ls --check). */
   silent?: boolean;
   /** `--quiet`: only problems, errors and the result. */
@@ -78,6 +80,7 @@ export async function openContext(
     dryRun: opts.dryRun ?? false,
     yes: opts.yes ?? false,
     ...(opts.adopt ? { adopt: true } : {}),
+    ...(opts.newSwarm ? { newSwarm: true } : {}),
     ...(opts.until ? { until: opts.until as RunOptions['until'] } : {}),
   };
   return new PlaybookContext(spec, provider, state, pool, progress, runOptions);

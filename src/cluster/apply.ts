@@ -5,11 +5,13 @@ import type { Machine } from '../providers/provider.ts';
 import { SwarmApplier, type SwarmActionContext } from '../swarm/apply-action.ts';
 import { poolOverlaps } from '../swarm/addr-pool.ts';
 import type { HostFacts } from '../swarm/facts.ts';
-import { readSwarmFacts } from '../swarm/read-facts.ts';
+import { waitForLeader } from '../swarm/leader-wait.ts';
+import { readSwarm, readSwarmFacts } from '../swarm/read-facts.ts';
 import { refuseLocked } from '../swarm/locked.ts';
 import { actionHost, describeAction, type Action, type Phase, type Stage } from './actions.ts';
 import { planCluster, phasesUntil, type ClusterPlan } from './plan.ts';
 import type { ClusterReading } from './read.ts';
+import { movedSilent } from './unread.ts';
 
 export interface Applied {
   /** The plan as applied (revised once if re-read facts of new or started machines differed). */
@@ -72,10 +74,10 @@ export async function applyCluster(
       if ('host' in a) touched.add(a.host);
     });
   }
-  if (touched.size > 0 || plan.unread.length > 0) {
+  if (touched.size > 0 || plan.later.length > 0) {
     // Machines exist now: record the cluster, so status, down and cleanup know it even if the run stops here.
     recordCluster(ctx);
-    for (const m of await ctx.provider.reach([...touched, ...plan.unread], progress)) machines.set(m.name, m);
+    for (const m of await ctx.provider.reach([...touched, ...plan.later], progress)) machines.set(m.name, m);
   }
   if (until === 'provision') return { plan, hosts: kept(), nodeIds: new Map(), complete: false };
 
@@ -110,27 +112,50 @@ export async function applyCluster(
   });
   let facts = reading.input.facts;
   let swarmPlan = plan;
-  const reread = [...touched, ...plan.unread].filter((n) => machines.has(n));
-  const early = plan.unread.length === 0 ? preflightOf(plan) : undefined;
+  const reread = [...touched, ...plan.later].filter((n) => machines.has(n));
+  const early = plan.later.length === 0 ? preflightOf(plan) : undefined;
   const probing = early && early.joining.size > 0 ? probePorts(ctx.withHosts(hosts), early) : undefined;
   probing?.catch(() => undefined); // awaited below; a failure is reported there
-  if (reread.length > 0) {
+  const runningNow = (listing: ClusterReading['input']['listing']) =>
+    listing
+      .filter((m) => !reread.includes(m.name))
+      .concat(reread.map((n) => ({ name: n, role: 'worker' as const, state: 'running' as const })));
+  if (plan.deferred) {
+    // Machines and engines that were stopped run again: once the managers have a leader, every host is read (the
+    // raft of all of them changed, not only of those started) and the swarm is planned from that.
+    await waitForLeader(ctx, hosts);
+    const now = await readSwarm(ctx.withHosts(hosts), {
+      engineWaitMs: 60_000,
+      tolerateNoEngine: true,
+      routes: true,
+    });
+    const moved = movedSilent(
+      now.unread,
+      now.facts,
+      reading.input.recordedNodeIds ?? {},
+      (n) => machines.get(n)?.advertiseAddress,
+    );
+    facts = [...facts.filter((f) => !hosts.some((h) => h.name === f.host)), ...now.facts, ...moved.facts];
+    swarmPlan = planCluster({
+      ...reading.input,
+      facts,
+      later: [],
+      refused: moved.unread.map((u) => ({ host: u.host, reason: u.reason })),
+      listing: runningNow(reading.input.listing),
+    });
+    ctx.reporter.emit({ event: 'plan', revised: true, ...planEvent(swarmPlan) });
+    if (swarmPlan.addrPool) progress(swarmPlan.addrPool.description);
+  } else if (reread.length > 0) {
     const fresh = await readSwarmFacts(ctx.withHosts(reread.map((n) => machines.get(n)!)), {
       engineWaitMs: 60_000,
       routes: true,
     });
     facts = [...facts.filter((f) => !reread.includes(f.host)), ...fresh];
-    const assumedFresh = fresh.every((f) => f.state === 'inactive') && plan.unread.length === 0;
+    const assumedFresh = fresh.every((f) => f.state === 'inactive') && plan.later.length === 0;
     // A pool swarmup chose before these machines existed must overlap none of their routes either.
     const poolClash = chosenPoolClashes(plan.addrPool, fresh);
     if (!assumedFresh || poolClash) {
-      swarmPlan = planCluster({
-        ...reading.input,
-        facts,
-        listing: reading.input.listing
-          .filter((m) => !reread.includes(m.name))
-          .concat(reread.map((n) => ({ name: n, role: 'worker' as const, state: 'running' as const }))),
-      });
+      swarmPlan = planCluster({ ...reading.input, facts, listing: runningNow(reading.input.listing) });
       ctx.reporter.emit({ event: 'plan', revised: true, ...planEvent(swarmPlan) });
       const pool = swarmPlan.addrPool;
       if (pool && pool.description !== plan.addrPool?.description) progress(pool.description);
@@ -220,6 +245,7 @@ export function planEvent(plan: ClusterPlan): {
   problems: unknown[];
   addrPool?: unknown;
   notices?: string[];
+  deferred?: string[];
 } {
   return {
     phases: plan.phases.map((p) => ({
@@ -231,6 +257,7 @@ export function planEvent(plan: ClusterPlan): {
     problems: plan.problems,
     ...(plan.addrPool ? { addrPool: plan.addrPool } : {}),
     ...(plan.notices.length > 0 ? { notices: plan.notices } : {}),
+    ...(plan.deferred ? { deferred: plan.later } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Role } from '../config/cluster.ts';
 import type { MachineListing } from '../providers/provider.ts';
 import type { HostFacts } from '../swarm/facts.ts';
-import { planSwarm, type Problem, type SwarmPlan } from '../swarm/plan.ts';
+import { PlanError, planSwarm, type Problem, type SwarmPlan } from '../swarm/plan.ts';
 import type { SeenNetwork } from '../swarm/addr-pool.ts';
 import { stages, type Action, type Phase, type Stage } from './actions.ts';
 import { planInitOptions, type InitOptionsPlan, type InitSettingsWanted } from './init-options.ts';
@@ -21,6 +21,13 @@ export interface ClusterFacts {
   dropped?: string[];
   /** Swarm facts of the hosts whose engine answered. */
   facts: HostFacts[];
+  /**
+   * Hosts whose swarm is read only once this run has started them: their machine is stopped (or starting), their
+   * engine is stopped, or it did not answer about its swarm yet. The swarm part is planned after they answer.
+   */
+  later?: string[];
+  /** Running hosts whose engine runs but whose swarm swarmup cannot read, and why: the plan refuses. */
+  refused?: Array<{ host: string; reason: string }>;
   /** Engine work on hosts that exist: step titles, per host that needs any. */
   engines: Array<{ host: string; steps: string[] }>;
   /** Engine work on a machine yet to be created; undefined when machines come with an engine that starts itself. */
@@ -28,6 +35,8 @@ export interface ClusterFacts {
   managers: number;
   /** Join a swarm that existed before swarmup (ssh inventories). */
   adopt?: boolean;
+  /** The recorded swarm is gone: a new one is made in its place (refused while any host is a member of it). */
+  newSwarm?: boolean;
   /** Only the machines are planned (`--until provision`): no host is connected to, no swarm read. */
   machinesOnly?: boolean;
   knownClusterId?: string;
@@ -52,8 +61,13 @@ export interface ClusterPlan {
   addrPool?: InitOptionsPlan['addrPool'];
   /** Worth saying, not refusing (a configured pool overlapping a network; a setting an existing swarm cannot take). */
   notices: string[];
-  /** Machines that exist but whose swarm state could not be read yet (being started): re-read after the start. */
-  unread: string[];
+  /**
+   * Hosts whose swarm state could not be read yet (machines or engines this plan starts, or busy): read again,
+   * with every other host, once they run; the swarm part is planned then (`deferred`).
+   */
+  later: string[];
+  /** The swarm part waits for `later` (the plan's swarm phases are empty until then). */
+  deferred: boolean;
 }
 
 /**
@@ -62,6 +76,13 @@ export interface ClusterPlan {
  * what cannot be done safely (lost quorum, a change that would break quorum), before anything is changed.
  */
 export function planCluster(input: ClusterFacts): ClusterPlan {
+  const kept = new Set(input.hosts.map((h) => h.name));
+  const refused = (input.refused ?? []).filter((r) => kept.has(r.host));
+  if (refused.length > 0)
+    throw new PlanError(
+      refused.map((r) => `${r.host}: ${r.reason}`).join('\n') +
+        '\nnothing was changed: a host whose swarm cannot be read is neither joined, demoted nor removed',
+    );
   const listed = new Map(input.listing.map((m) => [m.name, m]));
   const wanted = new Set(input.hosts.map((h) => h.name));
   const create = input.hosts.filter((h) => {
@@ -69,7 +90,7 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
     return !m || m.state === 'failed';
   });
   const start = input.hosts.filter((h) => listed.get(h.name)?.state === 'stopped');
-  const starting = input.hosts.filter((h) => listed.get(h.name)?.state === 'starting');
+  const later = [...new Set(input.later ?? [])];
   const retire = [
     ...(input.createsMachines
       ? input.listing.filter((m) => !wanted.has(m.name) && m.state !== 'failed').map((m) => m.name)
@@ -83,12 +104,13 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
         hosts: input.hosts,
         ownMachines: input.createsMachines,
         ...(input.adopt ? { adopt: true } : {}),
+        ...(input.newSwarm ? { newSwarm: true } : {}),
         retire,
         managers: input.managers,
         facts: input.facts,
         ...(input.knownClusterId ? { knownClusterId: input.knownClusterId } : {}),
         ...(input.recordedNodeIds ? { recordedNodeIds: input.recordedNodeIds } : {}),
-        starting: [...start, ...starting].map((h) => h.name),
+        later,
         ...(input.autolock !== undefined ? { autolock: input.autolock } : {}),
       });
 
@@ -118,6 +140,13 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
     },
     ...swarm.phases,
   ].filter((p) => p.actions.length > 0);
+  const deferredNotice =
+    swarm.deferred && swarm.deferred.length > 0
+      ? [
+          `the swarm is planned once ${swarm.deferred.join(', ')} ${swarm.deferred.length === 1 ? 'answers' : 'answer'} ` +
+            '(machines and engines are started first, then the managers are waited for until they have a leader)',
+        ]
+      : [];
   const init = input.machinesOnly
     ? { phases, notices: [] }
     : planInitOptions({
@@ -139,8 +168,9 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
     },
     problems: swarm.problems,
     ...(init.addrPool ? { addrPool: init.addrPool } : {}),
-    notices: init.notices,
-    unread: [...start, ...starting].map((h) => h.name),
+    notices: [...deferredNotice, ...init.notices],
+    later,
+    deferred: !!swarm.deferred,
   };
 }
 

@@ -2,8 +2,9 @@ import { readEngineFacts, planEngines, type EngineReading } from '../engine/ensu
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine, MachineListing } from '../providers/provider.ts';
 import type { HostFacts } from '../swarm/facts.ts';
-import { readSwarmFacts } from '../swarm/read-facts.ts';
+import { readSwarm, readSwarmFacts } from '../swarm/read-facts.ts';
 import type { ClusterFacts } from './plan.ts';
+import { judgeUnread, laterHosts, movedSilent } from './unread.ts';
 
 /** What was read, with the handles `up` goes on with (connections are pooled; the hosts' SSH targets). */
 export interface ClusterReading {
@@ -34,6 +35,7 @@ export async function readCluster(
     managers: cluster.managers,
     autolock: cluster.swarm.autolock,
     ...(ctx.options.adopt ? { adopt: true } : {}),
+    ...(ctx.options.newSwarm ? { newSwarm: true } : {}),
     ...(state?.clusterId ? { knownClusterId: state.clusterId } : {}),
     ...(state?.nodeIds ? { recordedNodeIds: state.nodeIds } : {}),
     initSettings: {
@@ -68,10 +70,18 @@ export async function readCluster(
 
   const keptCtx = ctx.withHosts(reached);
   const waitForEngine = provider.enginePreinstalled ? 60_000 : 0;
-  const facts: HostFacts[] =
+  const swarmReading =
     reached.length > 0
-      ? await readSwarmFacts(keptCtx, { engineWaitMs: waitForEngine, tolerateNoEngine: true, routes: true })
-      : [];
+      ? await readSwarm(keptCtx, { engineWaitMs: waitForEngine, tolerateNoEngine: true, routes: true })
+      : { facts: [], unread: [] };
+  // A silent host the swarm lists at an address it no longer has: read as the swarm sees it (moved).
+  const moved = movedSilent(
+    swarmReading.unread,
+    swarmReading.facts,
+    state?.nodeIds ?? {},
+    (n) => reached.find((m) => m.name === n)?.advertiseAddress,
+  );
+  const facts: HostFacts[] = [...swarmReading.facts, ...moved.facts];
   if (dropped.length > 0) {
     // A dropped host that does not answer any more is not an error: its node is removed by NodeID.
     try {
@@ -105,6 +115,9 @@ export async function readCluster(
   )
     .filter((p) => p.steps.length > 0)
     .map((p) => ({ host: p.host, steps: p.steps.map((s) => s.title) }));
+  // A running host whose swarm was not read is never planned as a fresh one while its engine may hold a swarm.
+  const unread = judgeUnread(moved.unread, engineReading.facts, new Set(engines.map((e) => e.host)));
+  const later = laterHosts({ hosts, listing, facts, unreadLater: unread.later });
 
   return {
     input: {
@@ -114,6 +127,8 @@ export async function readCluster(
       ...(dropped.length > 0 ? { dropped: dropped.map((h) => h.name) } : {}),
       facts,
       engines,
+      ...(later.length > 0 ? { later } : {}),
+      ...(unread.refused.length > 0 ? { refused: unread.refused } : {}),
       ...(provider.enginePreinstalled ? {} : { newMachineEngine: newMachineEngineSteps(ctx) }),
       ...recorded,
       seenNetworks: (await seenReading) ?? [],

@@ -38,6 +38,8 @@ export interface RunOptions {
   yes: boolean;
   /** Join the hosts to a swarm that existed before swarmup touched them (ssh inventories). */
   adopt?: boolean;
+  /** Make a new swarm where the recorded one is gone (no host is a member of it any more). */
+  newSwarm?: boolean;
 }
 
 /** Changes applied so far in one command, shared by every context of that command (the summary's `changes`). */

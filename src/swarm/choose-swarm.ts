@@ -1,5 +1,5 @@
 import { quorum } from '../config/policy.ts';
-import { raftManagers, type ClusterNode, type HostFacts } from './facts.ts';
+import { movedAddress, raftManagers, waitingForLeader, type ClusterNode, type HostFacts } from './facts.ts';
 
 /** Thrown when no plan can make progress (quorum lost, no host can lead). Nothing has been changed. */
 export class PlanError extends Error {
@@ -9,6 +9,14 @@ export class PlanError extends Error {
 /** The swarm has no working raft majority: nothing may change until `swarmup recover` is asked for. */
 export class QuorumLostError extends PlanError {
   override name = 'QuorumLostError';
+}
+
+/**
+ * The swarm recorded for this cluster has no member among the hosts that answer: its managers left it, or their
+ * machines are gone with their disks. Only `--new-swarm` makes another one in its place.
+ */
+export class SwarmGoneError extends PlanError {
+  override name = 'SwarmGoneError';
 }
 
 /** A swarm swarmup did not make runs on the hosts: it is joined only when the user says so. Exit code 2. */
@@ -51,7 +59,9 @@ export function chooseSwarm(
   const healthy = facts.filter((f) => f.state === 'active' && f.isManager && f.nodes && f.clusterId);
   const byCluster = new Map<string, HostFacts[]>();
   for (const m of healthy) byCluster.set(m.clusterId!, [...(byCluster.get(m.clusterId!) ?? []), m]);
-  const members = facts.filter((f) => f.state === 'active');
+  // A manager waiting for a leader (LocalNodeState "pending" once its engine restarted) is a member all the same,
+  // though it reports no cluster ID.
+  const members = facts.filter((f) => f.state === 'active' || waitingForLeader(f));
   const headless = members.filter((f) => f.isManager && !f.nodes);
 
   if (knownClusterId) {
@@ -60,13 +70,18 @@ export function chooseSwarm(
     if (byCluster.size > 0) {
       throw new PlanError(
         `this cluster's swarm is ${knownClusterId}, but its hosts answer for swarm ${[...byCluster.keys()].join(', ')}; ` +
-          'nothing was changed. If the recorded swarm is gone for good, "swarmup down" forgets it',
+          'nothing was changed: swarmup joins hosts only to the swarm recorded for the cluster. See what runs there ' +
+          '(swarmup ssh NODE -- docker info)',
       );
     }
     if (members.length > 0) throw quorumLost(knownClusterId, members, headless);
-    throw new PlanError(
-      `swarm ${knownClusterId} was recorded for this cluster, but no host is a member of it any more; nothing was ` +
-        'changed. Its managers are gone with their data: "swarmup down" forgets it, then "swarmup up" makes a new one',
+    throw new SwarmGoneError(
+      `swarm ${knownClusterId} was recorded for this cluster, but ` +
+        (facts.length === 0
+          ? 'none of its hosts answers'
+          : `none of the ${facts.length} hosts that answer is a member of it (${facts.map((f) => `${f.host}: ${f.state === 'inactive' ? 'in no swarm' : f.state}`).join(', ')})`) +
+        '; nothing was changed. If its managers left it for good (or are gone with their disks), ' +
+        '"swarmup up --new-swarm" makes a new swarm on these hosts',
     );
   }
   if (byCluster.size === 0) {
@@ -124,6 +139,19 @@ function quorumLost(
     headless.length > 0
       ? `no manager can list the nodes (${said.join('; ')})`
       : `${members.map((f) => f.host).join(', ')} ${members.length === 1 ? 'is a member' : 'are members'} but no manager answers`;
+  const moved = members.flatMap((f) => {
+    const m = f.isManager ? movedAddress(f) : undefined;
+    return m ? [`${f.host} joined at ${m.from}, now has ${m.to}`] : [];
+  });
+  if (moved.length > 0) {
+    const first = members.find((f) => f.isManager)!.host;
+    return new QuorumLostError(
+      `swarm ${clusterId ?? '(cluster ID not reported)'} has no leader: ${what}. The managers' addresses moved ` +
+        `(${moved.join('; ')}), so raft cannot find its members where they joined; nothing was changed. ` +
+        `"swarmup recover --yes" forces a new cluster on ${first} at its current address (same cluster ID, ` +
+        'services and workers kept) and makes the other managers leave and join again',
+    );
+  }
   return new QuorumLostError(
     `swarm ${clusterId ?? '(cluster ID not reported)'} has lost quorum: ${what}; ${RECOVER_HINT}`,
   );

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Role } from '../config/cluster.ts';
 import { parseInitSettings, type SeenNetwork, type SwarmInitSettings } from './addr-pool.ts';
 
@@ -33,6 +34,11 @@ export interface HostFacts {
   clusterId?: string;
   isManager: boolean;
   swarmError?: string;
+  /**
+   * The address the node advertises to the swarm, as its engine keeps it (Swarm.NodeAddr): the one it joined with,
+   * whatever address the machine has now. Differs from `advertiseAddress` when the machine's address moved.
+   */
+  nodeAddr?: string;
   /** GET /nodes from this host: present only for a manager whose raft answered. */
   nodes?: ClusterNode[];
   /** Why /nodes failed on a manager (no leader, quorum lost...). */
@@ -68,6 +74,7 @@ interface InfoJson {
   ServerVersion?: string;
   Swarm?: {
     NodeID?: string;
+    NodeAddr?: string;
     LocalNodeState?: string;
     ControlAvailable?: boolean;
     Error?: string;
@@ -97,6 +104,7 @@ export function parseInfo(host: string, advertiseAddress: string, info: unknown)
     ...(swarm.Cluster?.ID ? { clusterId: swarm.Cluster.ID } : {}),
     isManager: swarm.ControlAvailable === true,
     ...(swarm.Error ? { swarmError: swarm.Error } : {}),
+    ...(swarm.NodeAddr && state !== 'inactive' ? { nodeAddr: swarm.NodeAddr } : {}),
     ...(swarm.Cluster?.Spec
       ? { autolock: swarm.Cluster.Spec.EncryptionConfig?.AutoLockManagers === true }
       : {}),
@@ -143,4 +151,28 @@ export function parseNodes(nodes: unknown): ClusterNode[] {
 export function raftManagers(nodes: ClusterNode[]): { total: number; reachable: number } {
   const managers = nodes.filter((n) => n.role === 'manager' && n.reachability !== null);
   return { total: managers.length, reachable: managers.filter((n) => n.reachability === 'reachable').length };
+}
+
+/** The engine's words for a manager whose raft has no leader (too few managers, or none can reach the others). */
+const NO_LEADER = /does not have a leader|no leader|raft.*(quorum|unavailable)/i;
+
+/**
+ * A manager that is a member of a swarm whose raft has no leader: its engine says so (LocalNodeState "pending" or
+ * "active" with "The swarm does not have a leader" in Swarm.Error or in its failed node list). Such a manager
+ * reports no cluster ID; it is a member all the same, waiting for the others.
+ */
+export function waitingForLeader(f: HostFacts): boolean {
+  if (!f.isManager || f.nodes) return false;
+  if (f.state !== 'pending' && f.state !== 'active') return false;
+  return NO_LEADER.test(f.swarmError ?? '') || NO_LEADER.test(f.nodesError ?? '') || f.state === 'pending';
+}
+
+/**
+ * The address a member's engine advertises, when it is not the machine's any more (the machine came back with
+ * another address, or the inventory says another): `{ from, to }`; undefined when it has not moved (or is unknown).
+ */
+export function movedAddress(f: HostFacts): { from: string; to: string } | undefined {
+  // Only an IP can be compared: an advertise address given as a name is resolved by the engine.
+  if (!f.nodeAddr || !isIP(f.advertiseAddress) || f.state === 'inactive') return undefined;
+  return f.nodeAddr === f.advertiseAddress ? undefined : { from: f.nodeAddr, to: f.advertiseAddress };
 }

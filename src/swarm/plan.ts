@@ -1,7 +1,7 @@
 import type { Action, Phase } from '../cluster/actions.ts';
 import type { Role } from '../config/cluster.ts';
-import { chooseSwarm, PlanError } from './choose-swarm.ts';
-import { raftManagers, type ClusterNode, type HostFacts } from './facts.ts';
+import { chooseSwarm, PlanError, SwarmGoneError } from './choose-swarm.ts';
+import { movedAddress, raftManagers, type ClusterNode, type HostFacts } from './facts.ts';
 import { guardStep, type ManagerCount } from './quorum.ts';
 import { staleNodes } from './stale.ts';
 
@@ -23,6 +23,8 @@ export interface SwarmPlan {
   problems: Problem[];
   /** Adopting a swarm swarmup did not make: the NodeIDs it had before (never made to leave by down). */
   adopted?: string[];
+  /** The swarm part waits until these hosts answer (they are started first): no swarm phase is planned yet. */
+  deferred?: string[];
 }
 
 export interface PlanInput {
@@ -41,8 +43,13 @@ export interface PlanInput {
   ownMachines?: boolean;
   /** Join a swarm that existed before swarmup (else refused with AdoptionRequired). */
   adopt?: boolean;
-  /** Machines about to be started: not read yet, so their recorded nodes are not stale. */
-  starting?: string[];
+  /** `--new-swarm`: the recorded swarm is gone (no host is a member of it); plan a new one in its place. */
+  newSwarm?: boolean;
+  /**
+   * Hosts whose swarm is read only once the run has started them (machine or engine stopped, or busy): until they
+   * answer nothing about the swarm is decided (it may be theirs), so the swarm part is deferred.
+   */
+  later?: string[];
   /** Wanted autolock; an existing swarm whose setting differs is updated (a fresh one gets it at init). */
   autolock?: boolean;
 }
@@ -69,8 +76,13 @@ export function planSwarm(input: PlanInput): SwarmPlan {
   const facts = new Map(input.facts.map((f) => [f.host, f]));
   const factsOf = (host: string): HostFacts => facts.get(host) ?? fresh(host);
   const retire = input.retire ?? [];
+  const later = input.later ?? [];
+  if (later.length > 0) {
+    // What the stopped machines and engines hold is read once they run again; then the swarm is planned.
+    return { entry: '', roles: {}, phases: [], problems: [], deferred: [...later] };
+  }
 
-  const { clusterId, nodes } = chooseSwarm(input.facts, input.knownClusterId, input.ownMachines, input.adopt);
+  const { clusterId, nodes } = chooseOrRenew(input);
   const memberIds = new Set(nodes.map((n) => n.id));
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
   const isMember = (host: string) => {
@@ -99,6 +111,17 @@ export function planSwarm(input: PlanInput): SwarmPlan {
   }
   const roles = assignRoles(input, eligible, nodeById);
 
+  // A member whose machine's address moved since it joined: its engine still advertises the old one, which its
+  // peers dial in vain (raft cannot reach a manager there). It leaves, its old node is removed (a manager demoted
+  // first, quorum guarded), and it joins again at the address it has now; managers one at a time.
+  const moved = new Map(
+    eligible.flatMap((h) => {
+      const f = factsOf(h);
+      const m = movedAddress(f);
+      return m && (isMember(h) || f.state === 'pending') ? [[h, m] as const] : [];
+    }),
+  );
+
   // The entry: the leader if it stays, else a manager that stays; for a fresh swarm, the first manager.
   const retiring = new Set(retire.map((r) => r.name));
   let entry: string | undefined;
@@ -106,12 +129,20 @@ export function planSwarm(input: PlanInput): SwarmPlan {
   if (clusterId) {
     const leaderId = nodes.find((n) => n.leader)?.id;
     const managerHosts = eligible.filter(
-      (h) => isMember(h) && nodeById.get(factsOf(h).nodeId)?.role === 'manager',
+      (h) => isMember(h) && !moved.has(h) && nodeById.get(factsOf(h).nodeId)?.role === 'manager',
     );
     entry = managerHosts.find((h) => factsOf(h).nodeId === leaderId) ?? managerHosts[0];
     if (!entry) {
-      const anyManager = input.facts.find((f) => f.isManager && f.nodes && memberIds.has(f.nodeId));
-      if (!anyManager) throw new PlanError(`swarm ${clusterId}: no manager of it in the inventory answered`);
+      const anyManager = input.facts.find(
+        (f) => f.isManager && f.nodes && memberIds.has(f.nodeId) && !moved.has(f.host),
+      );
+      if (!anyManager)
+        throw new PlanError(
+          moved.size > 0
+            ? `swarm ${clusterId}: every manager that answers has moved (${describeMoved(moved)}); nothing was ` +
+                'changed. "swarmup recover --yes" forces a new cluster on one of them at its current address'
+            : `swarm ${clusterId}: no manager of it in the inventory answered`,
+        );
       entry = anyManager.host;
     }
   } else {
@@ -123,32 +154,51 @@ export function planSwarm(input: PlanInput): SwarmPlan {
   const needsLeave = eligible.filter((h) => {
     const f = factsOf(h);
     // error/pending: a broken local state; a manager of this swarm that cannot reach its raft (left behind when
-    // the others were recovered) leaves and joins again.
+    // the others were recovered) leaves and joins again; so does a member whose address moved.
     return (
       ['error', 'pending'].includes(f.state) ||
-      (f.state === 'active' && f.isManager && !f.nodes && !!clusterId && !memberIds.has(f.nodeId))
+      (f.state === 'active' && f.isManager && !f.nodes && !!clusterId && !memberIds.has(f.nodeId)) ||
+      moved.has(h)
     );
   });
-  const toJoin = eligible.filter((h) => !isMember(h));
+  const joinsAgain = (h: string) => !isMember(h) || moved.has(h);
+  const toJoin = eligible.filter(joinsAgain);
+  // The node a leaving host had is removed once it left (it would stay in the list, Down, for good).
+  const leftBehind: Action[] = needsLeave.flatMap((h): Action[] => {
+    const n = nodeById.get(factsOf(h).nodeId);
+    if (!n || h === entry) return [];
+    const m = moved.get(h);
+    return [
+      {
+        kind: 'remove-node',
+        nodeId: n.id,
+        hostname: n.hostname,
+        demoteFirst: n.role === 'manager' && n.reachability !== null,
+        reason: m ? `${h} moved from ${m.from} to ${m.to}: it joins again` : `${h} left to join again`,
+      },
+    ];
+  });
 
   const reported = new Set(input.facts.map((f) => f.nodeId).filter(Boolean));
-  const stale: Action[] = staleNodes({
-    nodes,
-    reported,
-    hosts: [...input.hosts.map((h) => h.name), ...retire.map((r) => r.name)],
-    hostnames: new Map(input.facts.map((f) => [f.host, f.hostname])),
-    joining: new Set(toJoin),
-    recorded: input.recordedNodeIds ?? {},
-    starting: new Set(input.starting ?? []),
-    retiring,
-  }).map((n) => ({
-    kind: 'remove-node',
-    nodeId: n.node.id,
-    hostname: n.node.hostname,
-    // A manager entry that is no raft member (after a forced new cluster) is removed without demotion.
-    demoteFirst: n.node.role === 'manager' && n.node.reachability !== null,
-    reason: n.reason,
-  }));
+  const stale: Action[] = [
+    ...leftBehind,
+    ...staleNodes({
+      nodes,
+      reported,
+      hosts: [...input.hosts.map((h) => h.name), ...retire.map((r) => r.name)],
+      hostnames: new Map(input.facts.map((f) => [f.host, f.hostname])),
+      joining: new Set(toJoin),
+      recorded: input.recordedNodeIds ?? {},
+      retiring,
+    }).map((n): Action => ({
+      kind: 'remove-node',
+      nodeId: n.node.id,
+      hostname: n.node.hostname,
+      // A manager entry that is no raft member any more (after a forced new cluster) is removed without demotion.
+      demoteFirst: n.node.role === 'manager' && n.node.reachability !== null,
+      reason: n.reason,
+    })),
+  ];
 
   const managerJoins: Action[] = [];
   const workerJoins: Action[] = [];
@@ -158,7 +208,7 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     if (host === entry && init) continue;
     const f = factsOf(host);
     const role = roles[host]!;
-    if (!isMember(host)) {
+    if (joinsAgain(host)) {
       (role === 'manager' ? managerJoins : workerJoins).push({ kind: 'join', host, role });
     } else {
       const current = nodeById.get(f.nodeId)!.role;
@@ -179,8 +229,9 @@ export function planSwarm(input: PlanInput): SwarmPlan {
         actions: needsLeave.map((host): Action => ({
           kind: 'leave',
           host,
-          reason:
-            factsOf(host).state === 'active'
+          reason: moved.has(host)
+            ? `its address moved from ${moved.get(host)!.from} to ${moved.get(host)!.to}`
+            : factsOf(host).state === 'active'
               ? 'its manager lost its raft'
               : `swarm state is ${factsOf(host).state}`,
         })),
@@ -228,6 +279,20 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     problems,
     ...(adopted ? { adopted } : {}),
   };
+}
+
+/**
+ * The swarm to converge; with `--new-swarm`, a new one in place of a recorded swarm that is gone, and only then
+ * (no host is a member of it, nor of another swarm that answers): a swarm that is there is converged as it is, so
+ * the same command run again after the new swarm was made goes on with that one.
+ */
+function chooseOrRenew(input: PlanInput): ReturnType<typeof chooseSwarm> {
+  try {
+    return chooseSwarm(input.facts, input.knownClusterId, input.ownMachines, input.adopt);
+  } catch (err) {
+    if (!(err instanceof SwarmGoneError) || !input.newSwarm) throw err;
+    return chooseSwarm(input.facts, undefined, input.ownMachines, input.adopt);
+  }
 }
 
 /** An existing swarm's autolock is changed only where the entry manager said what it is and it differs. */
@@ -348,4 +413,8 @@ function assignRoles(
   }
   for (const h of input.hosts) roles[h.name] ??= 'worker';
   return roles;
+}
+
+function describeMoved(moved: Map<string, { from: string; to: string }>): string {
+  return [...moved].map(([h, m]) => `${h}: ${m.from} -> ${m.to}`).join(', ');
 }

@@ -1,8 +1,10 @@
-import type { PlaybookContext } from '../playbook/playbook.ts';
+import type { HostHandle, PlaybookContext } from '../playbook/playbook.ts';
+import { errorMessage } from '../errors.ts';
+import { withDeadline } from '../transport/deadline.ts';
 import { sleep } from '../transport/ssh-connection.ts';
 import { parseRoutes, type SeenNetwork } from './addr-pool.ts';
 import { readHostFacts, waitForEngine } from './engine.ts';
-import type { HostFacts } from './facts.ts';
+import { waitingForLeader, type HostFacts } from './facts.ts';
 
 export interface ReadFactsOptions {
   /** How long to wait for an engine that does not answer yet (a machine still booting). */
@@ -17,53 +19,158 @@ export interface ReadFactsOptions {
   electionWaitMs?: number;
   /** Also read each host's IPv4 routes (`ip -4 route`), at the same time as its engine. */
   routes?: boolean;
-  /** Deadline of each read (a frozen engine); 30 s by default: a manager that lost its majority takes 20 s. */
+  /**
+   * Deadline of each read: 10 s by default. A manager whose raft has no leader may hold GET /info or GET /nodes
+   * for tens of seconds; past the deadline it is reported as such instead of being waited for.
+   */
   deadlineMs?: number;
 }
 
+/** A host whose SSH connection works but whose swarm could not be read: the engine is down, or does not answer. */
+export interface UnreadHost {
+  host: string;
+  /** `down`: the engine does not answer at all (stopped, socket missing or not ours); `silent`: it answers
+   *  /_ping but not GET /info within the deadline (a manager waiting for a leader holds it). */
+  engine: 'down' | 'silent';
+  reason: string;
+}
+
+export interface SwarmReading {
+  facts: HostFacts[];
+  unread: UnreadHost[];
+}
+
+const DEFAULT_DEADLINE_MS = 10_000;
+
 /**
- * Swarm facts from every host in parallel, one round trip each. If any host cannot be reached (or, unless
- * tolerated, its engine read), this throws naming every such host and the cause, before anything was changed.
+ * Swarm facts from every host in parallel, one round trip each; hosts that answer are then watched a little
+ * longer where that settles something (a join going on in the background; a leader election). A host that cannot
+ * be reached over SSH fails the step, naming every such host and the cause, before anything was changed; a host
+ * whose engine does not answer is returned in `unread` with the reason.
  */
-export async function readSwarmFacts(ctx: PlaybookContext, opts: ReadFactsOptions): Promise<HostFacts[]> {
-  const settleMs = opts.settleMs ?? 30_000;
+export async function readSwarm(ctx: PlaybookContext, opts: ReadFactsOptions): Promise<SwarmReading> {
+  const deadlineMs = opts.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  const unread = new Map<string, UnreadHost>();
   const results = await ctx.step('read swarm facts', opts.only ?? 'all', async (h) => {
-    const docker = await h.docker();
-    // Routes travel beside the engine's answer on the same connection: no extra round trip.
-    const routes = opts.routes
-      ? h
-          .exec('ip -4 route show 2>/dev/null', { deadlineMs: opts.deadlineMs ?? 30_000 })
-          .then((r) => parseRoutes(h.name, r.stdout))
-          .catch(() => [] as SeenNetwork[])
-      : undefined;
-    let facts: HostFacts;
-    try {
-      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress, opts.deadlineMs);
-    } catch (err) {
-      try {
-        await waitForEngine(docker, opts.engineWaitMs);
-      } catch {
-        if (opts.tolerateNoEngine) return undefined;
-        throw err;
-      }
-      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress, opts.deadlineMs);
+    const routes = opts.routes ? readRoutes(h, deadlineMs) : undefined;
+    const first = await readOnce(h, opts.engineWaitMs, deadlineMs);
+    if ('engine' in first) {
+      if (!opts.tolerateNoEngine) throw new Error(first.reason);
+      unread.set(h.name, first);
+      return undefined;
     }
-    const deadline = Date.now() + settleMs;
-    while (facts.state === 'pending' && Date.now() < deadline) {
-      await sleep(250);
-      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress, opts.deadlineMs);
-    }
-    // A manager whose node list fails may be in the middle of a leader election (seconds); give it that long
-    // before it is taken for a swarm that lost quorum.
-    const electionDeadline = Date.now() + (opts.electionWaitMs ?? 10_000);
-    while (facts.isManager && !facts.nodes && Date.now() < electionDeadline) {
-      await sleep(500);
-      facts = await readHostFacts(docker, h.name, h.host.advertiseAddress, opts.deadlineMs);
-    }
-    return routes ? { ...facts, routes: await routes } : facts;
+    return routes ? { ...first, routes: await routes } : first;
   });
-  return ctx.hosts.flatMap((h) => {
+  let facts = ctx.hosts.flatMap((h) => {
     const f = results.get(h.name);
     return f ? [f] : [];
   });
+  facts = await settle(ctx, facts, opts, deadlineMs);
+  return { facts, unread: ctx.hosts.flatMap((h) => (unread.has(h.name) ? [unread.get(h.name)!] : [])) };
+}
+
+/** The facts of the hosts whose engine answered (see readSwarm); an unread host fails unless tolerated. */
+export async function readSwarmFacts(ctx: PlaybookContext, opts: ReadFactsOptions): Promise<HostFacts[]> {
+  return (await readSwarm(ctx, opts)).facts;
+}
+
+/** One host: GET /info and GET /nodes at once; where the engine does not answer, why. */
+async function readOnce(
+  h: HostHandle,
+  engineWaitMs: number,
+  deadlineMs: number,
+): Promise<HostFacts | UnreadHost> {
+  const docker = await h.docker();
+  const read = () => readHostFacts(docker, h.name, h.host.advertiseAddress, deadlineMs);
+  try {
+    return await read();
+  } catch (err) {
+    // The engine may answer its ping while its swarm holds GET /info (a manager waiting for a leader).
+    const pinged = await withDeadline(docker.ping(), 3_000, 'ping').then(
+      () => true,
+      () => false,
+    );
+    if (pinged) {
+      return {
+        host: h.name,
+        engine: 'silent',
+        reason: `the engine answers, but not about its swarm within ${deadlineMs / 1000} s (${errorMessage(err)}): a manager whose raft has no leader does this`,
+      };
+    }
+    // Waited for only while a dockerd process runs (an engine still starting): one that is not there will not
+    // answer by itself, however long it is waited for.
+    const starting = engineWaitMs > 0 && (await dockerdRuns(h));
+    try {
+      await waitForEngine(docker, starting ? engineWaitMs : 0);
+    } catch (down) {
+      return { host: h.name, engine: 'down', reason: errorMessage(down) };
+    }
+    try {
+      return await read();
+    } catch (again) {
+      return { host: h.name, engine: 'silent', reason: errorMessage(again) };
+    }
+  }
+}
+
+/**
+ * Hosts that answered but are in the middle of something are read again, bounded: a worker "pending" while a
+ * join goes on in the background (only while some manager lists the nodes: without a leader nothing settles), and
+ * a manager whose node list failed while its raft elects a leader (not one that says it has none).
+ */
+async function settle(
+  ctx: PlaybookContext,
+  facts: HostFacts[],
+  opts: ReadFactsOptions,
+  deadlineMs: number,
+): Promise<HostFacts[]> {
+  const settleMs = opts.settleMs ?? 30_000;
+  const electionMs = opts.electionWaitMs ?? 10_000;
+  const led = facts.some((f) => f.isManager && f.nodes?.some((n) => n.leader));
+  const joining = (f: HostFacts) => led && f.state === 'pending' && !f.isManager;
+  const electing = (f: HostFacts) =>
+    f.isManager && !f.nodes && f.state === 'active' && !/does not have a leader/i.test(f.swarmError ?? '');
+  const busy = facts.filter((f) => (joining(f) && settleMs > 0) || (electing(f) && electionMs > 0));
+  if (busy.length === 0) return facts;
+  const again = new Map<string, HostFacts>();
+  await Promise.all(
+    busy.map(async (f) => {
+      const host = ctx.hosts.find((h) => h.name === f.host)!;
+      const docker = await ctx.handle(host).docker();
+      const until = Date.now() + (joining(f) ? settleMs : electionMs);
+      let now = f;
+      while ((joining(now) || electing(now)) && !waitingForLeaderSaid(now) && Date.now() < until) {
+        await sleep(joining(now) ? 250 : 500);
+        try {
+          now = await readHostFacts(docker, f.host, host.advertiseAddress, deadlineMs);
+        } catch {
+          break; // it answered a moment ago: what it said then stands
+        }
+      }
+      again.set(f.host, { ...now, ...(f.routes ? { routes: f.routes } : {}) });
+    }),
+  );
+  return facts.map((f) => again.get(f.host) ?? f);
+}
+
+/** A manager that says outright that its swarm has no leader: no use waiting for an election here. */
+function waitingForLeaderSaid(f: HostFacts): boolean {
+  return waitingForLeader(f) && /does not have a leader/i.test(f.swarmError ?? '');
+}
+
+/** Whether a dockerd process runs on the host (true when that cannot be told: then it is waited for). */
+async function dockerdRuns(h: HostHandle): Promise<boolean> {
+  try {
+    const r = await h.exec('pgrep -x dockerd >/dev/null 2>&1; echo $?', { deadlineMs: 10_000 });
+    return r.stdout.trim() !== '1';
+  } catch {
+    return true;
+  }
+}
+
+function readRoutes(h: HostHandle, deadlineMs: number): Promise<SeenNetwork[]> {
+  return h
+    .exec('ip -4 route show 2>/dev/null', { deadlineMs: Math.max(deadlineMs, 30_000) })
+    .then((r) => parseRoutes(h.name, r.stdout))
+    .catch(() => [] as SeenNetwork[]);
 }

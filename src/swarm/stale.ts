@@ -13,8 +13,6 @@ export interface StaleInput {
   joining: Set<string>;
   /** NodeID each machine had when it last joined (state). */
   recorded: Record<string, string>;
-  /** Machines about to be started: their recorded node may come back. */
-  starting: Set<string>;
   /** Hosts being taken out: their node is removed by the retirement, not here. */
   retiring: Set<string>;
 }
@@ -33,7 +31,7 @@ export function staleNodes(input: StaleInput): Array<{ node: ClusterNode; reason
     if (input.reported.has(n.id)) continue;
     const owner = byId.get(n.id);
     if (owner !== undefined) {
-      if (input.starting.has(owner) || input.retiring.has(owner)) continue;
+      if (input.retiring.has(owner)) continue;
       out.push({
         node: n,
         reason: input.hosts.includes(owner)

@@ -13,12 +13,29 @@ export interface NodeRow {
   engineVersion: string;
 }
 
+/** One recorded node as `status` shows it when the swarm cannot be verified (src/cluster/host-states.ts). */
+export interface HostStateRow {
+  name: string;
+  /** running | stopped | starting | missing | failed (a machine swarmup made); `-` for a host of an inventory. */
+  machine: string;
+  /** The engine's version when it answers; `not answering`; `-` when the machine does not run. */
+  engine: string;
+  /** member | leader | waiting for a leader | not a member | locked | joining | address moved (A -> B) | `-`. */
+  swarm: string;
+}
+
 export interface Verification {
   ok: boolean;
   problems: string[];
   nodes: NodeRow[];
   /** Health warnings (status only): they never make a verification fail. */
   warnings?: HealthWarning[];
+  /** status of a cluster not verified: each recorded node's machine, engine and swarm state. */
+  hosts?: HostStateRow[];
+  /** status: `stopped` when every machine is stopped; `broken` when the swarm cannot be listed. */
+  state?: 'stopped' | 'broken';
+  /** status of a cluster not verified: the one command that repairs it. */
+  repair?: string;
 }
 
 export interface VerifyInput {

@@ -6,7 +6,8 @@ const plan = (phases: ClusterPlan['phases'], entry = 'node-1'): ClusterPlan => (
   phases,
   swarm: { entry, roles: {} } as ClusterPlan['swarm'],
   problems: [],
-  unread: [],
+  later: [],
+  deferred: false,
   notices: [],
 });
 

@@ -170,15 +170,15 @@ describe('swarmup ls', () => {
     ];
     expect(renderLs(rows, false)).toBe(
       [
-        'NAME   PROVIDER   MANAGERS   WORKERS   CREATED',
-        'lab    ec2        3          0         2026-01-02 03:04',
-        'x      docker     -          -         -',
+        'NAME   PROVIDER   MANAGERS   WORKERS   CREATED            STATE',
+        'lab    ec2        3          0         2026-01-02 03:04   running',
+        'x      docker     -          -         -                  running',
       ].join('\n'),
     );
     rows[0]!.live = { reachable: true, ok: true, ready: 3, nodes: 3 };
     rows[1]!.live = { reachable: false, ok: false, ready: 0, nodes: 0, error: 'gone' };
     const checked = renderLs(rows, true).split('\n');
-    expect(checked[0]).toMatch(/CREATED\s+LIVE$/);
+    expect(checked[0]).toMatch(/CREATED\s+STATE\s+LIVE$/);
     expect(checked[1]).toMatch(/3\/3 ready$/);
     expect(checked[2]).toMatch(/unreachable: gone$/);
     expect(renderLs([], false)).toBe('no clusters');
@@ -270,8 +270,8 @@ t swarmup completion ''
 `;
     const r = await execa('bash', ['-c', script], { env: { SWARMUP_HOME: home, PATH: process.env.PATH! } });
     expect(String(r.stdout).split('\n')).toEqual([
-      'up plan status verify scale recover down rotate-tokens unlock unlock-key backup diagnose cleanup wizard engine run env ssh ls completion',
-      'status',
+      'up plan status verify scale recover stop start down rotate-tokens unlock unlock-key backup diagnose cleanup wizard engine run env ssh ls completion',
+      'status stop start',
       '--provider',
       'docker ssh ec2 multipass',
       'lab',

@@ -24,6 +24,9 @@ export function registerStatus(program: Command, setExit: SetExit): void {
               provider: ctx.cluster.provider,
               nodes: v.nodes,
               warnings: v.warnings ?? [],
+              ...(v.state ? { state: v.state } : {}),
+              ...(v.hosts ? { hosts: v.hosts } : {}),
+              ...(v.repair ? { repair: v.repair } : {}),
             }) + '\n',
           );
           return v.ok ? ExitCode.ok : ExitCode.stepFailed;

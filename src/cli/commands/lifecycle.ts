@@ -42,6 +42,10 @@ export function registerUp(program: Command, setExit: SetExit): void {
     .option('--workers <n>', 'workers, for providers that create machines (default 2)')
     .option('--dry-run', 'show what would be done, change nothing')
     .option('--adopt', 'join the hosts to a swarm that one of them already manages (never made by swarmup)')
+    .option(
+      '--new-swarm',
+      'the recorded swarm is gone (no host is a member of it): make a new one in its place',
+    )
     .option('--until <stage>', 'stop after a stage: provision, engine, swarm');
   smokeFlags(swarmFlags(providerFlags(program.commands.at(-1)!, true))).action(up(false));
 }
@@ -52,6 +56,7 @@ export function registerPlan(program: Command, setExit: SetExit): void {
   common(program.command('plan').description('what up would do, touching nothing'))
     .option('--until <stage>', 'only the stages up to this one: provision, engine, swarm')
     .option('--adopt', 'plan joining a swarm that one of the hosts already manages')
+    .option('--new-swarm', 'plan a new swarm in place of a recorded one that is gone')
     .option('--managers <n>', 'managers: 1, 3, 5 or 7')
     .option('--workers <n>', 'workers, for providers that create machines');
   swarmFlags(providerFlags(program.commands.at(-1)!, true)).action(up(true));
@@ -99,6 +104,62 @@ export function registerRecover(program: Command, setExit: SetExit): void {
           return finish(ctx, started, v, 'recovered');
         },
         'recover',
+      ),
+    );
+  });
+}
+
+/** `stop`: the machines (or, for an ssh inventory, the engines) stopped, workers first, the leader last. */
+export function registerStop(program: Command, setExit: SetExit): void {
+  providerFlags(
+    common(
+      program
+        .command('stop')
+        .description(
+          'stop the machines (ssh: the engines), workers first, the leader last; the swarm is kept for start',
+        ),
+    ),
+    false,
+  ).action(async (opts: CommonOptions) => {
+    setExit(
+      await execute(
+        opts,
+        async (ctx, started) => {
+          // The forwarded socket's manager goes: its forwarder with it (start makes it again).
+          await (await import('../access.ts')).stopAccess(ctx);
+          const r = await (await builtin.stop()).run(ctx);
+          return finish(
+            ctx,
+            started,
+            undefined,
+            `stopped (${r.stopped.length} ${ctx.provider.createsMachines ? 'machines' : 'engines'})`,
+          );
+        },
+        'stop',
+      ),
+    );
+  });
+}
+
+/** `start`: what stop stopped runs again, managers first, verified in the same swarm. */
+export function registerStart(program: Command, setExit: SetExit): void {
+  providerFlags(
+    common(
+      program
+        .command('start')
+        .description('start the machines (ssh: the engines), managers first, then verify the same swarm'),
+    ),
+    false,
+  ).action(async (opts: CommonOptions) => {
+    setExit(
+      await execute(
+        opts,
+        async (ctx, started) => {
+          const v = await (await builtin.start()).run(ctx);
+          if (v.ok) await (await import('../access.ts')).publishAccess(ctx, v);
+          return finish(ctx, started, v, 'started');
+        },
+        'start',
       ),
     );
   });

@@ -22,7 +22,7 @@ export function registerRotateTokens(program: Command, setExit: SetExit): void {
       await execute(
         opts,
         async (ctx, started) => {
-          await (await import('../swarm-day2.ts')).rotateTokens(ctx, which);
+          await (await import('../../cluster/day2.ts')).rotateTokens(ctx, which);
           return finish(
             ctx,
             started,
@@ -48,7 +48,7 @@ export function registerUnlock(program: Command, setExit: SetExit): void {
       await execute(
         opts,
         async (ctx, started) => {
-          const unlocked = await (await import('../swarm-day2.ts')).unlockManagers(ctx);
+          const unlocked = await (await import('../../cluster/day2.ts')).unlockManagers(ctx);
           if (!ctx.reporter.json) for (const host of unlocked) process.stdout.write(`${host}: unlocked\n`);
           return finish(
             ctx,
@@ -80,7 +80,7 @@ export function registerUnlockKey(program: Command, setExit: SetExit): void {
           await execute(
             { ...opts, quiet: true },
             async (ctx) => {
-              const key = await (await import('../swarm-day2.ts')).rotateUnlockKey(ctx);
+              const key = await (await import('../../cluster/day2.ts')).rotateUnlockKey(ctx);
               process.stdout.write(key + '\n');
               return ExitCode.ok;
             },

@@ -1,5 +1,5 @@
-import { unlockKeysOf } from '../cluster/apply.ts';
-import { actionHost, describeAction, type Action } from '../cluster/actions.ts';
+import { unlockKeysOf } from './apply.ts';
+import { actionHost, describeAction, type Action } from './actions.ts';
 import { errorMessage, InputError, StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
