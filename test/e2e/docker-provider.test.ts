@@ -121,7 +121,7 @@ describe('docker provider: up, re-run, repair, down', () => {
     );
   });
 
-  it('a frozen engine (dockerd stopped with SIGSTOP) makes status fail within its deadline, naming the host', async () => {
+  it('a frozen engine (dockerd stopped with SIGSTOP): status names it within its deadline, with the repair', async () => {
     const frozen = `${NAME}-worker-2`;
     await inNode(frozen, ['pkill', '-STOP', '-x', 'dockerd']);
     try {
@@ -129,7 +129,9 @@ describe('docker provider: up, re-run, repair, down', () => {
       const r = await run('status');
       expect(r.code).toBe(1);
       expect(Date.now() - t0).toBeLessThan(25_000);
-      expect(r.stderr).toMatch(new RegExp(`${frozen}: read swarm facts: .*did not answer within 10 s`));
+      expect(r.stderr).toMatch(new RegExp(`${frozen}: engine not answering \\(.*did not answer within`));
+      expect(r.stdout).toMatch(new RegExp(`${frozen} +running +not answering`));
+      expect(r.stdout).toContain('to repair it: swarmup up');
     } finally {
       await inNode(frozen, ['pkill', '-CONT', '-x', 'dockerd']);
     }

@@ -4,10 +4,15 @@ import {
   DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
+  StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import downPlaybook from '../../playbooks/down.ts';
+import startPlaybook from '../../playbooks/start.ts';
+import statusPlaybook from '../../playbooks/status.ts';
+import stopPlaybook from '../../playbooks/stop.ts';
 import upPlaybook from '../../playbooks/up.ts';
 import { openContext } from '../../src/cli/session.ts';
 import { resolveCluster } from '../../src/config/cluster.ts';
@@ -115,6 +120,78 @@ describe('up --provider ec2, end to end (emulated AWS, SSH to node containers)',
     } finally {
       await ctx.pool.closeAll();
     }
+  });
+
+  /** The cluster's instances by name, with their ids and states, and what else is tagged. */
+  async function instances(): Promise<Record<string, string>> {
+    const r = await ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: 'tag:swarmup:cluster', Values: ['lab'] }] }),
+    );
+    return Object.fromEntries(
+      (r.Reservations ?? [])
+        .flatMap((x) => x.Instances ?? [])
+        .filter((i) => i.State?.Name !== 'terminated')
+        .map((i) => [i.Tags!.find((t) => t.Key === 'Name')!.Value!, `${i.InstanceId} ${i.State?.Name}`]),
+    );
+  }
+  const withState = (m: Record<string, string>, state: string) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, `${v.split(' ')[0]} ${state}`]));
+  async function run<T>(body: (ctx: Awaited<ReturnType<typeof openContext>>) => Promise<T>): Promise<T> {
+    const ctx = await openContext({ config, yes: true }, new JsonReporter(() => undefined), {
+      ec2: ec2Options,
+    });
+    try {
+      return await body(ctx);
+    } finally {
+      await ctx.pool.closeAll();
+    }
+  }
+
+  it('every instance stopped (out of band): status says stopped; up starts the same instances, waits for SSH, verified', async () => {
+    const before = await instances();
+    const ids = Object.values(before).map((v) => v.split(' ')[0]!);
+    await ec2.send(new StopInstancesCommand({ InstanceIds: ids }));
+    expect(await instances()).toEqual(withState(before, 'stopped'));
+
+    const status = await run((ctx) => statusPlaybook.run(ctx));
+    expect(status).toMatchObject({ ok: false, state: 'stopped', repair: 'swarmup start' });
+    expect(status.hosts?.map((h) => h.machine)).toEqual(Array(5).fill('stopped'));
+
+    const { v, changes } = await run(async (ctx) => ({ v: await upPlaybook.run(ctx), changes: ctx.changes }));
+    expect(v?.ok, v?.problems.join('\n')).toBe(true);
+    expect(changes).toBe(5); // the five starts, nothing else
+    expect(await instances()).toEqual(withState(before, 'running'));
+    expect(await tagged()).toEqual({ instances: 5, groups: 1, keys: 1 });
+  });
+
+  it('swarmup stop and start change the instances states and nothing else', async () => {
+    const before = await instances();
+    const containers = async () =>
+      String(
+        (
+          await execa('docker', [
+            'ps',
+            '-q',
+            '--filter',
+            `label=swarmup.cluster=${NODES}`,
+            '--filter',
+            'status=running',
+          ])
+        ).stdout,
+      )
+        .split('\n')
+        .filter(Boolean).length;
+    const stopped = await run((ctx) => stopPlaybook.run(ctx));
+    expect(stopped.stopped.sort()).toEqual(Object.keys(before).sort());
+    expect(await instances()).toEqual(withState(before, 'stopped'));
+    expect(await containers()).toBe(5); // SSH goes to these: stop touched only AWS
+    expect(new StateStore('lab').read()?.stoppedAt).toEqual(expect.any(String));
+
+    const v = await run((ctx) => startPlaybook.run(ctx));
+    expect(v.ok, v.problems.join('\n')).toBe(true);
+    expect(await instances()).toEqual(withState(before, 'running'));
+    expect(await tagged()).toEqual({ instances: 5, groups: 1, keys: 1 });
+    expect(new StateStore('lab').read()?.stoppedAt).toBeUndefined();
   });
 
   it('down removes every tagged resource and the local state', async () => {

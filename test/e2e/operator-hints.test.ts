@@ -92,21 +92,43 @@ describe('operator hints and down on a terminal', () => {
     expect(error?.hint).toContain(`ssh-copy-id -i ${key}.pub -p ${port} root@127.0.0.1`);
   });
 
-  it('engine-on-host: a stopped engine in the node ends with the hint to look at its container and dockerd', async () => {
+  it('engine-on-host: a stopped engine: status names it and the repair; a command that needs it ends with the hint; up starts it', async () => {
     await inNode(node, [
       'sh',
       '-c',
       'pkill -x dockerd; for i in $(seq 100); do [ -S /var/run/docker.sock ] || exit 0; sleep 0.1; done; exit 1',
     ]);
-    const r = await swarmup(['status', '--name', NAME], env);
+    const status = await swarmup(['status', '--name', NAME], env);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(new RegExp(`${node} +running +not answering`));
+    expect(status.stdout).toContain('to repair it: swarmup up');
+    const st = await swarmup(['status', '--name', NAME, '--json'], env);
+    expect(JSON.parse(st.stdout)).toMatchObject({
+      state: 'broken',
+      hosts: [{ name: node, machine: 'running', engine: 'not answering' }],
+      repair: 'swarmup up',
+    });
+
+    const r = await swarmup(['rotate-tokens', '--name', NAME], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`${node}: read swarm facts: .*docker\\.sock`));
     expect(r.stderr).toContain(
       `swarmup: hint: the Docker engine of ${node} does not answer: docker ps --filter label=swarmup.cluster=${NAME} ` +
         `shows whether its container runs, and swarmup ssh --name ${NAME} ${node} -- pgrep -a dockerd whether the engine does`,
     );
-    const j = await swarmup(['status', '--name', NAME, '--json'], env);
+    const j = await swarmup(['rotate-tokens', '--name', NAME, '--json'], env);
     const error = j.events.find((e) => e.event === 'error');
     expect(error?.hint).toContain(`the Docker engine of ${node} does not answer`);
+
+    // The repair status names: the engine started again as the node starts it, in the same swarm.
+    const before = await inNode(node, ['cat', '/var/lib/swarmup/dockerd.cmdline']);
+    const up = await swarmup(['up', '--name', NAME, '--json'], env);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.events).toContainEqual(
+      expect.objectContaining({ event: 'action', kind: 'engine', host: node, status: 'ok' }),
+    );
+    expect(await inNode(node, ['sh', '-c', 'tr "\\0" " " </proc/$(cat /var/run/docker.pid)/cmdline'])).toBe(
+      before.split('\n').join(' '),
+    );
   });
 });

@@ -12,7 +12,11 @@
  *   npx tsx test/support/capture-engine-fixtures.ts [state...]     (default: every state)
  *
  * States: converged, manager-gone, quorum-lost-early, quorum-lost-settled, recovered, recovered-settled,
- * quorum-lost-early-leader, worker-left, pending-join. quorum-lost-early, quorum-lost-settled, recovered and
+ * quorum-lost-early-leader, worker-left, pending-join, restarted-moved, engines-stopped, manager-moved. The last
+ * three also record each host's address now (`address`: what swarmup would advertise), and
+ * engines-stopped, for the hosts whose engine is stopped, what swarmup's engine facts command printed there.
+ * (Managers restarted at their own addresses, while they elect a leader, answer /_ping but hold GET /info until
+ * they have one, about 12 s on Docker 20.10: that state has no answer to capture; swarmup reads it as "silent".) quorum-lost-early, quorum-lost-settled, recovered and
  * recovered-settled are made one after the other on one cluster (3 managers + 1 worker) whose leader and one
  * follower are removed; quorum-lost-early-leader removes both followers instead, so the survivor is the leader.
  * Env: SWARMUP_BIN, the swarmup bin to make clusters with (default: this repository's bin/swarmup.mjs).
@@ -42,11 +46,16 @@ const STATES = [
   'quorum-lost-early-leader',
   'worker-left',
   'pending-join',
+  'restarted-moved',
+  'engines-stopped',
+  'manager-moved',
 ] as const;
 type State = (typeof STATES)[number];
 
 interface HostCapture {
   host: string;
+  /** The host's address on the cluster network now (the states where addresses matter). */
+  address?: string;
   info: Json;
   nodes: Json[] | null;
   nodesError: string | null;
@@ -206,11 +215,11 @@ function trimNode(n: Json): Json {
 const readMs = new WeakMap<HostCapture, number>();
 
 /** GET /info and GET /nodes of one host, asked at the same time (as swarmup does). */
-async function captureHost(container: string): Promise<HostCapture> {
+async function captureHost(container: string, timeoutS = 30): Promise<HostCapture> {
   const started = Date.now();
   const [i, n] = await Promise.all([
-    api(container, 'GET', '/info', { timeoutS: 30 }),
-    api(container, 'GET', '/nodes', { timeoutS: 30 }),
+    api(container, 'GET', '/info', { timeoutS }),
+    api(container, 'GET', '/nodes', { timeoutS }),
   ]);
   if (i.status !== 200 || !isObject(i.body)) throw new Error(`${container}: GET /info failed: ${i.error}`);
   const ok = n.status === 200 && Array.isArray(n.body);
@@ -242,12 +251,25 @@ async function captureCluster(cluster: string): Promise<HostCapture[]> {
   return Promise.all((await containersOf(cluster)).map(captureHost));
 }
 
-async function writeFixture(state: State, how: string, hosts: HostCapture[]): Promise<void> {
+/** A host whose engine is stopped: what swarmup's engine facts command printed there (src/engine/host-facts.ts). */
+interface StoppedEngine {
+  host: string;
+  address: string;
+  engineFacts: string;
+}
+
+async function writeFixture(
+  state: State,
+  how: string,
+  hosts: HostCapture[],
+  stoppedEngines?: StoppedEngine[],
+): Promise<void> {
   const version = String(hosts[0]?.info.ServerVersion ?? 'unknown');
   const fixture = {
     state,
     captured: `${new Date().toISOString().slice(0, 10)}, Docker ${version}, ${how}`,
     hosts,
+    ...(stoppedEngines ? { stoppedEngines } : {}),
   };
   const raw = JSON.stringify(fixture, null, 2);
   if (SECRET.test(raw)) throw new Error(`the ${state} fixture contains a swarm token or key: not written`);
@@ -288,7 +310,13 @@ async function up(name: string, managers: number, workers: number): Promise<Clus
       '--json',
       '--yes',
     ],
-    { reject: false, stdin: 'ignore', env: { SWARMUP_HOME: home }, timeout: 600_000 },
+    {
+      reject: false,
+      stdin: 'ignore',
+      // A docker config of its own: the docker context up makes goes there, never into the user's.
+      env: { SWARMUP_HOME: home, DOCKER_CONFIG: join(home, 'docker-config') },
+      timeout: 600_000,
+    },
   );
   if (r.exitCode !== 0) {
     await destroy(cluster);
@@ -679,6 +707,135 @@ async function pendingJoin(): Promise<void> {
   });
 }
 
+/** Every host of the cluster read at once, each with its address on the cluster network now. */
+async function captureWithAddresses(c: Cluster, only?: string[], timeoutS = 30): Promise<HostCapture[]> {
+  const names = only ?? (await containersOf(c.name));
+  return Promise.all(
+    names.map(async (n) => ({ ...(await captureHost(n, timeoutS)), address: await addressOf(c, n) })),
+  ).then((hosts) => hosts.map(({ host, address, ...rest }) => ({ host, address, ...rest })));
+}
+
+/** Stop a node's engine the way an operator or a crash would (SIGTERM to dockerd), and wait until it is gone. */
+async function stopEngine(container: string): Promise<void> {
+  await run('docker', [
+    'exec',
+    container,
+    'sh',
+    '-c',
+    'pkill -x dockerd; for i in $(seq 300); do pgrep -x dockerd >/dev/null || exit 0; sleep 0.1; done; exit 1',
+  ]);
+}
+
+/** Move a container to another address of its network (stopped or running): a new lease, a re-addressed host. */
+async function moveTo(c: Cluster, container: string, address: string): Promise<void> {
+  await run('docker', ['network', 'disconnect', `swarmup-${c.name}`, container]);
+  await run('docker', ['network', 'connect', '--ip', address, `swarmup-${c.name}`, container]);
+}
+
+/**
+ * restarted-moved: every node container of a 3+2 cluster stopped, moved to other addresses of its network, and
+ * started (what a network without fixed addresses did before swarmup 0.2); captured once every manager says the
+ * swarm has no leader.
+ */
+async function restartedMoved(): Promise<void> {
+  await withCluster('fx-moved', 3, 2, async (c) => {
+    await waitHealthy(c, 5);
+    const all = await containersOf(c.name);
+    const before = new Map(await Promise.all(all.map(async (n) => [n, await addressOf(c, n)] as const)));
+    await run('docker', ['stop', ...all]);
+    // Each node takes the next node's address, the last the first's: every address moves.
+    const addresses = all.map((n) => before.get(n)!);
+    for (const n of all) await run('docker', ['network', 'disconnect', `swarmup-${c.name}`, n]);
+    for (const [i, n] of all.entries())
+      await run('docker', [
+        'network',
+        'connect',
+        '--ip',
+        addresses[(i + 1) % addresses.length]!,
+        `swarmup-${c.name}`,
+        n,
+      ]);
+    await run('docker', ['start', ...all]);
+    const started = Date.now();
+    const hosts = await until('every manager to say it has no leader', 2000, 120_000, async () => {
+      const now = await captureWithAddresses(c);
+      const managers = now.filter((h) => /-manager-/.test(h.host));
+      return managers.every((m) => /does not have a leader/.test(String(swarmOf(m.info).Error)))
+        ? now
+        : undefined;
+    });
+    for (const h of hosts) log('restarted-moved', `+${seconds(started)} ${h.address} ${describeHost(h)}`);
+    await writeFixture(
+      'restarted-moved',
+      `a healthy 3+2 cluster whose node containers were stopped, each moved to the next one's address, and ` +
+        `started, captured ${seconds(started)} after the start once every manager said the swarm has no leader.`,
+      hosts,
+    );
+  });
+}
+
+/**
+ * engines-stopped: the engines of two of the three managers of a 3+2 cluster stopped (SIGTERM to dockerd); the
+ * survivor, the workers and what swarmup's engine facts command prints on the two stopped ones.
+ */
+async function enginesStopped(): Promise<void> {
+  const { engineFactsScript } = await import('../../src/engine/host-facts.ts');
+  await withCluster('fx-engines', 3, 2, async (c) => {
+    await waitHealthy(c, 5);
+    const leader = await leaderOf(c);
+    const stopped = [1, 2, 3].map((i) => node(c, 'manager', i)).filter((m) => m !== leader);
+    await Promise.all(stopped.map(stopEngine));
+    const at = Date.now();
+    await sleep(3000);
+    const running = (await containersOf(c.name)).filter((n) => !stopped.includes(n));
+    const hosts = await captureWithAddresses(c, running);
+    const engines = await Promise.all(
+      stopped.map(async (n) => ({
+        host: n,
+        address: await addressOf(c, n),
+        engineFacts: await run('docker', ['exec', n, 'sh', '-c', engineFactsScript]),
+      })),
+    );
+    for (const h of hosts) log('engines-stopped', `+${seconds(at)} ${describeHost(h)}`);
+    await writeFixture(
+      'engines-stopped',
+      `a healthy 3+2 cluster whose managers ${stopped.join(' and ')} had their engine stopped (SIGTERM to ` +
+        `dockerd), captured ${seconds(at)} later: the other hosts' answers, and the engine facts of those two.`,
+      hosts,
+      engines,
+    );
+  });
+}
+
+/**
+ * manager-moved: a non-leader manager of a running 3+2 cluster moved to another address of its network (a VM
+ * given a new lease); captured once the leader lists it unreachable.
+ */
+async function managerMoved(): Promise<void> {
+  await withCluster('fx-mgr-moved', 3, 2, async (c) => {
+    await waitHealthy(c, 5);
+    const leader = await leaderOf(c);
+    const victim = [1, 2, 3].map((i) => node(c, 'manager', i)).find((m) => m !== leader)!;
+    const was = await addressOf(c, victim);
+    const to = was.replace(/\.\d+$/, '.200');
+    await moveTo(c, victim, to);
+    const moved = Date.now();
+    log('manager-moved', `${victim}: ${was} -> ${to}; leader ${leader}`);
+    await until(`${leader} to list ${victim} unreachable`, 1000, 120_000, async () => {
+      const v = (await nodesFrom(leader))?.find((n) => hostname(n) === victim);
+      return managerStatus(v ?? {})?.Reachability === 'unreachable' ? true : undefined;
+    });
+    const hosts = await captureWithAddresses(c);
+    for (const h of hosts) log('manager-moved', `+${seconds(moved)} ${h.address} ${describeHost(h)}`);
+    await writeFixture(
+      'manager-moved',
+      `a healthy 3+2 cluster whose manager ${victim} was moved from ${was} to ${to} on its network while it ran, ` +
+        `captured ${seconds(moved)} later once the leader ${leader} listed it unreachable.`,
+      hosts,
+    );
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -698,6 +855,9 @@ async function main(): Promise<void> {
   if (wanted.has('quorum-lost-early-leader')) jobs.push(['quorum-lost-early-leader', quorumLostLeader]);
   if (wanted.has('worker-left')) jobs.push(['worker-left', workerLeft]);
   if (wanted.has('pending-join')) jobs.push(['pending-join', pendingJoin]);
+  if (wanted.has('restarted-moved')) jobs.push(['restarted-moved', restartedMoved]);
+  if (wanted.has('engines-stopped')) jobs.push(['engines-stopped', enginesStopped]);
+  if (wanted.has('manager-moved')) jobs.push(['manager-moved', managerMoved]);
   const failed: string[] = [];
   for (const [name, job] of jobs) {
     try {

@@ -1,0 +1,381 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NODE_IMAGE } from '../../src/providers/docker/node-boot.ts';
+import { inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { OwnEngine } from '../support/own-engine.ts';
+
+/**
+ * Durable clusters: a swarm that survives what ordinary life does to its machines. The engine that hosts the node
+ * containers restarting (a reboot, an upgrade: on an engine of the test's own), the machines stopped by hand or by
+ * `swarmup stop`, engines stopped on an ssh inventory, a manager whose address moved, and an engine its user
+ * reaches only through sudo. Every case ends in the same swarm (same ClusterID), never a second one.
+ */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until `check` returns a value, failing loudly (with the last thing seen) when it never does. */
+async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000} s (last: ${String(last)})`);
+    await sleep(500);
+  }
+}
+
+const stateOf = async (home: string, cluster: string) =>
+  JSON.parse((await execa('cat', [join(home, cluster, 'state.json')])).stdout) as {
+    clusterId?: string;
+    stoppedAt?: string;
+  };
+
+const actions = (r: CliResult, kind?: string) =>
+  r.events.filter((e) => e.event === 'action' && e.status === 'ok' && (!kind || e.kind === kind));
+
+describe('the engine hosting the node containers restarts (an engine of the test own)', () => {
+  const home = tempHome();
+  const engine = new OwnEngine(join(home, 'engine'));
+  const NAME = `e2e-reboot-${process.pid}`;
+  const env = () => ({ SWARMUP_HOME: home, DOCKER_HOST: engine.host });
+
+  beforeAll(async () => {
+    await engine.start();
+    await engine.loadImage(NODE_IMAGE);
+  });
+  afterAll(async () => {
+    await swarmup(['down', '--yes', '--name', NAME], env());
+    await engine.destroy();
+  });
+
+  it('the containers come back at their addresses and the swarm re-forms by itself; up then changes nothing', async () => {
+    const up = await swarmup(['up', '--name', NAME, '--json'], env());
+    expect(up.code, up.stderr).toBe(0);
+    const clusterId = (await stateOf(home, NAME)).clusterId;
+    const addresses = async () =>
+      engine
+        .docker([
+          'ps',
+          '--filter',
+          `label=swarmup.cluster=${NAME}`,
+          '--format',
+          `{{.Names}} {{(index .Networks)}}`,
+        ])
+        .then(async (out) =>
+          Promise.all(
+            out
+              .split('\n')
+              .sort()
+              .map(async (l) => {
+                const name = l.split(' ')[0]!;
+                const ip = await engine.docker([
+                  'inspect',
+                  '-f',
+                  `{{(index .NetworkSettings.Networks "swarmup-${NAME}").IPAddress}}`,
+                  name,
+                ]);
+                return `${name} ${ip}`;
+              }),
+          ),
+        );
+    const before = await addresses();
+    expect(before).toHaveLength(5);
+
+    await engine.stop();
+    await engine.start();
+    const restarted = Date.now();
+    // No swarmup command in between: only status, read again until the swarm is whole (60 s at most).
+    const status = await until('status to show 5 Ready nodes and one Leader', 60_000, async () => {
+      const r = await swarmup(['status', '--name', NAME, '--json'], env());
+      return r.code === 0 ? r : undefined;
+    });
+    const seconds = (Date.now() - restarted) / 1000;
+    const nodes = JSON.parse(status.stdout).nodes as Array<{ state: string; leader: boolean }>;
+    expect(nodes.filter((n) => n.state === 'ready')).toHaveLength(5);
+    expect(nodes.filter((n) => n.leader)).toHaveLength(1);
+    expect(seconds).toBeLessThan(60);
+    expect(await addresses()).toEqual(before);
+    const m1 = await engine.docker([
+      'exec',
+      `${NAME}-manager-1`,
+      'docker',
+      'info',
+      '--format',
+      '{{.Swarm.Cluster.ID}}',
+    ]);
+    expect(m1).toBe(clusterId);
+
+    const again = await swarmup(['up', '--name', NAME, '--json'], env());
+    expect(again.code, again.stderr).toBe(0);
+    expect(summaryOf(again).changes).toBe(0);
+  });
+});
+
+describe('docker provider: machines stopped by hand, by swarmup stop, two of three managers', () => {
+  const home = tempHome();
+  const env = { SWARMUP_HOME: home };
+  const NAME = `e2e-stop-${process.pid}`;
+  const all = ['manager-1', 'manager-2', 'manager-3', 'worker-1', 'worker-2'].map((n) => `${NAME}-${n}`);
+  let clusterId: string | undefined;
+
+  beforeAll(async () => {
+    const up = await swarmup(['up', '--name', NAME, '--json'], env);
+    expect(up.code, up.stderr).toBe(0);
+    clusterId = (await stateOf(home, NAME)).clusterId;
+  });
+  afterAll(async () => {
+    await swarmup(['down', '--yes', '--name', NAME], env);
+  });
+
+  it('docker stop of every node container: status says stopped; up starts them, same swarm, in under 30 s', async () => {
+    await execa('docker', ['stop', ...all]);
+    const status = await swarmup(['status', '--name', NAME], env);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(new RegExp(`${NAME}-manager-1 +stopped`));
+    expect(status.stdout).toContain(`${NAME}: stopped (5 machines)`);
+    expect(status.stdout).toContain('to repair it: swarmup start');
+    expect(status.stderr + status.stdout).not.toMatch(/swarmup down|gone with their data/);
+
+    const t0 = Date.now();
+    const up = await swarmup(['up', '--name', NAME, '--json'], env);
+    const took = (Date.now() - t0) / 1000;
+    expect(up.code, up.stderr).toBe(0);
+    expect(summaryOf(up).ok).toBe(true);
+    expect(took).toBeLessThan(30);
+    expect(
+      actions(up, 'start-machine')
+        .map((a) => a.host)
+        .sort(),
+    ).toEqual(all);
+    expect(up.events).toContainEqual(expect.objectContaining({ event: 'plan', deferred: all.slice() }));
+    expect(actions(up).filter((a) => a.kind !== 'start-machine')).toEqual([]);
+    for (const c of all.slice(0, 3)) expect((await swarmState(c)).clusterId).toBe(clusterId);
+  });
+
+  it('swarmup stop, then start: ls and status show it stopped; start ends verified in the same swarm', async () => {
+    const ids = await Promise.all(all.map(async (c) => (await swarmState(c)).nodeId));
+    const stop = await swarmup(['stop', '--name', NAME, '--json'], env);
+    expect(stop.code, stop.stderr).toBe(0);
+    const states = await execa('docker', ['inspect', '-f', '{{.State.Running}}', ...all]);
+    expect(String(states.stdout).split('\n')).toEqual(all.map(() => 'false'));
+    const ls = await swarmup(['ls', '--json'], env);
+    expect(ls.events.find((e) => e.cluster === NAME)).toMatchObject({ stoppedAt: expect.any(String) });
+    const status = await swarmup(['status', '--name', NAME, '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'stopped', repair: 'swarmup start' });
+
+    const start = await swarmup(['start', '--name', NAME, '--json'], env);
+    expect(start.code, start.stderr).toBe(0);
+    expect(summaryOf(start).ok).toBe(true);
+    // Managers first, then the workers.
+    const started = actions(start, 'start-machine').map((a) => a.host);
+    expect(started.slice(0, 3).sort()).toEqual(all.slice(0, 3));
+    expect(started.slice(3).sort()).toEqual(all.slice(3));
+    const after = await Promise.all(all.map(async (c) => swarmState(c)));
+    expect(after.map((s) => s.nodeId)).toEqual(ids);
+    // Workers do not report the cluster ID: their NodeIDs (above) say they are the same nodes.
+    expect(after.slice(0, 3).map((s) => s.clusterId)).toEqual([clusterId, clusterId, clusterId]);
+    const lsAfter = await swarmup(['ls', '--json'], env);
+    expect(lsAfter.events.find((e) => e.cluster === NAME)?.stoppedAt).toBeUndefined();
+  });
+
+  it('two of three managers stopped: plan starts them and waits; up brings quorum back with no recover', async () => {
+    const stopped = [all[0]!, all[1]!];
+    const ids = await Promise.all(all.map(async (c) => (await swarmState(c)).nodeId));
+    await execa('docker', ['stop', ...stopped]);
+    const plan = await swarmup(['plan', '--name', NAME, '--json'], env);
+    expect(plan.code, plan.stderr).toBe(0);
+    const p = plan.events.find((e) => e.event === 'plan') as { phases: Array<{ actions: unknown[] }> };
+    expect(p.phases.flatMap((ph) => ph.actions)).toEqual(
+      stopped.map((h) => expect.objectContaining({ kind: 'start-machine', host: h })),
+    );
+    const up = await swarmup(['up', '--name', NAME, '--json'], env);
+    expect(up.code, up.stderr).toBe(0);
+    expect(summaryOf(up).ok).toBe(true);
+    expect(actions(up).map((a) => a.kind)).toEqual(['start-machine', 'start-machine']);
+    const after = await Promise.all(all.map(async (c) => swarmState(c)));
+    expect(after.map((s) => s.nodeId)).toEqual(ids);
+    expect(after.slice(0, 3).map((s) => s.clusterId)).toEqual([clusterId, clusterId, clusterId]);
+  });
+});
+
+describe('an ssh inventory of node containers: engines stopped, an address moved, an engine behind sudo', () => {
+  const home = tempHome();
+  const env = { SWARMUP_HOME: home };
+  const MACHINES = `e2e-durssh-${process.pid}`;
+  const names = ['manager-1', 'manager-2', 'manager-3', 'worker-1', 'worker-2'];
+  const containers = names.map((n) => `${MACHINES}-${n}`);
+  const addresses = new Map<string, string>();
+  let config = '';
+  let clusterId: string | undefined;
+
+  /** The inventory: each node container reached at its own address, port 22; node-1 logs in as ops. */
+  const writeInventory = () => {
+    config = join(home, 'lab.yaml');
+    writeFileSync(
+      config,
+      stringify({
+        name: 'lab',
+        provider: 'ssh',
+        ssh: { user: 'root', privateKey: join(home, MACHINES, 'id_ed25519') },
+        hosts: containers.map((c, i) => ({
+          name: `node-${i + 1}`,
+          address: addresses.get(c)!,
+          role: i < 3 ? 'manager' : 'worker',
+          ...(i === 0 ? { user: 'ops' } : {}),
+        })),
+      }),
+    );
+  };
+  const stopEngine = (c: string) =>
+    inNode(c, [
+      'sh',
+      '-c',
+      'pkill -x dockerd; for i in $(seq 300); do pgrep -x dockerd >/dev/null || exit 0; sleep 0.1; done; exit 1',
+    ]);
+  const nodeIds = () => Promise.all(containers.map(async (c) => (await swarmState(c)).nodeId));
+
+  beforeAll(async () => {
+    const made = await swarmup(['up', '--until', 'provision', '--name', MACHINES], env);
+    expect(made.code, made.stderr).toBe(0);
+    for (const c of containers)
+      addresses.set(
+        c,
+        String(
+          (
+            await execa('docker', [
+              'inspect',
+              '-f',
+              `{{(index .NetworkSettings.Networks "swarmup-${MACHINES}").IPAddress}}`,
+              c,
+            ])
+          ).stdout,
+        ).trim(),
+      );
+    // node-1's user is not root: it reaches the engine through the docker group, and has passwordless sudo.
+    await inNode(containers[0]!, [
+      'sh',
+      '-c',
+      'useradd -m -s /bin/sh -G docker ops && mkdir -p /home/ops/.ssh && cp /root/.ssh/authorized_keys /home/ops/.ssh/ && ' +
+        'chown -R ops /home/ops/.ssh && echo "ops ALL=(ALL) NOPASSWD:ALL" >/etc/sudoers.d/ops',
+    ]);
+    writeInventory();
+    const up = await swarmup(['up', '--config', config, '--json'], env);
+    expect(up.code, up.stderr).toBe(0);
+    clusterId = (await stateOf(home, 'lab')).clusterId;
+  });
+  afterAll(async () => {
+    await swarmup(['down', '--yes', '--config', config], env);
+    await swarmup(['down', '--yes', '--name', MACHINES], env);
+  });
+
+  it('two of three managers engines stopped: up starts them, same swarm, same nodes', async () => {
+    const ids = await nodeIds();
+    await Promise.all([stopEngine(containers[1]!), stopEngine(containers[2]!)]);
+    const up = await swarmup(['up', '--config', config, '--json'], env);
+    expect(up.code, up.stderr).toBe(0);
+    expect(summaryOf(up).ok).toBe(true);
+    expect(
+      actions(up)
+        .map((a) => `${String(a.kind)} ${String(a.host)}`)
+        .sort(),
+    ).toEqual(['engine node-2', 'engine node-3']);
+    expect(await nodeIds()).toEqual(ids);
+    for (const c of containers.slice(0, 3)) expect((await swarmState(c)).clusterId).toBe(clusterId);
+  });
+
+  it('recover on that state starts them and reports quorum back: no new cluster forced', async () => {
+    const ids = await nodeIds();
+    await Promise.all([stopEngine(containers[1]!), stopEngine(containers[2]!)]);
+    const r = await swarmup(['recover', '--config', config, '--yes'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      'quorum is back after starting node-2, node-3: nothing to recover, no new cluster forced',
+    );
+    expect(r.stdout).not.toMatch(/force a new cluster/);
+    expect(await nodeIds()).toEqual(ids);
+    for (const c of containers.slice(0, 3)) expect((await swarmState(c)).clusterId).toBe(clusterId);
+  });
+
+  it('a manager whose address moved is named and repaired, one swarm whose every manager agrees', async () => {
+    const moved = containers[1]!;
+    const was = addresses.get(moved)!;
+    const now = was.replace(/\.\d+$/, '.200');
+    await execa('docker', ['network', 'disconnect', `swarmup-${MACHINES}`, moved]);
+    await execa('docker', ['network', 'connect', '--ip', now, `swarmup-${MACHINES}`, moved]);
+    addresses.set(moved, now);
+    writeInventory();
+
+    const up = await swarmup(['up', '--config', config, '--json'], env);
+    expect(up.code, up.stderr).toBe(0);
+    expect(summaryOf(up).ok).toBe(true);
+    expect(actions(up, 'leave')).toEqual([
+      expect.objectContaining({ host: 'node-2', reason: `its address moved from ${was} to ${now}` }),
+    ]);
+    expect(actions(up, 'join')).toEqual([expect.objectContaining({ host: 'node-2', role: 'manager' })]);
+    for (const c of containers.slice(0, 3)) expect((await swarmState(c)).clusterId).toBe(clusterId);
+    // Never two swarms: every manager lists the same five nodes, all Ready, node-2 at its new address.
+    const views = await Promise.all(
+      containers
+        .slice(0, 3)
+        .map((c) =>
+          inNode(c, ['docker', 'node', 'ls', '--format', '{{.ID}} {{.Status}}']).then((o) =>
+            o.split('\n').sort().join('\n'),
+          ),
+        ),
+    );
+    expect(new Set(views).size).toBe(1);
+    expect(views[0]!.split('\n').map((l) => l.split(' ')[1])).toEqual(Array(5).fill('Ready'));
+    const addr = await inNode(containers[0]!, [
+      'docker',
+      'node',
+      'inspect',
+      '-f',
+      '{{.ManagerStatus.Addr}}',
+      (await swarmState(moved)).nodeId,
+    ]);
+    expect(addr).toBe(`${now}:2377`);
+  });
+
+  it('an engine its user reaches only through sudo: plan demotes and removes nothing, naming why', async () => {
+    await inNode(containers[0]!, ['chmod', '600', '/var/run/docker.sock']);
+    try {
+      const plan = await swarmup(['plan', '--config', config, '--json'], env);
+      expect(plan.code).toBe(1);
+      expect(plan.events.filter((e) => e.event === 'plan')).toEqual([]);
+      expect(plan.stderr).toContain('node-1: its engine');
+      expect(plan.stderr).toContain('answers only through sudo: ops cannot open /var/run/docker.sock');
+      expect(plan.stderr).toContain('neither joined, demoted nor removed');
+      const up = await swarmup(['up', '--config', config, '--json'], env);
+      expect(up.code).toBe(1);
+      expect(actions(up)).toEqual([]);
+    } finally {
+      await inNode(containers[0]!, ['chmod', '660', '/var/run/docker.sock']);
+    }
+  });
+
+  it('swarmup stop stops the engines, the leader last; start starts them, managers first, verified', async () => {
+    const ids = await nodeIds();
+    const stop = await swarmup(['stop', '--config', config, '--json'], env);
+    expect(stop.code, stop.stderr).toBe(0);
+    const steps = stop.events.filter((e) => e.event === 'step' && e.status === 'start').map((e) => e.step);
+    expect(steps.filter((s) => String(s).startsWith('stop'))).toEqual([
+      'stop workers',
+      'stop managers',
+      'stop the leader',
+    ]);
+    const status = await swarmup(['status', '--config', config, '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'stopped', repair: 'swarmup start' });
+    const start = await swarmup(['start', '--config', config, '--json'], env);
+    expect(start.code, start.stderr).toBe(0);
+    expect(summaryOf(start).ok).toBe(true);
+    expect(await nodeIds()).toEqual(ids);
+  });
+});
