@@ -4,14 +4,18 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 
 /**
- * A Docker engine of the test's own, beside the machine's: its own socket, data, runtime state and containerd, no
- * default bridge. A test that stops and starts "the engine hosting the node containers" (what a reboot or an
- * engine upgrade does) does it to this one, never to the engine the rest of the suite runs on.
+ * A Docker engine of the test's own, beside the machine's: its own socket, data, runtime state and containerd, and
+ * a default bridge of its own (`--bridge none` is no choice here: a dockerd started with it deletes the host's
+ * docker0, the machine engine's bridge). A test that stops and starts "the engine hosting the node containers"
+ * (what a reboot or an engine upgrade does) does it to this one, never to the engine the rest of the suite runs on.
  */
 export class OwnEngine {
   readonly socket: string;
   private readonly args: string[];
   private readonly log: string;
+
+  /** The bridge it uses as its default one, made by start() and removed by destroy(). */
+  private readonly bridge = `swu${process.pid % 100000}`;
 
   constructor(readonly dir: string) {
     this.socket = join(dir, 'docker.sock');
@@ -26,7 +30,7 @@ export class OwnEngine {
       '--pidfile',
       join(dir, 'docker.pid'),
       '--bridge',
-      'none',
+      this.bridge,
     ];
   }
 
@@ -45,6 +49,13 @@ export class OwnEngine {
   /** Start dockerd detached (it outlives this process only until stop()), and wait until it answers. */
   async start(timeoutMs = 60_000): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
+    // Its default bridge, on an address block of the test's own (RFC 2544's benchmarking range, routed nowhere).
+    const made = await execa('ip', ['link', 'show', this.bridge], { reject: false });
+    if (made.exitCode !== 0) {
+      await execa('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
+      await execa('ip', ['addr', 'add', '198.18.7.1/24', 'dev', this.bridge]);
+      await execa('ip', ['link', 'set', this.bridge, 'up']);
+    }
     const out = openSync(this.log, 'a');
     const child = spawn('dockerd', this.args, { detached: true, stdio: ['ignore', out, out] });
     child.unref();
@@ -97,6 +108,7 @@ export class OwnEngine {
   /** Stop the engine and remove everything it kept. */
   async destroy(): Promise<void> {
     await this.stop().catch(() => undefined);
+    await execa('ip', ['link', 'delete', this.bridge], { reject: false });
     rmSync(this.dir, { recursive: true, force: true });
   }
 
