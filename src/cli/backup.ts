@@ -27,6 +27,7 @@ import { chooseSwarm } from '../swarm/choose-swarm.ts';
 import { waitForNode } from '../swarm/engine.ts';
 import { raftManagers } from '../swarm/facts.ts';
 import { readSwarmFacts } from '../swarm/read-facts.ts';
+import { unlockManager } from '../swarm/autolock.ts';
 import { tarEntry } from '../tar.ts';
 import { withDeadline } from '../transport/deadline.ts';
 import { asRootScript } from '../transport/quote.ts';
@@ -175,11 +176,8 @@ async function backOnline(
         'backup',
         'the engine restarted locked (autolock) and no unlock-key file is kept: run "docker swarm unlock" on it',
       );
-    // The key goes on stdin, never on a command line.
-    await conn.run('docker swarm unlock', {
-      stdin: readFileSync(unlockKeyFile(ctx), 'utf8').trim() + '\n',
-      deadlineMs: 60_000,
-    });
+    // The key goes in the request body over the connection, never on a command line.
+    await unlockManager(conn.docker, readFileSync(unlockKeyFile(ctx), 'utf8').trim());
   }
   await waitForNode(
     (await ctx.connection(from)).docker,

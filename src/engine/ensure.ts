@@ -1,4 +1,5 @@
-import { StepError, StepErrors } from '../errors.ts';
+import { errorMessage, StepError, StepErrors } from '../errors.ts';
+import { waitForEngine } from '../transport/engine-ping.ts';
 import type { HostHandle, PlaybookContext } from '../playbook/playbook.ts';
 import { bootWait, bootWaitSeconds } from './boot-state.ts';
 import { waitForBoot } from './boot-wait.ts';
@@ -103,6 +104,15 @@ export async function installEngine(
   }
   // A new group reaches only new logins: open the connection again so the Docker API works for this user.
   if (plan.reconnect) await ctx.pool.reconnect(h.host);
+  // The engine just started answers on its socket a moment later: asked through the API, over the connection.
+  const started = plan.steps.find((s) => s.title.startsWith('start the engine'));
+  if (started) {
+    try {
+      await waitForEngine(await h.docker(), 60_000);
+    } catch (err) {
+      throw new StepError(h.name, started.title, `${errorMessage(err)} within 60 s of its start`);
+    }
+  }
 }
 
 /** What the pre-flight needs to know of the plan. */

@@ -1,4 +1,5 @@
 import { bootFactsScript, parseBootState, type BootState } from './boot-state.ts';
+import { DOCKERD_RUNS } from './service.ts';
 import { parseOsRelease, type OsInfo } from './os.ts';
 
 /** Everything the engine step and the pre-flight need from a host, read in one command (one round trip). */
@@ -13,6 +14,10 @@ export interface EngineFacts {
   dockerd: boolean;
   /** Engine version when the daemon answers (to this user directly, or through sudo). */
   serverVersion: string;
+  /** A dockerd process runs (the engine is up or starting), whatever answers. */
+  dockerdRunning: boolean;
+  /** The docker CLI is installed (Debian's docker.io 26+ ships it apart, as docker-cli, only recommended). */
+  dockerCli: boolean;
   /** Version of the installed dockerd binary, running or not ('' when absent). */
   dockerdVersion: string;
   /** The user reaches the engine without sudo (root, or in the docker group with a current login). */
@@ -38,7 +43,13 @@ export const engineFactsScript = [
   'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"',
   'command -v dockerd >/dev/null 2>&1 && echo dockerd=yes || echo dockerd=no',
   `echo "dockerdversion=$(dockerd --version 2>/dev/null | sed -E 's/^Docker version ([^,]+).*/\\1/')"`,
-  `v=$(docker version --format '{{.Server.Version}}' 2>/dev/null) && echo "direct=yes" || { echo direct=no; v=$(sudo -n docker version --format '{{.Server.Version}}' 2>/dev/null) || v=; }`,
+  // The engine's version as it answers on its socket: through the docker CLI where there is one, else curl, as
+  // this user and then through sudo. Nothing here needs the CLI (Debian's docker.io 26+ may come without it).
+  'sock=/var/run/docker.sock',
+  `apiver() { if command -v docker >/dev/null 2>&1; then $1 docker version --format '{{.Server.Version}}' 2>/dev/null; elif command -v curl >/dev/null 2>&1; then $1 curl -s --max-time 5 --unix-socket $sock http://localhost/version 2>/dev/null | sed -n 's/.*"Version":"\\([^"]*\\)".*/\\1/p'; fi; }`,
+  'v=$(apiver "") ; if [ -n "$v" ]; then echo direct=yes; else echo direct=no; v=$(apiver "sudo -n" || true); fi',
+  `${DOCKERD_RUNS} && echo running=yes || echo running=no`,
+  'command -v docker >/dev/null 2>&1 && echo cli=yes || echo cli=no',
   'echo "server=$v"',
   'id -nG 2>/dev/null | tr " " "\\n" | grep -qx docker && echo group=yes || echo group=no',
   'command -v cloud-init >/dev/null 2>&1 && echo cloudinit=yes || echo cloudinit=no',
@@ -67,6 +78,8 @@ export function parseEngineFacts(host: string, stdout: string): EngineFacts {
     systemd: kv.get('pid1') === 'systemd',
     dockerd: kv.get('dockerd') === 'yes',
     serverVersion: kv.get('server') ?? '',
+    dockerdRunning: kv.get('running') === 'yes',
+    dockerCli: kv.get('cli') === 'yes',
     dockerdVersion: kv.get('dockerdversion') ?? '',
     directAccess: kv.get('direct') === 'yes',
     inDockerGroup: kv.get('group') === 'yes',

@@ -1,7 +1,7 @@
 import { quote } from '../transport/quote.ts';
 import { startScript } from './service.ts';
 import type { EngineFacts } from './host-facts.ts';
-import { unsupportedReason, type OsInfo } from './os.ts';
+import { releaseOf, unsupportedReason, type OsInfo } from './os.ts';
 import { sourceFor, type EngineWanted } from './source-choice.ts';
 
 export type EngineSource = 'docker-ce' | 'distro' | 'script' | 'none';
@@ -30,10 +30,16 @@ const RETRY =
   'retry() { n=0; until "$@"; do n=$((n+1)); [ $n -ge 4 ] && return 1; echo "retrying in $((n*5)) s: $*" >&2; sleep $((n*5)); done; }';
 const APT = 'apt-get -q -y -o DPkg::Lock::Timeout=600';
 
-function aptVersionPick(pkg: string, version: string): string {
+function aptVersionPick(pkg: string, version: string, variable = 'v'): string {
   // The full version string of the newest candidate that starts with the pin (docker-ce's carry an epoch "5:").
-  return `v=$(apt-cache madison ${pkg} | awk -v p=${quote(version)} '{gsub(/ /,"",$3)} index($3,p)==1 || index($3,"5:" p)==1 {print $3; exit}'); [ -n "$v" ] || { echo ${quote(`no ${pkg} version ${version}* in the repositories`)} >&2; exit 1; }`;
+  return `${variable}=$(apt-cache madison ${pkg} | awk -v p=${quote(version)} '{gsub(/ /,"",$3)} index($3,p)==1 || index($3,"5:" p)==1 {print $3; exit}'); [ -n "$${variable}" ] || { echo ${quote(`no ${pkg} version ${version}* in the repositories`)} >&2; exit 1; }`;
 }
+
+/**
+ * Debian's docker.io 26 and later ships the docker CLI apart (docker-cli, only recommended): it is installed with
+ * the engine where the distribution has it, so the host has the CLI its users expect.
+ */
+const SPLIT_CLI = 'cli=; apt-cache show docker-cli >/dev/null 2>&1 && cli=docker-cli';
 
 function aptInstall(os: OsInfo, source: 'docker-ce' | 'distro', version?: string): string {
   const lines = ['set -eu', 'export DEBIAN_FRONTEND=noninteractive', RETRY];
@@ -64,12 +70,15 @@ function aptInstall(os: OsInfo, source: 'docker-ce' | 'distro', version?: string
       lines.push(`retry ${APT} install ${pkgs.join(' ')}`);
     }
   } else {
-    lines.push('retry ' + APT + ' update');
+    lines.push('retry ' + APT + ' update', SPLIT_CLI);
     if (version) {
       lines.push(aptVersionPick('docker.io', version));
-      lines.push(`retry ${APT} --allow-downgrades install docker.io="$v"`);
+      lines.push(
+        `if [ -n "$cli" ]; then ${aptVersionPick('docker-cli', version, 'cv')}; cli="docker-cli=$cv"; fi`,
+      );
+      lines.push(`retry ${APT} --allow-downgrades install docker.io="$v" $cli`);
     } else {
-      lines.push(`retry ${APT} install docker.io`);
+      lines.push(`retry ${APT} install docker.io $cli`);
     }
   }
   return lines.join('\n');
@@ -114,7 +123,7 @@ const describeSource = (f: EngineFacts, source: EngineSource, version?: string):
     case 'docker-ce':
       return `docker-ce${v} from Docker's ${f.os.family} repository`;
     case 'distro':
-      return `${f.os.family === 'apt' ? 'docker.io' : 'docker'}${v} from the ${f.os.id} ${f.os.versionId} repositories`;
+      return `${f.os.family === 'apt' ? 'docker.io' : 'docker'}${v} from the ${f.os.id} ${releaseOf(f.os)} repositories`;
     case 'script':
       return `Docker${v} with get.docker.com`;
     case 'none':
@@ -130,9 +139,11 @@ export function planEngine(f: EngineFacts, engine: EngineWanted): EngineHostPlan
   const installed = f.dockerd || f.serverVersion !== '';
   const version = f.serverVersion || f.dockerdVersion;
   const matches = !engine.version || version.startsWith(engine.version);
-  const running = f.serverVersion !== '';
+  // Up when it answers, or when its process runs (a host with neither the docker CLI nor curl cannot ask it).
+  const running = f.serverVersion !== '' || f.dockerdRunning;
 
   let install: string | undefined;
+  let note: string | undefined;
   // The source that works on this system (Amazon Linux: its own package when docker-ce was only the default).
   let source: EngineSource = engine.source;
   if (!installed || !matches) {
@@ -157,6 +168,7 @@ export function planEngine(f: EngineFacts, engine: EngineWanted): EngineHostPlan
     const choice = sourceFor(f.os, engine);
     if ('problem' in choice) return refuse(choice.problem);
     source = choice.source;
+    if (choice.note) note = choice.note;
     if (source === 'script') install = scriptInstall(engine.version!);
     else if (source === 'none') return refuse('no Docker engine, and engine.source is none');
     else if (f.os.family === 'apt') install = aptInstall(f.os, source, engine.version);
@@ -198,7 +210,7 @@ export function planEngine(f: EngineFacts, engine: EngineWanted): EngineHostPlan
   }
   plan.steps = steps;
   plan.summary = install
-    ? `install ${describeSource(f, source, engine.version)}`
+    ? `install ${describeSource(f, source, engine.version)}${note ? ` (${note})` : ''}`
     : steps.length > 0
       ? steps.map((s) => s.title).join(', ')
       : `present (${version})`;

@@ -32,10 +32,21 @@ export function parseOsRelease(text: string): OsInfo {
   };
 }
 
-/** The systems swarmup installs engines on: tested (apt) and planned by design (dnf). */
+/**
+ * Debian testing and unstable (sid) carry no VERSION_ID in os-release (their PRETTY_NAME reads "forky/sid"): they
+ * are one release, named so.
+ */
+export const DEBIAN_ROLLING = 'testing/unstable';
+
+/** The release a system is known as here: VERSION_ID, or Debian's rolling one. */
+export function releaseOf(os: OsInfo): string {
+  return os.id === 'debian' && os.versionId === '' ? DEBIAN_ROLLING : os.versionId;
+}
+
+/** The systems swarmup installs engines on, newest last: tested (apt) and planned by design (dnf). */
 export const supportedSystems: Array<{ id: string; versions: string[]; tested: boolean }> = [
-  { id: 'debian', versions: ['12'], tested: true },
-  { id: 'ubuntu', versions: ['22.04', '24.04'], tested: true },
+  { id: 'debian', versions: ['12', '13', DEBIAN_ROLLING], tested: true },
+  { id: 'ubuntu', versions: ['22.04', '24.04', '26.04'], tested: true },
   { id: 'amzn', versions: ['2023'], tested: false },
   { id: 'rhel', versions: ['8', '9'], tested: false },
   { id: 'rocky', versions: ['8', '9'], tested: false },
@@ -50,9 +61,13 @@ export function unsupportedReason(os: OsInfo): string | undefined {
   const list = supportedSystems.map((s) => `${s.id} ${s.versions.join('/')}`).join(', ');
   if (!sys)
     return `unsupported operating system "${os.prettyName || os.id || 'unknown'}" (supported: ${list})`;
-  const major = os.versionId.split('.')[0]!;
-  if (!sys.versions.includes(os.versionId) && !sys.versions.includes(major)) {
-    return `unsupported version ${os.prettyName} (supported ${os.id}: ${sys.versions.join(', ')})`;
+  const release = releaseOf(os);
+  const major = release.split('.')[0]!;
+  if (!sys.versions.includes(release) && !sys.versions.includes(major)) {
+    return (
+      `unsupported version ${os.prettyName} (supported ${os.id}: ${sys.versions.join(', ')}; ` +
+      `the newest is ${sys.versions.at(-1)})`
+    );
   }
   return undefined;
 }

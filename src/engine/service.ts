@@ -4,35 +4,47 @@
  * is kept, so it is started again exactly as it ran. Pure: script text only.
  */
 
+/**
+ * Whether a dockerd process runs (exit 0) or not (1), as a shell condition. A dockerd that exited stays a zombie
+ * where PID 1 reaps nothing (a container's `sleep`): only processes that run, sleep or wait on I/O count; a pgrep
+ * without --runstates (procps before 3.3.16) is asked plainly.
+ */
+export const DOCKERD_RUNS =
+  '{ pgrep -r R,S,D -x dockerd >/dev/null 2>&1; r=$?; [ $r -eq 2 ] && { pgrep -x dockerd >/dev/null 2>&1; r=$?; }; [ $r -eq 0 ]; }';
+
 /** Where the command line of a dockerd swarmup stopped is kept (no systemd), one argument per line. */
 export const SAVED_COMMAND_LINE = '/var/lib/swarmup/dockerd.cmdline';
 
-/** Wait until the engine answers, showing its log when it does not. */
-const WAIT_FOR_API = [
+/**
+ * Wait (60 s at most) until the engine's socket is there, showing its log when it is not. Whether the engine
+ * answers on it is asked by swarmup itself, over the connection (the Engine API): no docker CLI is needed here
+ * (Debian's docker.io 26+ may come without one).
+ */
+const WAIT_FOR_SOCKET = [
   'i=0',
-  // `docker version` asks /version, which a manager waiting for its raft answers at once (`docker info` may wait).
-  'until docker version >/dev/null 2>&1; do',
+  'until [ -S /var/run/docker.sock ]; do',
   '  i=$((i+1))',
-  '  if [ $i -gt 240 ]; then echo "the engine did not answer within 60 s" >&2; tail -n 20 /var/log/dockerd.log 2>/dev/null >&2; exit 1; fi',
+  '  if [ $i -gt 240 ]; then echo "the engine made no socket within 60 s" >&2; (journalctl -u docker -n 20 --no-pager 2>/dev/null || tail -n 20 /var/log/dockerd.log 2>/dev/null) >&2; exit 1; fi',
   '  sleep 0.25',
   'done',
 ].join('\n');
 
 /** Start the engine (and enable it at boot with systemd); without systemd, as it last ran if swarmup stopped it. */
 export function startScript(systemd: boolean): string {
-  if (systemd) return ['set -eu', 'systemctl enable --now docker', WAIT_FOR_API].join('\n');
-  // No systemd as PID 1 (containers): start dockerd detached from this session.
+  if (systemd) return ['set -eu', 'systemctl enable --now docker', WAIT_FOR_SOCKET].join('\n');
+  // No systemd as PID 1 (containers): start dockerd detached from this session, unless one runs already.
   return [
     'set -eu',
-    'if ! docker version >/dev/null 2>&1; then',
+    `if ! ${DOCKERD_RUNS}; then`,
     `  if [ -s ${SAVED_COMMAND_LINE} ]; then`,
     `    set -f; old=$IFS; IFS='\n'; set -- $(cat ${SAVED_COMMAND_LINE}); IFS=$old; set +f`,
     '  else',
     '    set -- dockerd',
     '  fi',
+    '  rm -f /var/run/docker.pid',
     '  setsid nohup "$@" >>/var/log/dockerd.log 2>&1 </dev/null &',
     'fi',
-    WAIT_FOR_API,
+    WAIT_FOR_SOCKET,
   ].join('\n');
 }
 
@@ -49,7 +61,7 @@ export function stopScript(systemd: boolean): string {
   return [
     'set -u',
     'pid=$(cat /var/run/docker.pid 2>/dev/null || true)',
-    '[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || pid=$(pgrep -o -x dockerd 2>/dev/null || true)',
+    '[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || pid=$(pgrep -o -r R,S,D -x dockerd 2>/dev/null || pgrep -o -x dockerd 2>/dev/null || true)',
     '[ -n "$pid" ] || exit 0',
     `mkdir -p ${SAVED_COMMAND_LINE.replace(/\/[^/]+$/, '')}`,
     `tr '\\0' '\\n' </proc/$pid/cmdline >${SAVED_COMMAND_LINE}.tmp && mv ${SAVED_COMMAND_LINE}.tmp ${SAVED_COMMAND_LINE}`,

@@ -1,4 +1,5 @@
 import type { EngineSource } from './install-plan.ts';
+import { DEBIAN_ROLLING } from './os.ts';
 
 /** The engine as configured: `sourceDefaulted` when engine.source was not given (docker-ce then). */
 export interface EngineWanted {
@@ -18,8 +19,22 @@ const DOCKER_CE_ONLY = ['fedora', 'rhel', 'rocky', 'almalinux', 'centos'];
  * source that was asked for and cannot work there is a problem naming what to use instead. One rule for the
  * engine step over SSH (from /etc/os-release) and for the EC2 provider before launch (from the image).
  */
-export function sourceFor(os: { id: string; prettyName: string }, engine: EngineWanted): SourceChoice {
+export function sourceFor(
+  os: { id: string; prettyName: string; versionId?: string },
+  engine: EngineWanted,
+): SourceChoice {
   const { source } = engine;
+  // Docker's repository is made for Debian's stable releases, not for testing/unstable.
+  if (os.id === 'debian' && os.versionId === '' && source === 'docker-ce') {
+    if (engine.sourceDefaulted)
+      return {
+        source: 'distro',
+        note: `Docker's repository has no packages for Debian ${DEBIAN_ROLLING} (${os.prettyName}): installing docker.io (engine.source distro)`,
+      };
+    return {
+      problem: `Docker's repository has no packages for Debian ${DEBIAN_ROLLING} (${os.prettyName}); use engine.source distro`,
+    };
+  }
   if (os.id === 'amzn') {
     if (source === 'docker-ce' && engine.sourceDefaulted)
       return {

@@ -7,6 +7,7 @@
  */
 import { guardStep } from './quorum.ts';
 import { raftManagers, type ClusterNode } from './facts.ts';
+import { DOCKERD_RUNS } from '../engine/service.ts';
 import { quote } from '../transport/quote.ts';
 
 export type BackupChoice =
@@ -130,9 +131,10 @@ export function backupScript(dockerRootDir: string): string {
     'else',
     '  pgrep -r R,S,D -x dockerd >/dev/null 2>&1 || ( trap - HUP PIPE; exec setsid nohup "$@" >>/var/log/dockerd.log 2>&1 </dev/null ) &',
     'fi',
+    // Its socket back is enough here: whether it answers is asked by swarmup over the connection (no docker CLI).
     'n=0',
-    'until docker info >/dev/null 2>&1; do',
-    `  n=$((n+1)); [ $n -ge ${START_WAIT_S * 5} ] && { say "the engine did not answer within ${START_WAIT_S} s of its restart"; exit 92; }; sleep 0.2`,
+    `until [ -S /var/run/docker.sock ] && ${DOCKERD_RUNS}; do`,
+    `  n=$((n+1)); [ $n -ge ${START_WAIT_S * 5} ] && { say "the engine made no socket within ${START_WAIT_S} s of its restart"; exit 92; }; sleep 0.2`,
     'done',
     '[ $rc -eq 0 ] || say "tar exited $rc"',
     'exit $rc',

@@ -9,20 +9,7 @@ import { parseInfo, parseNodes, type ClusterNode, type HostFacts } from './facts
  * the host's SSH connection: never on a command line, in a log line or in a file.
  */
 
-/** Wait until the engine answers /_ping (an engine still starting on a fresh machine). */
-export async function waitForEngine(docker: Docker, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      // Each ping has a deadline of its own: a frozen engine accepts the connection and never answers.
-      await withDeadline(docker.ping(), Math.max(1_000, Math.min(5_000, deadline - Date.now())), 'ping');
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`the Docker engine does not answer: ${errorMessage(err)}`);
-      await sleep(100);
-    }
-  }
-}
+export { waitForEngine } from '../transport/engine-ping.ts';
 
 /** One round trip: /info and (for a manager) /nodes are asked at the same time. */
 export async function readHostFacts(

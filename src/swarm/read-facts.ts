@@ -5,6 +5,7 @@ import { sleep } from '../transport/ssh-connection.ts';
 import { parseRoutes, type SeenNetwork } from './addr-pool.ts';
 import { readHostFacts, waitForEngine } from './engine.ts';
 import { waitingForLeader, type HostFacts } from './facts.ts';
+import { DOCKERD_RUNS } from '../engine/service.ts';
 
 export interface ReadFactsOptions {
   /** How long to wait for an engine that does not answer yet (a machine still booting). */
@@ -161,7 +162,7 @@ function waitingForLeaderSaid(f: HostFacts): boolean {
 /** Whether a dockerd process runs on the host (true when that cannot be told: then it is waited for). */
 async function dockerdRuns(h: HostHandle): Promise<boolean> {
   try {
-    const r = await h.exec('pgrep -x dockerd >/dev/null 2>&1; echo $?', { deadlineMs: 10_000 });
+    const r = await h.exec(`if ${DOCKERD_RUNS}; then echo 0; else echo 1; fi`, { deadlineMs: 10_000 });
     return r.stdout.trim() !== '1';
   } catch {
     return true;

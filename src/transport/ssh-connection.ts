@@ -407,9 +407,14 @@ export class SshConnection {
         .find((l) => l.trim() !== '' && !/^warning/i.test(l.trim()));
       if (!line || failed) return;
       failed = true;
-      const why = forwardError
-        ? `${line.trim()} (and forwarding ${DOCKER_SOCKET} over SSH failed: ${forwardError})`
+      // Where the socket cannot be forwarded, the CLI's bridge is the only way in, and it needs the CLI.
+      const cause = /docker: (command )?not found|docker: No such file/i.test(line)
+        ? 'docker system dial-stdio needs the docker CLI on the host, which has none (install docker-cli, or allow ' +
+          `stream-local forwarding in sshd: AllowStreamLocalForwarding yes)`
         : line.trim();
+      const why = forwardError
+        ? `${cause} (and forwarding ${DOCKER_SOCKET} over SSH failed: ${forwardError})`
+        : cause;
       // Only to a listener (a request in flight): an error emitted to none would end the process.
       if (channel.listenerCount('error') > 0) channel.emit('error', new Error(why));
       channel.close();

@@ -5,6 +5,13 @@ import { parseOsRelease } from '../../src/engine/os.ts';
 export const osRelease = {
   debian12:
     'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n',
+  /** Read from the node images built from Debian's trixie and sid suites (mmdebstrap, this machine's mirror). */
+  debian13:
+    'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nNAME="Debian GNU/Linux"\nVERSION_ID="13"\nVERSION="13 (trixie)"\nVERSION_CODENAME=trixie\nDEBIAN_VERSION_FULL=13.8\nID=debian\nHOME_URL="https://www.debian.org/"\nSUPPORT_URL="https://www.debian.org/support"\nBUG_REPORT_URL="https://bugs.debian.org/"\n',
+  debianSid:
+    'PRETTY_NAME="Debian GNU/Linux forky/sid"\nNAME="Debian GNU/Linux"\nVERSION_CODENAME=forky\nID=debian\nHOME_URL="https://www.debian.org/"\nSUPPORT_URL="https://www.debian.org/support"\nBUG_REPORT_URL="https://bugs.debian.org/"\n',
+  ubuntu2604:
+    'PRETTY_NAME="Ubuntu Resolute Raccoon (development branch)"\nVERSION_ID="26.04"\nVERSION_CODENAME=resolute\nID=ubuntu\nID_LIKE=debian\nUBUNTU_CODENAME=resolute\n',
   ubuntu2404:
     'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\nID=ubuntu\nID_LIKE=debian\nUBUNTU_CODENAME=noble\n',
   ubuntu2204:
@@ -28,6 +35,8 @@ export function facts(over: Partial<EngineFacts> = {}, os = osRelease.debian12):
     systemd: true,
     dockerd: false,
     serverVersion: '',
+    dockerdRunning: false,
+    dockerCli: true,
     dockerdVersion: '',
     directAccess: false,
     inDockerGroup: false,

@@ -285,7 +285,7 @@ describe('user data per family', () => {
     expect(engineUserData('ubuntu', { source: 'docker-ce' })).toMatch(
       /download\.docker\.com\/linux\/\$ID \$VERSION_CODENAME stable/,
     );
-    expect(engineUserData('debian', { source: 'distro' })).toMatch(/install docker\.io\n/);
+    expect(engineUserData('debian', { source: 'distro' })).toMatch(/install docker\.io \$cli\n/);
     expect(engineUserData('debian', { source: 'distro' })).toContain('[ "$ID" = debian ] || exit 0');
   });
 

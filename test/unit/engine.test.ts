@@ -38,7 +38,17 @@ describe('OS detection', () => {
       /unsupported operating system "Alpine Linux v3.20"/,
     );
     expect(unsupportedReason(parseOsRelease(osRelease.ubuntu1804))).toMatch(
-      /unsupported version Ubuntu 18.04.6 LTS \(supported ubuntu: 22.04, 24.04\)/,
+      /unsupported version Ubuntu 18.04.6 LTS \(supported ubuntu: 22.04, 24.04, 26.04; the newest is 26.04\)/,
+    );
+  });
+
+  it('Debian 13, Debian testing/unstable (no VERSION_ID) and Ubuntu 26.04 are supported', () => {
+    for (const os of [osRelease.debian13, osRelease.debianSid, osRelease.ubuntu2604])
+      expect(unsupportedReason(parseOsRelease(os)), os).toBeUndefined();
+    expect(
+      unsupportedReason({ ...parseOsRelease(osRelease.debian12), versionId: '11', prettyName: 'Debian 11' }),
+    ).toBe(
+      'unsupported version Debian 11 (supported debian: 12, 13, testing/unstable; the newest is testing/unstable)',
     );
   });
 });
@@ -88,10 +98,42 @@ describe('engine install plan', () => {
     expect(script(p)).toMatch(/setsid nohup "\$@"/);
   });
 
+  it('Debian 13 and sid, distro: docker.io with the docker-cli package where the distribution splits it out', () => {
+    for (const os of [osRelease.debian13, osRelease.debianSid]) {
+      const p = planEngine(facts({}, os), { source: 'distro' });
+      expect(script(p)).toContain('apt-cache show docker-cli >/dev/null 2>&1 && cli=docker-cli');
+      expect(script(p)).toContain('install docker.io $cli');
+    }
+    const pinned = planEngine(facts({}, osRelease.debian13), { source: 'distro', version: '26.1' });
+    expect(script(pinned)).toContain('apt-cache madison docker-cli');
+    expect(script(pinned)).toContain('install docker.io="$v" $cli');
+  });
+
+  it("sid: Docker's repository has nothing for it; the default source becomes distro, an explicit one is refused", () => {
+    const p = planEngine(facts({}, osRelease.debianSid), { source: 'docker-ce', sourceDefaulted: true });
+    expect(p.summary).toMatch(
+      /^install docker.io from the debian testing\/unstable repositories \(Docker's repository/,
+    );
+    const refused = planEngine(facts({}, osRelease.debianSid), { source: 'docker-ce' });
+    expect(refused.problem).toMatch(/no packages for Debian testing\/unstable .*use engine.source distro/);
+    const noble = planEngine(facts({}, osRelease.ubuntu2604), { source: 'docker-ce' });
+    expect(script(noble)).toContain('https://download.docker.com/linux/ubuntu resolute stable');
+  });
+
+  it('an engine that runs but cannot be asked (no docker CLI, no curl) is not started again', () => {
+    const p = planEngine(
+      facts({ dockerd: true, dockerdVersion: '26.1.5', dockerdRunning: true, dockerCli: false }),
+      {
+        source: 'distro',
+      },
+    );
+    expect(p.steps).toEqual([]);
+  });
+
   it('debian, distro: docker.io through apt with a lock timeout and retries, then systemd start', () => {
     const p = planEngine(facts(), { source: 'distro' });
     expect(p.summary).toBe('install docker.io from the debian 12 repositories');
-    expect(script(p)).toContain('apt-get -q -y -o DPkg::Lock::Timeout=600 install docker.io');
+    expect(script(p)).toContain('apt-get -q -y -o DPkg::Lock::Timeout=600 install docker.io $cli');
     expect(script(p)).toContain('retry ');
     expect(script(p)).toContain('systemctl enable --now docker');
   });

@@ -6,7 +6,9 @@ const APT = 'apt-get -q -y -o DPkg::Lock::Timeout=600';
 /** The install commands for an image family and source, as the engine step runs them; none where nothing fits. */
 function installCommands(family: ImageFamily, source: EngineSource): string | undefined {
   if (family === 'ubuntu' || family === 'debian') {
-    if (source === 'distro') return `${APT} update && ${APT} install docker.io`;
+    // The CLI too where the distribution ships it apart (docker-cli, Debian's docker.io 26+), as the engine step does.
+    if (source === 'distro')
+      return `${APT} update && { cli=; apt-cache show docker-cli >/dev/null 2>&1 && cli=docker-cli; true; } && ${APT} install docker.io $cli`;
     if (source === 'docker-ce')
       return [
         `${APT} update`,
