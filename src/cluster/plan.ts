@@ -1,6 +1,7 @@
 import type { Role } from '../config/cluster.ts';
 import type { MachineListing } from '../providers/provider.ts';
 import type { HostFacts } from '../swarm/facts.ts';
+import { engineRefusals } from '../swarm/engine-support.ts';
 import { PlanError, planSwarm, type Problem, type SwarmPlan } from '../swarm/plan.ts';
 import type { SeenNetwork } from '../swarm/addr-pool.ts';
 import { stages, type Action, type Phase, type Stage } from './actions.ts';
@@ -77,11 +78,16 @@ export interface ClusterPlan {
  */
 export function planCluster(input: ClusterFacts): ClusterPlan {
   const kept = new Set(input.hosts.map((h) => h.name));
-  const refused = (input.refused ?? []).filter((r) => kept.has(r.host));
+  // Hosts that cannot be read, and engines swarm changes must not be made on (too old; nftables).
+  const refused = [
+    ...(input.refused ?? []),
+    ...(input.machinesOnly ? [] : engineRefusals(input.facts)),
+  ].filter((r) => kept.has(r.host));
   if (refused.length > 0)
     throw new PlanError(
       refused.map((r) => `${r.host}: ${r.reason}`).join('\n') +
-        '\nnothing was changed: a host whose swarm cannot be read is neither joined, demoted nor removed',
+        '\nnothing was changed: a host whose swarm cannot be read, or whose engine cannot run swarm mode, is ' +
+        'neither joined, demoted nor removed',
     );
   const listed = new Map(input.listing.map((m) => [m.name, m]));
   const wanted = new Set(input.hosts.map((h) => h.name));

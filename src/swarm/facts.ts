@@ -51,6 +51,8 @@ export interface HostFacts {
   clockOffset?: number;
   /** A manager's view of what `swarm init` fixed (address pool, subnet size, data path port). */
   initSettings?: SwarmInitSettings;
+  /** The engine's firewall backend (FirewallBackend.Driver, reported from Docker 28 on): iptables or nftables. */
+  firewallBackend?: string;
   /** The host's IPv4 routes (read when a swarm may be initialised: the address pool must overlap none). */
   routes?: SeenNetwork[];
 }
@@ -72,6 +74,7 @@ interface InfoJson {
   Name?: string;
   SystemTime?: string;
   ServerVersion?: string;
+  FirewallBackend?: { Driver?: string } | null;
   Swarm?: {
     NodeID?: string;
     NodeAddr?: string;
@@ -109,6 +112,7 @@ export function parseInfo(host: string, advertiseAddress: string, info: unknown)
       ? { autolock: swarm.Cluster.Spec.EncryptionConfig?.AutoLockManagers === true }
       : {}),
     ...(initSettings ? { initSettings } : {}),
+    ...(i.FirewallBackend?.Driver ? { firewallBackend: i.FirewallBackend.Driver } : {}),
     ...(i.SystemTime && Number.isFinite(Date.parse(i.SystemTime))
       ? { systemTime: Date.parse(i.SystemTime) }
       : {}),

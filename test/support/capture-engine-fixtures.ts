@@ -49,6 +49,7 @@ const STATES = [
   'restarted-moved',
   'engines-stopped',
   'manager-moved',
+  'engine-versions',
 ] as const;
 type State = (typeof STATES)[number];
 
@@ -289,7 +290,7 @@ interface Cluster {
   home: string;
 }
 
-async function up(name: string, managers: number, workers: number): Promise<Cluster> {
+async function up(name: string, managers: number, workers: number, extra: string[] = []): Promise<Cluster> {
   if ((await containersOf(name)).length > 0)
     throw new Error(`cluster ${name} already has node containers: remove them first (see cleanup below)`);
   const home = mkdtempSync(join(tmpdir(), `swarmup-${name}-`));
@@ -309,6 +310,7 @@ async function up(name: string, managers: number, workers: number): Promise<Clus
       String(workers),
       '--json',
       '--yes',
+      ...extra,
     ],
     {
       reject: false,
@@ -346,8 +348,9 @@ async function withCluster(
   managers: number,
   workers: number,
   body: (c: Cluster) => Promise<void>,
+  extra: string[] = [],
 ): Promise<void> {
-  const c = await up(name, managers, workers);
+  const c = await up(name, managers, workers, extra);
   try {
     await body(c);
   } finally {
@@ -722,7 +725,7 @@ async function stopEngine(container: string): Promise<void> {
     container,
     'sh',
     '-c',
-    'pkill -x dockerd; for i in $(seq 300); do pgrep -x dockerd >/dev/null || exit 0; sleep 0.1; done; exit 1',
+    'pkill -x dockerd; for i in $(seq 300); do pgrep -r R,S,D -x dockerd >/dev/null || exit 0; sleep 0.1; done; exit 1',
   ]);
 }
 
@@ -836,6 +839,39 @@ async function managerMoved(): Promise<void> {
   });
 }
 
+/**
+ * engine-versions: the answers of a one-manager swarm's engine on each suite node images are built from (bookworm:
+ * 20.10, trixie: 26.1, sid: 28.5), for the checks of what an engine can do (its version, FirewallBackend).
+ */
+async function engineVersions(): Promise<void> {
+  const hosts: HostCapture[] = [];
+  for (const suite of ['bookworm', 'trixie', 'sid']) {
+    await withCluster(
+      `fx-v-${suite}`,
+      1,
+      0,
+      async (c) => {
+        const h = await captureHost(node(c, 'manager', 1));
+        // The fields the checks read, plus what says which engine this is.
+        const i = h.info as Json;
+        const full = (await info(node(c, 'manager', 1))) ?? {};
+        h.info = { ...i, FirewallBackend: full.FirewallBackend ?? null, Driver: full.Driver };
+        hosts.push(h);
+        log(
+          'engine-versions',
+          `${suite}: ${describeHost(h)}; FirewallBackend ${JSON.stringify(full.FirewallBackend ?? null)}`,
+        );
+      },
+      ['--engine-suite', suite],
+    );
+  }
+  await writeFixture(
+    'engine-versions',
+    'one 1-manager swarm per node image suite (bookworm, trixie, sid), each manager read as swarmup reads it.',
+    hosts,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -858,6 +894,7 @@ async function main(): Promise<void> {
   if (wanted.has('restarted-moved')) jobs.push(['restarted-moved', restartedMoved]);
   if (wanted.has('engines-stopped')) jobs.push(['engines-stopped', enginesStopped]);
   if (wanted.has('manager-moved')) jobs.push(['manager-moved', managerMoved]);
+  if (wanted.has('engine-versions')) jobs.push(['engine-versions', engineVersions]);
   const failed: string[] = [];
   for (const [name, job] of jobs) {
     try {
