@@ -49,6 +49,13 @@ export async function loadImage(docker: Docker, archive: Buffer, ms: number): Pr
   if (error) throw new Error(`image load: ${error[1]}`);
 }
 
+/** The ID this engine gives the image it loaded under `tag` (GET /images/{tag}/json). */
+export async function loadedImageId(docker: Docker, tag: string): Promise<string> {
+  const inspect = (await docker.getImage(tag).inspect()) as { Id?: string };
+  if (!inspect.Id) throw new Error(`image ${tag}: loaded, but the engine reports no ID for it`);
+  return inspect.Id;
+}
+
 /** Run a command in a container (Engine API exec) and return its output; a deadline bounds the whole run. */
 export async function execIn(
   docker: Docker,

@@ -61,6 +61,18 @@ export function goArch(arch: string): string {
   return map[arch] ?? arch;
 }
 
+/**
+ * How the service names the probe image: by the ID the engines report for it once loaded, when every node reports
+ * the same one (an ID is never pulled: no engine asks a registry for it). That ID is the config's digest on the
+ * classic image store and the manifest's on the containerd store (Docker 29's default): asked, not assumed. Nodes
+ * of both stores report different IDs: then the tag (each engine tries a registry once, fails, and runs the local
+ * image). Pure.
+ */
+export function serviceImage(image: SmokeImage, loadedIds: string[]): string {
+  const ids = new Set(loadedIds);
+  return ids.size === 1 ? [...ids][0]! : image.tag;
+}
+
 export interface SmokeImage {
   /** sha256:<digest of the config>: the image ID on every engine that loads it. */
   id: string;

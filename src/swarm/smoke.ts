@@ -5,8 +5,15 @@ import { checkInterrupted, Interrupted } from '../playbook/interrupt.ts';
 import type { HostHandle, PlaybookContext } from '../playbook/playbook.ts';
 import { listNodes } from './engine.ts';
 import { removeSmokeResources } from './smoke-cleanup.ts';
-import { execIn, loadImage, probeUntilSettled, waitForTasks, type RunningTask } from './smoke-engine.ts';
-import { PERL_LAYER_COMMAND, smokeImage } from './smoke-image.ts';
+import {
+  execIn,
+  loadedImageId,
+  loadImage,
+  probeUntilSettled,
+  waitForTasks,
+  type RunningTask,
+} from './smoke-engine.ts';
+import { PERL_LAYER_COMMAND, serviceImage, smokeImage } from './smoke-image.ts';
 import { OVERLAY_PORT, parseProbeOutput, probeArgs, PROBE_SCRIPT } from './smoke-probe.ts';
 import { smokeCounts, smokeProblems, type SmokeCheck } from './smoke-report.ts';
 
@@ -95,7 +102,7 @@ export async function runSmoke(ctx: PlaybookContext, opts: SmokeOptions): Promis
       'base64',
     );
     const image = smokeImage(layer, { arch: entry.arch, tag: `swarmup/smoke:${runId}`, labels });
-    await ctx.step(
+    const loaded = await ctx.step(
       `smoke: load the probe image (${(image.archive.length / 1e6).toFixed(1)} MB)`,
       'all',
       async (h) => {
@@ -105,8 +112,10 @@ export async function runSmoke(ctx: PlaybookContext, opts: SmokeOptions): Promis
             `architecture ${n.arch}, the probe image is ${entry.arch} (from ${entry.handle.name})`,
           );
         await loadImage(n.docker, image.archive, left());
+        return loadedImageId(n.docker, image.tag);
       },
     );
+    const reference = serviceImage(image, [...loaded.values()]);
 
     const network = (await manager.createNetwork({
       Name: name,
@@ -121,7 +130,7 @@ export async function runSmoke(ctx: PlaybookContext, opts: SmokeOptions): Promis
       Mode: { Global: {} },
       TaskTemplate: {
         ContainerSpec: {
-          Image: image.id,
+          Image: reference,
           Command: ['/usr/bin/perl', '-e', PROBE_SCRIPT, 'serve', String(OVERLAY_PORT)],
           Env: ['SMOKE_NODE={{.Node.ID}}'],
           Labels: labels,
