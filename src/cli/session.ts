@@ -57,6 +57,11 @@ export async function openContext(
     if (recorded.region) flags.region ??= recorded.region;
     flags.managers ??= recorded.managers !== undefined ? String(recorded.managers) : undefined;
     flags.workers ??= recorded.workers !== undefined ? String(recorded.workers) : undefined;
+    // The nodes of a docker cluster stay alike: the recorded suite or image, unless a flag says otherwise.
+    if (flags.engineSuite === undefined && flags.nodeImage === undefined) {
+      if (recorded.nodeImage) flags.nodeImage = recorded.nodeImage;
+      else if (recorded.engineSuite) flags.engineSuite = recorded.engineSuite;
+    }
     // Autolock is remembered by its key: a re-run without --autolock keeps it on (--no-autolock turns it off).
     if (existsSync(new StateStore(name ?? 'local').unlockKeyPath())) flags.autolock ??= true;
   }

@@ -41,7 +41,14 @@ export interface ClusterSpec {
   swarm: SwarmOptions;
   ec2?: Ec2Spec;
   multipass?: MultipassSpec;
+  docker?: DockerSpec;
   configFile?: string;
+}
+
+/** The docker provider's node containers: the Debian suite their image is built from, or an image of your own. */
+export interface DockerSpec {
+  suite: 'bookworm' | 'trixie' | 'sid';
+  nodeImage?: string;
 }
 
 /** EC2 settings, flags over the file's `ec2:` section. */
@@ -94,6 +101,9 @@ export interface CliFlags extends SwarmFlags {
   encryptedOverlay?: boolean;
   allowSshFromAnywhere?: boolean;
   bastion?: string;
+  /** docker: the Debian suite of the node image (SWARMUP_ENGINE_SUITE), or an image of your own. */
+  engineSuite?: string;
+  nodeImage?: string;
   /** Multipass: image, CPUs, memory and disk of each VM. */
   image?: string;
   cpus?: string;

@@ -61,6 +61,14 @@ export const multipassSchema = z.strictObject({
   disk: z.string().min(1).optional(),
 });
 
+/** The docker provider's node containers: which engine they run (src/providers/docker/spec.ts checks them). */
+export const dockerSchema = z.strictObject({
+  /** Debian suite the node image is built from: bookworm (Docker 20.10), trixie (26.1, default), sid (28.x). */
+  engineSuite: z.enum(['bookworm', 'trixie', 'sid']).optional(),
+  /** An image of your own to run as each node (it needs sshd and dockerd; see the README). */
+  nodeImage: z.string().min(1).optional(),
+});
+
 /** Settings of `swarm init` and how the swarm is run (src/config/swarm-options.ts checks their values). */
 export const swarmSchema = z.strictObject({
   autolock: z.boolean().optional(),
@@ -82,6 +90,7 @@ export const configFileSchema = z.strictObject({
   hosts: z.array(hostSchema).optional(),
   ec2: ec2Schema.optional(),
   multipass: multipassSchema.optional(),
+  docker: dockerSchema.optional(),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -24,6 +24,9 @@ export interface ClusterState {
   lives?: Record<string, number>;
   /** NodeID of each machine as it last joined: a node of the swarm listed here and reported by no host is stale. */
   nodeIds?: Record<string, string>;
+  /** docker provider: what the nodes are made from (the Debian suite of the node image, or an image of your own). */
+  engineSuite?: string;
+  nodeImage?: string;
   /** docker provider: the fixed address of each node container on the cluster network (by its slot). */
   addresses?: Record<string, string>;
   /** When `swarmup stop` stopped the cluster's machines (or engines); cleared when they are started again. */

@@ -22,6 +22,9 @@ const ABOUT: Record<keyof ConfigFile, string> = {
   multipass:
     ' Multipass VMs, each: image (default 24.04), cpus, memory and disk (sizes like 2G, 512M).\n' +
     ' The flags --image, --cpus, --memory and --disk override these.',
+  docker:
+    ' Node containers (provider docker): engineSuite, the Debian suite their image is built from\n' +
+    ' (bookworm: Docker 20.10, trixie: 26.1, the default, sid: 28.x), or nodeImage, an image of your own.',
   swarm:
     ' Settings of swarm init: autolock, defaultAddrPool + subnetSize (overlay subnets), dataPathPort,\n' +
     ' dataPathAddr. Set once, when the swarm is made.',

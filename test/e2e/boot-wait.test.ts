@@ -4,7 +4,8 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/config/cluster.ts';
 import { DockerProvider } from '../../src/providers/docker/docker-provider.ts';
-import { NODE_IMAGE, nodePackages, type NodeFlavour } from '../../src/providers/docker/node-boot.ts';
+import { nodePackages, type NodeFlavour } from '../../src/providers/docker/node-boot.ts';
+import { testNodeImage, testSuite } from '../support/suite.ts';
 import type { Machine } from '../../src/providers/provider.ts';
 import { provisionAll } from '../../src/providers/provision-all.ts';
 import { StateStore } from '../../src/state/store.ts';
@@ -49,8 +50,10 @@ const finishInstall = [
 ].join('\n');
 
 const bootingNode: NodeFlavour = {
-  image: NODE_IMAGE,
-  packages: nodePackages,
+  image: testNodeImage(),
+  suite: testSuite(),
+  engine: false,
+  packages: nodePackages(testSuite()),
   bootScript: [
     'set -eu',
     // docker.io is in the image; its post-install "has not run yet".

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE_IMAGE } from '../../src/providers/docker/node-boot.ts';
+import { testNodeImage } from '../support/suite.ts';
 import { inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
 import { OwnEngine } from '../support/own-engine.ts';
 
@@ -49,7 +49,7 @@ describe('the engine hosting the node containers restarts (an engine of the test
 
   beforeAll(async () => {
     await engine.start();
-    await engine.loadImage(NODE_IMAGE);
+    await engine.loadImage(testNodeImage());
   });
   afterAll(async () => {
     await swarmup(['down', '--yes', '--name', NAME], env());
@@ -238,7 +238,7 @@ describe('an ssh inventory of node containers: engines stopped, an address moved
     inNode(c, [
       'sh',
       '-c',
-      'pkill -x dockerd; for i in $(seq 300); do pgrep -x dockerd >/dev/null || exit 0; sleep 0.1; done; exit 1',
+      'pkill -x dockerd; for i in $(seq 300); do pgrep -r R,S,D -x dockerd >/dev/null || exit 0; sleep 0.1; done; exit 1',
     ]);
   const nodeIds = () => Promise.all(containers.map(async (c) => (await swarmState(c)).nodeId));
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE_IMAGE } from '../../src/providers/docker/node-boot.ts';
+import { testNodeImage } from '../support/suite.ts';
 import { inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
 
 /**
@@ -113,7 +113,7 @@ async function startStranger(): Promise<void> {
     '/sys/fs/cgroup:/sys/fs/cgroup:rw',
     '--mount',
     'type=volume,dst=/var/lib/docker',
-    NODE_IMAGE,
+    testNodeImage(),
     'sh',
     '-c',
     `dockerd --cgroup-parent /swarmup-${STRANGER} >/var/log/dockerd.log 2>&1 & exec sleep infinity`,

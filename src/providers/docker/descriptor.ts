@@ -1,12 +1,27 @@
+import type { Command } from 'commander';
 import { InputError } from '../../errors.ts';
 import { selectedForCleanup } from '../../state/owner.ts';
 import type { ProviderDescriptor } from '../descriptor.ts';
+import { DEFAULT_SUITE, ENGINE_SUITES, resolveDocker } from './spec.ts';
+
+/** Which engine the node containers run; they override the config file's `docker:` section. */
+function dockerFlags(cmd: Command, all: boolean): void {
+  if (!all) return;
+  cmd
+    .option(
+      '--engine-suite <suite>',
+      `docker: the Debian suite of the node image: ${ENGINE_SUITES.join(', ')} (default ${DEFAULT_SUITE})`,
+    )
+    .option('--node-image <image>', 'docker: an image of your own for the nodes (with sshd and dockerd)');
+}
 
 /** Node containers on the local engine (DOCKER_HOST honoured). */
 export const dockerDescriptor: ProviderDescriptor = {
   name: 'docker',
   createsMachines: true,
   sshRetryMs: 30_000,
+  flags: dockerFlags,
+  resolve: (file, flags, where) => ({ docker: resolveDocker(file, flags, where) }),
   async open(spec, state) {
     const { DockerProvider } = await import('./docker-provider.ts');
     return new DockerProvider(spec, state);

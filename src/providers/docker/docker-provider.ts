@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import Docker from 'dockerode';
 import type { ClusterSpec } from '../../config/cluster.ts';
@@ -19,7 +20,7 @@ import {
   ROLE_LABEL,
   SUBNET_LABEL,
 } from './labels.ts';
-import { engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
+import { customNode, engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
 import { ensureNodeImage } from './node-image.ts';
 
 /** Node containers come back with their engine: after a restart of it or of the host, the swarm re-forms. */
@@ -43,18 +44,24 @@ export class DockerProvider implements Provider {
   /** The cluster network's own subnet, once known; null: a network made without one (an older swarmup). */
   private subnet?: string | null;
 
+  /** What the node containers are made of: the spec's suite or image (tests also make bare machines). */
+  private readonly flavour: NodeFlavour;
+
   constructor(
     private readonly spec: ClusterSpec,
     private readonly state: StateStore,
-    /** What the node containers are made of (the default has an engine; tests also make bare machines). */
-    private readonly flavour: NodeFlavour = engineNode,
+    flavour?: NodeFlavour,
     /** The login the machines are handed out with. */
     private readonly user = 'root',
-  ) {}
+  ) {
+    this.flavour =
+      flavour ??
+      (spec.docker?.nodeImage ? customNode(spec.docker.nodeImage) : engineNode(spec.docker?.suite));
+  }
 
-  /** The default node image runs an engine from boot; bare machines (tests) have none. */
+  /** Node images run an engine from boot; bare machines (tests) have none. */
   get enginePreinstalled(): boolean {
-    return this.flavour === engineNode;
+    return this.flavour.engine;
   }
 
   private get network(): string {
@@ -85,7 +92,15 @@ export class DockerProvider implements Provider {
       );
     }
     this.state.clusterKey();
-    this.state.write({ name: this.spec.name, provider: 'docker', endpoint: dockerEndpoint() });
+    this.state.write({
+      name: this.spec.name,
+      provider: 'docker',
+      endpoint: dockerEndpoint(),
+      // What the nodes are made from: later runs (scale, heal) make theirs alike.
+      ...(this.flavour.suite
+        ? { engineSuite: this.flavour.suite, nodeImage: undefined }
+        : { nodeImage: this.flavour.image }),
+    });
     this.image = await ensureNodeImage(this.docker, progress, this.flavour);
     const made = (await this.ensureNetwork(progress)) ? [`network ${this.network}`] : [];
     return [...made, ...(await this.ensureRestartPolicy(progress))];
@@ -188,8 +203,7 @@ export class DockerProvider implements Provider {
       };
     });
     const missing = (names ?? []).filter((n) => !machines.some((m) => m.name === n));
-    if (missing.length > 0)
-      throw new StepError(missing[0]!, 'find node container', 'no running container of that name');
+    if (missing.length > 0) throw await this.whyNotRunning(missing[0]!);
     return machines;
   }
 
@@ -207,6 +221,27 @@ export class DockerProvider implements Provider {
     if (!mine) return { removed: [] };
     progress(`removing ${describeLabelled(mine)}`);
     return { removed: await removeLabelled(this.docker, mine) };
+  }
+
+  /** A node container that does not run: why, from its state and the last lines it wrote (a bad image says so). */
+  private async whyNotRunning(name: string): Promise<StepError> {
+    const c = (await this.listContainers()).find((x) => x.Labels[NODE_LABEL] === name);
+    if (!c) return new StepError(name, 'find node container', 'no container of that name');
+    const container = this.docker.getContainer(c.Id);
+    const inspect = (await container.inspect()) as {
+      State?: { Status?: string; ExitCode?: number; Restarting?: boolean };
+      RestartCount?: number;
+    };
+    const logs = await container
+      .logs({ stdout: true, stderr: true, tail: 5 })
+      .then((b) => demux(b as unknown as Buffer))
+      .catch(() => '');
+    const state = inspect.State;
+    const what =
+      state?.Restarting || (inspect.RestartCount ?? 0) > 0
+        ? 'it stops as soon as it boots'
+        : `it is ${state?.Status ?? c.State}${state?.ExitCode ? ` (exit ${state.ExitCode})` : ''}`;
+    return new StepError(name, 'boot node container', `${what}${logs ? `: ${logs}` : ''} (image ${c.Image})`);
   }
 
   private async containerId(name: string): Promise<string> {
@@ -353,8 +388,54 @@ export class DockerProvider implements Provider {
       await container.remove({ force: true });
       const fallback = await create(false);
       await fallback.start();
+      return this.booted(node.name, fallback);
+    }
+    await this.booted(node.name, container);
+  }
+
+  /**
+   * Wait until the node's sshd greets (what the first SSH connection would wait for anyway), or fail at once, with
+   * what the container wrote, when it stops: an image without sshd or dockerd says so in its log.
+   */
+  private async booted(name: string, container: Docker.Container, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const info = (await container.inspect()) as {
+        State?: { Running?: boolean; Restarting?: boolean };
+        RestartCount?: number;
+        NetworkSettings?: { Ports?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> };
+      };
+      // Its restart policy brings a node whose boot failed back, to fail again: stopped is not the only sign.
+      if (!info.State?.Running || info.State.Restarting || (info.RestartCount ?? 0) > 0)
+        throw await this.whyNotRunning(name);
+      const port = Number(
+        info.NetworkSettings?.Ports?.['22/tcp']?.find((p) => p.HostIp === '127.0.0.1')?.HostPort,
+      );
+      if (port && (await sshGreets(port))) return;
+      if (Date.now() > deadline)
+        throw new StepError(
+          name,
+          'boot node container',
+          `its sshd did not answer within ${timeoutMs / 1000} s`,
+        );
+      await sleep(100);
     }
   }
+}
+
+/** Whether an SSH server greets on 127.0.0.1:port within half a second (docker-proxy accepts before sshd runs). */
+function sshGreets(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('data', (d: Buffer) => done(d.toString('latin1').startsWith('SSH-')));
+    socket.once('error', () => done(false));
+    socket.once('close', () => done(false));
+  });
 }
 
 /**
@@ -370,4 +451,17 @@ function localNetworks(): SeenNetwork[] {
         : [],
     ),
   );
+}
+
+/** The text of a container log as the Engine API sends it (8-byte frame headers without a terminal). */
+function demux(buf: Buffer): string {
+  const out: string[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    out.push(buf.subarray(i + 8, i + 8 + size).toString('utf8'));
+    i += 8 + size;
+  }
+  const lines = (out.length > 0 ? out.join('') : buf.toString('utf8')).trim().split('\n');
+  return [...new Set(lines.slice(-3))].join(' / ');
 }

@@ -1,4 +1,5 @@
 import { SAVED_COMMAND_LINE } from '../../engine/service.ts';
+import { DEFAULT_SUITE, type EngineSuite } from './spec.ts';
 
 /**
  * The command a node container runs as PID 1: install the cluster's public key, start sshd (key auth only) and the
@@ -8,6 +9,9 @@ import { SAVED_COMMAND_LINE } from '../../engine/service.ts';
 export function nodeBootScript(): string {
   return [
     'set -eu',
+    // An image of the user's own may lack what a node needs: said in the container's log, and it stops at once.
+    'PATH="$PATH:/usr/sbin:/sbin"',
+    'for c in sshd ssh-keygen dockerd; do command -v "$c" >/dev/null 2>&1 || { echo "swarmup node: this image has no $c (a node image needs sshd and dockerd)" >&2; exit 2; }; done',
     'mkdir -p /root/.ssh /run/sshd',
     'chmod 700 /root/.ssh',
     'printf "%s\\n" "$SWARMUP_AUTHORIZED_KEY" > /root/.ssh/authorized_keys',
@@ -35,35 +39,58 @@ export function nodeBootScript(): string {
   ].join('\n');
 }
 
-/** Packages of the node image: an engine, sshd, and what Swarm's networking needs. */
-export const nodePackages = [
-  'docker.io',
-  'openssh-server',
-  'iproute2',
-  'iptables',
-  'procps',
-  'mount',
-  'ca-certificates',
-  'curl',
-  'sudo',
-];
+/** Packages of the node image: an engine (with its CLI where Debian ships it apart), sshd, and Swarm's networking. */
+export function nodePackages(suite: EngineSuite = DEFAULT_SUITE): string[] {
+  return [
+    'docker.io',
+    // Debian's docker.io 26+ (trixie, sid) ships the CLI apart and only recommends it; sid's minimal system no
+    // longer has useradd (passwd), which operators and tests expect on a machine.
+    ...(suite === 'bookworm' ? [] : ['docker-cli', 'passwd']),
+    'openssh-server',
+    'iproute2',
+    'iptables',
+    'procps',
+    'mount',
+    'ca-certificates',
+    'curl',
+    'sudo',
+  ];
+}
 
-/** The image name changes whenever the recipe does, so an old image is never mistaken for a current one. */
-export const NODE_IMAGE = 'swarmup/node:bookworm-1';
+/** The image name names its suite and changes whenever the recipe does: an old image is never taken for a new one. */
+export function nodeImageName(suite: EngineSuite): string {
+  return `swarmup/node:${suite}-${suite === 'bookworm' ? 1 : 2}`;
+}
+
+/** The default node image (Debian's current stable). */
+export const NODE_IMAGE = nodeImageName(DEFAULT_SUITE);
 
 /** What a node container is made from and runs at boot. */
 export interface NodeFlavour {
   image: string;
+  /** The Debian suite it is built from; none for an image of the user's own (never built here). */
+  suite?: EngineSuite;
   packages: string[];
   bootScript: string;
+  /** Its engine starts at boot (the node images; bare machines for the engine tests have none). */
+  engine: boolean;
 }
 
-/** The default: an engine already in the image, started at boot. */
-export const engineNode: NodeFlavour = {
-  image: NODE_IMAGE,
-  packages: nodePackages,
-  bootScript: nodeBootScript(),
-};
+/** A node image built from one of Debian's suites: an engine already in it, started at boot. */
+export function engineNode(suite: EngineSuite = DEFAULT_SUITE): NodeFlavour {
+  return {
+    image: nodeImageName(suite),
+    suite,
+    packages: nodePackages(suite),
+    bootScript: nodeBootScript(),
+    engine: true,
+  };
+}
+
+/** An image of the user's own (`--node-image`): run with the same boot script, never built. */
+export function customNode(image: string): NodeFlavour {
+  return { image, packages: [], bootScript: nodeBootScript(), engine: true };
+}
 
 /** Security options when `--privileged` is refused (no CAP_SYS_RESOURCE in the bounding set). */
 export const fallbackSecurity = {
@@ -75,9 +102,9 @@ export const fallbackSecurity = {
   ReadonlyPaths: [] as string[],
 };
 
-export function nodeDockerfile(packages: string[]): string {
+export function nodeDockerfile(packages: string[], suite: EngineSuite = DEFAULT_SUITE): string {
   return [
-    'FROM debian:bookworm-slim',
+    `FROM debian:${suite}-slim`,
     'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ' +
       packages.join(' ') +
       ' && rm -rf /var/lib/apt/lists/*',

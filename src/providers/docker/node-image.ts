@@ -1,10 +1,11 @@
-import { createReadStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { errorMessage, StepError } from '../../errors.ts';
 import type { ProgressSink } from '../provider.ts';
 import { engineNode, nodeDockerfile, type NodeFlavour } from './node-boot.ts';
+import type { EngineSuite } from './spec.ts';
 
 /**
  * Make sure the node image exists on the local engine. Built once and shared by every cluster (like
@@ -16,7 +17,7 @@ import { engineNode, nodeDockerfile, type NodeFlavour } from './node-boot.ts';
 export async function ensureNodeImage(
   docker: Docker,
   progress: ProgressSink,
-  flavour: NodeFlavour = engineNode,
+  flavour: NodeFlavour = engineNode(),
 ): Promise<string> {
   const NODE_IMAGE = flavour.image;
   try {
@@ -25,6 +26,12 @@ export async function ensureNodeImage(
   } catch {
     // missing: build it
   }
+  if (!flavour.suite)
+    throw new StepError(
+      'local',
+      `node image ${NODE_IMAGE}`,
+      'no such image on this engine (--node-image runs an image you have; docker build or docker pull it first)',
+    );
   const forced = process.env.SWARMUP_NODE_IMAGE_BUILDER;
   const useMmdebstrap = forced ? forced === 'mmdebstrap' : await hasCommand('mmdebstrap');
   progress(`building node image ${NODE_IMAGE} with ${useMmdebstrap ? 'mmdebstrap' : 'docker build'} (once)`);
@@ -48,14 +55,24 @@ async function hasCommand(cmd: string): Promise<boolean> {
 
 async function buildWithMmdebstrap(docker: Docker, work: string, flavour: NodeFlavour): Promise<void> {
   const tar = join(work, 'node.tar');
-  const sources = '/etc/apt/sources.list.d/debian.sources';
-  const args = ['--variant=apt', `--include=${flavour.packages.join(',')}`, 'bookworm', tar];
-  // Use this machine's own mirror configuration when it has one (deb822 on stdin), else mmdebstrap's default.
+  const suite = flavour.suite!;
+  const args = [
+    '--variant=apt',
+    `--include=${flavour.packages.join(',')}`,
+    // A mirror frozen in time (a snapshot) serves Release files past their Valid-Until: SWARMUP_APT_NO_VALID_UNTIL=1.
+    ...(process.env.SWARMUP_APT_NO_VALID_UNTIL === '1'
+      ? ['--aptopt=Acquire::Check-Valid-Until "false"']
+      : []),
+    suite,
+    tar,
+  ];
+  // This machine's own mirror (its deb822 sources, for the suite asked), else mmdebstrap's default.
+  const sources = mirrorSources(suite);
   const { execa } = await import('execa');
-  const r = await execa('mmdebstrap', existsSync(sources) ? [...args, '-'] : args, {
+  const r = await execa('mmdebstrap', sources ? [...args, '-'] : args, {
     reject: false,
     all: true,
-    ...(existsSync(sources) ? { inputFile: sources } : { stdin: 'ignore' }),
+    ...(sources ? { input: sources } : { stdin: 'ignore' }),
   });
   if (r.exitCode !== 0)
     throw new Error(`mmdebstrap exited ${r.exitCode}: ${String(r.all).split('\n').slice(-5).join('\n')}`);
@@ -72,9 +89,33 @@ async function buildWithMmdebstrap(docker: Docker, work: string, flavour: NodeFl
 }
 
 async function buildWithDockerfile(docker: Docker, work: string, flavour: NodeFlavour): Promise<void> {
-  writeFileSync(join(work, 'Dockerfile'), nodeDockerfile(flavour.packages));
+  writeFileSync(join(work, 'Dockerfile'), nodeDockerfile(flavour.packages, flavour.suite));
   const stream = await docker.buildImage({ context: work, src: ['Dockerfile'] }, { t: flavour.image });
   await followProgress(docker, stream);
+}
+
+/**
+ * This machine's Debian mirror as a deb822 sources text for `suite` (its first archive's URIs and keyring), so a
+ * node image of another suite comes from the same mirror; undefined when the machine has no deb822 sources.
+ */
+export function mirrorSources(
+  suite: EngineSuite,
+  file = '/etc/apt/sources.list.d/debian.sources',
+): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const text = readFileSync(file, 'utf8');
+  const first = text.split(/\n\s*\n/).find((stanza) => /^URIs:/m.test(stanza) && !/security/.test(stanza));
+  const uris = first && /^URIs:\s*(.+)$/m.exec(first)?.[1]?.trim();
+  if (!uris) return undefined;
+  const signedBy = /^Signed-By:\s*(.+)$/m.exec(first)?.[1]?.trim();
+  return [
+    'Types: deb',
+    `URIs: ${uris}`,
+    `Suites: ${suite}`,
+    'Components: main',
+    ...(signedBy ? [`Signed-By: ${signedBy}`] : []),
+    '',
+  ].join('\n');
 }
 
 function followProgress(docker: Docker, stream: NodeJS.ReadableStream): Promise<void> {
