@@ -25,6 +25,8 @@ export interface SwarmPlan {
   adopted?: string[];
   /** The swarm part waits until these hosts answer (they are started first): no swarm phase is planned yet. */
   deferred?: string[];
+  /** Worth saying about the plan (an adopted swarm's join tokens are left as they are). */
+  notices?: string[];
 }
 
 export interface PlanInput {
@@ -43,6 +45,8 @@ export interface PlanInput {
   ownMachines?: boolean;
   /** Join a swarm that existed before swarmup (else refused with AdoptionRequired). */
   adopt?: boolean;
+  /** The NodeIDs an adopted swarm had before swarmup joined it (state): the swarm is someone else's. */
+  preexisting?: string[];
   /** `--new-swarm`: the recorded swarm is gone (no host is a member of it); plan a new one in its place. */
   newSwarm?: boolean;
   /**
@@ -179,6 +183,15 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     ];
   });
 
+  // A swarm swarmup did not make: adopted in this run (no swarm recorded, machines not ours) or in an earlier one
+  // (its nodes from before are recorded). Only what swarmup joined is ever removed from it, and its join tokens,
+  // which its owner's automation may use, are never rotated by up.
+  const adoptingNow = !!clusterId && !input.knownClusterId && !input.ownMachines;
+  const adoptedSwarm =
+    adoptingNow ||
+    (!!clusterId && clusterId === input.knownClusterId && (input.preexisting?.length ?? 0) > 0);
+  const preexisting = new Set(adoptingNow ? nodes.map((n) => n.id) : (input.preexisting ?? []));
+
   const reported = new Set(input.facts.map((f) => f.nodeId).filter(Boolean));
   const stale: Action[] = [
     ...leftBehind,
@@ -190,6 +203,8 @@ export function planSwarm(input: PlanInput): SwarmPlan {
       joining: new Set(toJoin),
       recorded: input.recordedNodeIds ?? {},
       retiring,
+      adopted: adoptedSwarm,
+      preexisting,
     }).map((n): Action => ({
       kind: 'remove-node',
       nodeId: n.node.id,
@@ -261,7 +276,10 @@ export function planSwarm(input: PlanInput): SwarmPlan {
       {
         title: 'rotate join tokens',
         mode: 'serial',
-        actions: managerJoins.length + workerJoins.length > 0 ? [{ kind: 'rotate-tokens' } as Action] : [],
+        actions:
+          managerJoins.length + workerJoins.length > 0 && !adoptedSwarm
+            ? [{ kind: 'rotate-tokens' } as Action]
+            : [],
       },
     ] satisfies Array<Omit<Phase, 'stage' | 'actions'> & { actions: Action[] }>
   )
@@ -269,8 +287,16 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     .map((p) => ({ stage: 'swarm' as const, title: p.title, mode: p.mode, actions: [...p.actions] }));
 
   if (clusterId) guardPlan(nodes, phases);
-  const adopted =
-    clusterId && !input.knownClusterId && !input.ownMachines ? nodes.map((n) => n.id) : undefined;
+  const adopted = adoptingNow ? nodes.map((n) => n.id) : undefined;
+  const joins = managerJoins.length + workerJoins.length;
+  const notices =
+    adoptedSwarm && joins > 0
+      ? [
+          `swarm ${clusterId} was not made by swarmup (adopted): its join tokens are not rotated after ` +
+            `${joins === 1 ? 'the join' : 'the joins'} (its owner's automation may use them); ` +
+            '"swarmup rotate-tokens" rotates them when you want',
+        ]
+      : [];
   return {
     ...(clusterId ? { clusterId } : {}),
     entry,
@@ -278,6 +304,7 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     phases,
     problems,
     ...(adopted ? { adopted } : {}),
+    ...(notices.length > 0 ? { notices } : {}),
   };
 }
 

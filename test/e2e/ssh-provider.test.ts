@@ -319,10 +319,18 @@ describe('ssh provider: machines from a config file', () => {
       expect(asked.exit).toBe(2);
       for (const b of [b4, b5]) expect((await swarmState(b.container)).state).toBe('inactive');
 
+      // The owner's automation joins with its tokens: swarmup joins with them and leaves them as they are (compared
+      // here, never printed).
+      const workerToken = () => inNode(stray.container, ['docker', 'swarm', 'join-token', '-q', 'worker']);
+      const tokenBefore = await workerToken();
       const adopted = await run('up', '--config', path, '--adopt', '--json');
       expect(adopted.code, adopted.stderr).toBe(0);
       expect(summaryOf(adopted).ok).toBe(true);
       for (const b of [b4, b5]) expect((await swarmState(b.container)).clusterId).toBe(theirs.clusterId);
+      expect((await workerToken()) === tokenBefore, "the adopted swarm's worker join token was rotated").toBe(
+        true,
+      );
+      expect(adopted.stdout).toContain('its join tokens are not rotated');
 
       // down takes out only what swarmup joined (two managers, demoted one at a time through node-6).
       const down = await run('down', '--config', path, '--yes', '--json');

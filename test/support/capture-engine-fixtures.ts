@@ -12,7 +12,8 @@
  *   npx tsx test/support/capture-engine-fixtures.ts [state...]     (default: every state)
  *
  * States: converged, manager-gone, quorum-lost-early, quorum-lost-settled, recovered, recovered-settled,
- * quorum-lost-early-leader, worker-left, pending-join, restarted-moved, engines-stopped, manager-moved. The last
+ * quorum-lost-early-leader, worker-left, pending-join, restarted-moved, engines-stopped, manager-moved,
+ * engine-versions, adopted-down-namesake (a swarm made by hand, not by swarmup). Of the first twelve, the last
  * three also record each host's address now (`address`: what swarmup would advertise), and
  * engines-stopped, for the hosts whose engine is stopped, what swarmup's engine facts command printed there.
  * (Managers restarted at their own addresses, while they elect a leader, answer /_ping but hold GET /info until
@@ -50,6 +51,7 @@ const STATES = [
   'engines-stopped',
   'manager-moved',
   'engine-versions',
+  'adopted-down-namesake',
 ] as const;
 type State = (typeof STATES)[number];
 
@@ -872,6 +874,59 @@ async function engineVersions(): Promise<void> {
   );
 }
 
+/**
+ * adopted-down-namesake: a swarm swarmup did not make, as an ssh inventory adopts it. Four node containers with
+ * engines and no swarm (swarmup up --until provision); on manager-1 a swarm is made by hand, worker-1 joins it and
+ * its machine then goes (container and volume removed), so the manager lists it Down. worker-2 is in no swarm and
+ * has the same hostname as worker-1 had ("debian": hostnames are not unique, cloud images give every machine the
+ * same one); worker-3 is in no swarm with a hostname of its own. Captured once the manager lists worker-1 down.
+ */
+async function adoptedDownNamesake(): Promise<void> {
+  await withCluster(
+    'fx-adopt',
+    1,
+    3,
+    async (c) => {
+      const [manager, gone, namesake] = [node(c, 'manager', 1), node(c, 'worker', 1), node(c, 'worker', 2)];
+      for (const n of [gone, namesake]) await run('docker', ['exec', n, 'hostname', 'debian']);
+      const managerAddr = await addressOf(c, manager);
+      await run('docker', ['exec', manager, 'docker', 'swarm', 'init', '--advertise-addr', managerAddr]);
+      // The token stays in this process: it reaches the worker only in the body of its join request.
+      const token = await run('docker', ['exec', manager, 'docker', 'swarm', 'join-token', '-q', 'worker']);
+      const joined = await api(gone, 'POST', '/swarm/join', {
+        body: {
+          ListenAddr: '0.0.0.0:2377',
+          AdvertiseAddr: await addressOf(c, gone),
+          RemoteAddrs: [`${managerAddr}:2377`],
+          JoinToken: token,
+        },
+        timeoutS: 60,
+      });
+      if (joined.status !== 200) throw new Error(`${gone}: join failed: ${joined.error}`);
+      const id = String(swarmOf(await info(gone)).NodeID);
+      const listed = (await nodesFrom(manager))?.find((n) => n.ID === id);
+      if (hostname(listed ?? {}) !== 'debian')
+        throw new Error(`${manager} lists ${gone} as ${hostname(listed ?? {})}, not debian`);
+      await removeNode(gone);
+      const removed = Date.now();
+      await until(`${manager} to list ${gone} down`, 1000, 180_000, async () => {
+        const n = (await nodesFrom(manager))?.find((x) => x.ID === id);
+        return obj(n?.Status).State === 'down' ? true : undefined;
+      });
+      const hosts = await captureCluster(c.name);
+      const names = hosts.map((h) => `${h.host}: ${String(h.info.Name)}`).join(', ');
+      await writeFixture(
+        'adopted-down-namesake',
+        `a swarm made by hand on ${manager} (not by swarmup), whose worker ${gone} (hostname debian) joined it and ` +
+          `had its container and volume removed, captured ${seconds(removed)} later once the manager listed it ` +
+          `down; the other machines are in no swarm (hostnames ${names}).`,
+        hosts,
+      );
+    },
+    ['--until', 'provision', '--engine-suite', 'bookworm'],
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -895,6 +950,7 @@ async function main(): Promise<void> {
   if (wanted.has('engines-stopped')) jobs.push(['engines-stopped', enginesStopped]);
   if (wanted.has('manager-moved')) jobs.push(['manager-moved', managerMoved]);
   if (wanted.has('engine-versions')) jobs.push(['engine-versions', engineVersions]);
+  if (wanted.has('adopted-down-namesake')) jobs.push(['adopted-down-namesake', adoptedDownNamesake]);
   const failed: string[] = [];
   for (const [name, job] of jobs) {
     try {

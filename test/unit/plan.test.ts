@@ -4,8 +4,16 @@ import type { Action } from '../../src/cluster/actions.ts';
 import { AdoptionRequired } from '../../src/swarm/choose-swarm.ts';
 import { countChanges, planSwarm as planSwarmOf, PlanError, type PlanInput } from '../../src/swarm/plan.ts';
 
-/** These hosts' swarm is taken as this cluster's (adopted when no cluster ID is recorded); refusal tested below. */
-const planSwarm = (input: PlanInput) => planSwarmOf({ adopt: true, ...input });
+/**
+ * These hosts' swarm "C1" is this cluster's, recorded as swarmup records the swarm it made (an adopted swarm, with
+ * no stale removal by hostname and no token rotation, is tested in adopted-swarm.test.ts); refusal tested below.
+ */
+const planSwarm = (input: PlanInput) =>
+  planSwarmOf({
+    adopt: true,
+    ...(input.facts.some((f) => f.clusterId === 'C1') ? { knownClusterId: 'C1' } : {}),
+    ...input,
+  });
 
 const names = ['m1', 'm2', 'm3', 'w1', 'w2'];
 const hosts = names.map((name, i) => ({ name, advertiseAddress: `10.0.0.${i + 1}`, role: 'auto' as const }));
