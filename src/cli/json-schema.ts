@@ -48,6 +48,12 @@ const actionShapes = [
   { kind: z.literal('demote'), host, nodeId },
   { kind: z.literal('drain'), host, nodeId },
   { kind: z.literal('autolock'), enable: z.boolean() },
+  {
+    kind: z.literal('remove-smoke'),
+    manager: host.optional(),
+    hosts: z.array(host),
+    found: z.array(z.string().min(1)),
+  },
   { kind: z.literal('rotate-tokens'), tokens: z.enum(['worker', 'manager']).optional() },
   { kind: z.literal('unlock'), host },
   { kind: z.literal('rotate-unlock-key') },

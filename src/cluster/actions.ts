@@ -20,6 +20,11 @@ export type Action =
   | { kind: 'demote'; host: string; nodeId: string }
   | { kind: 'drain'; host: string; nodeId: string }
   | { kind: 'autolock'; enable: boolean }
+  /**
+   * What a smoke test killed before its cleanup left (its global service publishes a host-mode port on every node):
+   * removed through `manager` (the service, its network) and on each host (task containers, the probe image).
+   */
+  | { kind: 'remove-smoke'; manager?: string; hosts: string[]; found: string[] }
   /** Both join tokens unless one is named (`swarmup rotate-tokens --worker`). */
   | { kind: 'rotate-tokens'; tokens?: 'worker' | 'manager' }
   // day 2, not planned by up: `swarmup unlock`, `swarmup unlock-key --rotate`
@@ -81,6 +86,8 @@ export function describeAction(a: Action): string {
       return a.enable
         ? 'turn autolock on (managers need the unlock key after an engine restart)'
         : 'turn autolock off';
+    case 'remove-smoke':
+      return `remove what an interrupted smoke test left: ${a.found.join(', ')}`;
     case 'rotate-tokens':
       return a.tokens ? `rotate the ${a.tokens} join token` : 'rotate worker and manager join tokens';
     case 'unlock':

@@ -8,6 +8,7 @@ import type { HostFacts } from '../swarm/facts.ts';
 import { waitForLeader } from '../swarm/leader-wait.ts';
 import { readSwarm, readSwarmFacts } from '../swarm/read-facts.ts';
 import { refuseLocked } from '../swarm/locked.ts';
+import { removeSmokeResources } from '../swarm/smoke-cleanup.ts';
 import { actionHost, describeAction, type Action, type Phase, type Stage } from './actions.ts';
 import { planCluster, phasesUntil, type ClusterPlan } from './plan.ts';
 import type { ClusterReading } from './read.ts';
@@ -194,8 +195,10 @@ export async function applyCluster(
     unlockKeys: unlockKeysOf(ctx),
   });
   const adopted = swarmPlan.swarm.adopted;
-  if (adopted && swarmPhases.length > 0) {
-    // Joining a swarm swarmup did not make (--adopt): its own nodes are recorded first, so down never touches them.
+  if (adopted) {
+    // Joining a swarm swarmup did not make (--adopt): its own nodes are recorded first, so down never touches them,
+    // and later runs know the swarm is adopted (no stale removal of its nodes, no token rotation) even when this
+    // run had nothing to join.
     ctx.state.write({
       name: ctx.cluster.name,
       provider: ctx.cluster.provider,
@@ -210,6 +213,10 @@ export async function applyCluster(
         nodeIds.delete(a.host);
         return;
       }
+      if (a.kind === 'remove-smoke') {
+        await removeSmokeLeftovers(ctx, a, machineOf);
+        return;
+      }
       if (a.kind === 'init' && a.defaultAddrPool && swarmPlan.addrPool?.source !== 'given') {
         // Recorded before init: a run stopped here keeps the choice (while it overlaps nothing) next time.
         ctx.state.write({
@@ -219,7 +226,12 @@ export async function applyCluster(
         });
       }
       await swarm.apply(a);
-      if (a.kind === 'init') recordCluster(ctx, await readClusterId(ctx, machineOf(a.host)));
+      if (a.kind === 'init') {
+        recordCluster(ctx, await readClusterId(ctx, machineOf(a.host)));
+        // A swarm swarmup made (--new-swarm after an adopted one was gone): nothing of it is someone else's.
+        if (ctx.state.read()?.preexisting)
+          ctx.state.write({ name: ctx.cluster.name, provider: ctx.cluster.provider, preexisting: undefined });
+      }
       // Every node swarmup joins is recorded at once: down makes only those leave.
       if (a.kind === 'init' || a.kind === 'join') {
         const recorded = ctx.state.read()?.nodeIds ?? {};
@@ -232,6 +244,27 @@ export async function applyCluster(
     });
   }
   return { plan: swarmPlan, hosts, nodeIds, complete: true };
+}
+
+/**
+ * Remove what an interrupted smoke test left: the service and its network through the manager that listed it, the
+ * task containers and the probe image on each host; waited for (30 s) until no engine lists any of it.
+ */
+async function removeSmokeLeftovers(
+  ctx: PlaybookContext,
+  a: Extract<Action, { kind: 'remove-smoke' }>,
+  machineOf: (name: string) => Machine,
+): Promise<void> {
+  const docker = async (name: string) => (await ctx.connection(machineOf(name))).docker;
+  const r = await removeSmokeResources(
+    ctx.cluster.name,
+    await docker(a.manager ?? a.hosts[0]!),
+    await Promise.all(a.hosts.map(async (name) => ({ name, docker: await docker(name) }))),
+    30_000,
+  );
+  if (r.removed.length > 0)
+    ctx.reporter.emit({ event: 'log', message: `smoke leftovers removed: ${r.removed.join(', ')}` });
+  if (r.left.length > 0) throw new Error(`still there after 30 s: ${r.left.join('; ')}`);
 }
 
 /** The state folder's unlock key file, as the swarm applier keeps it. */

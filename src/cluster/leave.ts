@@ -3,6 +3,8 @@ import type { PlaybookContext } from '../playbook/playbook.ts';
 import { SwarmApplier } from '../swarm/apply-action.ts';
 import { removeNode } from '../swarm/engine.ts';
 import { parseInfo, type HostFacts } from '../swarm/facts.ts';
+import { removeSmokeResources } from '../swarm/smoke-cleanup.ts';
+import type { Machine } from '../providers/provider.ts';
 
 /**
  * `down` on machines the user brought: only the nodes swarmup joined leave (recorded by NodeID at each join), and
@@ -20,6 +22,9 @@ export async function leaveOwnNodes(ctx: PlaybookContext): Promise<string[]> {
     facts.set(h.name, parseInfo(h.name, h.host.advertiseAddress, await (await h.docker()).info()));
   });
   const removed: string[] = [];
+  // A smoke test killed before its cleanup left its global service (a host-mode port on every node) and its image:
+  // removed while a manager of this cluster's swarm still answers, before anything leaves (the machines stay).
+  removed.push(...(await removeSmokeLeftovers(ctx, hosts, facts, state?.clusterId)));
   const leaving = hosts.filter((h) => {
     const f = facts.get(h.name)!;
     if (f.state === 'inactive') return false;
@@ -83,4 +88,37 @@ export async function leaveOwnNodes(ctx: PlaybookContext): Promise<string[]> {
       });
   }
   return removed;
+}
+
+/**
+ * What smoke tests of this cluster left in its swarm (found by swarmup's smoke labels and names only): the service
+ * and network through a manager of the cluster's swarm, task containers and probe images on each of its hosts.
+ * Throws, before any node leaves, when something is still there after 30 s: the next `down` tries again.
+ */
+async function removeSmokeLeftovers(
+  ctx: PlaybookContext,
+  hosts: Machine[],
+  facts: Map<string, HostFacts>,
+  clusterId: string | undefined,
+): Promise<string[]> {
+  const inSwarm = hosts.filter((h) => {
+    const f = facts.get(h.name)!;
+    return f.state === 'active' && (!clusterId || !f.clusterId || f.clusterId === clusterId);
+  });
+  const manager = inSwarm.find((h) => facts.get(h.name)!.isManager);
+  if (!manager) return [];
+  const r = await removeSmokeResources(
+    ctx.cluster.name,
+    (await ctx.connection(manager)).docker,
+    await Promise.all(inSwarm.map(async (h) => ({ name: h.name, docker: (await ctx.connection(h)).docker }))),
+    30_000,
+  );
+  if (r.removed.length > 0) ctx.changed(r.removed.length);
+  if (r.left.length > 0)
+    throw new StepError(
+      manager.name,
+      'remove smoke test leftovers',
+      `still there after 30 s: ${r.left.join('; ')}`,
+    );
+  return r.removed.map((what) => `smoke test leftover: ${what}`);
 }

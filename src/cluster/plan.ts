@@ -36,6 +36,8 @@ export interface ClusterFacts {
   managers: number;
   /** Join a swarm that existed before swarmup (ssh inventories). */
   adopt?: boolean;
+  /** The NodeIDs a swarm swarmup adopted had before (state): it is someone else's swarm. */
+  preexisting?: string[];
   /** The recorded swarm is gone: a new one is made in its place (refused while any host is a member of it). */
   newSwarm?: boolean;
   /** Only the machines are planned (`--until provision`): no host is connected to, no swarm read. */
@@ -44,6 +46,11 @@ export interface ClusterFacts {
   recordedNodeIds?: Record<string, string>;
   /** Wanted autolock (swarm.autolock, --autolock). */
   autolock?: boolean;
+  /**
+   * What smoke tests of this cluster left on each engine (a run killed before its cleanup), found by swarmup's smoke
+   * labels and names; `services` only on managers. Removed by up before any other swarm change.
+   */
+  smokeLeftovers?: Array<{ host: string; services: string[]; other: string[] }>;
   /** Settings of `swarm init` the spec gives (pool, subnet size, data path). */
   initSettings?: InitSettingsWanted;
   /** Networks the provider sees (the address pool overlaps none); the hosts' routes come with their facts. */
@@ -110,6 +117,7 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
         hosts: input.hosts,
         ownMachines: input.createsMachines,
         ...(input.adopt ? { adopt: true } : {}),
+        ...(input.preexisting ? { preexisting: input.preexisting } : {}),
         ...(input.newSwarm ? { newSwarm: true } : {}),
         retire,
         managers: input.managers,
@@ -144,6 +152,7 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
       mode: 'parallel' as const,
       actions: engines,
     },
+    smokePhase(input),
     ...swarm.phases,
   ].filter((p) => p.actions.length > 0);
   const deferredNotice =
@@ -174,9 +183,39 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
     },
     problems: swarm.problems,
     ...(init.addrPool ? { addrPool: init.addrPool } : {}),
-    notices: [...deferredNotice, ...init.notices],
+    notices: [...deferredNotice, ...(swarm.notices ?? []), ...init.notices],
     later,
     deferred: !!swarm.deferred,
+  };
+}
+
+/**
+ * A smoke test killed before its cleanup (SIGKILL, a lost terminal) leaves its global service publishing a
+ * host-mode port on every node: removed first, before any node joins (it would get a task too). Through a manager
+ * that lists the service; the probe image and task containers on each host that has them.
+ */
+function smokePhase(input: ClusterFacts): Phase {
+  const found = input.machinesOnly ? [] : (input.smokeLeftovers ?? []);
+  const seen = found.filter((f) => f.services.length + f.other.length > 0);
+  const manager = seen.find((f) => f.services.length > 0)?.host;
+  return {
+    stage: 'swarm',
+    title: 'remove smoke test leftovers',
+    mode: 'serial',
+    actions:
+      seen.length === 0
+        ? []
+        : [
+            {
+              kind: 'remove-smoke',
+              ...(manager ? { manager } : {}),
+              hosts: seen.map((f) => f.host),
+              found: [
+                ...new Set(seen.flatMap((f) => f.services)),
+                ...seen.flatMap((f) => f.other.map((o) => `${o} on ${f.host}`)),
+              ],
+            },
+          ],
   };
 }
 

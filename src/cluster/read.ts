@@ -3,6 +3,9 @@ import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine, MachineListing } from '../providers/provider.ts';
 import type { HostFacts } from '../swarm/facts.ts';
 import { readSwarm, readSwarmFacts } from '../swarm/read-facts.ts';
+import { findSmokeLeftovers } from '../swarm/smoke-cleanup.ts';
+import { errorMessage } from '../errors.ts';
+import { withDeadline } from '../transport/deadline.ts';
 import type { ClusterFacts } from './plan.ts';
 import { judgeUnread, laterHosts, movedSilent } from './unread.ts';
 
@@ -38,6 +41,7 @@ export async function readCluster(
     ...(ctx.options.newSwarm ? { newSwarm: true } : {}),
     ...(state?.clusterId ? { knownClusterId: state.clusterId } : {}),
     ...(state?.nodeIds ? { recordedNodeIds: state.nodeIds } : {}),
+    ...(state?.preexisting?.length ? { preexisting: state.preexisting } : {}),
     initSettings: {
       ...(cluster.swarm.defaultAddrPool ? { defaultAddrPool: cluster.swarm.defaultAddrPool } : {}),
       ...(cluster.swarm.subnetSize !== undefined ? { subnetSize: cluster.swarm.subnetSize } : {}),
@@ -100,6 +104,9 @@ export async function readCluster(
     }
   }
 
+  // What a smoke test killed before its cleanup left (read at the same time as the engine facts below).
+  const smokeReading = readSmokeLeftovers(ctx, reached, facts);
+
   // Engines: hosts with no engine answering (or not the pinned version) are read further and planned.
   const pin = cluster.engine.version;
   const needEngine = reached
@@ -132,10 +139,47 @@ export async function readCluster(
       ...(provider.enginePreinstalled ? {} : { newMachineEngine: newMachineEngineSteps(ctx) }),
       ...recorded,
       seenNetworks: (await seenReading) ?? [],
+      smokeLeftovers: await smokeReading,
     },
     machines,
     engineReading,
   };
+}
+
+/**
+ * Smoke test leftovers of this cluster on every host whose engine answered (services on managers that list the
+ * nodes). Each read has a deadline; a host that cannot say is named in a log line, and nothing is planned for it.
+ */
+async function readSmokeLeftovers(
+  ctx: PlaybookContext,
+  reached: Machine[],
+  facts: HostFacts[],
+): Promise<NonNullable<ClusterFacts['smokeLeftovers']>> {
+  const read = await Promise.all(
+    facts.flatMap((f) => {
+      const m = reached.find((h) => h.name === f.host);
+      if (!m || f.state === 'locked') return [];
+      return [
+        withDeadline(
+          (async () => {
+            const docker = (await ctx.connection(m)).docker;
+            return { host: f.host, ...(await findSmokeLeftovers(ctx.cluster.name, docker, !!f.nodes)) };
+          })(),
+          10_000,
+          `${f.host}: smoke test leftovers`,
+        ).catch((err: unknown) => {
+          ctx.reporter.emit({
+            event: 'log',
+            message: `${f.host}: could not look for smoke test leftovers: ${errorMessage(err)}`,
+          });
+          return undefined;
+        }),
+      ];
+    }),
+  );
+  return read.filter((r) => r !== undefined && r.services.length + r.other.length > 0) as NonNullable<
+    ClusterFacts['smokeLeftovers']
+  >;
 }
 
 /** What a machine yet to be created will need: its OS is known only once it runs. */

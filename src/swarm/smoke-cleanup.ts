@@ -2,6 +2,59 @@ import type Docker from 'dockerode';
 import { errorMessage } from '../errors.ts';
 import { sleep } from '../transport/ssh-connection.ts';
 
+/** The labels every smoke test resource carries (src/swarm/smoke.ts): the cluster and the run's id. */
+const RUN_ID = /^[0-9a-f]{6}$/;
+
+/**
+ * Whether an object found by the smoke labels is swarmup's own smoke test's, of this cluster (pure): labelled
+ * `swarmup.cluster=<cluster>` and `swarmup.smoke=<run id>` (six hex digits), and, where it has a name (service,
+ * network), named `swarmup-smoke-<that run id>` as smoke names them. Anything else is left alone.
+ */
+export function isSmokeResource(
+  cluster: string,
+  labels: Record<string, string> | undefined | null,
+  name?: string,
+): boolean {
+  const runId = labels?.['swarmup.smoke'] ?? '';
+  if (labels?.['swarmup.cluster'] !== cluster || !RUN_ID.test(runId)) return false;
+  return name === undefined || name.replace(/^\//, '') === `swarmup-smoke-${runId}`;
+}
+
+/**
+ * What smoke tests of this cluster left on one engine (a run killed before its cleanup): one line per thing, empty
+ * when nothing. Services are listed only where the engine is a manager.
+ */
+export async function findSmokeLeftovers(
+  cluster: string,
+  docker: Docker,
+  manager: boolean,
+): Promise<{ services: string[]; other: string[] }> {
+  const filters = { label: [`swarmup.cluster=${cluster}`, 'swarmup.smoke'] };
+  const services = manager
+    ? (
+        (await docker.listServices({ filters })) as Array<{
+          Spec?: { Name?: string; Labels?: Record<string, string> };
+        }>
+      )
+        .filter((s) => isSmokeResource(cluster, s.Spec?.Labels, s.Spec?.Name ?? ''))
+        .map((s) => `service ${s.Spec!.Name!}`)
+    : [];
+  const containers = (
+    (await docker.listContainers({ all: true, filters })) as Array<{ Labels?: Record<string, string> }>
+  ).filter((c) => isSmokeResource(cluster, c.Labels));
+  const images = (
+    (await docker.listImages({ filters })) as Array<{ Labels?: Record<string, string> | null }>
+  ).filter((i) => isSmokeResource(cluster, i.Labels));
+  const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+  return {
+    services,
+    other: [
+      ...(containers.length > 0 ? [plural(containers.length, 'task container')] : []),
+      ...(images.length > 0 ? [plural(images.length, 'probe image')] : []),
+    ],
+  };
+}
+
 /**
  * Remove what smoke tests made for a cluster, found by label (swarmup.cluster=<name> and swarmup.smoke): the
  * service, its overlay network, and the image and task containers on every node. Also what an interrupted earlier run left behind
@@ -19,8 +72,13 @@ export async function removeSmokeResources(
   const removed: string[] = [];
   const left: string[] = [];
 
-  const services = await manager.listServices({ filters }).catch(() => []);
-  for (const s of services as Array<{ ID: string; Spec?: { Name?: string } }>) {
+  const services = (
+    (await manager.listServices({ filters }).catch(() => [])) as Array<{
+      ID: string;
+      Spec?: { Name?: string; Labels?: Record<string, string> };
+    }>
+  ).filter((s) => isSmokeResource(cluster, s.Spec?.Labels, s.Spec?.Name ?? ''));
+  for (const s of services) {
     try {
       await manager.getService(s.ID).remove();
       removed.push(`service ${s.Spec?.Name ?? s.ID}`);
@@ -31,10 +89,13 @@ export async function removeSmokeResources(
   // Networks and images go once the tasks' containers are gone: retried until then.
   const networks = async () => {
     for (;;) {
-      const list = (await manager.listNetworks({ filters }).catch(() => [])) as Array<{
-        Id: string;
-        Name: string;
-      }>;
+      const list = (
+        (await manager.listNetworks({ filters }).catch(() => [])) as Array<{
+          Id: string;
+          Name: string;
+          Labels?: Record<string, string>;
+        }>
+      ).filter((n) => isSmokeResource(cluster, n.Labels, n.Name));
       let last = '';
       for (const n of list) {
         try {
@@ -54,9 +115,12 @@ export async function removeSmokeResources(
       let last = '';
       try {
         // The service is gone: its task containers go too (the agent takes seconds; a forced removal does not).
-        const containers = (await node.docker.listContainers({ all: true, filters })) as Array<{
-          Id: string;
-        }>;
+        const containers = (
+          (await node.docker.listContainers({ all: true, filters })) as Array<{
+            Id: string;
+            Labels?: Record<string, string>;
+          }>
+        ).filter((c) => isSmokeResource(cluster, c.Labels));
         for (const c of containers) {
           try {
             await node.docker.getContainer(c.Id).remove({ force: true });
@@ -65,7 +129,12 @@ export async function removeSmokeResources(
               last = `container ${c.Id.slice(0, 12)} on ${node.name}: ${errorMessage(err)}`;
           }
         }
-        const images = (await node.docker.listImages({ filters })) as Array<{ Id: string }>;
+        const images = (
+          (await node.docker.listImages({ filters })) as Array<{
+            Id: string;
+            Labels?: Record<string, string> | null;
+          }>
+        ).filter((i) => isSmokeResource(cluster, i.Labels));
         for (const i of images) {
           try {
             await node.docker.getImage(i.Id).remove({ force: true });
@@ -75,9 +144,18 @@ export async function removeSmokeResources(
           }
         }
         // A worker drops its copy of the overlay network once no task of it runs there.
-        const nets = (await node.docker.listNetworks({ filters })) as Array<{ Name: string }>;
+        const nets = (
+          (await node.docker.listNetworks({ filters })) as Array<{
+            Name: string;
+            Labels?: Record<string, string>;
+          }>
+        ).filter((n) => isSmokeResource(cluster, n.Labels, n.Name));
         if (nets.length > 0) last ||= `network ${nets[0]!.Name} still attached on ${node.name}`;
-        const still = (await node.docker.listContainers({ all: true, filters })) as unknown[];
+        const still = (
+          (await node.docker.listContainers({ all: true, filters })) as Array<{
+            Labels?: Record<string, string>;
+          }>
+        ).filter((c) => isSmokeResource(cluster, c.Labels));
         if (still.length > 0) last ||= `${still.length} task container(s) still on ${node.name}`;
       } catch (err) {
         last = `${node.name}: ${errorMessage(err)}`;

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv, inNode, summaryOf, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { killSmokeOnceItsServiceRuns, smokeServices } from '../support/smoke-kill.ts';
 import { testSuite } from '../support/suite.ts';
 
 /**
@@ -138,6 +139,32 @@ describe('verify --smoke: the data plane, proven across nodes', () => {
     } finally {
       for (const rule of VXLAN_RULES) await inNode(CUT, ['iptables', '-D', ...rule]);
     }
+  });
+
+  it('a smoke test killed hard (SIGKILL) leaves its service publishing a port on every node: up removes it, as a planned step', async () => {
+    const manager = `${NAME}-manager-1`;
+    const service = await killSmokeOnceItsServiceRuns(['verify', '--smoke', '--name', NAME], env, manager);
+    // What the kill left: the global service, its host-mode port published on every node.
+    const spec = JSON.parse(
+      await inNode(manager, ['docker', 'service', 'inspect', '--format', '{{json .Spec}}', service]),
+    ) as { Mode: { Global?: unknown }; EndpointSpec?: { Ports?: Array<{ PublishMode?: string }> } };
+    expect(spec.Mode.Global).toBeDefined();
+    expect(spec.EndpointSpec?.Ports?.[0]?.PublishMode).toBe('host');
+
+    const r = await swarmup(['up', '--name', NAME, '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const plan = r.events.find((e) => e.event === 'plan') as {
+      phases: Array<{ title: string; actions: Array<{ kind: string; description: string }> }>;
+    };
+    const step = plan.phases.find((p) => p.title === 'remove smoke test leftovers');
+    expect(step?.actions[0]?.kind).toBe('remove-smoke');
+    expect(step?.actions[0]?.description).toContain(`service ${service}`);
+    expect(r.events.some((e) => e.event === 'action' && e.kind === 'remove-smoke' && e.status === 'ok')).toBe(
+      true,
+    );
+    expect(summaryOf(r).ok).toBe(true);
+    expect(await smokeServices(manager)).toEqual([]);
+    expect(await leftovers()).toEqual([]);
   });
 
   it('Ctrl-C while the smoke service runs: it is removed anyway, exit 130', async () => {
