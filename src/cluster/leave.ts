@@ -113,7 +113,10 @@ async function removeSmokeLeftovers(
     await Promise.all(inSwarm.map(async (h) => ({ name: h.name, docker: (await ctx.connection(h)).docker }))),
     30_000,
   );
-  if (r.removed.length > 0) ctx.changed(r.removed.length);
+  if (r.removed.length > 0) {
+    ctx.changed(r.removed.length);
+    ctx.log(`smoke test leftovers removed: ${r.removed.join(', ')}`);
+  }
   if (r.left.length > 0)
     throw new StepError(
       manager.name,

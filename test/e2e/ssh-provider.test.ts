@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allText, inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { killSmokeOnceItsServiceRuns, smokeServices } from '../support/smoke-kill.ts';
 import { inTerminal } from '../support/terminal.ts';
 
 /**
@@ -332,9 +333,21 @@ describe('ssh provider: machines from a config file', () => {
       );
       expect(adopted.stdout).toContain('its join tokens are not rotated');
 
+      // A smoke test killed hard leaves its global service in the owner's swarm: down removes it with the rest.
+      const service = await killSmokeOnceItsServiceRuns(
+        ['verify', '--smoke', '--config', path],
+        env,
+        stray.container,
+      );
+
       // down takes out only what swarmup joined (two managers, demoted one at a time through node-6).
       const down = await run('down', '--config', path, '--yes', '--json');
       expect(down.code, down.stderr).toBe(0);
+      expect(down.stdout).toMatch(new RegExp(`smoke test leftovers removed: service ${service}\\b`));
+      expect(await smokeServices(stray.container)).toEqual([]);
+      expect(
+        await inNode(stray.container, ['docker', 'images', '-q', '--filter', 'label=swarmup.smoke']),
+      ).toBe('');
       for (const b of [b4, b5]) expect((await swarmState(b.container)).state).toBe('inactive');
       expect(await swarmState(stray.container)).toEqual(theirs);
       expect(await inNode(stray.container, ['docker', 'node', 'ls', '-q'])).toBe(theirs.nodeId);
