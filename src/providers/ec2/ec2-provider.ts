@@ -25,6 +25,14 @@ import { findNetwork, vpcCidrs, type Network } from './network.ts';
 import { placeNodes, ZONE_CAPACITY_ERRORS, zonesToTry } from './placement.ts';
 import { runInstancesInput, zoneAttemptToken } from './launch.ts';
 import { checkEc2Permissions } from './permission-check.ts';
+import { hostPattern } from '../../transport/known-hosts.ts';
+import {
+  applyPinChanges,
+  forgetInstances,
+  pinChanges,
+  pinnedPatterns,
+  type InstanceSeen,
+} from './host-keys.ts';
 import { deleteClusterResources, describeInstances, listTagged, removeNode } from './resources.ts';
 import { removalLines } from './cleanup.ts';
 import { ensureSecurityGroup } from './security-group.ts';
@@ -130,8 +138,10 @@ export class Ec2Provider implements Provider {
     const nodes = this.wanted();
     if (!nodes.some((n) => n.name === node.name)) nodes.push(node);
     const placed = placeNodes(nodes, context.zones).get(node.name)!;
-    // A node launched anew has host keys of its own: the ones pinned for its earlier instance go.
-    this.state.knownHosts().forget(node.name);
+    // A node launched anew has host keys of its own, pinned under its new instance's ID on its first connection;
+    // a pin under the node's name (how swarmup pinned before) is its earlier instance's. The earlier instance's
+    // own pin goes once AWS lists it terminated (reach).
+    forgetInstances(this.state.knownHosts(), [], node.name);
     let token: string;
     try {
       token = await this.tokenFor(api, node.name, context.generation, progress);
@@ -239,7 +249,18 @@ export class Ec2Provider implements Provider {
   }
 
   async remove(name: string, progress: ProgressSink): Promise<void> {
-    await removeNode(await this.aws(), this.spec.name, name, progress, this.opts.pollMs);
+    const api = await this.aws();
+    await removeNode(api, this.spec.name, name, progress, this.opts.pollMs);
+    // Its instances are terminated: the keys pinned for them pin nothing any more.
+    const gone = await describeInstances(api, [
+      ...clusterFilter(this.spec.name),
+      { Name: 'tag:Name', Values: [name] },
+    ]);
+    forgetInstances(
+      this.state.knownHosts(),
+      gone.map((i) => i.InstanceId!),
+      name,
+    );
   }
 
   async location(): Promise<string> {
@@ -305,7 +326,11 @@ export class Ec2Provider implements Provider {
           ),
         );
       }
-      if (status.waiting.length === 0) return this.toMachines(api, status.ready);
+      if (status.waiting.length === 0) {
+        const machines = await this.toMachines(api, status.ready);
+        this.repin(instances, machines);
+        return machines;
+      }
       const line = status.waiting.map((w) => `${w.name} ${w.seen}`).join(', ');
       if (line !== reported) progress((reported = line));
       if (Date.now() > deadline)
@@ -427,11 +452,37 @@ export class Ec2Provider implements Provider {
           ...(key ? { privateKey: key } : {}),
           role: n.role,
           ...(jump ? { jump } : {}),
-          // Pinned by node, not by address: a stopped and started instance gets another public address.
-          hostKeyAlias: n.name,
+          // Pinned by instance: a stopped and started instance gets another public address, a replaced node
+          // another instance (with keys of its own), and EC2 gives addresses to other instances in turn.
+          hostKeyAlias: i.InstanceId!,
         };
       }),
     );
+  }
+
+  /**
+   * Host keys belong to instances (host-keys.ts): the pins of instances AWS lists as gone (or no longer lists) go,
+   * pins by address go, and a pin under a node's name (how swarmup pinned before) moves to the node's instance when
+   * it can only be that one's.
+   */
+  private repin(instances: Instance[], machines: Machine[]): void {
+    const file = this.state.knownHosts();
+    const pinned = pinnedPatterns(file);
+    if (pinned.size === 0) return;
+    const byId = new Map(machines.map((m) => [m.hostKeyAlias, m]));
+    const seen = instances.map((i): InstanceSeen => {
+      const m = byId.get(i.InstanceId);
+      return {
+        id: i.InstanceId!,
+        node: nodeName(i),
+        state: i.State?.Name ?? '',
+        ...(m ? { target: hostPattern(m.address, m.port) } : {}),
+      };
+    });
+    const bastions = new Set(
+      machines.flatMap((m) => (m.jump ? [hostPattern(m.jump.address, m.jump.port)] : [])),
+    );
+    applyPinChanges(file, pinChanges(pinned, seen, bastions));
   }
 
   /** The login user: configured, else by the instance's image (an image gone from the region: the default). */
