@@ -5,6 +5,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { resolveCluster } from '../../src/config/cluster.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
+import { ClusterLock } from '../../src/state/lock.ts';
 import { ensureOwner } from '../../src/state/owner.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { clusterInstances, motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
@@ -150,13 +151,25 @@ describe('EC2: destructive commands select only what this state home made', () =
       );
       expect(r.code, r.stderr).toBe(0);
       expect(await labelled('ps -a', name)).toEqual([]); // deleted, as asked (--any-owner)
-      expect(r.stdout).toContain(
-        `the record of ${name} in ${join(homeA, name)} is kept: what was deleted is not the cluster it describes (the record is of provider ec2, not docker)`,
-      );
       expect(existsSync(join(homeA, name, 'state.json'))).toBe(true);
       expect(existsSync(join(homeA, name, 'id_ed25519'))).toBe(true);
       expect(existsSync(join(homeA, name, 'lock'))).toBe(false);
+      expect(r.stdout).toContain(
+        `the record of ${name} in ${join(homeA, name)} is kept: what was deleted is not the cluster it describes (the record is of provider ec2, not docker)`,
+      );
       expect(await live(name)).toHaveLength(1);
+      // While another command holds the cluster's lock, cleanup deletes nothing.
+      process.env.SWARMUP_HOME = homeA;
+      const held = ClusterLock.acquire(new StateStore(name).dir, name, 'up');
+      try {
+        const busy = await swarmup(['cleanup', '--provider', 'ec2', '--name', name, '--yes'], envA);
+        expect(busy.code).toBe(2);
+        expect(busy.stderr).toContain(`cluster ${name} is busy: swarmup up (pid ${process.pid}`);
+        expect(await live(name)).toHaveLength(1);
+        expect(existsSync(join(homeA, name, 'state.json'))).toBe(true);
+      } finally {
+        held.release();
+      }
       // Its own cleanup --name takes the record once the deletion is proven.
       const own = await swarmup(['cleanup', '--provider', 'ec2', '--name', name, '--yes'], envA);
       expect(own.code, own.stderr).toBe(0);
