@@ -1,6 +1,8 @@
 import { StepError } from '../src/errors.ts';
 import { definePlaybook } from '../src/playbook/playbook.ts';
 import { leaveOwnNodes } from '../src/cluster/leave.ts';
+import { dockerEndpoint } from '../src/providers/docker/endpoint.ts';
+import { readOwner, recordDescribes } from '../src/state/owner.ts';
 
 /**
  * `swarmup down`: remove everything swarmup created for the cluster and nothing else. Machines swarmup created are
@@ -34,6 +36,25 @@ export default definePlaybook({
                     : 'no cluster of that name is recorded either'),
               );
             }
+            // The record (the only copy of the key) goes only with the cluster it describes: what was removed
+            // here is this home's (ownFilter); a record of another provider, region or engine stays.
+            const owner = readOwner();
+            const verdict = recordDescribes(
+              ctx.state.read(),
+              {
+                provider: ctx.provider.name,
+                ...(ctx.cluster.ec2?.region ? { region: ctx.cluster.ec2.region } : {}),
+                ...(ctx.provider.name === 'docker' ? { endpoint: dockerEndpoint() } : {}),
+                ...(owner ? { owner } : {}),
+              },
+              owner,
+            );
+            if (ctx.provider.createsMachines && ctx.state.exists() && !verdict.ok)
+              throw new StepError(
+                ctx.cluster.name,
+                'down',
+                `removed, but its record in ${ctx.state.dir} is kept: ${verdict.why}`,
+              );
             ctx.state.remove();
           },
         },

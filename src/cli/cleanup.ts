@@ -3,7 +3,8 @@ import { ExitCode, InputError } from '../errors.ts';
 import type { CleanupFound } from '../providers/descriptor.ts';
 import { redact } from '../redact.ts';
 import { providerNamed, providerRegistry } from '../providers/registry.ts';
-import { readOwner } from '../state/owner.ts';
+import { ClusterLock } from '../state/lock.ts';
+import { readOwner, recordDescribes } from '../state/owner.ts';
 import { StateStore } from '../state/store.ts';
 import { confirm } from './confirm.ts';
 import { hintContext, hintFor } from './hints.ts';
@@ -30,8 +31,10 @@ export function ownerText(owner: string | undefined, mine: string | undefined): 
 
 /**
  * `swarmup cleanup`: list everything labelled (docker) or tagged (ec2) by swarmup, grouped by cluster and owner;
- * delete the clusters that have no local state (orphans) and belong to this state home's owner (any owner with
- * --any-owner), or the one named (whatever its owner). Never an unlabelled or untagged resource.
+ * delete this state home's clusters that have no local state (orphans), or the one named; of every owner (and of
+ * none) with --any-owner. Never an unlabelled or untagged resource. Each cluster deleted is locked (ClusterLock)
+ * while it goes; the named cluster's record goes only when what was deleted is what it describes (recordDescribes)
+ * and a second listing shows none of it left.
  */
 export async function cleanup(opts: CleanupFlags): Promise<number> {
   const started = Date.now();
@@ -54,6 +57,19 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
       );
     return confirm(`delete the resources of ${selected.length} cluster${selected.length === 1 ? '' : 's'}?`);
   };
+  // Taken once the deletion is confirmed, before anything goes; given back when cleanup ends.
+  const locks: ClusterLock[] = [];
+  const lockAll = (selected: Found[]) => {
+    for (const cluster of [...new Set(selected.map((f) => f.cluster))]) {
+      const store = new StateStore(cluster);
+      locks.push(ClusterLock.acquire(store.dir, cluster, 'cleanup'));
+      // An orphan of this home that got a record meanwhile (an `up` that ended just now) is no orphan any more.
+      if (!opts.name && store.exists())
+        throw new InputError(
+          `cleanup: cluster ${cluster} has local state now (made meanwhile): nothing deleted; run cleanup again`,
+        );
+    }
+  };
   const progress = (m: string) =>
     opts.json ? out({ event: 'log', message: m }, '') : process.stderr.write(`${m}\n`);
   try {
@@ -68,29 +84,52 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
           .map((p) => p.name)
           .join(' and ')} do)`,
       );
-    const { found, removed } = await descriptor.cleanup({
+    const request = (dryRun: boolean) => ({
       ...(opts.name ? { name: opts.name } : {}),
       ...(opts.anyOwner ? { anyOwner: true } : {}),
       ...(mine ? { owner: mine } : {}),
-      dryRun: !!opts.dryRun,
+      dryRun,
       ...(opts.region ? { region: opts.region } : {}),
       ...(opts.allRegions ? { allRegions: true } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
       hasLocalState,
       progress,
-      confirm: ask,
     });
-    if (opts.name && found.length > 0)
-      out(
-        { event: 'log', message: `--name ${opts.name}: selected whatever its owner` },
-        `--name ${opts.name}: selected whatever its owner`,
-      );
+    const { found, removed } = await descriptor.cleanup({
+      ...request(!!opts.dryRun),
+      confirm: async (selected) => {
+        if (!(await ask(selected))) return false;
+        lockAll(selected);
+        return true;
+      },
+    });
+    if (opts.name && found.length > 0) {
+      const m = opts.anyOwner
+        ? `--name ${opts.name} --any-owner: selected whatever its owner`
+        : `--name ${opts.name}: only this state home's (--any-owner selects every owner's)`;
+      out({ event: 'log', message: m }, m);
+    }
     for (const f of found)
-      out({ event: 'cluster', ...f, mine: f.owner !== undefined && f.owner === mine }, line(f));
-    const spared =
-      opts.name || opts.anyOwner ? [] : found.filter((f) => !f.selected && !hasLocalState(f.cluster));
+      out(
+        {
+          event: 'cluster',
+          where: f.where,
+          cluster: f.cluster,
+          summary: f.summary,
+          ...(f.owner !== undefined ? { owner: f.owner } : {}),
+          selected: f.selected,
+          mine: f.owner !== undefined && f.owner === mine,
+        },
+        line(f),
+      );
+    const spared = opts.anyOwner
+      ? []
+      : found.filter((f) => !f.selected && (opts.name !== undefined || !hasLocalState(f.cluster)));
     if (spared.length > 0) {
-      const m = `${spared.length} orphan${spared.length === 1 ? '' : 's'} of another owner (or of none) not selected: --any-owner selects ${spared.length === 1 ? 'it' : 'them'}`;
+      const what = opts.name
+        ? `group${spared.length === 1 ? '' : 's'} of ${opts.name}`
+        : `orphan${spared.length === 1 ? '' : 's'}`;
+      const m = `${spared.length} ${what} of another owner (or of none) not selected: --any-owner selects ${spared.length === 1 ? 'it' : 'them'}`;
       out({ event: 'log', message: m }, m);
     }
     if (found.length === 0)
@@ -99,7 +138,16 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
         'nothing labelled by swarmup found',
       );
     for (const r of removed) out({ event: 'removed', what: r }, `removed ${r}`);
-    if (opts.name && !opts.dryRun && removed.length > 0) new StateStore(opts.name).remove();
+    if (opts.name && !opts.dryRun && removed.length > 0) {
+      const m = await forgetIfProven(
+        opts.provider,
+        opts.name,
+        found,
+        mine,
+        async () => (await descriptor.cleanup!({ ...request(true), confirm: async () => false })).found,
+      );
+      out({ event: 'log', message: m }, m);
+    }
     out(
       { event: 'summary', changes: removed.length, durationMs: Date.now() - started, nodes: [], ok: true },
       opts.dryRun
@@ -113,5 +161,46 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
     const hint = hintFor(err, hintContext(opts, process.env));
     if (hint) process.stderr.write(`swarmup: hint: ${redact(hint)}\n`);
     return e.exitCode ?? ExitCode.stepFailed;
+  } finally {
+    for (const l of locks) l.release();
   }
+}
+
+/**
+ * After `cleanup --name` deleted something: the cluster's record here (its state folder: the only SSH key, the
+ * unlock key, the backups) goes only when a deleted group is the one it describes (recordDescribes: same provider,
+ * region or engine, this home's owner) and a second listing finds none of that group left. Says which, and why.
+ */
+async function forgetIfProven(
+  provider: string,
+  cluster: string,
+  found: Found[],
+  mine: string | undefined,
+  listAgain: () => Promise<Found[]>,
+): Promise<string> {
+  const store = new StateStore(cluster);
+  const record = store.read();
+  if (!record) return `no record of ${cluster} here to remove`;
+  const describes = (f: Found) =>
+    recordDescribes(
+      record,
+      {
+        provider,
+        ...(f.region !== undefined ? { region: f.region } : {}),
+        ...(f.endpoint !== undefined ? { endpoint: f.endpoint } : {}),
+        ...(f.owner !== undefined ? { owner: f.owner } : {}),
+      },
+      mine,
+    );
+  const deleted = found.filter((f) => f.selected && f.cluster === cluster);
+  const verdicts = deleted.map(describes);
+  if (!verdicts.some((v) => v.ok)) {
+    const why = verdicts.flatMap((v) => (v.ok ? [] : [v.why]));
+    return `the record of ${cluster} in ${store.dir} is kept: what was deleted is not the cluster it describes (${[...new Set(why)].join('; ')})`;
+  }
+  const left = (await listAgain()).filter((f) => f.cluster === cluster && describes(f).ok);
+  if (left.length > 0)
+    return `the record of ${cluster} in ${store.dir} is kept: still there after the deletion: ${left.map((f) => `${f.where} ${f.summary}`).join('; ')}`;
+  store.remove();
+  return `removed the record of ${cluster} (${store.dir})`;
 }

@@ -11,13 +11,16 @@ export interface CleanupFound {
   summary: string;
   /** The resources' owner id (`swarmup.owner` / `swarmup:owner`); absent: no owner label (an older swarmup). */
   owner?: string;
+  /** EC2: the region they are in; docker: the engine they are on (what a cluster's record is compared with). */
+  region?: string;
+  endpoint?: string;
   selected: boolean;
 }
 
 export interface CleanupRequest {
-  /** Only this cluster; else every cluster with no local state. */
+  /** Only this cluster (this state home's); else every cluster with no local state. */
   name?: string;
-  /** Without name: select the orphans of every owner, not only this state home's. */
+  /** Every owner's (and none's), not only this state home's: the orphans, or the cluster named. */
   anyOwner?: boolean;
   /** This state home's owner id; undefined when none was made yet (read, never made, by cleanup). */
   owner?: string;

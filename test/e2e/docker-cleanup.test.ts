@@ -30,7 +30,7 @@ const ownerOf = (h: string) => readFileSync(join(h, 'owner'), 'utf8').trim();
 describe('cleanup --provider docker', () => {
   afterAll(async () => {
     for (const name of [ORPH, KEPT, OTHER, MINE])
-      await swarmup(['cleanup', '--provider', 'docker', '--name', name, '--yes'], env);
+      await swarmup(['cleanup', '--provider', 'docker', '--name', name, '--any-owner', '--yes'], env);
     await execa('docker', ['rm', '-f', LOOKALIKE, OLD], { reject: false });
     rmSync(otherHome, { recursive: true, force: true });
   });
@@ -159,10 +159,23 @@ describe('cleanup --provider docker', () => {
     expect(await labelled('ps -a', OLDC)).toHaveLength(1);
     expect(await labelled('ps -a', KEPT)).toHaveLength(1);
 
-    // --name takes that cluster whatever its owner, and says so.
-    const named = await swarmup(['cleanup', '--provider', 'docker', '--name', OTHER, '--yes'], env);
+    // --name alone takes only this home's: another owner's cluster of that name is listed and spared.
+    const spared = await swarmup(['cleanup', '--provider', 'docker', '--name', OTHER, '--yes'], env);
+    expect(spared.code, spared.stderr).toBe(0);
+    expect(spared.stdout).toContain(
+      `--name ${OTHER}: only this state home's (--any-owner selects every owner's)`,
+    );
+    expect(spared.stdout).toMatch(
+      new RegExp(String.raw`^ {2}local engine {2}${OTHER}: .*another state home\]$`, 'm'),
+    );
+    expect(await labelled('ps -a', OTHER)).toHaveLength(1);
+    // --name with --any-owner takes that cluster whatever its owner, and says so.
+    const named = await swarmup(
+      ['cleanup', '--provider', 'docker', '--name', OTHER, '--any-owner', '--yes'],
+      env,
+    );
     expect(named.code, named.stderr).toBe(0);
-    expect(named.stdout).toContain(`--name ${OTHER}: selected whatever its owner`);
+    expect(named.stdout).toContain(`--name ${OTHER} --any-owner: selected whatever its owner`);
     expect(named.stdout).toMatch(
       new RegExp(String.raw`^\* local engine {2}${OTHER}: .*another state home\]$`, 'm'),
     );

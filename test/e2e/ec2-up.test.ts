@@ -32,7 +32,7 @@ import { inNode, tempHome } from '../support/cli.ts';
 const url = inject('motoUrl');
 const home = tempHome();
 Object.assign(process.env, motoEnv(url, home));
-const NODES = 'e2e-ec2-nodes';
+const NODES = `e2e-ec2-nodes-${process.pid}`;
 let nodes: Machine[] = [];
 const nodeProvider = () =>
   new DockerProvider(

@@ -5,6 +5,7 @@ import type { Instance } from '@aws-sdk/client-ec2';
 import { resolveCluster } from '../../src/config/cluster.ts';
 import type { AwsApi } from '../../src/providers/ec2/aws.ts';
 import { wantedIngress } from '../../src/providers/ec2/security-group.ts';
+import { ensureOwner } from '../../src/state/owner.ts';
 
 /** Sees a call before its handler; throwing answers the call with that error. */
 export type BeforeHook = (name: string, input: Record<string, unknown>) => void;
@@ -98,13 +99,14 @@ export function standInEc2(before?: BeforeHook) {
         Images: [{ ImageId: 'ami-0abc', Name: 'ubuntu-noble', RootDeviceName: '/dev/sda1' }],
       }),
       ...defaultVpcHandlers,
-      DescribeKeyPairs: () => ({ KeyPairs: [{ KeyName: 'swarmup-lab' }] }),
+      // The cluster's key pair and security group, made earlier from this state home (its owner id).
+      DescribeKeyPairs: () => ({ KeyPairs: [{ KeyName: 'swarmup-lab', Tags: ownTags() }] }),
       DescribeVolumes: () => ({ Volumes: [] }),
       DescribeSecurityGroups: () => ({
         SecurityGroups: [
           {
             GroupId: 'sg-1',
-            Tags: [{ Key: 'swarmup:cluster', Value: 'lab' }],
+            Tags: ownTags(),
             IpPermissions: wantedIngress('sg-1', ['203.0.113.7/32'], false),
           },
         ],
@@ -169,6 +171,12 @@ export function standInEc2(before?: BeforeHook) {
         .map(([, i]) => i.ClientToken as string),
   };
 }
+
+/** The tags swarmup puts on a resource of cluster lab made from this state home. */
+export const ownTags = () => [
+  { Key: 'swarmup:cluster', Value: 'lab' },
+  { Key: 'swarmup:owner', Value: ensureOwner() },
+];
 
 export function freshHome(): void {
   process.env.SWARMUP_HOME = mkdtempSync(join(tmpdir(), 'ec2-stand-in-'));

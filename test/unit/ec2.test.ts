@@ -22,7 +22,7 @@ import {
 import { provisionAll } from '../../src/providers/provision-all.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { engineUserData } from '../../src/providers/ec2/user-data.ts';
-import { freshHome, labSpec, standIn, standInEc2, userShutdown } from '../support/ec2-stand-in.ts';
+import { freshHome, labSpec, ownTags, standIn, standInEc2, userShutdown } from '../support/ec2-stand-in.ts';
 
 describe('security group rules', () => {
   it('Swarm ports only from the group itself, SSH only from the given CIDRs, ESP only when asked', () => {
@@ -420,7 +420,7 @@ describe('stand-in client (what the emulator does not do)', () => {
       const send = handlers.send;
       handlers.send = async (c) =>
         (c as { constructor: { name: string } }).constructor.name === 'DescribeKeyPairsCommand'
-          ? { KeyPairs: [{ KeyName: 'swarmup-lab', KeyFingerprint: fingerprint }] }
+          ? { KeyPairs: [{ KeyName: 'swarmup-lab', KeyFingerprint: fingerprint, Tags: ownTags() }] }
           : send(c);
       const state = new StateStore('lab');
       const run = provisionAll(new Ec2Provider(spec, state, { aws: async () => fake.api, pollMs: 1 }));

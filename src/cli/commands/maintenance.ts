@@ -58,9 +58,12 @@ export function registerCleanup(program: Command, setExit: SetExit): void {
     .option('--profile <name>', 'AWS profile')
     .option(
       '--name <name>',
-      "only this cluster, whatever its owner (default: every cluster with no local state, of this state home's owner)",
+      "only this cluster, this state home's (default: every cluster of this state home's owner with no local state)",
     )
-    .option('--any-owner', "without --name: select every owner's orphans, not only this state home's")
+    .option(
+      '--any-owner',
+      "every owner's (and an older swarmup's without owner), not only this state home's: the orphans, or the cluster named",
+    )
     .option('--dry-run', 'list, delete nothing')
     .option('--json', 'one JSON object per line')
     .option('-y, --yes', 'do not ask for confirmation')

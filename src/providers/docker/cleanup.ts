@@ -13,12 +13,14 @@ export interface DockerClusterResources {
 const ownerOf = (labels: Record<string, string> | undefined) =>
   labels?.[OWNER_LABEL] ? { owner: labels[OWNER_LABEL] } : {};
 
-/** Everything on the local engine labelled `swarmup.cluster` (never an unlabelled object), grouped by cluster. */
+/**
+ * Everything on the local engine the filter selects (ownFilter: one cluster of this home; anyOwnerFilter, for
+ * `cleanup`: labelled `swarmup.cluster`, never an unlabelled object), grouped by cluster.
+ */
 export async function listLabelled(
   docker: Docker,
-  cluster?: string,
+  filters: { label: string[] },
 ): Promise<Map<string, DockerClusterResources>> {
-  const filters = { label: [cluster ? `${CLUSTER_LABEL}=${cluster}` : CLUSTER_LABEL] };
   const [containers, volumes, networks] = await Promise.all([
     docker.listContainers({ all: true, filters }),
     docker.listVolumes({ filters }),

@@ -31,13 +31,16 @@ export const dockerDescriptor: ProviderDescriptor = {
       throw new InputError('--region, --all-regions and --profile are for --provider ec2');
     const Docker = (await import('dockerode')).default;
     const { byOwner, describeLabelled, listLabelled, removeLabelled } = await import('./cleanup.ts');
+    const { anyOwnerFilter } = await import('./labels.ts');
+    const { dockerEndpoint } = await import('./endpoint.ts');
     const docker = new Docker();
     // One entry per cluster and owner: two state homes may each have a cluster of the same name.
-    const groups = [...(await listLabelled(docker, req.name)).values()].flatMap(byOwner);
+    const groups = [...(await listLabelled(docker, anyOwnerFilter(req.name))).values()].flatMap(byOwner);
     const entries = groups.map((g) => ({
       group: g,
       found: {
         where: 'local engine',
+        endpoint: dockerEndpoint(),
         cluster: g.cluster,
         summary: describeLabelled(g),
         ...(g.owner !== undefined ? { owner: g.owner } : {}),

@@ -2,8 +2,9 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import Docker from 'dockerode';
 import type { ClusterSpec } from '../../config/cluster.ts';
-import { errorMessage, StepError } from '../../errors.ts';
-import type { StateStore } from '../../state/store.ts';
+import { errorMessage, InputError, StepError } from '../../errors.ts';
+import { readOwner } from '../../state/owner.ts';
+import { swarmupHome, type StateStore } from '../../state/store.ts';
 import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
 import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
 import type { SeenNetwork } from '../../swarm/addr-pool.ts';
@@ -12,14 +13,8 @@ import { sleep } from '../../transport/ssh-connection.ts';
 import { chooseNodeSubnet, gatewayOf, slotAddress } from './addresses.ts';
 import { dockerEndpoint } from './endpoint.ts';
 import { describeLabelled, listLabelled, removalLines, removeLabelled } from './cleanup.ts';
-import {
-  CLUSTER_LABEL,
-  clusterFilter,
-  createLabels,
-  NODE_LABEL,
-  ROLE_LABEL,
-  SUBNET_LABEL,
-} from './labels.ts';
+import { anyOwnerFilter, createLabels, NODE_LABEL, ownFilter, ROLE_LABEL, SUBNET_LABEL } from './labels.ts';
+import { foreignNamesakes, namesOf, type EngineObject } from './namesakes.ts';
 import { customNode, engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
 import { ensureNodeImage } from './node-image.ts';
 
@@ -91,6 +86,8 @@ export class DockerProvider implements Provider {
         `${errorMessage(err)} (is dockerd running? DOCKER_HOST=${process.env.DOCKER_HOST ?? 'unset'})`,
       );
     }
+    // Before anything is made or recorded: objects of the cluster's names that are not this home's are refused.
+    await this.refuseNamesakes();
     this.state.clusterKey();
     this.state.write({
       name: this.spec.name,
@@ -167,10 +164,10 @@ export class DockerProvider implements Provider {
     progress(`${name}: removing its container and volume`);
     const c = (await this.listContainers()).find((x) => x.Labels[NODE_LABEL] === name);
     if (c) await this.docker.getContainer(c.Id).remove({ force: true, v: true });
-    const volumes = await this.docker.listVolumes({ filters: { label: [`${NODE_LABEL}=${name}`] } });
-    for (const v of volumes.Volumes ?? []) {
-      if (v.Labels?.[CLUSTER_LABEL] === this.spec.name) await this.docker.getVolume(v.Name).remove();
-    }
+    const volumes = await this.docker.listVolumes({
+      filters: ownFilter(this.spec.name, `${NODE_LABEL}=${name}`),
+    });
+    for (const v of volumes.Volumes ?? []) await this.docker.getVolume(v.Name).remove();
   }
 
   /** SSH targets of running node containers, found by label: managers first, then workers, in index order. */
@@ -212,15 +209,71 @@ export class DockerProvider implements Provider {
   }
 
   async removable(): Promise<string[]> {
-    const mine = (await listLabelled(this.docker, this.spec.name)).get(this.spec.name);
+    const mine = await this.own();
     return mine ? removalLines(mine) : [];
   }
 
+  /** This home's objects of the cluster, removed; proven by listing them again (anything left fails, naming it). */
   async removeAll(progress: ProgressSink): Promise<{ removed: string[] }> {
-    const mine = (await listLabelled(this.docker, this.spec.name)).get(this.spec.name);
+    const mine = await this.own();
     if (!mine) return { removed: [] };
     progress(`removing ${describeLabelled(mine)}`);
-    return { removed: await removeLabelled(this.docker, mine) };
+    const removed = await removeLabelled(this.docker, mine);
+    const left = await this.own();
+    if (left)
+      throw new StepError(
+        'local',
+        'remove the cluster',
+        `still there after removal: ${describeLabelled(left)}`,
+      );
+    return { removed };
+  }
+
+  /** The cluster's objects made by this state home (ownFilter), or undefined when there are none. */
+  private async own() {
+    return (await listLabelled(this.docker, ownFilter(this.spec.name))).get(this.spec.name);
+  }
+
+  /**
+   * Refused (bad input, nothing changed) when the engine has objects labelled for this cluster or named as its
+   * objects are that this state home did not make: another home's cluster of the same name (two CI jobs with the
+   * default name on one engine), an older swarmup's, or not swarmup's at all.
+   */
+  private async refuseNamesakes(): Promise<void> {
+    const names = namesOf(
+      this.spec.name,
+      this.wanted().map((n) => n.name),
+    );
+    // By label (any owner), and by name: the engine matches a name filter as a part of the name (names are made of
+    // [a-z0-9-], the same read as a pattern), so each exact name is among what it returns.
+    const byLabel = anyOwnerFilter(this.spec.name);
+    const d = this.docker;
+    const [containers, volumes, networks] = await Promise.all([
+      Promise.all(
+        [byLabel, { name: names.container }].map((filters) => d.listContainers({ all: true, filters })),
+      ),
+      Promise.all([byLabel, { name: names.volume }].map((filters) => d.listVolumes({ filters }))),
+      Promise.all([byLabel, { name: names.network }].map((filters) => d.listNetworks({ filters }))),
+    ]);
+    const objects: EngineObject[] = [
+      ...containers.flat().map((c) => ({
+        kind: 'container' as const,
+        name: c.Names[0]?.slice(1) ?? c.Id,
+        labels: c.Labels,
+      })),
+      ...volumes
+        .flatMap((v) => v.Volumes ?? [])
+        .map((v) => ({ kind: 'volume' as const, name: v.Name, labels: v.Labels })),
+      ...networks.flat().map((n) => ({ kind: 'network' as const, name: n.Name, labels: n.Labels })),
+    ];
+    const foreign = foreignNamesakes(objects, this.spec.name, readOwner(), names);
+    if (foreign.length === 0) return;
+    throw new InputError(
+      `cluster ${this.spec.name}: the Docker engine at ${dockerEndpoint()} has ${foreign.length === 1 ? 'an object' : 'objects'} ` +
+        `of its names that this state home (${swarmupHome()}) did not make: ${foreign.join('; ')}. ` +
+        'Nothing was changed. Use another --name, or remove them where they were made ' +
+        `(swarmup down in that state home; swarmup cleanup --provider docker --name ${this.spec.name} --any-owner deletes another owner's)`,
+    );
   }
 
   /** A node container that does not run: why, from its state and the last lines it wrote (a bad image says so). */
@@ -251,7 +304,7 @@ export class DockerProvider implements Provider {
   }
 
   private listContainers(): Promise<Docker.ContainerInfo[]> {
-    return this.docker.listContainers({ all: true, filters: clusterFilter(this.spec.name) });
+    return this.docker.listContainers({ all: true, filters: ownFilter(this.spec.name) });
   }
 
   /**
@@ -262,7 +315,7 @@ export class DockerProvider implements Provider {
   private async ensureNetwork(progress: ProgressSink): Promise<boolean> {
     const existing = (
       await this.docker.listNetworks({
-        filters: { name: [this.network], ...clusterFilter(this.spec.name) },
+        filters: { name: [this.network], ...ownFilter(this.spec.name) },
       })
     ).find((n) => n.Name === this.network);
     if (existing) {

@@ -3,6 +3,7 @@ import { InputError } from '../../errors.ts';
 import { selectedForCleanup } from '../../state/owner.ts';
 import { connectAws, type AwsApi } from './aws.ts';
 import { byOwner, deleteClusterResources, listTagged, type ClusterResources } from './resources.ts';
+import { anyOwnerFilter } from './tags.ts';
 
 export interface CleanupOptions {
   region?: string;
@@ -53,7 +54,9 @@ export async function cleanupEc2(opts: CleanupOptions, deps: CleanupDeps): Promi
     regions.map(async (region) => {
       const api = region === home.region ? home : await aws(region);
       // One entry per cluster and owner: two state homes may each have a cluster of the same name.
-      for (const resources of [...(await listTagged(api, opts.name)).values()].flatMap(byOwner)) {
+      for (const resources of [...(await listTagged(api, anyOwnerFilter(opts.name))).values()].flatMap(
+        byOwner,
+      )) {
         const selected = selectedForCleanup(
           { ...opts, hasLocalState: deps.hasLocalState },
           resources.cluster,

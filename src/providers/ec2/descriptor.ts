@@ -47,6 +47,7 @@ export const ec2Descriptor: ProviderDescriptor = {
     const { cleanupEc2, summarize } = await import('./cleanup.ts');
     const view = (f: { region: string; resources: Parameters<typeof summarize>[0] }, selected: boolean) => ({
       where: f.region,
+      region: f.region,
       cluster: f.resources.cluster,
       summary: summarize(f.resources),
       ...(f.resources.owner !== undefined ? { owner: f.resources.owner } : {}),

@@ -33,10 +33,11 @@ import {
   pinnedPatterns,
   type InstanceSeen,
 } from './host-keys.ts';
-import { deleteClusterResources, describeInstances, listTagged, removeNode } from './resources.ts';
-import { removalLines } from './cleanup.ts';
+import { deleteClusterResources, describeInstances, listOwn, removeNode } from './resources.ts';
+import { removalLines, summarize } from './cleanup.ts';
 import { ensureSecurityGroup } from './security-group.ts';
-import { clusterFilter, ROLE_TAG, tagValue } from './tags.ts';
+import { refuseNamesakes } from './namesakes.ts';
+import { ownFilter, ROLE_TAG, tagValue } from './tags.ts';
 
 export { loginUserFor } from './image.ts';
 
@@ -99,7 +100,7 @@ export class Ec2Provider implements Provider {
 
   async list(): Promise<MachineListing[]> {
     const api = await this.aws();
-    const listing = machineListing(await describeInstances(api, clusterFilter(this.spec.name)));
+    const listing = machineListing(await describeInstances(api, ownFilter(this.spec.name)));
     return this.inWantedOrder(listing, (m) => m);
   }
 
@@ -253,7 +254,7 @@ export class Ec2Provider implements Provider {
     await removeNode(api, this.spec.name, name, progress, this.opts.pollMs);
     // Its instances are terminated: the keys pinned for them pin nothing any more.
     const gone = await describeInstances(api, [
-      ...clusterFilter(this.spec.name),
+      ...ownFilter(this.spec.name),
       { Name: 'tag:Name', Values: [name] },
     ]);
     forgetInstances(
@@ -270,7 +271,7 @@ export class Ec2Provider implements Provider {
   }
 
   async removable(): Promise<string[]> {
-    const tagged = (await listTagged(await this.aws(), this.spec.name)).get(this.spec.name);
+    const tagged = await listOwn(await this.aws(), this.spec.name);
     return tagged ? removalLines(tagged) : [];
   }
 
@@ -284,12 +285,20 @@ export class Ec2Provider implements Provider {
         `cluster ${this.spec.name} was made in AWS account ${recorded}, but these credentials are of account ${account}: ` +
           'use the profile or credentials of that account',
       );
-    const tagged = (await listTagged(api, this.spec.name)).get(this.spec.name);
+    const tagged = await listOwn(api, this.spec.name);
     if (!tagged) return { removed: [] };
     const removed = await deleteClusterResources(api, tagged, {
       progress,
       ...(this.opts.pollMs ? { pollMs: this.opts.pollMs } : {}),
     });
+    // Proven by listing again: anything of this home's left keeps the record (and the key) where they are.
+    const left = await listOwn(api, this.spec.name);
+    if (left)
+      throw new StepError(
+        this.spec.name,
+        'remove the cluster',
+        `still there after removal: ${summarize(left)}`,
+      );
     return { removed };
   }
 
@@ -309,7 +318,7 @@ export class Ec2Provider implements Provider {
     let delay = this.opts.pollMs ?? 500;
     let reported = '';
     for (;;) {
-      const instances = await describeInstances(api, clusterFilter(this.spec.name));
+      const instances = await describeInstances(api, ownFilter(this.spec.name));
       const wanted = names ?? [
         ...new Set(instances.filter((i) => i.State?.Name === 'running' && i.PrivateIpAddress).map(nodeName)),
       ];
@@ -350,6 +359,8 @@ export class Ec2Provider implements Provider {
     const { vpcId, vpcCidr, subnets, notes } = await findNetwork(api, this.ec2);
     for (const note of notes) progress(note);
     const sshCidrs = await sshCidrsFor(this.ec2, vpcCidr, this.opts.learnPublicAddress);
+    // Before anything is made or recorded: a key pair or security group of the cluster's names not made here.
+    await refuseNamesakes(api, this.spec.name, this.resourceName, vpcId);
     const publicKey = publicKeyFor(this.ec2, this.state);
 
     const created: string[] = [];
@@ -399,7 +410,7 @@ export class Ec2Provider implements Provider {
     progress: ProgressSink,
   ): Promise<string> {
     const seen = await describeInstances(api, [
-      ...clusterFilter(this.spec.name),
+      ...ownFilter(this.spec.name),
       { Name: 'tag:Name', Values: [name] },
     ]);
     const tokenOf = (life: number) => launchToken(this.spec.name, generation, name, life);
@@ -500,7 +511,7 @@ export class Ec2Provider implements Provider {
 
   private async instances(api: AwsApi, states: string[]): Promise<Instance[]> {
     return describeInstances(api, [
-      ...clusterFilter(this.spec.name),
+      ...ownFilter(this.spec.name),
       { Name: 'instance-state-name', Values: states },
     ]);
   }

@@ -3,7 +3,7 @@ import { DescribeKeyPairsCommand, ImportKeyPairCommand } from '@aws-sdk/client-e
 import { InputError } from '../../errors.ts';
 import type { ProgressSink } from '../provider.ts';
 import type { AwsApi } from './aws.ts';
-import { clusterFilter, tagSpec } from './tags.ts';
+import { ownFilter, tagSpec } from './tags.ts';
 
 /** The strings of an OpenSSH key blob: length-prefixed (RFC 4251). */
 function sshStrings(blob: Buffer): Buffer[] {
@@ -93,7 +93,7 @@ export async function ensureKeyPair(
   progress: ProgressSink,
   keySource = 'the local key',
 ): Promise<boolean> {
-  const found = await api.ec2.send(new DescribeKeyPairsCommand({ Filters: clusterFilter(cluster) }));
+  const found = await api.ec2.send(new DescribeKeyPairsCommand({ Filters: ownFilter(cluster) }));
   const existing = (found.KeyPairs ?? []).find((k) => k.KeyName === keyName);
   if (existing) {
     if (!fingerprintMatches(publicKey, existing.KeyFingerprint)) {

@@ -10,7 +10,7 @@ import { accountOf } from './cluster-record.ts';
 import type { ImageChoice } from './image.ts';
 import type { Network } from './network.ts';
 import { classify, classifyTagged, dryRunProbes, type Answer, type Probe } from './permissions.ts';
-import { listTagged } from './resources.ts';
+import { listOwn } from './resources.ts';
 import { staleSshIngress } from './security-group.ts';
 
 /** The whole check answers within this (every call in parallel); a call without an answer is not checkable. */
@@ -86,8 +86,8 @@ export async function checkEc2Permissions(
   deadlineMs = CHECK_DEADLINE_MS,
 ): Promise<PermissionCheck[]> {
   const until = Date.now() + deadlineMs;
-  const [tagged, account] = await Promise.all([
-    listTagged(api, input.cluster),
+  const [mine, account] = await Promise.all([
+    listOwn(api, input.cluster),
     api.sts
       ? accountOf(api).then(
           (): Answer => ({ code: 'DryRunOperation' }),
@@ -95,7 +95,6 @@ export async function checkEc2Permissions(
         )
       : undefined,
   ]);
-  const mine = tagged.get(input.cluster);
   const groupId = mine?.securityGroups[0]?.id;
   const sshRule = groupId
     ? staleSshIngress(

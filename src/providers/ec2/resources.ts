@@ -13,7 +13,7 @@ import { errorMessage, StepError } from '../../errors.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
 import type { AwsApi } from './aws.ts';
 import { LIVE_STATES } from './listing.ts';
-import { anyClusterFilter, CLUSTER_TAG, clusterFilter, OWNER_TAG, tagValue } from './tags.ts';
+import { CLUSTER_TAG, ownFilter, OWNER_TAG, tagValue } from './tags.ts';
 
 /** Every resource of one cluster, found by its tag. */
 export interface ClusterResources {
@@ -53,6 +53,7 @@ export function byOwner(r: ClusterResources): ClusterResources[] {
   return [...groups.values()];
 }
 
+const GONE_VOLUME = ['deleting', 'deleted'];
 const LIVE = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
 export async function describeInstances(
@@ -71,9 +72,19 @@ export async function describeInstances(
   return out;
 }
 
-/** Tagged resources of one cluster (name) or of every swarmup cluster (undefined), grouped by cluster. */
-export async function listTagged(api: AwsApi, cluster?: string): Promise<Map<string, ClusterResources>> {
-  const filters = cluster ? clusterFilter(cluster) : anyClusterFilter;
+/** This state home's resources of one cluster (ownFilter), or undefined when there are none. */
+export async function listOwn(api: AwsApi, cluster: string): Promise<ClusterResources | undefined> {
+  return (await listTagged(api, ownFilter(cluster))).get(cluster);
+}
+
+/**
+ * The resources the filter selects (ownFilter: one cluster of this home; anyOwnerFilter, for `cleanup`: every
+ * owner's), grouped by cluster. Instances that are terminated and volumes being deleted are gone already.
+ */
+export async function listTagged(
+  api: AwsApi,
+  filters: Array<{ Name: string; Values: string[] }>,
+): Promise<Map<string, ClusterResources>> {
   const [instances, groups, keys, volumes] = await Promise.all([
     describeInstances(api, [...filters, { Name: 'instance-state-name', Values: LIVE }]),
     api.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters })),
@@ -107,7 +118,7 @@ export async function listTagged(api: AwsApi, cluster?: string): Promise<Map<str
       name: k.KeyName ?? '',
       ...ownerOf(k.Tags),
     });
-  for (const v of volumes.Volumes ?? [])
+  for (const v of (volumes.Volumes ?? []).filter((x) => !GONE_VOLUME.includes(x.State ?? '')))
     of(tagValue(v.Tags, CLUSTER_TAG)).volumes.push({
       id: v.VolumeId!,
       state: v.State ?? '',
@@ -216,7 +227,7 @@ export async function removeNode(
   progress: (message: string) => void,
   pollMs?: number,
 ): Promise<void> {
-  const byName = [...clusterFilter(cluster), { Name: 'tag:Name', Values: [name] }];
+  const byName = [...ownFilter(cluster), { Name: 'tag:Name', Values: [name] }];
   const ids = (
     await describeInstances(api, [
       ...byName,

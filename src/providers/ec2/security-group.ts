@@ -9,7 +9,7 @@ import type { ProgressSink } from '../provider.ts';
 import type { AwsApi } from './aws.ts';
 import { canonicalCidr } from './cidr.ts';
 import { errorCode, EVENTUAL_CODES, retryEventual, type RetryOptions } from './consistency.ts';
-import { CLUSTER_TAG, clusterFilter, tagSpec, tagValue } from './tags.ts';
+import { CLUSTER_TAG, ownFilter, tagSpec, tagValue } from './tags.ts';
 
 /**
  * What marks an SSH rule as swarmup's own: only rules with this description are ever revoked (when --ssh-cidr
@@ -167,7 +167,7 @@ export async function ensureSecurityGroup(
 ): Promise<{ id: string; created: string[] }> {
   const found = await api.ec2.send(
     new DescribeSecurityGroupsCommand({
-      Filters: [...clusterFilter(want.cluster), { Name: 'vpc-id', Values: [want.vpcId] }],
+      Filters: [...ownFilter(want.cluster), { Name: 'vpc-id', Values: [want.vpcId] }],
     }),
   );
   let group = found.SecurityGroups?.find((g) => tagValue(g.Tags, CLUSTER_TAG) === want.cluster);

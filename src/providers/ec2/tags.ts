@@ -1,5 +1,5 @@
 import type { Tag, TagSpecification } from '@aws-sdk/client-ec2';
-import { ensureOwner } from '../../state/owner.ts';
+import { ensureOwner, ownerScope } from '../../state/owner.ts';
 
 /** Every EC2 resource swarmup makes carries this tag (design.md); instances and volumes also a role and a Name. */
 export const CLUSTER_TAG = 'swarmup:cluster';
@@ -30,6 +30,21 @@ export function tagValue(tags: Tag[] | undefined, key: string): string | undefin
   return tags?.find((t) => t.Key === key)?.Value;
 }
 
-export const clusterFilter = (cluster: string) => [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }];
-/** Any resource of any swarmup cluster: the tag key must be present (an untagged look-alike never matches). */
-export const anyClusterFilter = [{ Name: 'tag-key', Values: [CLUSTER_TAG] }];
+/**
+ * The one filter of every operation on a cluster's resources (list, reach, start, stop, remove one, remove all,
+ * its key pair and security group): tagged for the cluster AND by this state home's owner id. Another home's
+ * cluster of the same name, and resources of an older swarmup without an owner tag, are never listed, reached or
+ * removed; only `cleanup` sees them (anyOwnerFilter).
+ */
+export const ownFilter = (cluster: string) => [
+  { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
+  { Name: `tag:${OWNER_TAG}`, Values: [ownerScope()] },
+];
+/**
+ * `cleanup` only: one cluster's resources, or any swarmup cluster's (the tag key must be present: an untagged
+ * look-alike never matches), whatever their owner; each group is then judged by it.
+ */
+export const anyOwnerFilter = (cluster?: string) =>
+  cluster
+    ? [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }]
+    : [{ Name: 'tag-key', Values: [CLUSTER_TAG] }];

@@ -52,7 +52,7 @@ export function verdict(
   if (marker.owner !== owner)
     return {
       ours: false,
-      why: `another state home made it (owner ${marker.owner}; cleanup --name ${cluster} removes it)`,
+      why: `another state home made it (owner ${marker.owner}; cleanup --provider multipass --name ${cluster} --any-owner removes it)`,
     };
   return { ours: true };
 }
