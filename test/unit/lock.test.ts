@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -8,21 +8,25 @@ import { swarmup, tempHome } from '../support/cli.ts';
 
 /** One changing command at a time per cluster, tried through the real binary against a lock this test holds. */
 describe('cluster lock', () => {
-  it('a second up or down while one holds the lock is refused with exit 2, naming the holder; nothing is touched', async () => {
-    const home = tempHome();
-    const lock = ClusterLock.acquire(join(home, 'busy'), 'busy', 'up');
-    try {
-      for (const args of [['up'], ['down', '--yes'], ['scale', '--workers', '3']]) {
-        const r = await swarmup([...args, '--name', 'busy'], { SWARMUP_HOME: home });
-        expect(r.code, r.stderr).toBe(2);
-        expect(r.stderr).toContain(`cluster busy is busy: swarmup up (pid ${process.pid} on ${hostname()}`);
+  it(
+    'a second up or down while one holds the lock is refused with exit 2, naming the holder; nothing is touched',
+    { timeout: 60_000 },
+    async () => {
+      const home = tempHome();
+      const lock = ClusterLock.acquire(join(home, 'busy'), 'busy', 'up');
+      try {
+        for (const args of [['up'], ['down', '--yes'], ['scale', '--workers', '3']]) {
+          const r = await swarmup([...args, '--name', 'busy'], { SWARMUP_HOME: home });
+          expect(r.code, r.stderr).toBe(2);
+          expect(r.stderr).toContain(`cluster busy is busy: swarmup up (pid ${process.pid} on ${hostname()}`);
+        }
+      } finally {
+        lock.release();
       }
-    } finally {
-      lock.release();
-    }
-    // Given back, and the state folder that held only the lock is gone too.
-    expect(existsSync(join(home, 'busy'))).toBe(false);
-  });
+      // Given back, and the state folder that held only the lock is gone too.
+      expect(existsSync(join(home, 'busy'))).toBe(false);
+    },
+  );
 
   it("a stale lock (its process is gone) is taken over; another machine's lock is not", async () => {
     const home = tempHome();
@@ -36,6 +40,15 @@ describe('cluster lock', () => {
     const lock = ClusterLock.acquire(dir, 'stale', 'up');
     expect(lock.tookOver).toMatchObject({ pid: held.pid, command: 'up' });
     lock.release();
+
+    // A takeover guard left by a run that died while it held it is cleared too (its own rule: lock.ts).
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'lock'), JSON.stringify(held));
+    writeFileSync(join(dir, 'lock.takeover'), JSON.stringify({ ...held, command: 'takeover' }));
+    const again = ClusterLock.acquire(dir, 'stale', 'down');
+    expect(again.tookOver).toMatchObject({ pid: held.pid });
+    expect(readdirSync(dir)).toEqual(['lock']);
+    again.release();
 
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'lock'), JSON.stringify({ ...held, host: 'another-machine' }));
