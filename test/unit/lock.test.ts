@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { ClusterLock } from '../../src/state/lock.ts';
@@ -56,4 +56,36 @@ describe('cluster lock', () => {
       /on another-machine.*holds .*lock; wait for it to end, or remove that file if you know it has ended/s,
     );
   });
+
+  it('run (a playbook) and env are refused with exit 2 while a live process holds the lock, naming it', async () => {
+    const home = tempHome();
+    const dir = join(home, 'held');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'state.json'),
+      JSON.stringify({
+        name: 'held',
+        provider: 'docker',
+        managers: 1,
+        workers: 0,
+        updatedAt: '2026-01-01T00:00:00Z',
+      }),
+    );
+    // The holder: a real process of this machine that is still running.
+    const sleeper = execa('node', ['-e', 'setTimeout(() => {}, 60_000)'], { reject: false });
+    try {
+      const held = { pid: sleeper.pid!, host: hostname(), command: 'up', since: '2026-01-01T00:00:00Z' };
+      writeFileSync(join(dir, 'lock'), JSON.stringify(held) + '\n');
+      const playbook = resolve(import.meta.dirname, '../fixtures/hostnames.playbook.ts');
+      for (const args of [['run', playbook], ['env']]) {
+        const r = await swarmup([...args, '--name', 'held'], { SWARMUP_HOME: home });
+        expect(r.code, `${args[0]}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`cluster held is busy: swarmup up (pid ${sleeper.pid} on ${hostname()}`);
+      }
+      expect(JSON.parse(readFileSync(join(dir, 'lock'), 'utf8'))).toEqual(held);
+    } finally {
+      sleeper.kill();
+      await sleeper;
+    }
+  }, 60_000);
 });
