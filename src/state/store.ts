@@ -14,6 +14,7 @@ import type { HostSpec } from '../config/cluster.ts';
 import { KnownHostsFile } from '../transport/known-hosts.ts';
 import { errorMessage, InputError } from '../errors.ts';
 import { generateEd25519, publicKeyOf } from './cluster-key.ts';
+import { backupFiles, keepBackups } from './kept-backups.ts';
 
 /** What swarmup remembers about a cluster between runs. Never a token or an unlock key. */
 export interface ClusterState {
@@ -50,6 +51,13 @@ export interface ClusterState {
   /** ssh provider: the hosts of the last run, so a host taken out of the inventory can still be made to leave. */
   hosts?: HostSpec[];
   updatedAt: string;
+}
+
+/** What became of a removed cluster's backups: kept in a folder, or deleted (`down --delete-backups`). */
+export interface BackupsOutcome {
+  files: number;
+  keptIn?: string;
+  deleted?: boolean;
 }
 
 export function swarmupHome(): string {
@@ -149,8 +157,23 @@ export class StateStore {
     this.writeFile('unlock-key', key + '\n');
   }
 
-  remove(): void {
+  /** The cluster's backup archives (`backups/` in its state folder), by name. */
+  backupFiles(): string[] {
+    return backupFiles(join(this.dir, 'backups'));
+  }
+
+  /**
+   * The state folder goes; its backups are kept (moved beside the state home, see kept-backups.ts) unless
+   * `deleteBackups`. Says what became of them (undefined: there were none).
+   */
+  remove(opts: { deleteBackups?: boolean } = {}): BackupsOutcome | undefined {
+    const files = this.backupFiles().length;
+    const keptIn = opts.deleteBackups
+      ? undefined
+      : keepBackups(join(this.dir, 'backups'), swarmupHome(), this.cluster);
     rmSync(this.dir, { recursive: true, force: true });
+    if (files === 0) return undefined;
+    return keptIn ? { files, keptIn } : { files, deleted: true };
   }
 
   /** Created whole, only when no file of that name exists (false then): a hard link never replaces a file. */
