@@ -3,17 +3,20 @@ import { definePlaybook } from '../src/playbook/playbook.ts';
 import { leaveOwnNodes } from '../src/cluster/leave.ts';
 import { dockerEndpoint } from '../src/providers/docker/endpoint.ts';
 import { readOwner, recordDescribes } from '../src/state/owner.ts';
+import type { BackupsOutcome } from '../src/state/store.ts';
 
 /**
  * `swarmup down`: remove everything swarmup created for the cluster and nothing else. Machines swarmup created are
  * destroyed with everything labelled for the cluster; of machines the user brought (ssh), those swarmup joined
- * leave the swarm (never a node that was there before swarmup, nor a host of another swarm).
+ * leave the swarm (never a node that was there before swarmup, nor a host of another swarm). The state folder goes
+ * last; its backups are kept beside the state home (src/state/kept-backups.ts) unless `--delete-backups`.
  */
 export default definePlaybook({
   name: 'down',
   description: 'remove the cluster',
-  async run(ctx): Promise<{ removed: string[] }> {
+  async run(ctx): Promise<{ removed: string[]; backups?: BackupsOutcome }> {
     const removed: string[] = [];
+    let backups: BackupsOutcome | undefined;
     if (!ctx.provider.createsMachines) removed.push(...(await leaveOwnNodes(ctx)));
     await ctx.tasks(
       'remove resources',
@@ -55,12 +58,13 @@ export default definePlaybook({
                 'down',
                 `removed, but its record in ${ctx.state.dir} is kept: ${verdict.why}`,
               );
-            ctx.state.remove();
+            // The state folder goes; its backups are kept beside the state home unless --delete-backups.
+            backups = ctx.state.remove({ deleteBackups: !!ctx.options.deleteBackups });
           },
         },
       ],
       { concurrent: false },
     );
-    return { removed };
+    return { removed, ...(backups ? { backups } : {}) };
   },
 });

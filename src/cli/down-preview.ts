@@ -1,4 +1,7 @@
+import { join, sep } from 'node:path';
 import type { PlaybookContext } from '../playbook/playbook.ts';
+import { KEPT_BACKUPS } from '../state/kept-backups.ts';
+import { swarmupHome } from '../state/store.ts';
 
 /** What `down` is about to remove, as asked before the question on a terminal. */
 export interface RemovalPreview {
@@ -14,6 +17,11 @@ export interface RemovalPreview {
   context?: string;
   /** The cluster's state folder, when it exists. */
   stateDir?: string;
+  /**
+   * The backup archives in the state folder, when there are any: kept (moved to `keptUnder`), or deleted with it
+   * (`down --delete-backups`, no `keptUnder`).
+   */
+  backups?: { files: number; dir: string; keptUnder?: string };
 }
 
 /** The preview as printed before `[y/N]`. Pure. */
@@ -33,6 +41,14 @@ export function renderRemoval(p: RemovalPreview): string {
   }
   if (p.context) lines.push(`  docker context: ${p.context}`);
   if (p.stateDir) lines.push(`  state: ${p.stateDir} (the cluster's key and records)`);
+  if (p.backups) {
+    const what = `${p.backups.files} archive${p.backups.files === 1 ? '' : 's'} in ${p.backups.dir}`;
+    lines.push(
+      p.backups.keptUnder
+        ? `  backups: ${what}: kept, moved to ${p.backups.keptUnder}`
+        : `  backups: ${what}: deleted with it (--delete-backups)`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -49,6 +65,7 @@ export async function removalPreview(ctx: PlaybookContext): Promise<RemovalPrevi
       (await dockerCliPresent()) &&
       ownership(await contextDescriptionOf(name), ctx.cluster.name, ctx.state.dir) === 'ours')(),
   ]);
+  const files = ctx.state.backupFiles().length;
   const before = new Set(state?.preexisting ?? []);
   const leaving = Object.entries(state?.nodeIds ?? {})
     .filter(([, id]) => id && !before.has(id))
@@ -61,5 +78,16 @@ export async function removalPreview(ctx: PlaybookContext): Promise<RemovalPrevi
     leaving,
     ...(context ? { context: name } : {}),
     ...(ctx.state.exists() ? { stateDir: ctx.state.dir } : {}),
+    ...(files > 0
+      ? {
+          backups: {
+            files,
+            dir: join(ctx.state.dir, 'backups'),
+            ...(ctx.options.deleteBackups
+              ? {}
+              : { keptUnder: join(swarmupHome(), KEPT_BACKUPS, ctx.cluster.name) + sep }),
+          },
+        }
+      : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { ClusterLock } from '../state/lock.ts';
 import { connect } from './access.ts';
 import { contextName, ensureContext } from './docker-context.ts';
 import { forwardPaths, forwarderAnswers } from './forwarder.ts';
@@ -27,9 +28,18 @@ export async function envCommand(flags: ClusterFlags & { unset?: boolean }): Pro
   }
   return withCluster(flags, async (ctx) => {
     const { socket } = forwardPaths(ctx.state.dir);
-    // A forwarder that answers is kept; one that is gone (a reboot, a manager replaced) is started again.
-    const node = (await forwarderAnswers(ctx.state.dir)) ? undefined : await connect(ctx);
-    await ensureContext(ctx.cluster.name, ctx.state.dir, `unix://${socket}`);
+    // The forwarder, its ssh_config and the docker context are what up, down and recover write and remove too:
+    // env takes the cluster's lock while it reads and writes them. It holds it only that long (a second or two):
+    // the forwarder it may start runs on in the background, on its own, and never blocks another command.
+    const lock = ClusterLock.acquire(ctx.state.dir, ctx.cluster.name, 'env');
+    let node: string | undefined;
+    try {
+      // A forwarder that answers is kept; one that is gone (a reboot, a manager replaced) is started again.
+      node = (await forwarderAnswers(ctx.state.dir)) ? undefined : await connect(ctx);
+      await ensureContext(ctx.cluster.name, ctx.state.dir, `unix://${socket}`);
+    } finally {
+      lock.release();
+    }
     const dockerHostSet = !!process.env.DOCKER_HOST;
     if (dockerHostSet)
       process.stderr.write(

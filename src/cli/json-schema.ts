@@ -187,6 +187,13 @@ export const eventSchema = z.union([
     bytes: z.number().int().positive(),
     autolock: z.boolean(),
   }),
+  /** `down`: what became of the cluster's backups, kept (in that folder) or deleted (`--delete-backups`). */
+  z.strictObject({
+    event: z.literal('backups'),
+    files: z.number().int().positive(),
+    keptIn: z.string().min(1).optional(),
+    deleted: z.literal(true).optional(),
+  }),
   z.strictObject({
     event: z.literal('diagnose'),
     file: z.string().min(1),
@@ -244,6 +251,25 @@ export const statusSchema = z.strictObject({
     .optional(),
   /** Not verified: the one command that repairs it. */
   repair: z.string().min(1).optional(),
+});
+
+/**
+ * `ls --json`, after the clusters' lines: one line per `down` that kept a removed cluster's backups (no `cluster`
+ * field: a reader of clusters skips it).
+ */
+export const lsKeptSchema = z.strictObject({
+  removedCluster: z.string().min(1),
+  removedAt: z.iso.datetime().nullable(),
+  backupsDir: z.string().min(1),
+  backups: z
+    .array(
+      z.strictObject({
+        file: z.string().min(1),
+        bytes: z.number().int().nonnegative(),
+        createdAt: z.iso.datetime(),
+      }),
+    )
+    .min(1),
 });
 
 /** `ls --json`: one object per cluster of the state home, per line. */

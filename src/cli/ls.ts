@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../errors.ts';
 import { redact } from '../redact.ts';
+import { listKeptBackups, type KeptBackups } from '../state/kept-backups.ts';
 import { swarmupHome, type ClusterState } from '../state/store.ts';
 import type { Verification } from '../swarm/verify.ts';
 
@@ -31,6 +32,42 @@ export function lsRow(dirName: string, state: Partial<ClusterState>, createdMs: 
     updatedAt: state.updatedAt ?? null,
     ...(state.stoppedAt ? { stoppedAt: state.stoppedAt } : {}),
   };
+}
+
+/**
+ * The backups one `down` kept of a cluster it removed, as `ls --json` prints them: a line of its own, after the
+ * clusters' lines, with no `cluster` field (so a script reading clusters by that field skips it).
+ */
+export interface KeptRow {
+  removedCluster: string;
+  removedAt: string | null;
+  backupsDir: string;
+  backups: Array<{ file: string; bytes: number; createdAt: string }>;
+}
+
+/** A kept-backups line from what kept-backups.ts lists. Pure. */
+export function keptRow(k: KeptBackups): KeptRow {
+  return { removedCluster: k.cluster, removedAt: k.removedAt, backupsDir: k.dir, backups: k.files };
+}
+
+/** The human list of kept backups, after the clusters' table (nothing when there are none). Pure. */
+export function renderKept(rows: KeptRow[]): string {
+  if (rows.length === 0) return '';
+  const head = ['REMOVED CLUSTER', 'REMOVED', 'BACKUPS', 'FOLDER'];
+  const body = rows.map((r) => [
+    r.removedCluster,
+    r.removedAt ? r.removedAt.slice(0, 16).replace('T', ' ') : '-',
+    String(r.backups.length),
+    r.backupsDir,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const table = [head, ...body].map((cells) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('   ')
+      .trimEnd(),
+  );
+  return ['backups kept by down (restore: swarmup backup --restore FILE):', ...table].join('\n');
 }
 
 /** The live part of a row, from a status verification or its failure. Pure. */
@@ -123,11 +160,15 @@ async function check(cluster: string, deadlineMs: number): Promise<Verification 
 
 export async function lsCommand(opts: { check?: boolean; json?: boolean }): Promise<number> {
   const rows = recordedClusters();
+  const kept = listKeptBackups(swarmupHome()).map(keptRow);
   if (opts.check) {
     const lives = await Promise.all(rows.map((r) => check(r.cluster, 30_000)));
     rows.forEach((r, i) => (r.live = liveOf(lives[i]!)));
   }
-  if (opts.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
-  else process.stdout.write(renderLs(rows, !!opts.check) + '\n');
+  if (opts.json) for (const r of [...rows, ...kept]) process.stdout.write(JSON.stringify(r) + '\n');
+  else {
+    process.stdout.write(renderLs(rows, !!opts.check) + '\n');
+    if (kept.length) process.stdout.write('\n' + renderKept(kept) + '\n');
+  }
   return 0;
 }

@@ -23,6 +23,8 @@ export interface CommonOptions extends CliFlags {
   adopt?: boolean;
   /** The recorded swarm is gone (no host is a member of it): make a new one in its place. */
   newSwarm?: boolean;
+  /** `down`: delete the cluster's backups with its state folder (kept by default). */
+  deleteBackups?: boolean;
   /** No progress output at all (status --json prints one object; ls --check). */
   silent?: boolean;
   /** `--quiet`: only problems, errors and the result. */
@@ -86,6 +88,7 @@ export async function openContext(
     yes: opts.yes ?? false,
     ...(opts.adopt ? { adopt: true } : {}),
     ...(opts.newSwarm ? { newSwarm: true } : {}),
+    ...(opts.deleteBackups ? { deleteBackups: true } : {}),
     ...(opts.until ? { until: opts.until as RunOptions['until'] } : {}),
   };
   return new PlaybookContext(spec, provider, state, pool, progress, runOptions);

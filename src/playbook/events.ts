@@ -29,6 +29,7 @@ export type SwarmupEvent =
   | { event: 'error'; message: string; exitCode: number }
   | { event: 'backup'; node: string; file: string; bytes: number; autolock: boolean }
   | { event: 'diagnose'; file: string; nodes: number }
+  | { event: 'backups'; files: number; keptIn?: string; deleted?: boolean }
   | SmokeEvent
   | {
       event: 'summary';

@@ -40,6 +40,8 @@ export interface RunOptions {
   adopt?: boolean;
   /** Make a new swarm where the recorded one is gone (no host is a member of it any more). */
   newSwarm?: boolean;
+  /** `down --delete-backups`: the cluster's backups go with its state folder instead of being kept. */
+  deleteBackups?: boolean;
 }
 
 /** Changes applied so far in one command, shared by every context of that command (the summary's `changes`). */

@@ -13,12 +13,27 @@ export function isWellFormedEd25519(publicKey: string): boolean {
   return blob.subarray(4, 15).toString('ascii') === 'ssh-ed25519' && blob.readUInt32BE(15) === 32;
 }
 
+/** ssh2's key utilities. Required when needed, not imported at the top: the state store (and so every command) would load ssh2 at start. */
+function sshUtils(): typeof ssh2.utils {
+  return (createRequire(import.meta.url)('ssh2') as typeof ssh2).utils;
+}
+
 /** A new ed25519 key pair in OpenSSH format, never one of the malformed ones. */
 export function generateEd25519(comment: string): { private: string; public: string } {
-  // Required here, not imported at the top: the state store (and so every command) would load ssh2 at start.
-  const { utils } = createRequire(import.meta.url)('ssh2') as typeof ssh2;
+  const utils = sshUtils();
   for (;;) {
     const pair = utils.generateKeyPairSync('ed25519', { comment });
     if (isWellFormedEd25519(pair.public)) return pair;
   }
+}
+
+/**
+ * The OpenSSH public key line of a private key (the text of its file), as its `.pub` file has it; throws with
+ * why when the text is not an unencrypted private key ssh2 can read.
+ */
+export function publicKeyOf(privateKey: string, comment: string): string {
+  const key = sshUtils().parseKey(privateKey);
+  if (key instanceof Error) throw key;
+  if (!key.isPrivateKey()) throw new Error('a public key, not a private one');
+  return `${key.type} ${key.getPublicSSH().toString('base64')} ${comment}`;
 }

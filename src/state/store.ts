@@ -1,9 +1,20 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { HostSpec } from '../config/cluster.ts';
 import { KnownHostsFile } from '../transport/known-hosts.ts';
-import { generateEd25519 } from './cluster-key.ts';
+import { errorMessage, InputError } from '../errors.ts';
+import { generateEd25519, publicKeyOf } from './cluster-key.ts';
+import { backupFiles, keepBackups } from './kept-backups.ts';
 
 /** What swarmup remembers about a cluster between runs. Never a token or an unlock key. */
 export interface ClusterState {
@@ -40,6 +51,13 @@ export interface ClusterState {
   /** ssh provider: the hosts of the last run, so a host taken out of the inventory can still be made to leave. */
   hosts?: HostSpec[];
   updatedAt: string;
+}
+
+/** What became of a removed cluster's backups: kept in a folder, or deleted (`down --delete-backups`). */
+export interface BackupsOutcome {
+  files: number;
+  keptIn?: string;
+  deleted?: boolean;
 }
 
 export function swarmupHome(): string {
@@ -84,15 +102,33 @@ export class StateStore {
     return join(this.dir, 'id_ed25519');
   }
 
-  /** The cluster's own SSH key pair: made once (by the commands that create machines), private key 0600. */
+  /**
+   * The cluster's own SSH key pair: made once (by the commands that create machines), private key 0600. The
+   * machines trust only that private key, so it is never replaced: a missing public key is derived from it again,
+   * and a private key that cannot be read is an error naming its file (exit 2), never a reason for a new pair.
+   */
   clusterKey(): { privateKeyPath: string; publicKey: string } {
     this.ensure();
     const priv = this.clusterKeyPath();
     const pub = join(this.dir, 'id_ed25519.pub');
-    if (!existsSync(priv) || !existsSync(pub)) {
-      const pair = generateEd25519(`swarmup-${this.cluster}`);
-      this.writeFile('id_ed25519', pair.private);
-      this.writeFile('id_ed25519.pub', pair.public + '\n');
+    const comment = `swarmup-${this.cluster}`;
+    if (!existsSync(priv)) {
+      const pair = generateEd25519(comment);
+      // Created only where no private key is, even one another run wrote meanwhile (then its public key is used).
+      if (this.createFile('id_ed25519', pair.private)) this.writeFile('id_ed25519.pub', pair.public + '\n');
+    }
+    if (!existsSync(pub)) {
+      let derived: string;
+      try {
+        derived = publicKeyOf(readFileSync(priv, 'utf8'), comment);
+      } catch (err) {
+        throw new InputError(
+          `${priv}: the cluster's private key cannot be read (${errorMessage(err)}) and its public key ` +
+            `${pub} is missing; the cluster's machines trust only this key, so no new one is made: put back a ` +
+            'readable copy of it (or its .pub file)',
+        );
+      }
+      this.writeFile('id_ed25519.pub', derived + '\n');
     }
     return { privateKeyPath: priv, publicKey: readFileSync(pub, 'utf8').trim() };
   }
@@ -121,8 +157,40 @@ export class StateStore {
     this.writeFile('unlock-key', key + '\n');
   }
 
-  remove(): void {
+  /** The cluster's backup archives (`backups/` in its state folder), by name. */
+  backupFiles(): string[] {
+    return backupFiles(join(this.dir, 'backups'));
+  }
+
+  /**
+   * The state folder goes; its backups are kept (moved beside the state home, see kept-backups.ts) unless
+   * `deleteBackups`. Says what became of them (undefined: there were none).
+   */
+  remove(opts: { deleteBackups?: boolean } = {}): BackupsOutcome | undefined {
+    const files = this.backupFiles().length;
+    const keptIn = opts.deleteBackups
+      ? undefined
+      : keepBackups(join(this.dir, 'backups'), swarmupHome(), this.cluster);
     rmSync(this.dir, { recursive: true, force: true });
+    if (files === 0) return undefined;
+    return keptIn ? { files, keptIn } : { files, deleted: true };
+  }
+
+  /** Created whole, only when no file of that name exists (false then): a hard link never replaces a file. */
+  private createFile(name: string, content: string): boolean {
+    const file = join(this.dir, name);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, content, { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    try {
+      linkSync(tmp, file);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
   }
 
   /** Written whole or not at all: a temporary file beside it, then renamed over it. */

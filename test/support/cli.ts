@@ -2,7 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { cleanupEventSchema, eventSchema, lsRowSchema, statusSchema } from '../../src/cli/json-schema.ts';
+import {
+  cleanupEventSchema,
+  eventSchema,
+  lsKeptSchema,
+  lsRowSchema,
+  statusSchema,
+} from '../../src/cli/json-schema.ts';
 import { execa } from 'execa';
 
 const BIN = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
@@ -48,7 +54,7 @@ export function checkJsonOutput(args: string[], stdout: string): void {
   const schemas: Record<string, z.ZodType> = {
     status: statusOrError,
     cleanup: cleanupEventSchema,
-    ls: z.union([lsRowSchema, eventSchema]),
+    ls: z.union([lsRowSchema, lsKeptSchema, eventSchema]),
   };
   const schema = schemas[command] ?? eventSchema;
   for (const [i, line] of lines.entries()) {

@@ -72,4 +72,31 @@ describe('down: what it removes, shown before the question', () => {
     });
     expect(gone).toContain('  nothing of it found there');
   });
+
+  it('backups in the state folder: said kept (and where), or deleted with --delete-backups', () => {
+    const base = {
+      cluster: 'lab',
+      location: 'the hosts of lab.yaml',
+      createsMachines: false,
+      resources: [],
+      leaving: [],
+      stateDir: '/home/u/.swarmup/lab',
+    };
+    expect(
+      renderRemoval({
+        ...base,
+        backups: {
+          files: 2,
+          dir: '/home/u/.swarmup/lab/backups',
+          keptUnder: '/home/u/.swarmup/_backups/lab/',
+        },
+      }).split('\n'),
+    ).toContain(
+      '  backups: 2 archives in /home/u/.swarmup/lab/backups: kept, moved to /home/u/.swarmup/_backups/lab/',
+    );
+    expect(
+      renderRemoval({ ...base, backups: { files: 1, dir: '/home/u/.swarmup/lab/backups' } }).split('\n'),
+    ).toContain('  backups: 1 archive in /home/u/.swarmup/lab/backups: deleted with it (--delete-backups)');
+    expect(renderRemoval(base)).not.toContain('backups');
+  });
 });

@@ -5,6 +5,8 @@ import { builtin } from '../builtin.ts';
 import { execute, finish, inputOrExit, type SetExit } from '../execute.ts';
 import { common, providerFlags, smokeFlags, swarmFlags } from '../options.ts';
 import { planOnly } from '../plan-only.ts';
+import type { PlaybookContext } from '../../playbook/playbook.ts';
+import type { BackupsOutcome } from '../../state/store.ts';
 import type { CommonOptions } from '../session.ts';
 import { smokeOptions, type SmokeFlags } from '../smoke-flags.ts';
 
@@ -168,7 +170,10 @@ export function registerStart(program: Command, setExit: SetExit): void {
 /** `down`: everything swarmup created goes. */
 export function registerDown(program: Command, setExit: SetExit): void {
   providerFlags(
-    common(program.command('down').description('remove everything swarmup created for the cluster')),
+    common(program.command('down').description('remove everything swarmup created for the cluster')).option(
+      '--delete-backups',
+      "delete the cluster's backups too (default: kept in $SWARMUP_HOME/_backups/<name>/)",
+    ),
     false,
   ).action(async (opts: CommonOptions) => {
     setExit(
@@ -194,14 +199,26 @@ export function registerDown(program: Command, setExit: SetExit): void {
           }
           const access = await import('../access.ts');
           await access.stopAccess(ctx);
-          await (await builtin.down()).run(ctx);
+          const { backups } = await (await builtin.down()).run(ctx);
           await access.removeAccess(ctx);
+          if (backups) reportBackups(ctx, backups);
           return finish(ctx, started, undefined, 'removed');
         },
         'down',
       ),
     );
   });
+}
+
+/** Where down put the cluster's backups (or that it deleted them): a line, or with --json a `backups` event. */
+function reportBackups(ctx: PlaybookContext, b: BackupsOutcome): void {
+  const n = `${b.files} backup${b.files === 1 ? '' : 's'}`;
+  if (ctx.reporter.json) ctx.reporter.emit({ event: 'backups', ...b });
+  else if (b.keptIn)
+    process.stdout.write(
+      `${n} of ${ctx.cluster.name} kept in ${b.keptIn} (swarmup ls lists them; swarmup backup --restore FILE)\n`,
+    );
+  else process.stdout.write(`${n} of ${ctx.cluster.name} deleted (--delete-backups)\n`);
 }
 
 /** `wizard`: questions -> a config file -> optionally up. */

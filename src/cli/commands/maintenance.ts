@@ -100,12 +100,17 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .description('run a playbook against an inventory')
     .action(async (file: string, opts: CommonOptions) => {
       setExit(
-        await execute(opts, async (ctx, started) => {
-          const { loadPlaybook } = await import('../../playbook/load.ts');
-          const playbook: Playbook = await loadPlaybook(file);
-          await playbook.run(ctx.withHosts(await ctx.provider.reach()));
-          return finish(ctx, started, undefined, `playbook ${playbook.name} done`);
-        }),
+        await execute(
+          opts,
+          async (ctx, started) => {
+            const { loadPlaybook } = await import('../../playbook/load.ts');
+            const playbook: Playbook = await loadPlaybook(file);
+            await playbook.run(ctx.withHosts(await ctx.provider.reach()));
+            return finish(ctx, started, undefined, `playbook ${playbook.name} done`);
+          },
+          // A playbook changes the hosts as up and down do: one at a time per cluster.
+          'run',
+        ),
       );
     });
 }
