@@ -137,7 +137,7 @@ export async function inTerminal(
       ms,
       async (seen) => {
         const text = await screen();
-        seen(`the screen:\n${text}`);
+        seen(`the screen:\n${text.trimEnd()}`);
         return pattern.test(text) ? text : undefined;
       },
       200,
