@@ -12,6 +12,7 @@ import {
   tempHome,
   type CliResult,
 } from '../support/cli.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /** The main job on real engines: `swarmup up` of 3 managers + 2 workers in node containers on the local engine. */
 const NAME = `e2e-docker-${process.pid}`; // a run id: two runs on one engine never collide
@@ -194,11 +195,16 @@ describe('docker provider: up, re-run, repair, down', () => {
     await execa('docker', ['restart', '-t', '1', node]);
     expect(await portOf()).not.toBe(before);
     // Its engine starts at boot; wait for it, so what is tested is the SSH trust alone.
-    for (let i = 0; i < 100; i++) {
-      const info = await execa('docker', ['exec', node, 'docker', 'info'], { reject: false });
-      if (info.exitCode === 0) break;
-      await new Promise((res) => setTimeout(res, 200));
-    }
+    await waitUntil(
+      `the engine of ${node} to answer after the restart`,
+      30_000,
+      async (seen) => {
+        const info = await execa('docker', ['exec', node, 'docker', 'info'], { reject: false });
+        seen(`docker info exit ${info.exitCode}: ${String(info.stderr).trim().slice(0, 200)}`);
+        return info.exitCode === 0 ? true : undefined;
+      },
+      200,
+    );
     // Every host is reached over SSH again (host facts, one command each): the restarted one by its pinned key.
     const r = await run('engine', 'install', '--json');
     expect(r.code, r.stderr).toBe(0);

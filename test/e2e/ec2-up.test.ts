@@ -32,6 +32,7 @@ import { inNode, tempHome } from '../support/cli.ts';
 const url = inject('motoUrl');
 const home = tempHome();
 Object.assign(process.env, motoEnv(url, home));
+/** The node containers SSH goes to: a run id, so another run's set-up (or down) never touches this run's nodes. */
 const NODES = `e2e-ec2-nodes-${process.pid}`;
 let nodes: Machine[] = [];
 const nodeProvider = () =>
@@ -61,7 +62,7 @@ describe('up --provider ec2, end to end (emulated AWS, SSH to node containers)',
   let config: string;
   const ec2Options = {
     pollMs: 100,
-    // Test only: instance lab-manager-1 is reached at node container e2e-ec2-nodes-manager-1, and so on.
+    // Test only: instance lab-manager-1 is reached at node container <NODES>-manager-1, and so on.
     sshTargetFor: (i: { name: string }) => {
       const n = nodes.find((m) => m.name === i.name.replace(/^lab-/, `${NODES}-`))!;
       return { address: n.address, port: n.port, advertiseAddress: n.advertiseAddress };

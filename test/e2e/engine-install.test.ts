@@ -9,6 +9,7 @@ import type { Machine } from '../../src/providers/provider.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { bareNode } from '../support/bare-nodes.ts';
 import { allText, inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { unusedAddressOf } from '../support/networks.ts';
 
 /**
  * Engines on fresh machines: three bare Debian machines (sshd, sudo, a non-root user, no Docker) listed in a config
@@ -109,11 +110,14 @@ describe('engine install on bare machines, as a non-root user', () => {
       'DROP',
     ]);
     try {
-      const bad = config('bad.yaml', (m, i) => (i === 1 ? '10.254.254.254' : m.advertiseAddress));
+      // An address of the machines' own network that no host has (tests send packets nowhere else).
+      const elsewhere = await unusedAddressOf(`swarmup-${MACHINES}`);
+      expect(machines.map((m) => m.advertiseAddress)).not.toContain(elsewhere);
+      const bad = config('bad.yaml', (m, i) => (i === 1 ? elsewhere : m.advertiseAddress));
       const r = await run('up', '--config', bad);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(
-        /bare-2: pre-flight \(address\): advertise address 10\.254\.254\.254 is not an address of this host/,
+      expect(r.stderr).toContain(
+        `bare-2: pre-flight (address): advertise address ${elsewhere} is not an address of this host`,
       );
       expect(r.stderr).toMatch(/bare-1: pre-flight \(ports\): 2377\/tcp is not reachable from bare-\d/);
       // The hint names the port, the direction and both hosts.

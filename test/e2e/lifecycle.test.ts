@@ -13,6 +13,7 @@ import {
   tempHome,
   type CliResult,
 } from '../support/cli.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * Life after bring-up on real engines (node containers): scale up and down with quorum held, heal a lost manager in
@@ -260,11 +261,11 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
     await execa('docker', ['rm', '-f', victim]);
     await execa('docker', ['volume', 'rm', `${victim}-docker`]);
     // The managers notice a missing peer after a few missed heartbeats.
-    for (let i = 0; i < 60; i++) {
+    await waitUntil(`${leader} to list ${victim} Unreachable`, 30_000, async (seen) => {
       const row = (await nodeLs(leader.slice(NAME.length + 1))).find((r) => r.hostname === victim);
-      if (row?.manager === 'Unreachable') break;
-      await sleep(500);
-    }
+      seen(row ? `manager status "${row.manager}"` : 'not listed');
+      return row?.manager === 'Unreachable' ? true : undefined;
+    });
     const status = await run('status');
     expect(status.code).not.toBe(0);
     expect(status.stderr).toContain(`${victim}: machine is missing or not running`);
@@ -288,11 +289,16 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
       await execa('docker', ['volume', 'rm', `${n}-docker`]);
     }
     // Wait until the survivor itself says there is no leader (about 40 s after the loss).
-    for (let i = 0; i < 120; i++) {
-      const info = await inNode(survivor, ['docker', 'info', '--format', '{{json .Swarm}}']);
-      if (/does not have a leader/.test(info)) break;
-      await sleep(1000);
-    }
+    await waitUntil(
+      `${survivor} to say the swarm has no leader`,
+      120_000,
+      async (seen) => {
+        const info = await inNode(survivor, ['docker', 'info', '--format', '{{json .Swarm}}']);
+        seen(info.slice(0, 300));
+        return /does not have a leader/.test(info) ? true : undefined;
+      },
+      1000,
+    );
     const before = {
       containers: (await labelled('ps -a', NAME)).sort(),
       survivor: await swarmState(survivor),

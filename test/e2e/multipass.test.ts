@@ -13,17 +13,23 @@ import { inNode, summaryOf, swarmup, tempHome } from '../support/cli.ts';
  * (the cluster's key for `ubuntu`, the owner marker, the engine install script), at an address on a bridge network.
  * One cluster for the whole file: up 3+2, a refused name clash, scale down, cleanup of an orphan, down.
  */
-const NAME = 'mp';
+/** The run id: in the cluster's name (so in every VM's, the node containers' names) and on the stand-in's label. */
+const RUN = `mp-${process.pid}`;
+const NAME = RUN;
+const vm = (node: string) => `${NAME}-${node}`;
 const home = tempHome('swarmup-mp-');
 const standInHome = mkdtempSync(join(tmpdir(), 'multipass-stand-in-'));
 const STAND_IN = resolve(import.meta.dirname, '../support/multipass-stand-in');
 const env = {
   SWARMUP_HOME: home,
   MULTIPASS_STAND_IN_HOME: standInHome,
+  MULTIPASS_STAND_IN_RUN: RUN,
   PATH: `${STAND_IN}${delimiter}${process.env.PATH ?? ''}`,
 };
 /** A VM of the cluster's naming that swarmup did not create (no marker): must never be touched. */
-const FOREIGN = `${NAME}-worker-3`;
+const FOREIGN = vm('worker-3');
+/** The cluster of an orphan VM (its marker is this state home's, the cluster's record is gone). */
+const GONE = `gone-${process.pid}`;
 
 const mp = (args: string[], input?: string) =>
   execa(join(STAND_IN, 'multipass'), args, {
@@ -49,7 +55,7 @@ const run = (...args: string[]) => swarmup([...args, '--name', NAME, '--json'], 
 async function removeEverything(): Promise<void> {
   const names = await vmNames().catch(() => []);
   if (names.length > 0) await mp(['delete', '--purge', ...names]);
-  await execa('docker', ['network', 'rm', 'swarmup-multipass-stand-in'], { reject: false });
+  await execa('docker', ['network', 'rm', `swarmup-multipass-stand-in-${RUN}`], { reject: false });
 }
 
 describe('stand-in: up --provider multipass, end to end (a stand-in multipass on PATH, VMs as node containers)', () => {
@@ -78,20 +84,16 @@ describe('stand-in: up --provider multipass, end to end (a stand-in multipass on
     const s = summaryOf(r);
     expect(s.ok).toBe(true);
     expect(s.nodes.map((n) => [n.name, n.role, n.state])).toEqual([
-      ['mp-manager-1', 'manager', 'ready'],
-      ['mp-manager-2', 'manager', 'ready'],
-      ['mp-manager-3', 'manager', 'ready'],
-      ['mp-worker-1', 'worker', 'ready'],
-      ['mp-worker-2', 'worker', 'ready'],
+      [vm('manager-1'), 'manager', 'ready'],
+      [vm('manager-2'), 'manager', 'ready'],
+      [vm('manager-3'), 'manager', 'ready'],
+      [vm('worker-1'), 'worker', 'ready'],
+      [vm('worker-2'), 'worker', 'ready'],
     ]);
     const launches = calls().filter((c) => c[0] === 'launch' && c.includes('--name') && c[3] !== FOREIGN);
-    expect(launches.map((c) => c[3]).sort()).toEqual([
-      'mp-manager-1',
-      'mp-manager-2',
-      'mp-manager-3',
-      'mp-worker-1',
-      'mp-worker-2',
-    ]);
+    expect(launches.map((c) => c[3]).sort()).toEqual(
+      ['manager-1', 'manager-2', 'manager-3', 'worker-1', 'worker-2'].map(vm),
+    );
     for (const c of launches)
       expect(c.slice(4)).toEqual([
         '--cpus',
@@ -106,7 +108,7 @@ describe('stand-in: up --provider multipass, end to end (a stand-in multipass on
         '600',
       ]);
     // The swarm as the test reads it inside a node: 5 Ready nodes, each advertised at its VM address.
-    const ls = await inNode('mp-manager-1', [
+    const ls = await inNode(vm('manager-1'), [
       'docker',
       'node',
       'ls',
@@ -114,29 +116,29 @@ describe('stand-in: up --provider multipass, end to end (a stand-in multipass on
       '{{.Hostname}} {{.Status}}',
     ]);
     expect(ls.split('\n').sort()).toEqual(
-      ['mp-manager-1', 'mp-manager-2', 'mp-manager-3', 'mp-worker-1', 'mp-worker-2'].map((n) => `${n} Ready`),
+      ['manager-1', 'manager-2', 'manager-3', 'worker-1', 'worker-2'].map((n) => `${vm(n)} Ready`),
     );
-    const info = JSON.parse(String((await mp(['info', '--format', 'json', 'mp-worker-2'])).stdout)) as {
+    const info = JSON.parse(String((await mp(['info', '--format', 'json', vm('worker-2')])).stdout)) as {
       info: Record<string, { ipv4: string[] }>;
     };
-    const addr = await inNode('mp-manager-1', [
+    const addr = await inNode(vm('manager-1'), [
       'docker',
       'node',
       'inspect',
-      'mp-worker-2',
+      vm('worker-2'),
       '--format',
       '{{.Status.Addr}}',
     ]);
-    expect(addr).toBe(info.info['mp-worker-2']!.ipv4[0]);
+    expect(addr).toBe(info.info[vm('worker-2')]!.ipv4[0]);
     // swarmup logged in as ubuntu with the cluster's key, and the marker names this cluster and state home.
     const owner = readFileSync(join(home, 'owner'), 'utf8').trim();
-    expect(await inNode('mp-worker-2', ['cat', '/etc/swarmup/owner'])).toBe(
-      markerText({ cluster: NAME, owner, node: 'mp-worker-2' }).trim(),
+    expect(await inNode(vm('worker-2'), ['cat', '/etc/swarmup/owner'])).toBe(
+      markerText({ cluster: NAME, owner, node: vm('worker-2') }).trim(),
     );
-    expect(await inNode('mp-worker-2', ['cat', '/home/ubuntu/.ssh/authorized_keys'])).toBe(
+    expect(await inNode(vm('worker-2'), ['cat', '/home/ubuntu/.ssh/authorized_keys'])).toBe(
       readFileSync(join(home, NAME, 'id_ed25519.pub'), 'utf8').trim(),
     );
-    expect(await inNode('mp-worker-2', ['id', '-nG', 'ubuntu'])).toMatch(/\bdocker\b/);
+    expect(await inNode(vm('worker-2'), ['id', '-nG', 'ubuntu'])).toMatch(/\bdocker\b/);
     expect(await vmNames()).toContain(FOREIGN);
   });
 
@@ -144,58 +146,77 @@ describe('stand-in: up --provider multipass, end to end (a stand-in multipass on
     const before = calls().filter((c) => c[0] === 'launch').length;
     const r = await run('up', '--provider', 'multipass', '--workers', '3', '--yes');
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stdout + r.stderr).toMatch(
-      /mp-worker-3: a Multipass VM of that name exists that swarmup did not create for cluster mp: it has no swarmup marker/,
+    expect(r.stdout + r.stderr).toContain(
+      `${FOREIGN}: a Multipass VM of that name exists that swarmup did not create for cluster ${NAME}: it has no swarmup marker`,
     );
     expect(calls().filter((c) => c[0] === 'launch')).toHaveLength(before);
     expect(await vmNames()).toContain(FOREIGN);
   });
 
-  it('scale to 3+1 deletes and purges exactly one VM', async () => {
+  it('scale to 3+1 deletes and purges exactly one VM (never a bare purge)', async () => {
     const r = await run('scale', '--managers', '3', '--workers', '1', '--yes');
     expect(r.code, r.stderr).toBe(0);
-    expect(summaryOf(r).nodes.map((n) => n.name)).toEqual([
-      'mp-manager-1',
-      'mp-manager-2',
-      'mp-manager-3',
-      'mp-worker-1',
+    expect(summaryOf(r).nodes.map((n) => n.name)).toEqual(
+      ['manager-1', 'manager-2', 'manager-3', 'worker-1'].map(vm),
+    );
+    expect(calls().filter((c) => c[0] === 'delete')).toEqual([['delete', '--purge', vm('worker-2')]]);
+    expect(calls().filter((c) => c[0] === 'purge')).toEqual([]);
+    expect(await vmNames()).toEqual([
+      ...['manager-1', 'manager-2', 'manager-3', 'worker-1'].map(vm),
+      FOREIGN,
     ]);
-    expect(calls().filter((c) => c[0] === 'delete')).toEqual([['delete', '--purge', 'mp-worker-2']]);
-    expect(await vmNames()).toEqual(['mp-manager-1', 'mp-manager-2', 'mp-manager-3', 'mp-worker-1', FOREIGN]);
   });
 
   it('cleanup removes an orphan of this state home, never the live cluster nor an unmarked VM', async () => {
     const owner = readFileSync(join(home, 'owner'), 'utf8').trim();
     const orphan = `#cloud-config\nwrite_files:\n  - path: /etc/swarmup/owner\n    content: |\n${markerText({
-      cluster: 'gone',
+      cluster: GONE,
       owner,
-      node: 'gone-worker-1',
+      node: `${GONE}-worker-1`,
     })
       .split('\n')
       .filter(Boolean)
       .map((l) => `      ${l}`)
       .join('\n')}\n`;
-    expect((await mp(['launch', '--name', 'gone-worker-1', '--cloud-init', '-'], orphan)).exitCode).toBe(0);
+    expect((await mp(['launch', '--name', `${GONE}-worker-1`, '--cloud-init', '-'], orphan)).exitCode).toBe(
+      0,
+    );
     const r = await swarmup(['cleanup', '--provider', 'multipass', '--yes', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.events.filter((e) => e.event === 'removed').map((e) => e.what)).toEqual([
-      'gone: VM gone-worker-1',
+      `${GONE}: VM ${GONE}-worker-1`,
     ]);
     const found = r.events.filter((e) => e.event === 'cluster');
     expect(found.map((e) => [e.cluster, e.selected])).toEqual([
-      ['gone', true],
+      [GONE, true],
       [NAME, false],
     ]);
-    expect(await vmNames()).toEqual(['mp-manager-1', 'mp-manager-2', 'mp-manager-3', 'mp-worker-1', FOREIGN]);
+    expect(await vmNames()).toEqual([
+      ...['manager-1', 'manager-2', 'manager-3', 'worker-1'].map(vm),
+      FOREIGN,
+    ]);
+    expect(calls().filter((c) => c[0] === 'purge')).toEqual([]);
   });
 
-  it('down deletes every VM of the cluster and its state; the unmarked VM stays', async () => {
+  it('down deletes every VM of the cluster and its state, never with a bare purge: the unmarked VM and a VM the user deleted (still recoverable) stay', async () => {
+    // The user's own VM, deleted but not purged: `multipass recover` would bring it back; a bare purge would not.
+    const mine = `mine-${process.pid}`;
+    expect((await mp(['launch', '--name', mine, '--cloud-init', '-'], '#cloud-config\n{}\n')).exitCode).toBe(
+      0,
+    );
+    expect((await mp(['delete', mine])).exitCode).toBe(0);
     const r = await run('down', '--yes');
     expect(r.code, r.stderr).toBe(0);
-    expect(await vmNames()).toEqual([FOREIGN]);
+    expect(await vmNames()).toEqual([FOREIGN, mine].sort());
+    const listed = JSON.parse(String((await mp(['list', '--format', 'json'])).stdout)) as {
+      list: Array<{ name: string; state: string }>;
+    };
+    expect(listed.list.find((v) => v.name === mine)?.state).toBe('Deleted');
+    // Every call swarmup (and this file) made: `purge` never, with or without arguments.
+    expect(calls().filter((c) => c[0] === 'purge')).toEqual([]);
     expect(existsSync(join(home, NAME))).toBe(false);
-    // The VM that was never swarmup's goes by its owner's hand, and then Multipass lists nothing.
-    await mp(['delete', '--purge', FOREIGN]);
+    // The VMs that were never swarmup's go by their owner's hand, and then Multipass lists nothing.
+    await mp(['delete', '--purge', FOREIGN, mine]);
     expect(await vmNames()).toEqual([]);
   });
 });

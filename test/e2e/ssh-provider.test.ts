@@ -59,6 +59,36 @@ const hostEntry = (b: Box, i: number) => ({
   advertiseAddress: b.ip,
 });
 
+const COUNT_CHAIN = 'swarmup-test-ssh';
+
+/** Start counting the SSH connections a box is asked for, by where they come from (iptables counters only). */
+async function countSshConnections(b: Box, bastion: string): Promise<void> {
+  await sshConnectionsCounted(b).catch(() => undefined);
+  const rules = [
+    `iptables -N ${COUNT_CHAIN}`,
+    `iptables -A ${COUNT_CHAIN} -i lo -j RETURN`,
+    `iptables -A ${COUNT_CHAIN} -s ${bastion} -j RETURN`,
+    `iptables -A ${COUNT_CHAIN} -j RETURN`,
+    `iptables -I INPUT 1 -p tcp --dport 22 --syn -j ${COUNT_CHAIN}`,
+  ];
+  await inNode(b.container, ['sh', '-c', rules.join(' && ')]);
+}
+
+/** The counts since countSshConnections, and the counting rules removed. */
+async function sshConnectionsCounted(b: Box): Promise<{ self: number; bastion: number; other: number }> {
+  const out = await inNode(b.container, ['iptables', '-L', COUNT_CHAIN, '-v', '-n', '-x']);
+  await inNode(b.container, [
+    'sh',
+    '-c',
+    `iptables -D INPUT -p tcp --dport 22 --syn -j ${COUNT_CHAIN}; iptables -F ${COUNT_CHAIN}; iptables -X ${COUNT_CHAIN}`,
+  ]);
+  const [self, bastion, other] = out
+    .split('\n')
+    .filter((l) => /^\s*\d+\s+\d+\s+RETURN/.test(l))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+  return { self: self!, bastion: bastion!, other: other! };
+}
+
 describe('ssh provider: machines from a config file', () => {
   let good: string;
 
@@ -167,8 +197,21 @@ describe('ssh provider: machines from a config file', () => {
     const back = await run('up', '--config', good, '--json');
     expect(back.code, back.stderr).toBe(0);
     expect(summaryOf(back).ok).toBe(true);
-    expect((await swarmState(node3.container)).clusterId).toBe('');
-    expect((await swarmState(node3.container)).state).toBe('active');
+    // Back in the same swarm: a new node (it left), as a worker, listed Ready by node-1 of the same cluster.
+    const rejoined = await swarmState(node3.container);
+    expect(rejoined).toMatchObject({ state: 'active', clusterId: '' });
+    expect(rejoined.nodeId).not.toBe(old.nodeId);
+    expect(
+      await inNode(boxes[0]!.container, [
+        'docker',
+        'node',
+        'inspect',
+        rejoined.nodeId,
+        '--format',
+        '{{.Status.State}}',
+      ]),
+    ).toBe('ready');
+    expect((await swarmState(boxes[0]!.container)).clusterId).toBe(before.clusterId);
   });
 
   it('reaches the hosts through a bastion (ssh.bastion), one jump connection shared by all', async () => {
@@ -187,10 +230,23 @@ describe('ssh provider: machines from a config file', () => {
         hosts: boxes.slice(0, 5).map((b, i) => ({ name: `node-${i + 1}`, address: b.ip })),
       }),
     );
-    const r = await run('status', '--config', viaBastion, '--json');
+    // Each host's sshd counts the SSH connections it is asked for (TCP SYNs to port 22): from itself (lo), from
+    // the bastion's address, from anywhere else (this machine, through the published port).
+    const counted = boxes.slice(0, 5);
+    await Promise.all(counted.map((b) => countSshConnections(b, boxes[0]!.ip)));
+    let seen: Array<Awaited<ReturnType<typeof sshConnectionsCounted>>> = [];
+    const r = await run('status', '--config', viaBastion, '--json').finally(async () => {
+      seen = await Promise.all(counted.map((b) => sshConnectionsCounted(b)));
+    });
     expect(r.code, r.stderr).toBe(0);
     const status = JSON.parse(r.stdout) as { nodes: Array<{ state: string }> };
     expect(status.nodes.map((n) => n.state)).toEqual(['ready', 'ready', 'ready', 'ready', 'ready']);
+    // One connection from this machine, to the bastion; every host (the bastion's own sshd as node-1 too) reached
+    // once, through it.
+    expect(seen).toEqual([
+      { self: 1, bastion: 0, other: 1 },
+      ...counted.slice(1).map(() => ({ self: 0, bastion: 1, other: 0 })),
+    ]);
   });
 
   it('a host of a different swarm is reported and left alone', async () => {

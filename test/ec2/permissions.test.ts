@@ -11,7 +11,7 @@ import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { throwawayPublicKey } from '../../src/providers/ec2/permission-check.ts';
 import { dryRunProbes } from '../../src/providers/ec2/permissions.ts';
 import type { PermissionCheck } from '../../src/providers/permission-report.ts';
-import { motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
+import { clusterInstances, motoEc2, motoEnv, motoImage, recordCalls, resetMoto } from '../support/aws.ts';
 import { swarmup, tempHome } from '../support/cli.ts';
 
 /**
@@ -40,6 +40,22 @@ async function everything() {
     keys: keys.map((k) => k.KeyName),
   };
 }
+
+/** Every change swarmup makes in EC2, each asked with DryRun. */
+const DRY_RUN_ACTIONS = [
+  'ec2:AuthorizeSecurityGroupIngress',
+  'ec2:CreateSecurityGroup',
+  'ec2:CreateTags',
+  'ec2:DeleteKeyPair',
+  'ec2:DeleteSecurityGroup',
+  'ec2:DeleteVolume',
+  'ec2:ImportKeyPair',
+  'ec2:RevokeSecurityGroupIngress',
+  'ec2:RunInstances',
+  'ec2:StartInstances',
+  'ec2:StopInstances',
+  'ec2:TerminateInstances',
+];
 
 const permissionsOf = (events: Array<Record<string, unknown>>) =>
   (events.find((e) => e.event === 'plan')?.permissions ?? []) as PermissionCheck[];
@@ -116,20 +132,7 @@ describe('permission check (DryRun) against the emulator', () => {
     expect(json.code, json.stderr).toBe(0);
     const checks = permissionsOf(json.events);
     const dry = checks.filter((c) => c.how === 'dry-run');
-    expect([...new Set(dry.map((c) => c.action))].sort()).toEqual([
-      'ec2:AuthorizeSecurityGroupIngress',
-      'ec2:CreateSecurityGroup',
-      'ec2:CreateTags',
-      'ec2:DeleteKeyPair',
-      'ec2:DeleteSecurityGroup',
-      'ec2:DeleteVolume',
-      'ec2:ImportKeyPair',
-      'ec2:RevokeSecurityGroupIngress',
-      'ec2:RunInstances',
-      'ec2:StartInstances',
-      'ec2:StopInstances',
-      'ec2:TerminateInstances',
-    ]);
+    expect([...new Set(dry.map((c) => c.action))].sort()).toEqual(DRY_RUN_ACTIONS);
     for (const c of dry) expect(c.status, c.call).toBe('allowed');
     expect(checks.find((c) => c.action === 'sts:GetCallerIdentity')).toMatchObject({
       how: 'by-use',
@@ -166,21 +169,65 @@ describe('permission check (DryRun) against the emulator', () => {
       env,
     );
     expect(up.code, up.stderr).toBe(0);
-    // up announced the check in its plan event, before its first change.
-    expect(permissionsOf(up.events).filter((c) => c.status !== 'allowed' && c.how === 'dry-run')).toEqual([]);
+    // up announced the check in its plan event, before its first change: every change asked, every one allowed.
+    const dryRun = (checks: PermissionCheck[]) =>
+      checks.filter((c) => c.how === 'dry-run').map((c) => `${c.status} ${c.action}`);
+    expect(new Set(dryRun(permissionsOf(up.events)))).toEqual(
+      new Set(DRY_RUN_ACTIONS.map((a) => `allowed ${a}`)),
+    );
     const before = await everything();
     expect(before.instances).toHaveLength(1);
     expect(before.instances[0]).toMatch(/ running$/);
+    const [instance] = await clusterInstances(ec2, 'lab');
+    const own = {
+      instance: instance!.InstanceId!,
+      volume: instance!.BlockDeviceMappings![0]!.Ebs!.VolumeId!,
+      group: instance!.SecurityGroups![0]!.GroupId!,
+      key: instance!.KeyName!,
+    };
 
-    // --until provision: the emulator's instances cannot be reached over SSH.
-    const plan = await swarmup(
-      ['plan', '--provider', 'ec2', '--name', 'lab', '--ami', ami, '--until', 'provision', '--json', ...ssh],
-      env,
-    );
-    expect(plan.code, plan.stderr).toBe(0);
-    const checks = permissionsOf(plan.events);
-    expect(checks.find((c) => c.action === 'ec2:RunInstances')?.note).toBeUndefined(); // with its group and key now
-    for (const c of checks.filter((x) => x.how === 'dry-run')) expect(c.status, c.call).toBe('allowed');
+    // --until provision: the emulator's instances cannot be reached over SSH. What plan sent is what the emulator
+    // received: every DryRun call on a resource names the cluster's own one.
+    let plan: Awaited<ReturnType<typeof swarmup>> | undefined;
+    const calls = await recordCalls(url, async () => {
+      plan = await swarmup(
+        [
+          'plan',
+          '--provider',
+          'ec2',
+          '--name',
+          'lab',
+          '--ami',
+          ami,
+          '--until',
+          'provision',
+          '--json',
+          ...ssh,
+        ],
+        env,
+      );
+    });
+    expect(plan!.code, plan!.stderr).toBe(0);
+    const dry = calls.filter((c) => c.params.get('DryRun') === 'true');
+    const sent = (action: string, param: string) =>
+      dry.filter((c) => c.action === action).map((c) => c.params.get(param));
+    for (const action of ['StartInstances', 'StopInstances', 'TerminateInstances'])
+      expect(sent(action, 'InstanceId.1'), action).toEqual([own.instance]);
+    for (const action of [
+      'AuthorizeSecurityGroupIngress',
+      'RevokeSecurityGroupIngress',
+      'DeleteSecurityGroup',
+    ])
+      expect(sent(action, 'GroupId'), action).toEqual([own.group]);
+    expect(sent('DeleteVolume', 'VolumeId')).toEqual([own.volume]);
+    expect(sent('DeleteKeyPair', 'KeyName')).toEqual([own.key]);
+    // The launch is asked with the cluster's group and key pair (with tags, and nothing else was needed).
+    expect(sent('RunInstances', 'SecurityGroupId.1')).toEqual([own.group]);
+    expect(sent('RunInstances', 'KeyName')).toEqual([own.key]);
+    const checks = permissionsOf(plan!.events);
+    expect(checks.find((c) => c.action === 'ec2:RunInstances')).toMatchObject({ status: 'allowed' });
+    expect(checks.find((c) => c.action === 'ec2:RunInstances')).not.toHaveProperty('note');
+    expect(new Set(dryRun(checks))).toEqual(new Set(DRY_RUN_ACTIONS.map((a) => `allowed ${a}`)));
     expect(await everything()).toEqual(before);
   });
 });

@@ -98,3 +98,37 @@ export async function clusterInstances(
   );
   return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
 }
+
+/** One EC2 call as the emulator received it: its Action and its query parameters. */
+export interface RecordedCall {
+  action: string;
+  params: URLSearchParams;
+}
+
+/**
+ * The EC2 calls the emulator receives while `body` runs, from moto's request recorder (what swarmup sent, not what
+ * it says it sent). The ec2 project's files run one at a time against one emulator, so every call is the test's.
+ */
+export async function recordCalls(url: string, body: () => Promise<void>): Promise<RecordedCall[]> {
+  const api = async (what: string, method = 'POST') => {
+    const r = await fetch(`${url}/moto-api/recorder/${what}`, { method });
+    if (!r.ok) throw new Error(`moto recorder ${what}: ${r.status}`);
+    return r.text();
+  };
+  await api('reset-recording');
+  await api('start-recording');
+  try {
+    await body();
+  } finally {
+    await api('stop-recording');
+  }
+  const lines = (await api('download-recording', 'GET')).split('\n').filter(Boolean);
+  await api('reset-recording');
+  return lines.flatMap((line) => {
+    const e = JSON.parse(line) as { body?: string | null; body_encoded?: boolean };
+    const text = e.body_encoded ? Buffer.from(e.body ?? '', 'base64').toString('utf8') : (e.body ?? '');
+    const params = new URLSearchParams(text);
+    const action = params.get('Action');
+    return action ? [{ action, params }] : [];
+  });
+}

@@ -13,8 +13,9 @@
  *
  * States: converged, manager-gone, quorum-lost-early, quorum-lost-settled, recovered, recovered-settled,
  * quorum-lost-early-leader, worker-left, pending-join, restarted-moved, engines-stopped, manager-moved,
- * engine-versions, adopted-down-namesake (a swarm made by hand, not by swarmup). Of the first twelve, the last
- * three also record each host's address now (`address`: what swarmup would advertise), and
+ * engine-versions, adopted-down-namesake (a swarm made by hand, not by swarmup), manager-locked (a swarm made
+ * with --autolock whose manager's machine restarted). restarted-moved, engines-stopped and manager-moved also
+ * record each host's address now (`address`: what swarmup would advertise), and
  * engines-stopped, for the hosts whose engine is stopped, what swarmup's engine facts command printed there.
  * (Managers restarted at their own addresses, while they elect a leader, answer /_ping but hold GET /info until
  * they have one, about 12 s on Docker 20.10: that state has no answer to capture; swarmup reads it as "silent".) quorum-lost-early, quorum-lost-settled, recovered and
@@ -52,6 +53,7 @@ const STATES = [
   'manager-moved',
   'engine-versions',
   'adopted-down-namesake',
+  'manager-locked',
 ] as const;
 type State = (typeof STATES)[number];
 
@@ -927,6 +929,48 @@ async function adoptedDownNamesake(): Promise<void> {
   );
 }
 
+/**
+ * manager-locked: a 3+1 cluster made with `--autolock` whose non-leader manager's machine restarted (its node
+ * container restarted, the engine started again at boot): that engine cannot read its raft data without the unlock
+ * key, so its swarm is locked. Captured once the leader lists it unreachable (a locked manager takes no part in
+ * raft), which is what the next command run after such a reboot reads.
+ */
+async function managerLocked(): Promise<void> {
+  await withCluster(
+    'fx-locked',
+    3,
+    1,
+    async (c) => {
+      await waitHealthy(c, 4);
+      const leader = await leaderOf(c);
+      const autolock = obj(obj(obj(swarmOf(await info(leader)).Cluster).Spec).EncryptionConfig);
+      if (autolock.AutoLockManagers !== true) throw new Error(`${c.name} was not made with autolock`);
+      const victim = [1, 2, 3].map((i) => node(c, 'manager', i)).find((m) => m !== leader)!;
+      log('manager-locked', `leader ${leader}; restarting ${victim} (its machine)`);
+      await run('docker', ['restart', '-t', '10', victim]);
+      const restarted = Date.now();
+      await until(`${victim} to answer that its swarm is locked`, 500, 120_000, async () => {
+        const s = String(swarmOf(await info(victim, 5)).LocalNodeState);
+        return s === 'locked' ? true : undefined;
+      });
+      log('manager-locked', `${victim} locked ${seconds(restarted)} after the restart`);
+      await until(`${leader} to list ${victim} unreachable`, 1000, 120_000, async () => {
+        const v = (await nodesFrom(leader))?.find((n) => hostname(n) === victim);
+        return managerStatus(v ?? {})?.Reachability === 'unreachable' ? true : undefined;
+      });
+      const hosts = await captureCluster(c.name);
+      await writeFixture(
+        'manager-locked',
+        `a 3+1 cluster made with --autolock whose manager ${victim} (not the leader) had its node container ` +
+          `restarted, captured ${seconds(restarted)} later once its engine said the swarm is locked and the ` +
+          `leader ${leader} listed it unreachable.`,
+        hosts,
+      );
+    },
+    ['--autolock'],
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -951,6 +995,7 @@ async function main(): Promise<void> {
   if (wanted.has('manager-moved')) jobs.push(['manager-moved', managerMoved]);
   if (wanted.has('engine-versions')) jobs.push(['engine-versions', engineVersions]);
   if (wanted.has('adopted-down-namesake')) jobs.push(['adopted-down-namesake', adoptedDownNamesake]);
+  if (wanted.has('manager-locked')) jobs.push(['manager-locked', managerLocked]);
   const failed: string[] = [];
   for (const [name, job] of jobs) {
     try {

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
 
@@ -29,6 +32,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      // Its request recorder (off until a test starts it) writes here, not into the working folder.
+      env: {
+        ...process.env,
+        MOTO_RECORDER_FILEPATH: join(mkdtempSync(join(tmpdir(), 'moto-')), 'recording'),
+      },
     });
   } catch (err) {
     throw new Error(`the EC2 tests need moto_server (moto's emulator) on PATH: ${(err as Error).message}`);

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { quote } from '../../src/transport/quote.ts';
 import { childEnv } from './cli.ts';
+import { waitUntil } from './wait.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -129,15 +130,23 @@ export async function inTerminal(
   await execa('tmux', ['new-session', '-d', '-s', session, '-x', '220', '-y', '50', shell]);
   const screen = async () =>
     String((await execa('tmux', ['capture-pane', '-p', '-J', '-t', session, '-S', '-200'])).stdout);
+  /** The screen once it shows `pattern`; throws naming what never came, with the screen, after `ms`. */
+  const shown = (what: string, pattern: RegExp, ms: number) =>
+    waitUntil(
+      `swarmup ${args} in a terminal: ${what}`,
+      ms,
+      async (seen) => {
+        const text = await screen();
+        seen(`the screen:\n${text.trimEnd()}`);
+        return pattern.test(text) ? text : undefined;
+      },
+      200,
+    );
   try {
-    let asked = '';
-    for (let i = 0; i < 150 && !/\[y\/N\]/.test((asked = await screen())); i++)
-      await new Promise((r) => setTimeout(r, 200));
+    const asked = await shown('the [y/N] question', /\[y\/N\]/, 30_000);
     await execa('tmux', ['send-keys', '-t', session, answer, 'Enter']);
-    let text = '';
-    for (let i = 0; i < 300 && !/EXIT=\d+/.test((text = await screen())); i++)
-      await new Promise((r) => setTimeout(r, 200));
-    return { screen: text, exit: Number(/EXIT=(\d+)/.exec(text)?.[1] ?? -1), asked };
+    const text = await shown(`its exit after the answer "${answer}"`, /EXIT=\d+/, 60_000);
+    return { screen: text, exit: Number(/EXIT=(\d+)/.exec(text)![1]), asked };
   } finally {
     await execa('tmux', ['kill-session', '-t', session], { reject: false });
   }

@@ -3,6 +3,8 @@ import type { ClusterNode, HostFacts } from '../../src/swarm/facts.ts';
 import type { Action } from '../../src/cluster/actions.ts';
 import { AdoptionRequired } from '../../src/swarm/choose-swarm.ts';
 import { countChanges, planSwarm as planSwarmOf, PlanError, type PlanInput } from '../../src/swarm/plan.ts';
+import { wantedNodes } from '../../src/providers/node-names.ts';
+import { loadFixture } from '../support/engine-fixtures.ts';
 
 /**
  * These hosts' swarm "C1" is this cluster's, recorded as swarmup records the swarm it made (an adopted swarm, with
@@ -64,6 +66,17 @@ function converged(): HostFacts[] {
   }));
 }
 
+/**
+ * A state captured from real engines (test/fixtures/engines): every host's facts as swarmup reads them, and the
+ * hosts of a docker-provider cluster of these counts (a host without facts is a machine about to be made again).
+ */
+function captured(state: string, managers: number, workers: number) {
+  const { facts, nodes, prefix } = loadFixture(state);
+  return { facts, nodes, prefix, hosts: wantedNodes(prefix, managers, workers) };
+}
+/** The cluster ID the managers that answered report (recorded by the run that made the cluster). */
+const clusterOf = (facts: HostFacts[]) => facts.find((f) => f.clusterId)!.clusterId!;
+
 const kinds = (actions: Action[]) => actions.map((a) => `${a.kind}${'host' in a ? ':' + a.host : ''}`);
 
 describe('planSwarm', () => {
@@ -113,27 +126,37 @@ describe('planSwarm', () => {
     // Still pending when read: it leaves and joins again (test/unit/plan-fixtures.test.ts, captured from an engine).
   });
 
-  it('a host in error or pending state leaves first, then joins again', () => {
-    const facts = converged();
-    const nodes = facts[0]!.nodes!.filter((n) => n.hostname !== 'w1');
-    for (const f of facts) if (f.nodes) f.nodes = nodes;
-    facts[3] = { ...fresh('w1'), state: 'pending', nodeId: 'id-w1-new' };
-    const plan = planSwarm({ hosts, managers: 3, facts });
-    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['leave:w1'], ['join:w1'], ['rotate-tokens']]);
+  it('a host whose join is pending (captured: a join going on in the background) leaves first, then joins again', () => {
+    const { facts, nodes, hosts, prefix } = captured('pending-join', 3, 3);
+    const w3 = `${prefix}-worker-3`;
+    expect(facts.find((f) => f.host === w3)!.state).toBe('pending');
+    const plan = planSwarm({ hosts, managers: 3, facts, knownClusterId: clusterOf(facts) });
+    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([
+      [`leave:${w3}`],
+      ['remove-node'],
+      [`join:${w3}`],
+      ['rotate-tokens'],
+    ]);
+    // Its old node, Down since it left, goes before it joins again.
+    expect(plan.phases[1]!.actions[0]).toMatchObject({
+      nodeId: nodes.find((n) => n.hostname === w3 && n.state === 'down')!.id,
+    });
   });
 
-  it('Down node: a worker that lost its swarm state is re-joined and its old node removed first', () => {
-    const facts = converged();
-    const nodes = facts[0]!.nodes!;
-    nodes[3] = { ...nodes[3]!, state: 'down' };
-    facts[3] = fresh('w1');
-    const plan = planSwarm({ hosts, managers: 3, facts });
+  it('Down node (captured: a worker that left): re-joined, its old node removed first', () => {
+    const { facts, nodes, hosts, prefix } = captured('worker-left', 3, 2);
+    const w1 = `${prefix}-worker-1`;
+    expect(nodes.find((n) => n.hostname === w1)!.state).toBe('down');
+    const plan = planSwarm({ hosts, managers: 3, facts, knownClusterId: clusterOf(facts) });
     expect(plan.phases.map((p) => [p.title, kinds(p.actions)])).toEqual([
       ['remove stale nodes', ['remove-node']],
-      ['join workers', ['join:w1']],
+      ['join workers', [`join:${w1}`]],
       ['rotate join tokens', ['rotate-tokens']],
     ]);
-    expect(plan.phases[0]!.actions[0]).toMatchObject({ nodeId: 'id-w1', demoteFirst: false });
+    expect(plan.phases[0]!.actions[0]).toMatchObject({
+      nodeId: nodes.find((n) => n.hostname === w1)!.id,
+      demoteFirst: false,
+    });
   });
 
   it('a host that left a moment ago (the swarm still lists it ready) has its recorded node removed, then joins again', () => {
@@ -159,19 +182,26 @@ describe('planSwarm', () => {
     expect(plan.phases.map((p) => kinds(p.actions))).toEqual([['join:w2'], ['rotate-tokens']]);
   });
 
-  it('Down manager: demoted and removed before its host joins again as a manager', () => {
-    const facts = converged();
-    const nodes = facts[0]!.nodes!;
-    nodes[2] = { ...nodes[2]!, state: 'down', reachability: 'unreachable' };
-    facts[2] = fresh('m3');
-    const plan = planSwarm({ hosts, managers: 3, facts });
+  it('Down manager (captured: its machine gone): demoted and removed before its new machine joins as a manager', () => {
+    const { facts, nodes, hosts, prefix } = captured('manager-gone', 3, 2);
+    const m2 = `${prefix}-manager-2`;
+    expect(nodes.find((n) => n.hostname === m2)).toMatchObject({
+      state: 'down',
+      reachability: 'unreachable',
+    });
+    // Its machine is made again: a fresh host (no facts yet) of the same name.
+    expect(facts.map((f) => f.host)).not.toContain(m2);
+    const plan = planSwarm({ hosts, managers: 3, facts, knownClusterId: clusterOf(facts) });
     expect(plan.phases.map((p) => kinds(p.actions))).toEqual([
       ['remove-node'],
-      ['join:m3'],
+      [`join:${m2}`],
       ['rotate-tokens'],
     ]);
-    expect(plan.phases[0]!.actions[0]).toMatchObject({ nodeId: 'id-m3', demoteFirst: true });
-    expect(plan.roles.m3).toBe('manager');
+    expect(plan.phases[0]!.actions[0]).toMatchObject({
+      nodeId: nodes.find((n) => n.hostname === m2)!.id,
+      demoteFirst: true,
+    });
+    expect(plan.roles[m2]).toBe('manager');
   });
 
   it('foreign swarm: a worker of another swarm is reported and left alone', () => {
@@ -220,32 +250,33 @@ describe('planSwarm', () => {
     expect(plan.entry).toBe('m2');
   });
 
-  it('lost quorum: refuses to plan and says how to recover', () => {
-    const facts = converged();
-    const nodes = facts[0]!.nodes!;
-    nodes[1] = { ...nodes[1]!, state: 'down', reachability: 'unreachable' };
-    nodes[2] = { ...nodes[2]!, state: 'down', reachability: 'unreachable' };
-    expect(() => planSwarm({ hosts, managers: 3, facts })).toThrow(PlanError);
-    expect(() => planSwarm({ hosts, managers: 3, facts })).toThrow(/1 of 3 managers reachable, 2 needed/);
+  it('lost quorum (captured: the leader still lists its two lost managers): refuses to plan, says how to recover', () => {
+    const { facts, hosts } = captured('quorum-lost-early-leader', 3, 1);
+    const plan = () => planSwarm({ hosts, managers: 3, facts, knownClusterId: clusterOf(facts) });
+    expect(plan).toThrow(PlanError);
+    expect(plan).toThrow(/1 of 3 managers reachable, 2 needed.*swarmup recover --yes/s);
   });
 
-  it('a manager whose node list cannot be read (no leader) stops the plan', () => {
-    const facts = converged();
-    for (const f of facts) {
-      if (f.nodes) {
-        delete f.nodes;
-        f.nodesError = 'The swarm does not have a leader';
-      }
-    }
-    expect(() => planSwarm({ hosts, managers: 3, facts })).toThrow(/does not have a leader/);
+  it('a manager whose node list cannot be read (captured: no leader) stops the plan', () => {
+    const { facts, hosts } = captured('quorum-lost-settled', 3, 1);
+    expect(facts.filter((f) => f.isManager).map((f) => f.nodesError)).toEqual([
+      expect.stringContaining('does not have a leader'),
+    ]);
+    // Without a leader the survivor reports no cluster ID: the machines are this cluster's all the same.
+    expect(facts.some((f) => f.clusterId)).toBe(false);
+    expect(() => planSwarm({ hosts, managers: 3, facts, ownMachines: true })).toThrow(
+      /no manager can list the nodes.*does not have a leader/,
+    );
   });
 
-  it('a locked host is reported and left alone', () => {
-    const facts = names.map(fresh);
-    facts[4] = { ...fresh('w2'), state: 'locked' };
-    const plan = planSwarm({ hosts, managers: 3, facts });
-    expect(plan.problems).toEqual([{ host: 'w2', message: expect.stringContaining('locked') }]);
-    expect(plan.phases.flatMap((p) => p.actions).some((a) => 'host' in a && a.host === 'w2')).toBe(false);
+  it('a locked manager (captured: autolock, its machine restarted) is reported and left alone', () => {
+    const { facts, hosts, prefix } = captured('manager-locked', 3, 1);
+    const locked = facts.filter((f) => f.state === 'locked').map((f) => f.host);
+    expect(locked).toHaveLength(1);
+    expect(locked[0]).toMatch(new RegExp(`^${prefix}-manager-`));
+    const plan = planSwarm({ hosts, managers: 3, facts, knownClusterId: clusterOf(facts) });
+    expect(plan.problems).toEqual([{ host: locked[0], message: expect.stringContaining('swarmup unlock') }]);
+    expect(plan.phases.flatMap((p) => p.actions)).toEqual([]);
   });
 
   it('one manager: a single init, no joins, no token rotation', () => {

@@ -263,7 +263,12 @@ describe('progress reporters', () => {
     const r = new QuietReporter();
     const ran: string[] = [];
     const printed: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((t) => printed.push(String(t)) > 0);
+    // Both streams: "nothing is printed" is about stderr as much as stdout.
+    const spies = (['stdout', 'stderr'] as const).map((stream) =>
+      vi
+        .spyOn(process[stream], 'write')
+        .mockImplementation((t) => printed.push(`${stream}: ${String(t)}`) > 0),
+    );
     r.info('docker context swarmup-lab created');
     r.emit({ event: 'log', message: 'creating' });
     r.trace('lab-manager-1', '$ docker info');
@@ -281,8 +286,7 @@ describe('progress reporters', () => {
         { concurrent: true },
       ),
     ).rejects.toThrow('w2: join: refused');
-    await result;
-    spy.mockRestore();
+    await result.finally(() => spies.forEach((s) => s.mockRestore()));
     expect(ran).toEqual(['w1', 'w2']);
     expect(printed).toEqual([]);
   });

@@ -9,7 +9,10 @@
  * from this machine.
  *
  * Environment: MULTIPASS_STAND_IN_HOME (required): a folder for its state (deleted VMs) and calls.log (one JSON
- * array of arguments per call); MULTIPASS_STAND_IN_IMAGE: the node image (default swarmup/node:bookworm-1).
+ * array of arguments per call); MULTIPASS_STAND_IN_RUN (required): the test run's id: the stand-in's label carries
+ * it and its network is named with it, so it sees and touches only the VMs of its own run on a shared engine (the
+ * VM names, the containers' names, come from the test and carry the run id too);
+ * MULTIPASS_STAND_IN_IMAGE: the node image (default swarmup/node:bookworm-1).
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,12 +20,16 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 
 const HOME = process.env.MULTIPASS_STAND_IN_HOME;
+const RUN = process.env.MULTIPASS_STAND_IN_RUN;
 const IMAGE = process.env.MULTIPASS_STAND_IN_IMAGE || 'swarmup/node:bookworm-1';
-const NETWORK = 'swarmup-multipass-stand-in';
-const LABEL = 'swarmup-test.multipass-stand-in';
+const NETWORK = `swarmup-multipass-stand-in-${RUN}`;
+/** On every container and the network it makes: `swarmup-test.multipass-stand-in=<run id>`. */
+const LABEL = `swarmup-test.multipass-stand-in=${RUN}`;
 const DOCKER_TIMEOUT_MS = 60_000;
 
 if (!HOME) fail('multipass stand-in: MULTIPASS_STAND_IN_HOME is not set', 1);
+if (!RUN || !/^[a-z0-9][a-z0-9-]*$/.test(RUN))
+  fail('multipass stand-in: MULTIPASS_STAND_IN_RUN (the test run id: lower case, digits, -) is not set', 1);
 mkdirSync(join(HOME, 'deleted'), { recursive: true });
 const args = process.argv.slice(2);
 appendFileSync(join(HOME, 'calls.log'), JSON.stringify(args) + '\n');
@@ -91,7 +98,7 @@ function bootScript(name, config) {
     'mkdir -p /run/sshd',
     '/usr/sbin/sshd -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no',
     'rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid /run/stand-in-boot-finished',
-    `dockerd --cgroup-parent /swarmup-mp-${name} >/var/log/dockerd.log 2>&1 &`,
+    `dockerd --cgroup-parent /swarmup-mp-${RUN}-${name} >/var/log/dockerd.log 2>&1 &`,
     `( ${runcmd.length ? runcmd.join(' && ') : 'true'} ) >/var/log/cloud-init-output.log 2>&1 || echo "runcmd failed: $?" >>/var/log/cloud-init-output.log`,
     'touch /run/stand-in-boot-finished',
     'exec sleep infinity',
