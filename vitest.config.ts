@@ -24,7 +24,8 @@ const e2e = {
   sequence: { groupOrder: 1 },
   testTimeout: 300_000,
   hookTimeout: 600_000,
-  globalSetup: ['test/support/build-setup.ts', 'test/support/global-setup.ts', 'test/support/moto-setup.ts'],
+  // No shared emulator: the two e2e files that use moto (and reset it) start one of their own.
+  globalSetup: ['test/support/build-setup.ts', 'test/support/global-setup.ts'],
 };
 
 export default defineConfig({

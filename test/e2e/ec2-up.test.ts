@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import downPlaybook from '../../playbooks/down.ts';
 import startPlaybook from '../../playbooks/start.ts';
 import statusPlaybook from '../../playbooks/status.ts';
@@ -22,6 +22,7 @@ import type { Machine } from '../../src/providers/provider.ts';
 import { provisionAll } from '../../src/providers/provision-all.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
+import { startMoto } from '../support/moto-setup.ts';
 import { inNode, tempHome } from '../support/cli.ts';
 
 /**
@@ -29,7 +30,10 @@ import { inNode, tempHome } from '../support/cli.ts';
  * containers through a test-only mapping from instance to container (the emulator's instances have addresses
  * nobody can reach, and this test must not try). Ends in a verified swarm and a clean `down`.
  */
-const url = inject('motoUrl');
+// An emulator of this file's own: its set-up resets it, which must not happen under another file's feet.
+const moto = await startMoto();
+afterAll(() => moto.stop());
+const url = moto.url;
 const home = tempHome();
 Object.assign(process.env, motoEnv(url, home));
 /** The node containers SSH goes to: a run id, so another run's set-up (or down) never touches this run's nodes. */

@@ -2,11 +2,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/config/cluster.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { generateEd25519 } from '../../src/state/cluster-key.ts';
 import { motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
+import { startMoto } from '../support/moto-setup.ts';
 import { swarmup, tempHome } from '../support/cli.ts';
 import { Terminal } from '../support/terminal.ts';
 
@@ -163,12 +164,19 @@ describe('swarmup wizard', () => {
     // plan reads the (emulated) account and plans the 4 instances; nothing is made. The emulator is reset with the
     // internet gateway AWS gives every default VPC (plan checks the subnets' routes).
     // Its Ubuntu image comes from --ami: the emulator has no SSM parameter for the default one.
-    await resetMoto(inject('motoUrl'));
-    const ami = await motoImage(motoEc2(inject('motoUrl'), 'us-east-1'));
-    const plan = await swarmup(
-      ['plan', '--config', file, '--json', '--until', 'provision', '--ami', ami],
-      motoEnv(inject('motoUrl'), home),
-    );
+    let plan: Awaited<ReturnType<typeof swarmup>>;
+    // An emulator of its own: resetting a shared one would pull instances from under another file running now.
+    const moto = await startMoto();
+    try {
+      await resetMoto(moto.url);
+      const ami = await motoImage(motoEc2(moto.url, 'us-east-1'));
+      plan = await swarmup(
+        ['plan', '--config', file, '--json', '--until', 'provision', '--ami', ami],
+        motoEnv(moto.url, home),
+      );
+    } finally {
+      moto.stop();
+    }
     expect(plan.code, plan.stderr).toBe(0);
     const event = plan.events.find((e) => e.event === 'plan') as {
       phases: Array<{ actions: Array<{ kind: string; host: string }> }>;

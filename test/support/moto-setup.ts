@@ -21,11 +21,18 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** A running moto server: its URL, and how to stop it. */
+export interface Moto {
+  url: string;
+  stop(): void;
+}
+
 /**
  * moto's EC2/SSM emulator in server mode on a free loopback port: the stand-in for AWS (real AWS cannot be reached
- * from these machines). Tests reset it between cases with POST /moto-api/reset.
+ * from these machines). Tests reset it between cases with POST /moto-api/reset, so a file that resets it while
+ * other files run at the same time (the e2e projects run two files at once) starts one of its own with this.
  */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+export async function startMoto(): Promise<Moto> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess;
@@ -54,6 +61,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ),
     );
   });
+  exited.catch(() => undefined); // observed by the race below; an exit after stop() is expected
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
@@ -62,10 +70,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } catch (err) {
       if ((err as Error).message.startsWith('moto_server exited') || Date.now() > deadline) throw err;
     }
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error(`moto_server did not answer at ${url} within 30 s: ${stderr.slice(-500)}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
-  project.provide('motoUrl', url);
+  return { url, stop: () => void child.kill() };
+}
+
+/** The ec2 project's emulator: one for the project, whose files run one after another. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const moto = await startMoto();
+  project.provide('motoUrl', moto.url);
   return async () => {
-    child.kill();
+    moto.stop();
   };
 }

@@ -53,7 +53,7 @@ export class OwnEngine {
     const made = await execa('ip', ['link', 'show', this.bridge], { reject: false });
     if (made.exitCode !== 0) {
       await execa('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
-      await execa('ip', ['addr', 'add', '198.18.7.1/24', 'dev', this.bridge]);
+      await execa('ip', ['addr', 'add', `${await unusedBlock()}.1/24`, 'dev', this.bridge]);
       await execa('ip', ['link', 'set', this.bridge, 'up']);
     }
     const out = openSync(this.log, 'a');
@@ -119,4 +119,19 @@ export class OwnEngine {
       return '(no log)';
     }
   }
+}
+
+/**
+ * A /24 of 198.18.0.0/16 that no route of this machine covers yet: two runs (two test projects, two CI jobs) each
+ * starting an engine of their own must not put the same block on two bridges. The search starts at a place of this
+ * process's own, so runs that start together try different blocks first.
+ */
+async function unusedBlock(): Promise<string> {
+  const routes = String((await execa('ip', ['-4', 'route', 'show'])).stdout);
+  const used = new Set([...routes.matchAll(/^198\.18\.(\d+)\./gm)].map((m) => Number(m[1])));
+  for (let i = 0; i < 250; i++) {
+    const third = 1 + ((process.pid + i) % 250);
+    if (!used.has(third)) return `198.18.${third}`;
+  }
+  throw new Error("no /24 of 198.18.0.0/16 is free on this machine for the test engine's bridge");
 }
