@@ -49,6 +49,9 @@ process.env.SWARMUP_HOME = home;
 // The docker contexts `up` makes go to a docker config of the bench's own: the user's contexts are never touched.
 process.env.DOCKER_CONFIG = mkdtempSync(join(tmpdir(), 'swarmup-bench-dockercfg-'));
 const MACHINES = 'bench-machines';
+// The README's figures were measured on Debian 12's Docker 20.10 (the oldest engine): the node containers are made
+// from that image unless SWARMUP_ENGINE_SUITE says otherwise (the default node image is now Debian 13's).
+process.env.SWARMUP_ENGINE_SUITE ??= 'bookworm';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
