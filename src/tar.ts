@@ -61,3 +61,98 @@ export function tarDir(name: string, mtime?: Date): Buffer {
 export function tarEnd(): Buffer {
   return Buffer.alloc(2 * BLOCK, 0);
 }
+
+/** One entry as read back: its name, type flag ('0' file, '5' folder, ...) and size. */
+export interface TarListed {
+  name: string;
+  type: string;
+  size: number;
+}
+
+/**
+ * Reads a tar stream incrementally (chunks as they come out of gunzip, never the whole archive in memory): the
+ * entries' names, types and sizes, the data of the entries asked for (`keep`, small ones), whether each header's
+ * checksum holds, and whether the archive's end (a zero block) was reached. GNU long names ('L') and pax `path`
+ * records ('x') are followed. Pure: bytes in, facts out.
+ */
+export class TarReader {
+  readonly entries: TarListed[] = [];
+  readonly kept = new Map<string, Buffer>();
+  problem: string | undefined;
+  ended = false;
+  private buffered: Buffer[] = [];
+  private length = 0;
+  /** Bytes of the current entry's data (and padding) still to come; `collect` when they are kept. */
+  private skip = 0;
+  private collect:
+    { name: string; size: number; parts: Buffer[]; kind: 'keep' | 'longname' | 'pax' } | undefined;
+  private nextName: string | undefined;
+
+  constructor(private readonly keep: (name: string) => boolean = () => false) {}
+
+  push(chunk: Buffer): void {
+    if (this.ended || this.problem) return;
+    this.buffered.push(chunk);
+    this.length += chunk.length;
+    for (;;) {
+      if (this.skip > 0) {
+        const take = Math.min(this.skip, this.length);
+        if (take === 0) return;
+        const bytes = this.consume(take);
+        if (this.collect) this.collect.parts.push(bytes);
+        this.skip -= take;
+        if (this.skip === 0 && this.collect) this.finishData();
+        continue;
+      }
+      if (this.length < BLOCK) return;
+      const h = this.consume(BLOCK);
+      if (h.every((b) => b === 0)) {
+        this.ended = true;
+        return;
+      }
+      const text = (from: number, to: number) => h.subarray(from, to).toString('utf8').replace(/\0.*$/s, '');
+      let sum = 0;
+      for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
+      if (parseInt(text(148, 156).trim(), 8) !== sum) {
+        this.problem = `a damaged tar header after ${this.entries.length} entries`;
+        return;
+      }
+      const size = parseInt(text(124, 136).trim() || '0', 8);
+      const type = text(156, 157) || '0';
+      const prefix = text(257, 263).startsWith('ustar') ? text(345, 500) : '';
+      const name = this.nextName ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100));
+      const padded = Math.ceil(size / BLOCK) * BLOCK;
+      if (type === 'L' || type === 'x') {
+        this.collect = { name, size, parts: [], kind: type === 'L' ? 'longname' : 'pax' };
+      } else {
+        this.nextName = undefined;
+        this.entries.push({ name, type, size });
+        this.collect =
+          this.keep(name) && size <= 1 << 20 ? { name, size, parts: [], kind: 'keep' } : undefined;
+      }
+      this.skip = padded;
+      if (padded === 0 && this.collect) this.finishData();
+    }
+  }
+
+  private finishData(): void {
+    const c = this.collect!;
+    this.collect = undefined;
+    const data = Buffer.concat(c.parts).subarray(0, c.size);
+    if (c.kind === 'keep') this.kept.set(c.name, data);
+    else if (c.kind === 'longname') this.nextName = data.toString('utf8').replace(/\0.*$/s, '');
+    else {
+      const path = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(data.toString('utf8'));
+      if (path) this.nextName = path[1];
+    }
+  }
+
+  private consume(n: number): Buffer {
+    const all = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.buffered = rest.length > 0 ? [rest] : [];
+    this.length = rest.length;
+    return out;
+  }
+}

@@ -1,14 +1,19 @@
+import { createPrivateKey } from 'node:crypto';
 import {
+  closeSync,
   createReadStream,
   createWriteStream,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
+  renameSync,
   rmSync,
+  statfsSync,
   statSync,
   chmodSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -16,19 +21,23 @@ import { errorMessage, ExitCode, InputError, StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
 import {
+  archiveProblem,
   backupFileName,
   backupScript,
   chooseBackupNode,
   METADATA_ENTRY,
+  readMetadataJson,
   restoreSteps,
   type BackupMetadata,
+  type KeySource,
 } from '../swarm/backup-plan.ts';
+import { StateStore } from '../state/store.ts';
 import { chooseSwarm } from '../swarm/choose-swarm.ts';
 import { waitForNode } from '../swarm/engine.ts';
 import { raftManagers } from '../swarm/facts.ts';
 import { readSwarmFacts } from '../swarm/read-facts.ts';
 import { unlockManager } from '../swarm/autolock.ts';
-import { tarEntry } from '../tar.ts';
+import { TarReader, tarEntry } from '../tar.ts';
 import { withDeadline } from '../transport/deadline.ts';
 import { asRootScript } from '../transport/quote.ts';
 import { sleep } from '../transport/ssh-connection.ts';
@@ -90,8 +99,7 @@ export async function backup(
   const host = hosts.find((h) => h.name === choice.host)!;
   const conn = await ctx.connection(host);
   const info = (await conn.docker.info()) as { DockerRootDir?: string; ServerVersion?: string };
-  const keyFile = unlockKeyFile(ctx);
-  const autolock = existsSync(keyFile);
+  const autolock = existsSync(unlockKeyFile(ctx));
   const now = new Date();
   const meta: BackupMetadata = {
     cluster: ctx.cluster.name,
@@ -102,49 +110,187 @@ export async function backup(
     dockerRootDir: info.DockerRootDir || '/var/lib/docker',
     createdAt: now.toISOString(),
     managers: raftManagers(swarm.nodes).total,
-    ...(autolock ? { unlockKey: readFileSync(keyFile, 'utf8').trim() } : {}),
+    // The unlock key itself is never written here: it would decrypt the raft data beside it.
+    ...(autolock ? { autolock: true } : {}),
   };
 
-  const dir = join(ctx.state.dir, 'backups');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
-  const file = join(dir, backupFileName(now, choice.host));
+  const file = join(ctx.state.dir, 'backups', backupFileName(now, choice.host));
+  // Before any engine is stopped: the archive's temporary file is made (0600), or the run ends here, exit 2.
+  const partial = openDestination(file);
   ctx.log(`${choice.host}: stopping its engine to copy ${meta.dockerRootDir}/swarm (one manager at a time)`);
 
   // The node's tar.gz is unpacked and packed again behind a first entry of our own: one archive, metadata first.
   const input = new PassThrough();
   const gzip = createGzip();
   gzip.write(tarEntry(METADATA_ENTRY, JSON.stringify(meta, null, 2) + '\n', { mtime: now }));
-  const written = pipeline(
-    input,
-    createGunzip(),
-    gzip,
-    createWriteStream(file, { mode: 0o600, flags: 'wx' }),
+  let writeError: unknown;
+  const written = pipeline(input, createGunzip(), gzip, createWriteStream(partial, { flags: 'r+' })).catch(
+    (err: unknown) => {
+      writeError = err;
+    },
   );
-  written.catch(() => undefined);
   let result;
   try {
+    // A write error (disk full, the file system gone read-only) destroys `input`: the SSH channel is closed at
+    // once, the node's tar fails on its broken pipe, and its script starts the engine again.
     result = await conn.execToSink(asRootScript(backupScript(meta.dockerRootDir)), input, COPY_DEADLINE_MS);
+  } catch (err) {
+    result = { code: 255, stderr: errorMessage(err), stdout: '', command: '' };
   } finally {
     input.end();
   }
-  let writeError: unknown;
-  await written.catch((err) => (writeError = err));
-  if (result.code !== 0 || writeError) {
-    rmSync(file, { force: true });
-    const why = result.stderr.trim().split('\n').slice(-3).join('; ') || `exited ${result.code}`;
-    throw new StepError(
-      choice.host,
-      'backup',
-      writeError && result.code === 0 ? `archive: ${errorMessage(writeError)}` : why,
-    );
-  }
-  chmodSync(file, 0o600);
-
+  await written;
   const leaderHost = facts.find((f) => f.nodeId === swarm.nodes.find((n) => n.leader)?.id)?.host;
   const from = hosts.find((m) => m.name === leaderHost && m.name !== host.name) ?? host;
+  let problem: string | undefined;
+  if (writeError) problem = `writing ${partial}: ${errorMessage(writeError)}`;
+  else if (result.code !== 0)
+    problem = result.stderr.trim().split('\n').slice(-3).join('; ') || `exited ${result.code}`;
+  else problem = (await verifyArchive(partial)).problem;
+  if (problem) {
+    removeQuietly(partial);
+    // The script stopped nothing (no swarm folder, the engine would not stop): a failed step, nothing changed.
+    if (!writeError && (result.code === 90 || result.code === 91))
+      throw new StepError(choice.host, 'backup', `${problem}; nothing was changed`);
+    // Its engine was stopped: it is brought back (and waited for) before the failure is told.
+    const back = await backOnline(ctx, host, from, choice.nodeId, autolock).then(
+      () => 'its engine is running again and the node is a Reachable manager',
+      (err: unknown) => `and it is not back: ${errorMessage(err)}`,
+    );
+    throw new BackupFault(
+      choice.host,
+      'backup: copying the swarm data',
+      `${problem}; no archive was kept; ${back}`,
+    );
+  }
+  renameSync(partial, file);
+  chmodSync(file, 0o600);
+
   await backOnline(ctx, host, from, choice.nodeId, autolock);
   return { node: choice.host, file, bytes: statSync(file).size, autolock };
+}
+
+/** A failure after the node's engine was stopped: exit 3 (something changed), naming the host, the step and why. */
+class BackupFault extends Error {
+  override name = 'BackupFault';
+  readonly exitCode = ExitCode.partlyApplied;
+  constructor(host: string, step: string, cause: string) {
+    super(`${host}: ${step}: ${cause}`);
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch {
+    // a file system gone read-only: the temporary file's name says what it is
+  }
+}
+
+/**
+ * The archive's temporary file (`.<name>.partial` beside it, 0600), made before anything is stopped: a destination
+ * that cannot be written (read-only, not a folder, full, the archive already there) is bad input, exit 2, naming
+ * the path. The archive gets its final name only once it is complete and verified.
+ */
+export function openDestination(file: string): string {
+  const dir = dirname(file);
+  const partial = join(dir, `.${basename(file)}.partial`);
+  const refuse = (why: string) => {
+    throw new InputError(`backup: cannot write the archive to ${dir}: ${why}; nothing was changed`);
+  };
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    refuse(errorMessage(err));
+  }
+  if (existsSync(file)) refuse(`${basename(file)} exists already`);
+  try {
+    closeSync(openSync(partial, 'wx', 0o600));
+  } catch (err) {
+    refuse(errorMessage(err));
+  }
+  try {
+    const fs = statfsSync(dir);
+    if (fs.bavail * fs.bsize < MIN_FREE_BYTES)
+      throw new Error(`only ${fs.bavail * fs.bsize} bytes free (at least ${MIN_FREE_BYTES} wanted)`);
+  } catch (err) {
+    removeQuietly(partial);
+    refuse(errorMessage(err));
+  }
+  return partial;
+}
+
+/** Below this much free space the copy is not even started (a swarm folder's archive is rarely smaller). */
+const MIN_FREE_BYTES = 16 * 1024;
+
+/**
+ * Read a backup archive to its end (streamed: gunzip, then tar headers): complete gzip and tar, the members a
+ * swarmup backup must have, its metadata; `problem` says why it cannot be restored. The node key is kept (in
+ * memory) to check an unlock key against.
+ */
+export async function verifyArchive(
+  file: string,
+): Promise<{ problem?: string; meta?: BackupMetadata; nodeKey?: string }> {
+  const reader = new TarReader((n) => n === METADATA_ENTRY || n === 'swarm/certificates/swarm-node.key');
+  let gzipError: string | undefined;
+  try {
+    await pipeline(createReadStream(file), createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
+      for await (const c of chunks) reader.push(c);
+    });
+  } catch (err) {
+    gzipError = errorMessage(err);
+  }
+  if (gzipError && !reader.ended)
+    return {
+      problem: /unexpected end/i.test(gzipError)
+        ? archiveProblem({ names: [], complete: false })!
+        : `not a gzip archive (${gzipError})`,
+    };
+  const names = reader.entries.map((e) => e.name.replace(/^\.\//, ''));
+  const problem = archiveProblem({
+    names,
+    complete: reader.ended && !gzipError,
+    ...(reader.problem ? { problem: reader.problem } : {}),
+  });
+  let meta: BackupMetadata | undefined;
+  try {
+    const m = reader.kept.get(METADATA_ENTRY);
+    if (m) meta = readMetadataJson(m.toString('utf8'));
+  } catch {
+    return { problem: `its ${METADATA_ENTRY} is not JSON` };
+  }
+  const key = reader.kept.get('swarm/certificates/swarm-node.key');
+  return {
+    ...(problem ? { problem } : {}),
+    ...(meta ? { meta } : {}),
+    ...(key ? { nodeKey: key.toString('utf8') } : {}),
+  };
+}
+
+/**
+ * Whether an unlock key opens a backup's node key (which holds the raft data's key): swarmkit encrypts it with the
+ * unlock key's bytes (base64 after `SWMKEY-1-`) as passphrase, as PKCS#8 (`ENCRYPTED PRIVATE KEY`, current
+ * engines) or as a legacy encrypted PEM (`Proc-Type: 4,ENCRYPTED`). undefined: the node key is not encrypted.
+ */
+export function keyUnlocks(nodeKeyPem: string, unlockKey: string): boolean | undefined {
+  const m = /^SWMKEY-1-([A-Za-z0-9+/]+)=*$/.exec(unlockKey.trim());
+  if (!m) return false;
+  if (!/ENCRYPTED/.test(nodeKeyPem)) return undefined;
+  // Only the headers OpenSSL reads: swarmkit adds its own (kek-version, raft-dek) that OpenSSL does not expect.
+  const pem = nodeKeyPem.replace(
+    /^(-----BEGIN [^\n]+\n)([\s\S]*?)\n\n/,
+    (_all, begin: string, headers: string) => {
+      const kept = headers.split('\n').filter((h) => /^(Proc-Type|DEK-Info):/.test(h));
+      return begin + (kept.length > 0 ? kept.join('\n') + '\n\n' : '');
+    },
+  );
+  try {
+    createPrivateKey({ key: pem, format: 'pem', passphrase: Buffer.from(m[1]!, 'base64') });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Wait until the node is a Reachable manager again, read from another manager; unlock it first if it is locked. */
@@ -190,43 +336,48 @@ async function backOnline(
   });
 }
 
-/** `backup --restore FILE`: the manual steps (nothing is changed; a restore makes a new swarm). */
-export async function printRestore(file: string): Promise<number> {
-  if (!existsSync(file)) {
-    process.stderr.write(`swarmup: --restore: ${file}: no such file\n`);
+/**
+ * `backup --restore FILE [--unlock-key-file F]`: the manual steps, printed only for an archive read to its end and
+ * complete (nothing is changed; a restore makes a new swarm). An autolocked backup holds no key: it comes from the
+ * state home (the cluster's `unlock-key`) or the file given, is checked against the archive, and is never printed.
+ */
+export async function printRestore(file: string, opts: { unlockKeyFile?: string } = {}): Promise<number> {
+  const bad = (why: string) => {
+    process.stderr.write(`swarmup: --restore: ${why}; nothing was changed\n`);
     return ExitCode.badInput;
+  };
+  if (!existsSync(file)) return bad(`${file}: no such file`);
+  const read = await verifyArchive(file);
+  if (read.problem || !read.meta)
+    return bad(`${file} is not a complete swarmup backup: ${read.problem ?? 'no metadata'}`);
+  const meta = read.meta;
+  let key: KeySource | undefined;
+  if (meta.autolock) {
+    const store = new StateStore(meta.cluster);
+    const given = opts.unlockKeyFile ? resolve(opts.unlockKeyFile) : undefined;
+    const keyFile = given ?? store.unlockKeyPath();
+    const text = existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined;
+    if (!text)
+      return bad(
+        `${file} is a backup of an autolocked swarm, and the archive does not hold its unlock key: ` +
+          (given
+            ? `${given} holds no key`
+            : `no unlock key of cluster "${meta.cluster}" is kept in this state home (${keyFile})`) +
+          `; restoring needs the key that was in force when it was taken (${meta.createdAt}): give it in a file ` +
+          'with --unlock-key-file FILE',
+      );
+    const matches = read.nodeKey ? keyUnlocks(read.nodeKey, text) : undefined;
+    if (matches === false)
+      return bad(
+        `the unlock key in ${keyFile} does not unlock ${file} (it was rotated since ${meta.createdAt}?): ` +
+          'give the key in force then with --unlock-key-file FILE',
+      );
+    key = given
+      ? { kind: 'file', file: given, matches }
+      : { kind: 'state', file: keyFile, cluster: meta.cluster, matches };
   }
-  const meta = await readMetadata(file).catch(() => undefined);
-  process.stdout.write(restoreSteps(file, meta).join('\n') + '\n');
+  process.stdout.write(restoreSteps(file, meta, key).join('\n') + '\n');
   return ExitCode.ok;
-}
-
-/** The metadata entry at the start of a backup archive: only the first bytes are unpacked. */
-async function readMetadata(file: string): Promise<BackupMetadata | undefined> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  const gunzip = createGunzip();
-  await new Promise<void>((resolve, reject) => {
-    const src = createReadStream(file);
-    src.pipe(gunzip);
-    gunzip.on('data', (d: Buffer) => {
-      chunks.push(d);
-      length += d.length;
-      if (length >= 1 << 16) {
-        src.destroy();
-        gunzip.destroy();
-        resolve();
-      }
-    });
-    gunzip.on('end', resolve);
-    gunzip.on('error', reject);
-    src.on('error', reject);
-  });
-  const tar = Buffer.concat(chunks);
-  const field = (from: number, to: number) => tar.subarray(from, to).toString('utf8').replace(/\0.*$/s, '');
-  if (field(0, 100) !== METADATA_ENTRY) return undefined;
-  const size = parseInt(field(124, 136), 8);
-  return JSON.parse(tar.subarray(512, 512 + size).toString('utf8')) as BackupMetadata;
 }
 
 /** What a backup run prints: the archive, and where the unlock key is when the swarm is autolocked. */
@@ -240,7 +391,9 @@ export function reportBackup(ctx: PlaybookContext, r: BackupResult): void {
   );
   if (r.autolock)
     process.stdout.write(
-      `the swarm is autolocked: restoring needs its unlock key, kept in ${unlockKeyFile(ctx)} (and in the archive's ${METADATA_ENTRY})\n`,
+      `the swarm is autolocked: the archive does not hold its unlock key, which restoring needs; it is kept in ` +
+        `${unlockKeyFile(ctx)} ("swarmup unlock-key" prints it): keep a copy apart from the archive, and the ` +
+        'old key too if you rotate it (this archive needs the key in force now)\n',
     );
   process.stdout.write(`to restore: swarmup backup --restore ${r.file}\n`);
 }

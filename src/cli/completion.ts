@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { wantedNodes } from '../providers/node-names.ts';
 import type { ClusterState } from '../state/store.ts';
+import { quote } from '../transport/quote.ts';
 
 /**
  * `swarmup completion bash|zsh|fish`: a script completing commands, flags, flag values (choices, files), cluster
@@ -80,22 +81,33 @@ function valueWords(v: ValueKind): string {
   return '';
 }
 
+/** Words of the program itself (commands, flags, choices) as elements of a bash array, each quoted. */
+const arrayWords = (words: string[]) => words.map(quote).join(' ');
+
+/**
+ * The bash function. Data (cluster folders of the state home, recorded node names) is never expanded by the shell:
+ * no `compgen -W` (which expands its word list: a folder named `$(cmd)` would run cmd on TAB), no unquoted
+ * `$(...)` splitting. Every candidate goes through `_swarmup_add`, which reads literal lines, keeps those that
+ * start with what was typed, and offers each `printf %q`-quoted so that the inserted word is the name itself.
+ * File arguments are left to bash's own file completion (`-o default`), which quotes as readline does.
+ */
 function bash(spec: CommandSpec[]): string {
   const top = spec.filter((c) => !c.path.includes(' ')).map((c) => c.path);
-  const subs = (p: string) => spec.filter((c) => c.path.startsWith(`${p} `)).map((c) => c.path.split(' ')[1]);
+  const subs = (p: string) =>
+    spec.filter((c) => c.path.startsWith(`${p} `)).map((c) => c.path.split(' ')[1]!);
   const parents = top.filter((p) => subs(p).length > 0);
   const cases = spec.map((c) => {
-    const flags = c.flags.flatMap((f) => f.flags).join(' ');
-    const more = subs(c.path).join(' ');
+    const flags = c.flags.flatMap((f) => f.flags);
+    const more = subs(c.path);
     const arg =
       c.argument === 'node'
-        ? `words="$words $(swarmup complete-nodes $name 2>/dev/null)"`
+        ? 'while IFS= read -r w; do words+=("$w"); done < <(swarmup complete-nodes "${name[@]}" 2>/dev/null)'
         : c.argument === 'shell'
-          ? `words="$words ${SHELLS.join(' ')}"`
+          ? `words+=(${arrayWords([...SHELLS])})`
           : c.argument === 'file'
-            ? 'COMPREPLY=($(compgen -f -- "$cur"))'
+            ? 'files=1'
             : ':';
-    return `    '${c.path}') words="${[flags, more].filter(Boolean).join(' ')}"; [[ $cur != -* ]] && ${arg} ;;`;
+    return `    ${quote(c.path)}) words=(${arrayWords([...flags, ...more])}); [[ $cur != -* ]] && ${arg} ;;`;
   });
   // A flag means the same in every command: its values are completed by the flag alone.
   const byFlag = new Map<string, ValueKind>();
@@ -105,22 +117,35 @@ function bash(spec: CommandSpec[]): string {
   const values = [...byFlag].map(([flag, v]) => {
     const what =
       v === 'cluster'
-        ? `COMPREPLY=($(compgen -W "$(${CLUSTERS_SH})" -- "$cur"))`
+        ? '_swarmup_add < <(_swarmup_clusters)'
         : v === 'file'
-          ? 'COMPREPLY=($(compgen -f -- "$cur"))'
+          ? ':'
           : typeof v === 'object'
-            ? `COMPREPLY=($(compgen -W "${valueWords(v)}" -- "$cur"))`
-            : 'COMPREPLY=()';
-    return `    ${flag}) ${what}; return ;;`;
+            ? `_swarmup_add < <(printf '%s\\n' ${arrayWords(v.choices)})`
+            : ':';
+    return `    ${quote(flag)}) ${what}; return ;;`;
   });
   return `# swarmup completion for bash: eval "$(swarmup completion bash)" (e.g. in ~/.bashrc)
+# Candidates are read as literal lines and offered quoted (printf %q): no name is ever expanded by the shell.
+_swarmup_add() {
+  local c q
+  while IFS= read -r c; do
+    [[ -n $c ]] || continue
+    printf -v q '%q' "$c"
+    if [[ $c == "$cur"* || $q == "$cur"* ]]; then COMPREPLY+=("$q"); fi
+  done
+}
+_swarmup_clusters() {
+  ${CLUSTERS_SH}
+}
 _swarmup() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" cmdpath="" words="" name="" i w
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" cmdpath="" files="" i w
+  local -a words=() name=()
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
     case "$w" in
-      --name) name="--name \${COMP_WORDS[i+1]}"; ((i++)) ;;
-      ${[...byFlag.keys()].join('|') || '--'}) ((i++)) ;;
+      --name) name=(--name "\${COMP_WORDS[i+1]}"); ((i++)) ;;
+      ${[...byFlag.keys()].map(quote).join('|') || '--'}) ((i++)) ;;
       -*) ;;
       *) if [[ -z $cmdpath ]]; then cmdpath="$w"; elif [[ " ${parents.join(' ')} " == *" $cmdpath "* ]]; then cmdpath="$cmdpath $w"; fi ;;
     esac
@@ -129,10 +154,11 @@ _swarmup() {
 ${values.join('\n')}
   esac
   case "$cmdpath" in
-    '') words="${top.join(' ')}" ;;
+    '') words=(${arrayWords(top)}) ;;
 ${cases.join('\n')}
   esac
-  [[ \${#COMPREPLY[@]} -gt 0 ]] || COMPREPLY=($(compgen -W "$words" -- "$cur"))
+  [[ -n $files ]] && return
+  _swarmup_add < <(printf '%s\\n' "\${words[@]}")
 }
 complete -o default -F _swarmup swarmup
 `;

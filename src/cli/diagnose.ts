@@ -1,6 +1,11 @@
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { diagnoseArchive, engineLogScript, type DiagnoseFiles } from '../diagnose/archive.ts';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  diagnoseArchive,
+  engineLogScript,
+  type DiagnoseEntry,
+  type DiagnoseFiles,
+} from '../diagnose/archive.ts';
 import { probePlan } from '../engine/preflight.ts';
 import { probeSwarmPorts } from '../engine/port-probe.ts';
 import { errorMessage, StepError } from '../errors.ts';
@@ -13,7 +18,8 @@ import { asRootScript } from '../transport/quote.ts';
 const CALL_MS = 30_000;
 const PROBES_MS = 90_000;
 
-const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+/** Engine data: written as JSON by the archive, through its redaction (never stringified here). */
+const json = (v: unknown): DiagnoseEntry => ({ json: v });
 
 /**
  * `swarmup diagnose`: every node's engine info, engine log, node, network and service lists, and the port probe
@@ -52,15 +58,37 @@ export async function diagnose(
     .replace(/:/g, '');
   const root = `swarmup-diagnose-${ctx.cluster.name}-${stamp}`;
   const file = resolve(output ?? `${root}.tar.gz`);
-  writeFileSync(file, diagnoseArchive(files, root, started), { mode: 0o600 });
+  writeWhole0600(file, diagnoseArchive(files, root, started));
   return { file, nodes: hosts.length };
 }
 
+/**
+ * Write a file of mode 0600 whole or not at all: a new temporary file (0600 from its creation) in the same folder,
+ * then renamed over the destination. An existing file (of any mode) is replaced, never written into, so it cannot
+ * keep a wider mode than 0600.
+ */
+export function writeWhole0600(file: string, data: Buffer): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
 /** One host's files. Every read has its own deadline; a failed one is noted in errors.txt. */
-async function collect(ctx: PlaybookContext, host: Machine): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
+async function collect(ctx: PlaybookContext, host: Machine): Promise<Record<string, DiagnoseEntry>> {
+  const out: Record<string, DiagnoseEntry> = {};
   const errors: string[] = [];
-  const read = async (name: string, what: string, fn: () => Promise<string>) => {
+  const read = async (name: string, what: string, fn: () => Promise<DiagnoseEntry>) => {
     try {
       out[name] = await withDeadline(fn(), CALL_MS, `${host.name}: ${what}`);
     } catch (err) {

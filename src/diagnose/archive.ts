@@ -1,16 +1,28 @@
 /**
- * The `swarmup diagnose` archive, pure: files per node (one folder each) and a few at the top, every text passed
- * through `redact` (join tokens SWMTKN-..., unlock keys SWMKEY-...) on its way in, packed as one tar.gz.
+ * The `swarmup diagnose` archive, pure: files per node (one folder each) and a few at the top, packed as one tar.gz.
+ * Nothing reaches it unredacted: engine objects are given as data (`{ json }`) and pass `redactEngineData` (names
+ * kept, values of environment variables, driver options, secret data and secret-shaped keys dropped); every text
+ * passes `redactText` (join tokens, unlock keys, `password=...`, URL passwords).
  */
 import { gzipSync } from 'node:zlib';
-import { redact } from '../redact.ts';
+import { redactEngineData, redactText } from '../redact.ts';
 import { tarDir, tarEnd, tarEntry } from '../tar.ts';
 
+/** A file of the archive: text, or engine data written as JSON. */
+export type DiagnoseEntry = string | { json: unknown };
+
 export interface DiagnoseFiles {
-  /** Top-level files: name -> text. */
-  top: Record<string, string>;
-  /** One folder per node: node -> (file name -> text). */
-  nodes: Record<string, Record<string, string>>;
+  /** Top-level files: name -> content. */
+  top: Record<string, DiagnoseEntry>;
+  /** One folder per node: node -> (file name -> content). */
+  nodes: Record<string, Record<string, DiagnoseEntry>>;
+}
+
+/** The bytes of one entry, redacted. Pure. */
+export function entryText(entry: DiagnoseEntry): string {
+  return typeof entry === 'string'
+    ? redactText(entry)
+    : JSON.stringify(redactEngineData(entry.json), null, 2) + '\n';
 }
 
 /** A name safe as one path part of the archive. */
@@ -23,12 +35,12 @@ export function diagnoseArchive(files: DiagnoseFiles, root: string, now = new Da
   const base = safePart(root);
   const parts: Buffer[] = [tarDir(base, now)];
   for (const [name, text] of Object.entries(files.top))
-    parts.push(tarEntry(`${base}/${safePart(name)}`, redact(text), { mtime: now }));
+    parts.push(tarEntry(`${base}/${safePart(name)}`, entryText(text), { mtime: now }));
   for (const [node, entries] of Object.entries(files.nodes)) {
     const dir = `${base}/${safePart(node)}`;
     parts.push(tarDir(dir, now));
     for (const [name, text] of Object.entries(entries))
-      parts.push(tarEntry(`${dir}/${safePart(name)}`, redact(text), { mtime: now }));
+      parts.push(tarEntry(`${dir}/${safePart(name)}`, entryText(text), { mtime: now }));
   }
   parts.push(tarEnd());
   return gzipSync(Buffer.concat(parts));

@@ -3,7 +3,8 @@
  * first), the script that stops its engine, streams /var/lib/docker/swarm as a tar.gz and starts the engine again,
  * and the manual restore steps. Follows Docker's admin guide, "Back up the swarm": stop the engine so the raft data
  * does not change while it is copied, copy the whole swarm folder, restart; with autolock the unlock key is needed
- * to restore.
+ * to restore, and it is never put in the archive (it would decrypt the raft data, its secrets and the CA key beside
+ * it): it stays in the state folder's `unlock-key`.
  */
 import { guardStep } from './quorum.ts';
 import { raftManagers, type ClusterNode } from './facts.ts';
@@ -82,8 +83,43 @@ export interface BackupMetadata {
   dockerRootDir: string;
   createdAt: string;
   managers: number;
-  /** Present only when the cluster's unlock key file exists (autolock): restoring needs it. */
-  unlockKey?: string;
+  /** The swarm was autolocked: restoring needs the unlock key in force when the backup was taken (not in here). */
+  autolock?: boolean;
+}
+
+/** Metadata as read from an archive; ones made before the key was kept out carry it, and say autolock by it. */
+export function readMetadataJson(text: string): BackupMetadata {
+  const raw = JSON.parse(text) as BackupMetadata & { unlockKey?: string };
+  const { unlockKey, ...meta } = raw;
+  return { ...meta, ...(unlockKey || raw.autolock ? { autolock: true } : {}) };
+}
+
+/** What a swarmup backup archive must hold to be restored: its metadata first, the node's identity, the raft log. */
+export const REQUIRED_MEMBERS = [
+  'swarm/docker-state.json',
+  'swarm/state.json',
+  'swarm/certificates/swarm-node.key',
+  'swarm/certificates/swarm-node.crt',
+  'swarm/certificates/swarm-root-ca.crt',
+];
+const RAFT_LOG = /^swarm\/raft\/wal(-v3(-encrypted)?)?\/[^/]+\.wal$/;
+
+/**
+ * Why an archive, as read to its end, is not a complete swarmup backup (undefined: it is). `complete`: the gzip
+ * stream ended where it should and the tar's end block was reached. Pure.
+ */
+export function archiveProblem(read: {
+  names: string[];
+  complete: boolean;
+  problem?: string;
+}): string | undefined {
+  if (read.problem) return read.problem;
+  if (!read.complete) return 'the archive is cut short (its end is missing: an interrupted copy?)';
+  if (read.names[0] !== METADATA_ENTRY)
+    return `its first entry is not ${METADATA_ENTRY}: not a swarmup backup`;
+  const missing = REQUIRED_MEMBERS.filter((m) => !read.names.includes(m));
+  if (!read.names.some((n) => RAFT_LOG.test(n))) missing.push('swarm/raft/wal-*/*.wal');
+  return missing.length > 0 ? `members missing: ${missing.join(', ')}` : undefined;
 }
 
 export const METADATA_ENTRY = 'swarmup-backup.json';
@@ -141,12 +177,24 @@ export function backupScript(dockerRootDir: string): string {
   ].join('\n');
 }
 
+/** Where the unlock key of an autolocked backup comes from, for the restore steps (never the key itself). */
+export type KeySource =
+  | { kind: 'state'; file: string; cluster: string; matches: boolean | undefined }
+  | { kind: 'file'; file: string; matches: boolean | undefined };
+
 /** The manual disaster path (Docker's admin guide, "Restore from a backup"), for `backup --restore FILE`. */
 export function restoreSteps(
   file: string,
-  meta?: Pick<BackupMetadata, 'node' | 'dockerRootDir' | 'unlockKey'>,
+  meta?: Pick<BackupMetadata, 'node' | 'dockerRootDir' | 'autolock' | 'createdAt'>,
+  key?: KeySource,
 ): string[] {
   const root = meta?.dockerRootDir ?? '/var/lib/docker';
+  const keyWhere =
+    key?.kind === 'state'
+      ? `the key "swarmup unlock-key --name ${key.cluster}" prints (kept in ${key.file})`
+      : key
+        ? `the key in ${key.file}`
+        : 'its unlock key';
   return [
     `Restoring ${file}${meta ? ` (taken from ${meta.node})` : ''} makes a new single-manager swarm from it:`,
     '  1. pick the host to restore on (the old manager, or a new machine with the same engine version) and stop',
@@ -154,15 +202,16 @@ export function restoreSteps(
     `  2. copy ${file} there and replace its swarm data with the archive's: rm -rf ${root}/swarm &&`,
     `     tar -xzf ${file.split('/').pop()} -C ${root} swarm`,
     '  3. start the engine again: systemctl start docker',
-    ...(meta?.unlockKey
+    ...(meta?.autolock
       ? [
-          '     the swarm was autolocked: unlock it with the key kept in the state folder (unlock-key; also in the',
-          `     archive's ${METADATA_ENTRY}): docker swarm unlock`,
+          '     the swarm was autolocked (the archive does not hold its key): unlock it with docker swarm unlock,',
+          `     typing ${keyWhere}`,
+          ...(key?.matches === true ? ['     (checked: that key unlocks this archive)'] : []),
         ]
       : []),
     '  4. re-initialise it as a single manager: docker swarm init --force-new-cluster',
     '  5. check it: docker node ls, docker service ls (stale entries of the other nodes show as Down)',
     '  6. rebuild the cluster to its counts: swarmup up (joins managers one at a time, removes stale entries)',
-    ...(meta?.unlockKey ? ['  7. rotate the unlock key: docker swarm unlock-key --rotate'] : []),
+    ...(meta?.autolock ? ['  7. rotate the unlock key: docker swarm unlock-key --rotate'] : []),
   ];
 }

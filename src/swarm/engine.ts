@@ -61,13 +61,24 @@ export function initBody(o: InitOptions): Record<string, unknown> {
   };
 }
 
+/**
+ * The address swarm's control plane (2377) listens on: every address, on purpose. Seen on Docker 20.10 in node
+ * containers: a manager that listens on its advertise IP (or on an interface name, which the engine resolves to
+ * the IP once and stores in docker-state.json) and restarts after that IP moved ends in swarm state `error`
+ * ("failed to listen on remote API address ... cannot assign requested address"), and the engine then refuses
+ * `swarm init --force-new-cluster` ("This node is not a swarm manager"): `swarmup recover` could no longer rebuild
+ * a swarm whose managers all moved (README, "moved addresses"). Who may reach 2377 is the firewall's to say
+ * (EC2: the cluster's security group only).
+ */
+export const SWARM_LISTEN_ADDR = '0.0.0.0:2377';
+
 export async function initSwarm(
   docker: Docker,
   advertiseAddress: string,
   options: InitOptions = {},
 ): Promise<void> {
   await docker.swarmInit({
-    ListenAddr: '0.0.0.0:2377',
+    ListenAddr: SWARM_LISTEN_ADDR,
     AdvertiseAddr: advertiseAddress,
     ...(options.autolock ? { Spec: { EncryptionConfig: { AutoLockManagers: true } } } : {}),
     ...initBody(options),
@@ -96,7 +107,7 @@ export async function joinSwarm(
   dataPathAddr?: string,
 ): Promise<void> {
   await docker.swarmJoin({
-    ListenAddr: '0.0.0.0:2377',
+    ListenAddr: SWARM_LISTEN_ADDR,
     AdvertiseAddr: advertiseAddress,
     RemoteAddrs: [remote],
     JoinToken: token,
@@ -210,7 +221,7 @@ export async function forceNewCluster(
   options: Pick<InitOptions, 'dataPathAddr'> = {},
 ): Promise<void> {
   await docker.swarmInit({
-    ListenAddr: '0.0.0.0:2377',
+    ListenAddr: SWARM_LISTEN_ADDR,
     AdvertiseAddr: advertiseAddress,
     ForceNewCluster: true,
     ...initBody({ ...(options.dataPathAddr ? { dataPathAddr: options.dataPathAddr } : {}) }),

@@ -289,7 +289,17 @@ export class SshConnection {
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let code: number | null = null;
+        // A sink that fails or is destroyed (its file could not be written) ends the command at once: its channel
+        // is closed, never left paused waiting for a 'drain' that cannot come.
+        let sinkGone = false;
+        opts.sink?.once('close', () => {
+          if (code !== null) return;
+          sinkGone = true;
+          stream.close();
+          stream.resume(); // what still arrives is dropped, so the channel can end
+        });
         stream.on('data', (d: Buffer) => {
+          if (sinkGone) return;
           if (opts.sink) {
             if (!opts.sink.write(d)) {
               stream.pause();

@@ -1,4 +1,6 @@
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -97,6 +99,18 @@ const backups = () => {
   }
 };
 
+/** A tmpfs of the test's own over the backups folder (read-only, or this small): a real file system that refuses. */
+async function withMount<T>(opts: string, body: () => Promise<T>): Promise<T> {
+  await execa('mount', ['-t', 'tmpfs', '-o', opts, 'tmpfs', backupsDir()]);
+  try {
+    return await body();
+  } finally {
+    await execa('umount', [backupsDir()]);
+  }
+}
+
+let goodArchive = '';
+
 describe('backup, health in status, diagnose', () => {
   beforeAll(async () => {
     await swarmup(['down', '--yes', '--name', NAME], env);
@@ -178,6 +192,9 @@ describe('backup, health in status, diagnose', () => {
     expect([...new Set(samples.flatMap((s) => s.unreachable))].filter((n) => n !== event.node)).toEqual([]);
 
     expect(event.file.startsWith(backupsDir())).toBe(true);
+    goodArchive = event.file;
+    // Written under a temporary name and renamed once verified: nothing else is left beside it.
+    expect(backups()).toEqual([event.file.split('/').pop()]);
     const st = statSync(event.file);
     expect(st.size).toBe(event.bytes);
     expect(st.size).toBeGreaterThan(1024);
@@ -223,6 +240,61 @@ describe('backup, health in status, diagnose', () => {
     }
   });
 
+  it('backup to a read-only destination: refused before any engine stops, exit 2 naming the path', async () => {
+    const pids = await Promise.all(managers.map(dockerdPid));
+    const r = await withMount('ro,size=1m', () => run('backup', '--yes'));
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`cannot write the archive to ${backupsDir()}`);
+    expect(r.stderr).toMatch(/read-only file system/i);
+    expect(r.stderr).toContain('nothing was changed');
+    expect(await Promise.all(managers.map(dockerdPid))).toEqual(pids);
+  });
+
+  it('backup onto a disk that fills up: the copy stops at once, the engine runs again, exit 3 naming host, step, cause', async () => {
+    const pids = Object.fromEntries(await Promise.all(managers.map(async (m) => [m, await dockerdPid(m)])));
+    const started = Date.now();
+    const { r, left } = await withMount('size=32k', async () => {
+      const res = await run('backup', '--yes');
+      return { r: res, left: readdirSync(backupsDir()) };
+    });
+    expect(r.code, r.stderr).toBe(3);
+    // Not the 10-minute copy deadline: the channel was closed when the write failed.
+    expect(Date.now() - started).toBeLessThan(150_000);
+    const m = /swarmup: (\S+): backup: copying the swarm data: writing \S+: (.*)/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    const node = m![1]!;
+    expect(managers).toContain(node);
+    expect(m![2]).toMatch(/ENOSPC|no space left/i);
+    expect(m![2]).toContain(
+      'no archive was kept; its engine is running again and the node is a Reachable manager',
+    );
+    // No truncated archive, under its name or any other.
+    expect(left).toEqual([]);
+    // Its engine really was stopped and runs again; the others were not touched.
+    for (const x of managers) {
+      if (x === node) expect(await dockerdPid(x)).not.toBe(pids[x]);
+      else expect(await dockerdPid(x), x).toBe(pids[x]);
+    }
+    await waitManagerStatus(node, /Reachable|Leader/);
+    expect((await run('status', '--json')).code).toBe(0);
+  });
+
+  it('backup --restore refuses an archive cut short, and a file that is no archive', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmup-cut-'));
+    const whole = readFileSync(goodArchive);
+    const cut = join(dir, 'cut.tar.gz');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const r = await run('backup', '--restore', cut);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`${cut} is not a complete swarmup backup: the archive is cut short`);
+    const junk = join(dir, 'junk.tar.gz');
+    writeFileSync(junk, 'not an archive');
+    const j = await run('backup', '--restore', junk);
+    expect(j.code).toBe(2);
+    expect(j.stderr).toMatch(/not a gzip archive/);
+  });
+
   it('diagnose writes one folder per node with its files, and no join token or unlock key', async () => {
     // A real join token and an unlock-key-shaped string in an engine log: the archive must carry them redacted.
     await inNode(c('manager-1'), [
@@ -231,10 +303,45 @@ describe('backup, health in status, diagnose', () => {
       // An obviously fake unlock key, built here so that no key-shaped literal stands in the sources.
       `echo "test line: token $(docker swarm join-token -q worker) key SWMKEY-1-${'FakeKey0'.repeat(5)}" >> /var/log/dockerd.log`,
     ]);
+    // A service whose environment and log driver options hold secrets (random values, made here).
+    const password = `pw${randomBytes(16).toString('hex')}`;
+    const logOpt = `lo${randomBytes(16).toString('hex')}`;
+    await inNode(c('manager-1'), [
+      'docker',
+      'service',
+      'create',
+      '--detach',
+      '--no-resolve-image',
+      '--replicas',
+      '0',
+      '--name',
+      'diag-secrets',
+      '--env',
+      `PASSWORD=${password}`,
+      '--log-driver',
+      'json-file',
+      '--log-opt',
+      `tag=${logOpt}`,
+      '--log-opt',
+      `labels=${logOpt}`,
+      'swarmup-none:1',
+    ]);
+    const spec = await inNode(c('manager-1'), ['docker', 'service', 'inspect', 'diag-secrets']);
+    expect(spec).toContain(password);
+    expect(spec).toContain(logOpt);
     const dir = mkdtempSync(join(tmpdir(), 'swarmup-diag-e2e-'));
     const file = join(dir, 'diag.tar.gz');
+    // An existing file, readable by all: replaced by a 0600 one.
+    writeFileSync(file, 'old');
+    chmodSync(file, 0o644);
     const r = await run('diagnose', '--output', file, '--json');
     expect(r.code, r.stderr).toBe(0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const bytes = gunzipSync(readFileSync(file)).toString('latin1');
+    expect(bytes).toContain('diag-secrets');
+    expect(bytes).toContain('PASSWORD=<redacted>');
+    expect(bytes).not.toContain(password);
+    expect(bytes).not.toContain(logOpt);
     expect(r.events.find((e) => e.event === 'diagnose')).toMatchObject({ file, nodes: 4 });
     await execa('tar', ['-xzf', file, '-C', dir]);
     const [root] = readdirSync(dir).filter((f) => f.startsWith('swarmup-diagnose-'));
@@ -255,5 +362,7 @@ describe('backup, health in status, diagnose', () => {
     const everything = await allText(dir.replace(/\/$/, '') + '/' + root);
     expect(everything).not.toMatch(/SWMTKN-1-|SWMKEY-1-/);
     expect(everything).toMatch(/test line: token SWMTKN-<redacted> key SWMKEY-<redacted>/);
+    expect(everything).not.toContain(password);
+    expect(everything).not.toContain(logOpt);
   });
 });

@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -275,6 +277,72 @@ describe('join tokens and autolock (rotate-tokens, unlock, unlock-key)', () => {
     expect(unlocked.sort()).toEqual([M2, M3]);
     await waitNodeLs(`${M2} Ready Reachable`);
     await waitNodeLs(`${M3} Ready Reachable`);
+  });
+
+  it('backup of an autolocked swarm: the key is nowhere in the archive; --restore finds it in the state home and checks it opens the archive', async () => {
+    const key = (await run('unlock-key')).stdout.trim();
+    const b = await run('backup', '--json');
+    expect(b.code, b.stderr).toBe(0);
+    const event = b.events.find((e) => e.event === 'backup') as { file: string; autolock: boolean };
+    expect(event.autolock).toBe(true);
+    const human = await run('backup', '--restore', event.file);
+    // Every member, and every byte (compressed and not): no key, in any of its forms.
+    const members = String((await execa('tar', ['-tzf', event.file])).stdout).split('\n');
+    expect(members[0]).toBe('swarmup-backup.json');
+    expect(members.filter((m) => /unlock|key$/i.test(m) && !m.startsWith('swarm/certificates/'))).toEqual([]);
+    const gz = readFileSync(event.file);
+    const raw = gunzipSync(gz);
+    const secret = Buffer.from(key.replace(/^SWMKEY-1-/, ''), 'base64');
+    for (const bytes of [gz, raw]) {
+      expect(bytes.includes(key)).toBe(false);
+      expect(bytes.includes(key.replace(/^SWMKEY-1-/, ''))).toBe(false);
+      expect(bytes.includes(secret)).toBe(false);
+      expect(bytes.includes('SWMKEY')).toBe(false);
+    }
+    const meta = JSON.parse(
+      String((await execa('tar', ['-xzOf', event.file, 'swarmup-backup.json'])).stdout),
+    );
+    expect(meta).toMatchObject({ cluster: NAME, autolock: true });
+    expect(meta).not.toHaveProperty('unlockKey');
+
+    // --restore takes the key from the state home, checks it against the archive, and never prints it.
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain(
+      `"swarmup unlock-key --name ${NAME}" prints (kept in ${join(home, NAME, 'unlock-key')})`,
+    );
+    expect(human.stdout).toContain('checked: that key unlocks this archive');
+    // A state home without the key: what is missing is said, exit 2; the key in a file of the user's is taken.
+    const other = { SWARMUP_HOME: tempHome() };
+    const none = await swarmup(['backup', '--restore', event.file], other);
+    outputs.push(none);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain(
+      'is a backup of an autolocked swarm, and the archive does not hold its unlock key',
+    );
+    expect(none.stderr).toContain(`no unlock key of cluster "${NAME}" is kept in this state home`);
+    expect(none.stderr).toContain('--unlock-key-file FILE');
+    const keyDir = mkdtempSync(join(tmpdir(), 'swarmup-key-'));
+    writeFileSync(join(keyDir, 'key'), key + '\n', { mode: 0o600 });
+    const given = await swarmup(
+      ['backup', '--restore', event.file, '--unlock-key-file', join(keyDir, 'key')],
+      other,
+    );
+    outputs.push(given);
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stdout).toContain(`typing the key in ${join(keyDir, 'key')}`);
+    // A key that does not open this archive (obviously fake, of the right shape) is refused.
+    writeFileSync(
+      join(keyDir, 'wrong'),
+      `SWMKEY-1-${Buffer.alloc(32, 7).toString('base64').replace(/=+$/, '')}\n`,
+    );
+    const wrong = await swarmup(
+      ['backup', '--restore', event.file, '--unlock-key-file', join(keyDir, 'wrong')],
+      other,
+    );
+    outputs.push(wrong);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('does not unlock');
   });
 
   it('up turns autolock off (--no-autolock: the key is forgotten) and on again (--autolock: a key is kept)', async () => {

@@ -17,10 +17,21 @@ export function registerBackup(program: Command, setExit: SetExit): void {
         "copy one non-leader manager's swarm data (engine stopped briefly, quorum held) into the state folder",
       ),
   )
-    .option('--restore <file>', 'print the steps that restore a swarm from this backup (changes nothing)')
-    .action(async (opts: CommonOptions & { restore?: string }) => {
+    .option(
+      '--restore <file>',
+      'check this backup and print the steps that restore a swarm from it (changes nothing)',
+    )
+    .option(
+      '--unlock-key-file <file>',
+      "with --restore: the unlock key of an autolocked backup (default: the state home's unlock-key)",
+    )
+    .action(async (opts: CommonOptions & { restore?: string; unlockKeyFile?: string }) => {
       if (opts.restore) {
-        setExit(await (await import('../backup.ts')).printRestore(opts.restore));
+        setExit(
+          await (
+            await import('../backup.ts')
+          ).printRestore(opts.restore, opts.unlockKeyFile ? { unlockKeyFile: opts.unlockKeyFile } : {}),
+        );
         return;
       }
       setExit(
