@@ -31,6 +31,7 @@ import {
   type BackupMetadata,
   type KeySource,
 } from '../swarm/backup-plan.ts';
+import { KEPT_UNLOCK_KEY } from '../state/kept-backups.ts';
 import { StateStore } from '../state/store.ts';
 import { chooseSwarm } from '../swarm/choose-swarm.ts';
 import { waitForNode } from '../swarm/engine.ts';
@@ -353,9 +354,12 @@ export async function printRestore(file: string, opts: { unlockKeyFile?: string 
   const meta = read.meta;
   let key: KeySource | undefined;
   if (meta.autolock) {
+    // Where the key is looked for: the file given; else the one `down` kept beside the archive (its cluster is
+    // gone, or another of that name was made since, whose key is not this archive's); else the state home's.
     const store = new StateStore(meta.cluster);
     const given = opts.unlockKeyFile ? resolve(opts.unlockKeyFile) : undefined;
-    const keyFile = given ?? store.unlockKeyPath();
+    const beside = join(dirname(resolve(file)), KEPT_UNLOCK_KEY);
+    const keyFile = given ?? (existsSync(beside) ? beside : store.unlockKeyPath());
     const text = existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined;
     if (!text)
       return bad(
@@ -372,9 +376,10 @@ export async function printRestore(file: string, opts: { unlockKeyFile?: string 
         `the unlock key in ${keyFile} does not unlock ${file} (it was rotated since ${meta.createdAt}?): ` +
           'give the key in force then with --unlock-key-file FILE',
       );
-    key = given
-      ? { kind: 'file', file: given, matches }
-      : { kind: 'state', file: keyFile, cluster: meta.cluster, matches };
+    key =
+      given || keyFile === beside
+        ? { kind: 'file', file: keyFile, matches }
+        : { kind: 'state', file: keyFile, cluster: meta.cluster, matches };
   }
   process.stdout.write(restoreSteps(file, meta, key).join('\n') + '\n');
   return ExitCode.ok;

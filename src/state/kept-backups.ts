@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -40,21 +49,29 @@ export function removedAtOf(folder: string): string | null {
 export function backupFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isFile())
+    .filter((d) => d.isFile() && d.name !== KEPT_UNLOCK_KEY)
     .map((d) => d.name)
     .sort();
 }
 
 /**
+ * The autolock unlock key kept beside a removed cluster's archives (0600): archives never hold it, and without it an
+ * autolocked archive cannot be opened once the state folder (its `unlock-key`) is gone.
+ */
+export const KEPT_UNLOCK_KEY = 'unlock-key';
+
+/**
  * Move the folder `from` (a cluster's `backups/`) to a new folder under `<home>/_backups/<cluster>/` and return
  * it; undefined when it holds no archive. rename(2) never replaces a folder that holds anything, so an existing
- * kept folder of the same name is skipped for the next name, never written into.
+ * kept folder of the same name is skipped for the next name, never written into. `unlockKey`: the cluster's unlock
+ * key file, copied in beside the archives (KEPT_UNLOCK_KEY) when it exists.
  */
 export function keepBackups(
   from: string,
   home: string,
   cluster: string,
   now = new Date(),
+  unlockKey?: string,
 ): string | undefined {
   if (backupFiles(from).length === 0) return undefined;
   const root = join(home, KEPT_BACKUPS);
@@ -74,6 +91,10 @@ export function keepBackups(
     }
     chmodSync(to, 0o700);
     for (const f of backupFiles(to)) chmodSync(join(to, f), 0o600);
+    if (unlockKey && existsSync(unlockKey)) {
+      copyFileSync(unlockKey, join(to, KEPT_UNLOCK_KEY), constants.COPYFILE_EXCL);
+      chmodSync(join(to, KEPT_UNLOCK_KEY), 0o600);
+    }
     return to;
   }
 }

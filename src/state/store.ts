@@ -170,7 +170,7 @@ export class StateStore {
     const files = this.backupFiles().length;
     const keptIn = opts.deleteBackups
       ? undefined
-      : keepBackups(join(this.dir, 'backups'), swarmupHome(), this.cluster);
+      : keepBackups(join(this.dir, 'backups'), swarmupHome(), this.cluster, new Date(), this.unlockKeyPath());
     rmSync(this.dir, { recursive: true, force: true });
     if (files === 0) return undefined;
     return keptIn ? { files, keptIn } : { files, deleted: true };

@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gunzipSync } from 'node:zlib';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keepBackups } from '../../src/state/kept-backups.ts';
 import { testNodeImage } from '../support/suite.ts';
 import { inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
 
@@ -331,6 +332,17 @@ describe('join tokens and autolock (rotate-tokens, unlock, unlock-key)', () => {
     outputs.push(given);
     expect(given.code, given.stderr).toBe(0);
     expect(given.stdout).toContain(`typing the key in ${join(keyDir, 'key')}`);
+    // After down: its backups are kept beside the state home, the cluster's unlock-key with them (archives never
+    // hold it): --restore of a kept archive finds that key, in a state home that no longer has the cluster.
+    const from = mkdtempSync(join(tmpdir(), 'swarmup-kept-'));
+    copyFileSync(event.file, join(from, basename(event.file)));
+    const kept = keepBackups(from, other.SWARMUP_HOME, NAME, new Date(), join(home, NAME, 'unlock-key'))!;
+    expect(statSync(join(kept, 'unlock-key')).mode & 0o777).toBe(0o600);
+    const fromKept = await swarmup(['backup', '--restore', join(kept, basename(event.file))], other);
+    outputs.push(fromKept);
+    expect(fromKept.code, fromKept.stderr).toBe(0);
+    expect(fromKept.stdout).toContain(`typing the key in ${join(kept, 'unlock-key')}`);
+    expect(fromKept.stdout).toContain('checked: that key unlocks this archive');
     // A key that does not open this archive (obviously fake, of the right shape) is refused.
     writeFileSync(
       join(keyDir, 'wrong'),

@@ -64,4 +64,16 @@ describe('kept backups', () => {
     }
     expect(listKeptBackups(process.env.SWARMUP_HOME)).toHaveLength(1);
   });
+
+  it("the cluster's unlock key goes with its kept archives (0600), and is not listed as an archive", () => {
+    const home = tempHome();
+    const from = join(home, 'lab', 'backups');
+    mkdirSync(from, { recursive: true });
+    writeFileSync(join(from, 'a.tar.gz'), 'archive');
+    writeFileSync(join(home, 'lab', 'unlock-key'), 'SWMKEY-1-stand-in\n', { mode: 0o644 });
+    const to = keepBackups(from, home, 'lab', now, join(home, 'lab', 'unlock-key'))!;
+    expect(readFileSync(join(to, 'unlock-key'), 'utf8')).toBe('SWMKEY-1-stand-in\n');
+    expect(statSync(join(to, 'unlock-key')).mode & 0o777).toBe(0o600);
+    expect(listKeptBackups(home).flatMap((k) => k.files.map((f) => f.file))).toEqual([join(to, 'a.tar.gz')]);
+  });
 });
