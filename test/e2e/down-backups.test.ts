@@ -42,10 +42,31 @@ async function lifeOf(archives: Record<string, string>): Promise<void> {
       engineVersion: '20.10.24',
       dockerRootDir: '/var/lib/docker',
     };
-    const tar = Buffer.concat([tarEntry(METADATA_ENTRY, JSON.stringify(meta) + '\n'), tarEnd()]);
+    // The members every swarmup backup has (--restore checks them); their content is not read here.
+    const members = [
+      'swarm/docker-state.json',
+      'swarm/state.json',
+      'swarm/certificates/swarm-node.key',
+      'swarm/certificates/swarm-node.crt',
+      'swarm/certificates/swarm-root-ca.crt',
+      'swarm/raft/wal-v3/0000000000000000-0000000000000000.wal',
+    ].map((m) => tarEntry(m, '{}\n'));
+    const tar = Buffer.concat([tarEntry(METADATA_ENTRY, JSON.stringify(meta) + '\n'), ...members, tarEnd()]);
     writeFileSync(join(dir, 'backups', name), gzipSync(tar), { mode: 0o600 });
   }
-  await execa('docker', ['network', 'create', '--label', `swarmup.cluster=${NAME}`, `swarmup-${NAME}`]);
+  // Made by this home, as down selects only its own: the cluster's label and this home's owner id.
+  if (!existsSync(join(home, 'owner')))
+    writeFileSync(join(home, 'owner'), `keep${process.pid}\n`, { mode: 0o600 });
+  const owner = readFileSync(join(home, 'owner'), 'utf8').trim();
+  await execa('docker', [
+    'network',
+    'create',
+    '--label',
+    `swarmup.cluster=${NAME}`,
+    '--label',
+    `swarmup.owner=${owner}`,
+    `swarmup-${NAME}`,
+  ]);
 }
 
 const keptFolders = () => (existsSync(kept) ? readdirSync(kept).sort() : []);
