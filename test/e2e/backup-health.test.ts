@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +109,7 @@ const backups = () => {
 
 /** A tmpfs of the test's own over the backups folder (read-only, or this small): a real file system that refuses. */
 async function withMount<T>(opts: string, body: () => Promise<T>): Promise<T> {
+  mkdirSync(backupsDir(), { recursive: true });
   await execa('mount', ['-t', 'tmpfs', '-o', opts, 'tmpfs', backupsDir()]);
   try {
     return await body();
@@ -336,12 +345,12 @@ describe('backup, health in status, diagnose', () => {
     chmodSync(file, 0o644);
     const r = await run('diagnose', '--output', file, '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
     const bytes = gunzipSync(readFileSync(file)).toString('latin1');
     expect(bytes).toContain('diag-secrets');
-    expect(bytes).toContain('PASSWORD=<redacted>');
     expect(bytes).not.toContain(password);
     expect(bytes).not.toContain(logOpt);
+    expect(bytes).toContain('PASSWORD=<redacted>');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(r.events.find((e) => e.event === 'diagnose')).toMatchObject({ file, nodes: 4 });
     await execa('tar', ['-xzf', file, '-C', dir]);
     const [root] = readdirSync(dir).filter((f) => f.startsWith('swarmup-diagnose-'));
