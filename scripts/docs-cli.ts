@@ -40,10 +40,13 @@ function commandPath(command: Command): string {
   return names.join(' ');
 }
 
-/** Every visible command below `command`, depth first, in registration (--help) order. */
+/** Every visible command below `command`, depth first, in registration (--help) order, as --help shows them. */
 function visibleCommands(command: Command): Command[] {
-  const hidden = (c: Command): boolean => (c as unknown as { _hidden?: boolean })._hidden === true;
-  return command.commands.filter((c) => !hidden(c)).flatMap((c) => [c, ...visibleCommands(c)]);
+  const help = command.createHelp();
+  return help
+    .visibleCommands(command)
+    .filter((c) => c.name() !== 'help' || command.commands.includes(c))
+    .flatMap((c) => [c, ...visibleCommands(c)]);
 }
 
 function renderCommand(command: Command): string[] {
