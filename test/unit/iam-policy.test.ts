@@ -3,9 +3,10 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The README's minimal IAM policy against the code: every AWS call in src/providers/ec2 has its permission, and the
- * policy grants nothing the code does not call. Calls are found by scanning for `new XxxCommand(` and resolving
- * each command to the client package it is imported from (static imports, and `await import(...)` destructuring).
+ * The documented minimal IAM policy (docs/providers/ec2.md) against the code: every AWS call in src/providers/ec2
+ * has its permission, and the policy grants nothing the code does not call. Calls are found by scanning for
+ * `new XxxCommand(` and resolving each command to the client package it is imported from (static imports, and
+ * `await import(...)` destructuring).
  */
 const ROOT = resolve(import.meta.dirname, '../..');
 const EC2_DIR = join(ROOT, 'src/providers/ec2');
@@ -132,13 +133,11 @@ describe('the minimal IAM policy (src/providers/ec2/iam-policy.json)', () => {
     expect(ssm.Resource).toBe('arn:aws:ssm:*::parameter/aws/service/canonical/ubuntu/*');
   });
 
-  it("the README's copy (AWS (EC2) > IAM policy) is the file, verbatim", () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('\n### IAM policy\n'));
-    const ec2 = readme.indexOf('\n## AWS (EC2)\n');
-    const next = readme.indexOf('\n## ', ec2 + 1);
-    expect(readme.indexOf('\n### IAM policy\n')).toBeGreaterThan(ec2);
-    expect(readme.indexOf('\n### IAM policy\n')).toBeLessThan(next);
+  it("the documentation's copy (docs/providers/ec2.md, AWS (EC2) > IAM policy) is the file, verbatim", () => {
+    const page = readFileSync(join(ROOT, 'docs/providers/ec2.md'), 'utf8');
+    expect(page.startsWith('# AWS (EC2)\n')).toBe(true);
+    expect(page.indexOf('\n## IAM policy\n')).toBeGreaterThan(0);
+    const section = page.slice(page.indexOf('\n## IAM policy\n'));
     const block = /```json\n([\s\S]*?)```/.exec(section)?.[1];
     expect(block).toBe(policyText);
   });

@@ -14,14 +14,15 @@ describe('example inventories', () => {
   });
 });
 
-describe('README', () => {
-  it('the config format example in the README is a valid config file', async () => {
+describe('docs/config.md', () => {
+  it('the config format example in the documentation is a valid config file', async () => {
     const { readFileSync } = await import('node:fs');
     const { parseConfig } = await import('../../src/config/load.ts');
-    const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Config / inventory file'));
+    const page = readFileSync(resolve(import.meta.dirname, '../../docs/config.md'), 'utf8');
+    expect(page).toContain('\n## Config / inventory file\n');
+    const section = page.slice(page.indexOf('## Config / inventory file'));
     const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
-    const spec = resolveCluster(parseConfig(yaml, 'README.md'), {}, 'README.md');
+    const spec = resolveCluster(parseConfig(yaml, 'docs/config.md'), {}, 'docs/config.md');
     expect(spec.hosts).toHaveLength(5);
     expect(spec.hosts[0]!.jump).toBeUndefined();
   });
