@@ -50,10 +50,20 @@ export class SwarmApplier {
     const c = this.c;
     const entry = () => c.docker(c.entry);
     switch (a.kind) {
-      case 'leave':
-        await leaveSwarm(await c.docker(a.host));
+      case 'leave': {
+        // A manager just demoted may still be stepping out of raft (or the leadership moving away from it):
+        // its leave then fails with "node lost leader status" for a moment. Retried; gone already is done.
+        const docker = await c.docker(a.host);
+        await retryLeaderless(async () => {
+          try {
+            await leaveSwarm(docker);
+          } catch (err) {
+            if (!/not part of a swarm/i.test(errorMessage(err))) throw err;
+          }
+        });
         c.nodeIds.set(a.host, '');
         return;
+      }
       case 'init': {
         const docker = await c.docker(a.host);
         const { kind: _kind, host: _host, ...options } = a;
