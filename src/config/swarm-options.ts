@@ -1,5 +1,5 @@
 import { InputError } from '../errors.ts';
-import { parseCidr } from '../providers/ec2/cidr.ts';
+import { parseCidr } from '../net/cidr.ts';
 import type { ConfigFile } from './schema.ts';
 
 /**

@@ -2,7 +2,7 @@ import { parseBastion } from '../../config/bastion.ts';
 import { DEFAULT_AMI_PARAMETER, expandHome, type CliFlags, type Ec2Spec } from '../../config/cluster.ts';
 import type { ConfigFile } from '../../config/schema.ts';
 import { InputError } from '../../errors.ts';
-import { blockSize, exposure, parseCidr, WIDEST_PREFIX, type Exposure } from './cidr.ts';
+import { blockSize, exposure, parseCidr, WIDEST_PREFIX, type Exposure } from '../../net/cidr.ts';
 
 /** `131072 IPv4 addresses`; IPv6 counted in /48s: `2 /48s of IPv6 addresses`. */
 function howMany(e: Exposure): string {
