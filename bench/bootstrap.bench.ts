@@ -28,7 +28,7 @@ import { openContext } from '../src/cli/session.ts';
 import { JsonReporter } from '../src/playbook/events.ts';
 import { DockerProvider } from '../src/providers/docker/docker-provider.ts';
 import type { Machine } from '../src/providers/provider.ts';
-import { resolveCluster } from '../src/config/cluster.ts';
+import { resolveCluster } from '../src/cluster/spec-resolve.ts';
 import { StateStore } from '../src/state/store.ts';
 import { KnownHostsFile } from '../src/transport/known-hosts.ts';
 import { SshConnection } from '../src/transport/ssh-connection.ts';

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import upPlaybook from '../playbooks/up.ts';
 import { openContext } from '../src/cli/session.ts';
-import { resolveCluster } from '../src/config/cluster.ts';
+import { resolveCluster } from '../src/cluster/spec-resolve.ts';
 import { JsonReporter } from '../src/playbook/events.ts';
 import { DockerProvider } from '../src/providers/docker/docker-provider.ts';
 import type { Machine } from '../src/providers/provider.ts';

@@ -1,5 +1,5 @@
 import { applyCluster, planEvent, recordCluster, readClusterId } from '../src/cluster/apply.ts';
-import { countActions } from '../src/cluster/actions.ts';
+import { countActions } from '../src/swarm/actions.ts';
 import { planCluster, type ClusterFacts, type ClusterPlan } from '../src/cluster/plan.ts';
 import { readCluster } from '../src/cluster/read.ts';
 import { permissionSummary, refuseDenied } from '../src/providers/permission-report.ts';
@@ -67,7 +67,7 @@ async function planOrAskToAdopt(ctx: PlaybookContext, input: ClusterFacts): Prom
     return planCluster(input);
   } catch (err) {
     if (!(err instanceof AdoptionRequired) || ctx.reporter.json || !process.stdin.isTTY) throw err;
-    const { confirm } = await import('../src/cli/confirm.ts');
+    const { confirm } = await import('../src/playbook/confirm.ts');
     if (!(await confirm(err.question))) throw err;
     input.adopt = true; // also for a plan revised while applying
     return planCluster(input);

@@ -6,7 +6,7 @@ import { providerNamed, providerRegistry } from '../providers/registry.ts';
 import { ClusterLock } from '../state/lock.ts';
 import { readOwner, recordDescribes } from '../state/owner.ts';
 import { StateStore } from '../state/store.ts';
-import { confirm } from './confirm.ts';
+import { confirm } from '../playbook/confirm.ts';
 import { hintContext, hintFor } from './hints.ts';
 
 export interface CleanupFlags {

@@ -21,7 +21,7 @@ export const nodeRowSchema = z.strictObject({
   engineVersion: z.string(),
 });
 
-/** The fields of each kind of action of the cluster plan (src/cluster/actions.ts), with its one-line description. */
+/** The fields of each kind of action of the cluster plan (src/swarm/actions.ts), with its one-line description. */
 const actionShapes = [
   { kind: z.literal('create-machine'), host, role },
   { kind: z.literal('start-machine'), host },

@@ -1,7 +1,7 @@
 // The flags several commands share, and the check of the common ones. Light imports only (see main.ts).
 import { Option, type Command } from 'commander';
 import { InputError } from '../errors.ts';
-import { stages } from '../cluster/actions.ts';
+import { stages } from '../swarm/actions.ts';
 import { providerRegistry } from '../providers/registry.ts';
 import type { CommonOptions } from './session.ts';
 

@@ -10,7 +10,7 @@ import { waitingForLeader, type HostFacts } from '../swarm/facts.ts';
 import { waitForLeader } from '../swarm/leader-wait.ts';
 import { readSwarm } from '../swarm/read-facts.ts';
 import type { Verification } from '../swarm/verify.ts';
-import { confirm } from './confirm.ts';
+import { confirm } from '../playbook/confirm.ts';
 
 /**
  * `swarmup recover`: only for a swarm that lost quorum. What is merely stopped is brought back first (machines,

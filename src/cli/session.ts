@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { resolveCluster, type CliFlags, type ClusterSpec } from '../config/cluster.ts';
+import type { CliFlags, ClusterSpec } from '../config/cluster.ts';
+import { resolveCluster } from '../cluster/spec-resolve.ts';
 import { JsonReporter, type Reporter } from '../playbook/events.ts';
 import { humanReporter } from '../playbook/progress.ts';
 import { PlaybookContext, type RunOptions } from '../playbook/playbook.ts';

@@ -9,7 +9,7 @@ import { waitForLeader } from '../swarm/leader-wait.ts';
 import { readSwarm, readSwarmFacts } from '../swarm/read-facts.ts';
 import { refuseLocked } from '../swarm/locked.ts';
 import { removeSmokeResources } from '../swarm/smoke-cleanup.ts';
-import { actionHost, describeAction, type Action, type Phase, type Stage } from './actions.ts';
+import { actionHost, describeAction, type Action, type Phase, type Stage } from '../swarm/actions.ts';
 import { planCluster, phasesUntil, type ClusterPlan } from './plan.ts';
 import type { ClusterReading } from './read.ts';
 import { movedSilent } from './unread.ts';

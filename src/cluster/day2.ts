@@ -1,5 +1,5 @@
 import { unlockKeysOf } from './apply.ts';
-import { actionHost, describeAction, type Action } from './actions.ts';
+import { actionHost, describeAction, type Action } from '../swarm/actions.ts';
 import { errorMessage, InputError, StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
@@ -10,7 +10,7 @@ import { readSwarmFacts } from '../swarm/read-facts.ts';
 
 /**
  * Day-2 swarm changes that go through one manager: rotating join tokens, rotating the unlock key, unlocking
- * managers. Each is a cluster action (src/cluster/actions.ts), applied by the same applier as `up`'s and recorded
+ * managers. Each is a cluster action (src/swarm/actions.ts), applied by the same applier as `up`'s and recorded
  * as an `action` event. Tokens and keys stay in request bodies and the state folder's 0600 key file.
  */
 

@@ -7,7 +7,7 @@ import {
   type SeenNetwork,
 } from '../swarm/addr-pool.ts';
 import type { HostFacts } from '../swarm/facts.ts';
-import type { Action, Phase } from './actions.ts';
+import type { Action, Phase } from '../swarm/actions.ts';
 
 /** The settings of `swarm init` the cluster spec gives (autolock is handled elsewhere). */
 export type InitSettingsWanted = Pick<

@@ -4,7 +4,7 @@ import type { HostFacts } from '../swarm/facts.ts';
 import { engineRefusals } from '../swarm/engine-support.ts';
 import { PlanError, planSwarm, type Problem, type SwarmPlan } from '../swarm/plan.ts';
 import type { SeenNetwork } from '../swarm/addr-pool.ts';
-import { stages, type Action, type Phase, type Stage } from './actions.ts';
+import { stages, type Action, type Phase, type Stage } from '../swarm/actions.ts';
 import { planInitOptions, type InitOptionsPlan, type InitSettingsWanted } from './init-options.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { describeAction, type Action, type Phase, type Stage } from './actions.ts';
+import { describeAction, type Action, type Phase, type Stage } from '../swarm/actions.ts';
 import { phasesUntil, type ClusterPlan } from './plan.ts';
 
 /** Where the machines come from, for the plan's first part: the provider and where it looks (an engine, a region). */

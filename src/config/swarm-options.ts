@@ -1,5 +1,6 @@
 import { InputError } from '../errors.ts';
-import { parseCidr } from '../providers/ec2/cidr.ts';
+import { flagOverFile } from './flag-over-file.ts';
+import { parseCidr } from '../net/cidr.ts';
 import type { ConfigFile } from './schema.ts';
 
 /**
@@ -41,23 +42,22 @@ export function resolveSwarmOptions(
   where: (field: string) => string,
 ): SwarmOptions {
   const f = file?.swarm ?? {};
-  const poolField =
-    flags.defaultAddrPool !== undefined ? '--default-addr-pool' : where('swarm.defaultAddrPool');
-  const pool =
-    flags.defaultAddrPool !== undefined
-      ? flags.defaultAddrPool.split(',').map((c) => c.trim())
-      : f.defaultAddrPool;
+  const given = flagOverFile(
+    flags.defaultAddrPool,
+    '--default-addr-pool',
+    f.defaultAddrPool,
+    'swarm.defaultAddrPool',
+    where,
+  );
+  const poolField = given.field;
+  const pool = given.flag !== undefined ? given.flag.split(',').map((c) => c.trim()) : given.file;
   for (const c of pool ?? []) {
     const block = parseCidr(c);
     if (!block || block.family !== 4)
       throw new InputError(`${poolField}: "${c}" is not an IPv4 CIDR block like 10.20.0.0/16`);
   }
-  const subnetSize = intIn(
-    flags.subnetSize !== undefined ? '--subnet-size' : where('swarm.subnetSize'),
-    flags.subnetSize ?? f.subnetSize,
-    8,
-    29,
-  );
+  const size = flagOverFile(flags.subnetSize, '--subnet-size', f.subnetSize, 'swarm.subnetSize', where);
+  const subnetSize = intIn(size.field, size.value, 8, 29);
   for (const c of pool ?? []) {
     const prefix = parseCidr(c)!.prefix;
     if (prefix > (subnetSize ?? 24))
@@ -66,12 +66,14 @@ export function resolveSwarmOptions(
       );
   }
   // Swarm refuses ports below 1024 and above 49151 for the data path.
-  const dataPathPort = intIn(
-    flags.dataPathPort !== undefined ? '--data-path-port' : where('swarm.dataPathPort'),
-    flags.dataPathPort ?? f.dataPathPort,
-    1024,
-    49151,
+  const port = flagOverFile(
+    flags.dataPathPort,
+    '--data-path-port',
+    f.dataPathPort,
+    'swarm.dataPathPort',
+    where,
   );
+  const dataPathPort = intIn(port.field, port.value, 1024, 49151);
   const dataPathAddr = flags.dataPathAddr ?? f.dataPathAddr;
   return {
     autolock: flags.autolock ?? f.autolock ?? false,

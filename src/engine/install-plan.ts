@@ -2,9 +2,9 @@ import { quote } from '../transport/quote.ts';
 import { startScript } from './service.ts';
 import type { EngineFacts } from './host-facts.ts';
 import { releaseOf, unsupportedReason, type OsInfo } from './os.ts';
-import { sourceFor, type EngineWanted } from './source-choice.ts';
+import { sourceFor, type EngineSource, type EngineWanted } from './source-choice.ts';
 
-export type EngineSource = 'docker-ce' | 'distro' | 'script' | 'none';
+export type { EngineSource } from './source-choice.ts';
 
 export interface EngineStep {
   title: string;

@@ -1,5 +1,7 @@
-import type { EngineSource } from './install-plan.ts';
 import { DEBIAN_ROLLING } from './os.ts';
+
+/** Where the engine comes from (engine.source). */
+export type EngineSource = 'docker-ce' | 'distro' | 'script' | 'none';
 
 /** The engine as configured: `sourceDefaulted` when engine.source was not given (docker-ce then). */
 export interface EngineWanted {

@@ -1,5 +1,5 @@
 import type { HostSpec, Role } from '../config/cluster.ts';
-import type { SeenNetwork } from '../swarm/addr-pool.ts';
+import type { SeenNetwork } from '../net/networks.ts';
 import type { PermissionCheck } from './permission-report.ts';
 
 /** A machine ready to be reached over SSH: where, as whom, and the address the swarm should use for it. */

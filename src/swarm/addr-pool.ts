@@ -1,17 +1,14 @@
 import { InputError } from '../errors.ts';
-import { blockSize, canonicalCidr, parseCidr, type Cidr } from '../providers/ec2/cidr.ts';
+import { canonicalCidr, type Cidr } from '../net/cidr.ts';
+import { overlaps, relevant, split, v4, type SeenNetwork } from '../net/networks.ts';
+
+export { firstFreeBlock, overlaps, type SeenNetwork } from '../net/networks.ts';
 
 /**
  * The swarm's default address pool (where overlay networks' subnets come from): Docker's own default, 10.0.0.0/8,
  * collides with VPCs, VPNs and corporate networks, and can be set only at `swarm init`. Unless the config gives one,
  * swarmup chooses a pool that overlaps none of the networks it can see. Pure: no I/O.
  */
-
-/** A network swarmup saw (a VPC's block, a host's route, a local engine network) and where it saw it. */
-export interface SeenNetwork {
-  cidr: string;
-  where: string;
-}
 
 /** The pool a new swarm is made with, or the one an existing swarm has. */
 export interface AddrPool {
@@ -39,40 +36,6 @@ export const DOCKER_DEFAULTS: SwarmInitSettings = {
 const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 /** Overlay networks a pool should hold at least. */
 const SUBNETS_WANTED = 256;
-
-function v4(text: string): Cidr | undefined {
-  const c = parseCidr(text.includes('/') ? text : `${text}/32`);
-  return c && c.family === 4 ? c : undefined;
-}
-
-export function overlaps(a: Cidr, b: Cidr): boolean {
-  return a.start < b.start + blockSize(b) && b.start < a.start + blockSize(a);
-}
-
-/** The blocks of `block` with prefix `prefix`, in address order (the block itself when it is narrower). */
-function split(block: Cidr, prefix: number): Cidr[] {
-  if (block.prefix >= prefix) return [block];
-  const step = blockSize({ family: 4, prefix });
-  const count = Number(blockSize(block) / step);
-  return Array.from({ length: count }, (_, i) => {
-    const start = block.start + BigInt(i) * step;
-    const text = canonicalCidr(
-      `${[24n, 16n, 8n, 0n].map((s) => String((start >> s) & 0xffn)).join('.')}/${prefix}`,
-    );
-    return { family: 4 as const, start, prefix, text };
-  });
-}
-
-/**
- * Networks that count: IPv4 blocks at least a /8 narrow. Wider ones (a VPN's 0.0.0.0/1 + 128.0.0.0/1 "default
- * route", the default route itself) cover every private range and say nothing about which one is in use.
- */
-function relevant(seen: SeenNetwork[]): Array<SeenNetwork & { block: Cidr }> {
-  return seen.flatMap((s) => {
-    const block = v4(s.cidr);
-    return block && block.prefix >= 8 ? [{ ...s, block }] : [];
-  });
-}
 
 /** Whether any block of the pool overlaps a network seen (those that count: see `relevant`). */
 export function poolOverlaps(pool: string[], seen: SeenNetwork[]): boolean {
@@ -129,19 +92,6 @@ export function chooseAddrPool(input: PoolInput): { pool: AddrPool; notices: str
         .map((s) => `${s.cidr} (${s.where})`)
         .join(', ')}); give a pool in the config (swarm.defaultAddrPool) or --default-addr-pool`,
   );
-}
-
-/**
- * The first block of `prefix` bits, from the ranges in their order, that overlaps none of the networks seen (those
- * that count: see `relevant`); undefined when every one does. Pure.
- */
-export function firstFreeBlock(ranges: string[], prefix: number, seen: SeenNetwork[]): string | undefined {
-  const blocks = relevant(seen);
-  for (const range of ranges) {
-    const found = split(v4(range)!, prefix).find((b) => !blocks.some((s) => overlaps(b, s.block)));
-    if (found) return found.text;
-  }
-  return undefined;
 }
 
 /** A short account of the pool for a log line and the plan. */

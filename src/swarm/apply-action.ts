@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { Action } from '../cluster/actions.ts';
+import type { Action } from './actions.ts';
 import { errorMessage } from '../errors.ts';
 import type { Machine } from '../providers/provider.ts';
 import { sleep } from '../transport/ssh-connection.ts';

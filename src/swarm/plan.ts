@@ -1,4 +1,4 @@
-import type { Action, Phase } from '../cluster/actions.ts';
+import type { Action, Phase } from './actions.ts';
 import type { Role } from '../config/cluster.ts';
 import { chooseSwarm, PlanError, SwarmGoneError } from './choose-swarm.ts';
 import { movedAddress, raftManagers, type ClusterNode, type HostFacts } from './facts.ts';

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { resolveCluster, type ClusterSpec } from '../config/cluster.ts';
+import type { ClusterSpec } from '../config/cluster.ts';
+import { resolveCluster } from '../cluster/spec-resolve.ts';
 import { configFileSchema, type ConfigFile } from '../config/schema.ts';
 import { InputError } from '../errors.ts';
 

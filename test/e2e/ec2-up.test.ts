@@ -15,7 +15,7 @@ import statusPlaybook from '../../playbooks/status.ts';
 import stopPlaybook from '../../playbooks/stop.ts';
 import upPlaybook from '../../playbooks/up.ts';
 import { openContext } from '../../src/cli/session.ts';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { JsonReporter } from '../../src/playbook/events.ts';
 import { DockerProvider } from '../../src/providers/docker/docker-provider.ts';
 import type { Machine } from '../../src/providers/provider.ts';

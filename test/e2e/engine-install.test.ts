@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { DockerProvider } from '../../src/providers/docker/docker-provider.ts';
 import type { Machine } from '../../src/providers/provider.ts';
 import { StateStore } from '../../src/state/store.ts';

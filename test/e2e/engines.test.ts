@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import Docker from 'dockerode';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { DockerProvider } from '../../src/providers/docker/docker-provider.ts';
 import { ensureNodeImage } from '../../src/providers/docker/node-image.ts';
 import { nodeImageName } from '../../src/providers/docker/node-boot.ts';

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockSize, parseCidr } from '../../src/providers/ec2/cidr.ts';
+import { blockSize, parseCidr } from '../../src/net/cidr.ts';
 import { inNode, swarmup, tempHome, type CliResult } from '../support/cli.ts';
 
 /**

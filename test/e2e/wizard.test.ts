@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { generateEd25519 } from '../../src/state/cluster-key.ts';
 import { motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';

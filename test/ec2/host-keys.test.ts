@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { HostKeyChangedError } from '../../src/errors.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { applyPinChanges, pinChanges, pinnedPatterns } from '../../src/providers/ec2/host-keys.ts';

@@ -12,7 +12,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { stringify } from 'yaml';
 import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { clusterInstances, motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { ClusterLock } from '../../src/state/lock.ts';
 import { ensureOwner } from '../../src/state/owner.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Instance } from '@aws-sdk/client-ec2';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import type { AwsApi } from '../../src/providers/ec2/aws.ts';
 import { wantedIngress } from '../../src/providers/ec2/security-group.ts';
 import { ensureOwner } from '../../src/state/owner.ts';

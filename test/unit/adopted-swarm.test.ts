@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeAction, type Action } from '../../src/cluster/actions.ts';
+import { describeAction, type Action } from '../../src/swarm/actions.ts';
 import { planCluster, type ClusterFacts } from '../../src/cluster/plan.ts';
 import type { ClusterNode } from '../../src/swarm/facts.ts';
 import { staleNodes, type StaleInput } from '../../src/swarm/stale.ts';

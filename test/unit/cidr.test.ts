@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
-import {
-  blockSize,
-  canonicalCidr,
-  exposure,
-  parseCidr,
-  unionSize,
-  type Cidr,
-} from '../../src/providers/ec2/cidr.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
+import { blockSize, canonicalCidr, exposure, parseCidr, unionSize, type Cidr } from '../../src/net/cidr.ts';
 
 const blocks = (...texts: string[]): Cidr[] => texts.map((t) => parseCidr(t)!);
 const ec2 = (sshCidr: string, allowSshFromAnywhere?: boolean) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseBastion, resolveCluster } from '../../src/config/cluster.ts';
+import { parseBastion } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { InputError } from '../../src/errors.ts';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultVpcHandlers } from '../support/ec2-stand-in.ts';
 import { describe, expect, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import type { AwsApi } from '../../src/providers/ec2/aws.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { keyFingerprints } from '../../src/providers/ec2/key-pair.ts';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Instance } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { loginUserFor, resolveImage } from '../../src/providers/ec2/image.ts';
 import { chooseLife, clientToken, launchToken } from '../../src/providers/ec2/launch-token.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventSchema, statusSchema } from '../../src/cli/json-schema.ts';
-import { describeAction, type Action } from '../../src/cluster/actions.ts';
+import { describeAction, type Action } from '../../src/swarm/actions.ts';
 import { checkJsonOutput } from '../support/cli.ts';
 
 /** The schemas themselves; every `--json` output the e2e and ec2 tests produce is checked against them too. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { configFileSchema } from '../../src/config/schema.ts';
 import { renderConfig } from '../../src/wizard/render.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeAction } from '../../src/cluster/actions.ts';
+import { describeAction } from '../../src/swarm/actions.ts';
 import { planCluster, type ClusterFacts } from '../../src/cluster/plan.ts';
 import type { MachineListing } from '../../src/providers/provider.ts';
 import { wantedNodes } from '../../src/providers/node-names.ts';

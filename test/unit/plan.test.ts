@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterNode, HostFacts } from '../../src/swarm/facts.ts';
-import type { Action } from '../../src/cluster/actions.ts';
+import type { Action } from '../../src/swarm/actions.ts';
 import { AdoptionRequired } from '../../src/swarm/choose-swarm.ts';
 import { countChanges, planSwarm as planSwarmOf, PlanError, type PlanInput } from '../../src/swarm/plan.ts';
 import { wantedNodes } from '../../src/providers/node-names.ts';

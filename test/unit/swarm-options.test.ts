@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { InputError } from '../../src/errors.ts';
 

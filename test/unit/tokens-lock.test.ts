@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { describeAction, type Action } from '../../src/cluster/actions.ts';
+import { describeAction, type Action } from '../../src/swarm/actions.ts';
 import { eventSchema } from '../../src/cli/json-schema.ts';
 import { redact } from '../../src/redact.ts';
 import { StateStore } from '../../src/state/store.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { describe, expect, it } from 'vitest';
-import { resolveCluster } from '../../src/config/cluster.ts';
+import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigFile } from '../../src/config/schema.ts';
 import { KnownHostsFile } from '../../src/transport/known-hosts.ts';

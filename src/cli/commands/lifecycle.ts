@@ -191,7 +191,7 @@ export function registerDown(program: Command, setExit: SetExit): void {
             const question = ctx.provider.createsMachines
               ? `remove all of the above (cluster "${ctx.cluster.name}")?`
               : `make these hosts leave the swarm of "${ctx.cluster.name}"?`;
-            const { confirm } = await import('../confirm.ts');
+            const { confirm } = await import('../../playbook/confirm.ts');
             if (!(await confirm(question))) {
               process.stderr.write('swarmup: nothing done\n');
               return ExitCode.ok;

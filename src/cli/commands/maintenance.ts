@@ -39,7 +39,7 @@ export function registerBackup(program: Command, setExit: SetExit): void {
           opts,
           async (ctx, started) => {
             const { backup, reportBackup } = await import('../backup.ts');
-            const { confirm } = await import('../confirm.ts');
+            const { confirm } = await import('../../playbook/confirm.ts');
             const result = await backup(ctx, confirm);
             if (!result) {
               process.stderr.write('swarmup: nothing done\n');

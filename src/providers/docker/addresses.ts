@@ -1,5 +1,5 @@
-import { firstFreeBlock, type SeenNetwork } from '../../swarm/addr-pool.ts';
-import { parseCidr } from '../ec2/cidr.ts';
+import { firstFreeBlock, type SeenNetwork } from '../../net/networks.ts';
+import { parseCidr } from '../../net/cidr.ts';
 import type { NodeWanted } from '../provider.ts';
 
 /**

@@ -7,7 +7,7 @@ import { readOwner } from '../../state/owner.ts';
 import { swarmupHome, type StateStore } from '../../state/store.ts';
 import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
 import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
-import type { SeenNetwork } from '../../swarm/addr-pool.ts';
+import type { SeenNetwork } from '../../net/networks.ts';
 import { withDeadline } from '../../transport/deadline.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
 import { chooseNodeSubnet, gatewayOf, slotAddress } from './addresses.ts';

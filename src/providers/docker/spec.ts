@@ -1,4 +1,5 @@
 import type { CliFlags, DockerSpec } from '../../config/cluster.ts';
+import { flagOverFile } from '../../config/flag-over-file.ts';
 import type { ConfigFile } from '../../config/schema.ts';
 import { InputError } from '../../errors.ts';
 
@@ -22,15 +23,12 @@ export function resolveDocker(
   env: NodeJS.ProcessEnv = process.env,
 ): DockerSpec {
   const f = file?.docker ?? {};
-  const suiteField =
-    flags.engineSuite !== undefined
-      ? '--engine-suite'
-      : f.engineSuite
-        ? where('docker.engineSuite')
-        : 'SWARMUP_ENGINE_SUITE';
-  const suite = flags.engineSuite ?? f.engineSuite ?? (env.SWARMUP_ENGINE_SUITE || undefined);
-  const nodeImage = flags.nodeImage ?? f.nodeImage;
-  const imageField = flags.nodeImage !== undefined ? '--node-image' : where('docker.nodeImage');
+  const given = flagOverFile(flags.engineSuite, '--engine-suite', f.engineSuite, 'docker.engineSuite', where);
+  const suiteField = given.flag !== undefined || given.file ? given.field : 'SWARMUP_ENGINE_SUITE';
+  const suite = given.value ?? (env.SWARMUP_ENGINE_SUITE || undefined);
+  const image = flagOverFile(flags.nodeImage, '--node-image', f.nodeImage, 'docker.nodeImage', where);
+  const nodeImage = image.value;
+  const imageField = image.field;
   if (suite !== undefined && !(ENGINE_SUITES as readonly string[]).includes(suite))
     throw new InputError(
       `${suiteField}: "${suite}" is not a suite node images are built from (${ENGINE_SUITES.join(', ')})`,
@@ -38,7 +36,7 @@ export function resolveDocker(
   if (nodeImage !== undefined) {
     if (!IMAGE_REF.test(nodeImage))
       throw new InputError(`${imageField}: "${nodeImage}" is not an image reference (name[:tag])`);
-    if ((flags.engineSuite ?? f.engineSuite) !== undefined)
+    if (given.value !== undefined)
       throw new InputError(
         `${imageField} and ${suiteField}: give one (an image of your own has the engine it has)`,
       );

@@ -20,7 +20,7 @@ import { imageLoginUser, loginUserFor, resolveImage, type ImageChoice } from './
 import { ensureKeyPair } from './key-pair.ts';
 import { chooseLife, launchToken } from './launch-token.ts';
 import { LIVE_STATES, machineListing, nodeName, reachStatus } from './listing.ts';
-import type { SeenNetwork } from '../../swarm/addr-pool.ts';
+import type { SeenNetwork } from '../../net/networks.ts';
 import { findNetwork, vpcCidrs, type Network } from './network.ts';
 import { placeNodes, ZONE_CAPACITY_ERRORS, zonesToTry } from './placement.ts';
 import { runInstancesInput, zoneAttemptToken } from './launch.ts';

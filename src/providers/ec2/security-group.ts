@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { ProgressSink } from '../provider.ts';
 import type { AwsApi } from './aws.ts';
-import { canonicalCidr } from './cidr.ts';
+import { canonicalCidr } from '../../net/cidr.ts';
 import { errorCode, EVENTUAL_CODES, retryEventual, type RetryOptions } from './consistency.ts';
 import { CLUSTER_TAG, ownFilter, tagSpec, tagValue } from './tags.ts';
 

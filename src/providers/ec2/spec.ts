@@ -1,8 +1,9 @@
 import { parseBastion } from '../../config/bastion.ts';
 import { DEFAULT_AMI_PARAMETER, expandHome, type CliFlags, type Ec2Spec } from '../../config/cluster.ts';
+import { flagOverFile } from '../../config/flag-over-file.ts';
 import type { ConfigFile } from '../../config/schema.ts';
 import { InputError } from '../../errors.ts';
-import { blockSize, exposure, parseCidr, WIDEST_PREFIX, type Exposure } from './cidr.ts';
+import { blockSize, exposure, parseCidr, WIDEST_PREFIX, type Exposure } from '../../net/cidr.ts';
 
 /** `131072 IPv4 addresses`; IPv6 counted in /48s: `2 /48s of IPv6 addresses`. */
 function howMany(e: Exposure): string {
@@ -19,13 +20,14 @@ export function resolveEc2(
   where: (f: string) => string,
 ): Ec2Spec {
   const f = file?.ec2 ?? {};
+  const given = flagOverFile(flags.sshCidr, '--ssh-cidr', f.sshCidr, 'ec2.sshCidr', where);
   const cidrs =
-    flags.sshCidr !== undefined
-      ? flags.sshCidr.split(',').map((c) => c.trim())
-      : f.sshCidr === undefined
+    given.flag !== undefined
+      ? given.flag.split(',').map((c) => c.trim())
+      : given.file === undefined
         ? undefined
-        : [f.sshCidr].flat();
-  const cidrField = flags.sshCidr !== undefined ? '--ssh-cidr' : where('ec2.sshCidr');
+        : [given.file].flat();
+  const cidrField = given.field;
   const blocks = (cidrs ?? []).map((c) => {
     const block = parseCidr(c);
     if (!block) throw new InputError(`${cidrField}: "${c}" is not a CIDR block like 203.0.113.7/32`);
@@ -49,8 +51,9 @@ export function resolveEc2(
     if (!/^subnet-[0-9a-f]+$/.test(sn))
       throw new InputError(`--subnets: "${sn}" is not a subnet id like subnet-0123abcd`);
   }
+  const jump = flagOverFile(flags.bastion || undefined, '--bastion', f.bastion, 'ec2.bastion', where);
   const bastion = flags.bastion ?? f.bastion;
-  if (bastion) parseBastion(bastion, flags.bastion ? '--bastion' : where('ec2.bastion'), 'root');
+  if (bastion) parseBastion(bastion, jump.field, 'root');
   const ami = flags.ami ?? f.ami;
   if (ami && !/^ami-[0-9a-f]+$/.test(ami))
     throw new InputError(`--ami: "${ami}" is not an AMI id like ami-0123456789abcdef0`);

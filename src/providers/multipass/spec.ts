@@ -1,4 +1,5 @@
 import type { CliFlags, MultipassSpec } from '../../config/cluster.ts';
+import { flagOverFile } from '../../config/flag-over-file.ts';
 import type { ConfigFile } from '../../config/schema.ts';
 import { InputError } from '../../errors.ts';
 
@@ -37,13 +38,12 @@ export function resolveMultipass(
   where: (field: string) => string,
 ): MultipassSpec {
   const f = file?.multipass ?? {};
-  const field = (key: 'image' | 'cpus' | 'memory' | 'disk') =>
-    flags[key] !== undefined ? `--${key}` : where(`multipass.${key}`);
-  const image = flags.image ?? f.image ?? MULTIPASS_DEFAULTS.image;
+  const setting = (key: 'image' | 'memory' | 'disk') =>
+    flagOverFile(flags[key], `--${key}`, f[key], `multipass.${key}`, where);
+  const given = setting('image');
+  const image = given.value ?? MULTIPASS_DEFAULTS.image;
   if (!IMAGE.test(image))
-    throw new InputError(
-      `${field('image')}: "${image}" is not a Multipass image (24.04, noble, a file:// URL)`,
-    );
+    throw new InputError(`${given.field}: "${image}" is not a Multipass image (24.04, noble, a file:// URL)`);
   let cpus = f.cpus ?? MULTIPASS_DEFAULTS.cpus;
   if (flags.cpus !== undefined) {
     if (!/^\d+$/.test(flags.cpus) || Number(flags.cpus) < 1 || Number(flags.cpus) > 64)
@@ -51,14 +51,13 @@ export function resolveMultipass(
     cpus = Number(flags.cpus);
   }
   const size = (key: 'memory' | 'disk', min: number): string => {
-    const text = flags[key] ?? f[key] ?? MULTIPASS_DEFAULTS[key];
+    const { value, field } = setting(key);
+    const text = value ?? MULTIPASS_DEFAULTS[key];
     const bytes = sizeInBytes(text);
     if (bytes === undefined)
-      throw new InputError(
-        `${field(key)}: "${text}" is not a size like 2G or 512M (K, M, G: powers of 1024)`,
-      );
+      throw new InputError(`${field}: "${text}" is not a size like 2G or 512M (K, M, G: powers of 1024)`);
     if (bytes < min)
-      throw new InputError(`${field(key)}: "${text}" is below Multipass's minimum of ${formatBytes(min)}`);
+      throw new InputError(`${field}: "${text}" is below Multipass's minimum of ${formatBytes(min)}`);
     return text.trim();
   };
   return { image, cpus, memory: size('memory', MIN_MEMORY), disk: size('disk', MIN_DISK) };
