@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allText, inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
 import { killSmokeOnceItsServiceRuns, smokeServices } from '../support/smoke-kill.ts';
 import { inTerminal } from '../support/terminal.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * The ssh provider against machines "the user already has": node containers (sshd + engine, no swarm) made by the
@@ -307,7 +308,15 @@ describe('ssh provider: machines from a config file', () => {
       '-c',
       'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && pkill -HUP -x sshd',
     ]);
-    await new Promise((r) => setTimeout(r, 500));
+    // sshd re-executes itself on SIGHUP: wait until it offers the new key (a fixed pause lost that race under load).
+    const fresh = (await inNode(b.container, ['cat', '/etc/ssh/ssh_host_ed25519_key.pub'])).split(' ')[1]!;
+    await waitUntil(`${b.container}: sshd offering its new host key`, 30_000, async (seen) => {
+      const k = await execa('ssh-keyscan', ['-t', 'ed25519', '-p', String(b.port), '127.0.0.1'], {
+        reject: false,
+      });
+      seen(String(k.stdout || k.stderr || `exit ${k.exitCode}`));
+      return String(k.stdout).includes(fresh) ? true : undefined;
+    });
     const r = await run('status', '--config', good);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/node-5: the SSH host key of \[127\.0\.0\.1\]:\d+ has changed/);
