@@ -14,6 +14,7 @@ import { sleep } from '../../transport/ssh-connection.ts';
 import type { AwsApi } from './aws.ts';
 import { LIVE_STATES } from './listing.ts';
 import { CLUSTER_TAG, ownFilter, OWNER_TAG, tagValue } from './tags.ts';
+import { groupByOwner } from '../owner-groups.ts';
 
 /** Every resource of one cluster, found by its tag. */
 export interface ClusterResources {
@@ -33,24 +34,7 @@ const ownerOf = (tags: Array<{ Key?: string; Value?: string }> | undefined) => {
 
 /** One cluster's resources split by their `swarmup:owner` (two state homes may both have made a cluster "lab"). */
 export function byOwner(r: ClusterResources): ClusterResources[] {
-  const groups = new Map<string | undefined, ClusterResources>();
-  const of = (owner: string | undefined) => {
-    if (!groups.has(owner))
-      groups.set(owner, {
-        cluster: r.cluster,
-        ...(owner !== undefined ? { owner } : {}),
-        instances: [],
-        securityGroups: [],
-        keyPairs: [],
-        volumes: [],
-      });
-    return groups.get(owner)!;
-  };
-  for (const i of r.instances) of(i.owner).instances.push(i);
-  for (const g of r.securityGroups) of(g.owner).securityGroups.push(g);
-  for (const k of r.keyPairs) of(k.owner).keyPairs.push(k);
-  for (const v of r.volumes) of(v.owner).volumes.push(v);
-  return [...groups.values()];
+  return groupByOwner(r, ['instances', 'securityGroups', 'keyPairs', 'volumes']);
 }
 
 const GONE_VOLUME = ['deleting', 'deleted'];
