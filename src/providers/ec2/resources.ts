@@ -12,6 +12,7 @@ import {
 import { errorMessage, StepError } from '../../errors.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
 import type { AwsApi } from './aws.ts';
+import { retryEventual } from './consistency.ts';
 import { LIVE_STATES } from './listing.ts';
 import { CLUSTER_TAG, ownFilter, OWNER_TAG, tagValue } from './tags.ts';
 import { groupByOwner } from '../owner-groups.ts';
@@ -182,25 +183,23 @@ export async function terminateAndWait(
 }
 
 /** Retry while AWS says the resource is still in use, with exponential backoff, for several minutes. */
-export async function withDependencyRetry<T>(
+export function withDependencyRetry<T>(
   fn: () => Promise<T>,
   opts: Pick<DeleteOptions, 'progress' | 'dependencyTimeoutMs'> & { firstDelayMs?: number },
 ): Promise<T> {
-  const deadline = Date.now() + (opts.dependencyTimeoutMs ?? 5 * 60_000);
-  let delay = opts.firstDelayMs ?? 2000;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      const name = (err as { name?: string; Code?: string }).name ?? '';
-      if (name !== 'DependencyViolation' || Date.now() + delay > deadline) throw err;
+  return retryEventual(fn, {
+    codes: ['DependencyViolation'],
+    deadlineMs: opts.dependencyTimeoutMs ?? 5 * 60_000,
+    initialDelayMs: opts.firstDelayMs ?? 2000,
+    backoff: 2,
+    maxDelayMs: 30_000,
+    lastPause: 'none',
+    atDeadline: 'as-is',
+    onRetry: (err, delayMs) =>
       opts.progress(
-        `still in use (${errorMessage(err).split('\n')[0]}); retrying in ${Math.round(delay / 1000)} s`,
-      );
-      await sleep(delay);
-      delay = Math.min(delay * 2, 30_000);
-    }
-  }
+        `still in use (${errorMessage(err).split('\n')[0]}); retrying in ${Math.round(delayMs / 1000)} s`,
+      ),
+  });
 }
 
 /** Terminate one node's instances of the cluster (and wait), then delete its disks left behind. */
