@@ -7,5 +7,5 @@ export {
   type Playbook,
 } from './playbook/playbook.ts';
 export { sh, quote } from './transport/quote.ts';
-export type { ExecResult } from './transport/ssh-connection.ts';
+export type { ExecResult } from './transport/ssh-exec.ts';
 export type { Machine } from './providers/provider.ts';

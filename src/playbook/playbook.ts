@@ -4,7 +4,8 @@ import { errorMessage, InputError, StepError } from '../errors.ts';
 import type { Machine, Provider } from '../providers/provider.ts';
 import type { StateStore } from '../state/store.ts';
 import type { ConnectionPool } from '../transport/pool.ts';
-import { CommandError, type ExecResult, type SshConnection } from '../transport/ssh-connection.ts';
+import type { SshConnection } from '../transport/ssh-connection.ts';
+import { CommandError, type ExecResult } from '../transport/ssh-exec.ts';
 import { quote } from '../transport/quote.ts';
 import type { Reporter, Task } from './events.ts';
 

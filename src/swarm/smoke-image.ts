@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { tarEnd, tarEntry } from '../tar.ts';
 
 /**
  * The smoke test's image, made by swarmup with no registry. Its one layer is the entry manager's own
@@ -20,32 +21,15 @@ export interface TarEntry {
   mode?: number;
 }
 
-/** A ustar archive of regular files (names under 100 bytes), as `tar` reads it. */
+/**
+ * A ustar archive of regular files (tar.ts writes the entries), as `tar` reads it: mode 0644 unless given, and
+ * every time stamp 0, so the same files make the same bytes on every run.
+ */
 export function tarArchive(entries: TarEntry[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    if (Buffer.byteLength(e.name) >= 100) throw new Error(`tar: name too long: ${e.name}`);
-    const h = Buffer.alloc(512);
-    h.write(e.name, 0, 'utf8');
-    h.write(octal(e.mode ?? 0o644, 8), 100);
-    h.write(octal(0, 8), 108);
-    h.write(octal(0, 8), 116);
-    h.write(octal(e.data.length, 12), 124);
-    h.write(octal(0, 12), 136);
-    h.write('        ', 148); // the checksum counts its own field as spaces
-    h.write('0', 156);
-    h.write('ustar\u000000', 257);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(octal(sum, 7) + ' ', 148);
-    parts.push(h, e.data, Buffer.alloc((512 - (e.data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
-
-function octal(n: number, width: number): string {
-  return n.toString(8).padStart(width - 1, '0') + '\u0000';
+  return Buffer.concat([
+    ...entries.map((e) => tarEntry(e.name, e.data, { mode: e.mode ?? 0o644, mtime: new Date(0) })),
+    tarEnd(),
+  ]);
 }
 
 /** Engine architecture (uname -m, as /info's Architecture) in the image config's terms (GOARCH). */

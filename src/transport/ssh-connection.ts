@@ -1,23 +1,13 @@
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import type { Duplex, Writable } from 'node:stream';
-import Docker from 'dockerode';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type Docker from 'dockerode';
+import { Client, type ConnectConfig } from 'ssh2';
 import { errorMessage, InputError, SshConnectError, StepError } from '../errors.ts';
-import { redact } from '../redact.ts';
-import { socketLike } from './channel-socket.ts';
-import { withApiDeadline } from './deadline.ts';
+import { EngineStreams } from './engine-stream.ts';
 import { Semaphore } from './semaphore.ts';
 import { hostPattern, type KnownHostsFile } from './known-hosts.ts';
-import { traceApiCalls, traceOfCommand, type Trace } from './trace.ts';
-
-/** The outcome of one remote command: nothing is dropped, failing or not. */
-export interface ExecResult {
-  command: string;
-  stdout: string;
-  stderr: string;
-  code: number;
-}
+import { CommandError, execSession, type ExecResult, type SessionOptions } from './ssh-exec.ts';
+import { traceOfCommand, type Trace } from './trace.ts';
 
 export interface SshTarget {
   /** Inventory name, used in every message. */
@@ -50,32 +40,6 @@ export interface ConnectOptions {
   trace?: Trace;
 }
 
-/** A remote command that exited non-zero: the host, the command and both output streams are kept. */
-export class CommandError extends Error {
-  override name = 'CommandError';
-  /** The command, its exit code and the last lines of its output, without the host. */
-  readonly detail: string;
-  constructor(
-    readonly host: string,
-    readonly result: ExecResult,
-  ) {
-    const out = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join('\n');
-    const detail = redact(`\`${result.command}\` exited ${result.code}${out ? `: ${out}` : ''}`);
-    super(`${host}: ${detail}`);
-    this.detail = detail;
-  }
-}
-
-interface SessionOptions {
-  stdin?: string;
-  onStdout?: (chunk: string) => void;
-  /** stdout bytes go here instead of being collected. */
-  sink?: Writable;
-  deadlineMs?: number;
-}
-
-const DOCKER_SOCKET = '/var/run/docker.sock';
-
 /**
  * One SSH connection to one host, reused for every command and for the Docker Engine API (HTTP over channels of
  * the same connection: stream-local forwarding of the engine's socket, or `docker system dial-stdio` where the
@@ -83,13 +47,7 @@ const DOCKER_SOCKET = '/var/run/docker.sock';
  */
 export class SshConnection {
   private dockerClient?: Docker;
-  private agent?: http.Agent;
-  /**
-   * How this connection reaches the engine, learnt from the first stream that worked: stream-local forwarding of
-   * its socket, or (where that fails but the docker CLI's bridge answers) `docker system dial-stdio`. A failure is
-   * never latched: an engine that is stopped or still starting fails both, and is reached the usual way once it runs.
-   */
-  private dockerPath: 'unknown' | 'forward' | 'dial-stdio' = 'unknown';
+  private readonly engine: EngineStreams;
   private closed = false;
 
   private constructor(
@@ -102,6 +60,7 @@ export class SshConnection {
     private readonly trace?: Trace,
   ) {
     client.on('error', () => undefined); // errors after connect surface on the channel that failed
+    this.engine = new EngineStreams(client, target.name, trace);
   }
 
   static async connect(target: SshTarget, opts: ConnectOptions): Promise<SshConnection> {
@@ -270,62 +229,7 @@ export class SshConnection {
   }
 
   private openSession(command: string, opts: SessionOptions): Promise<ExecResult> {
-    const deadlineMs = opts.deadlineMs ?? this.deadlines.commandMs;
-    return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, stream) => {
-        if (err) return reject(new StepError(this.name, command, err.message));
-        // A command that outlives its deadline is ended (its channel closed) and named.
-        const timer = setTimeout(() => {
-          reject(
-            new StepError(
-              this.name,
-              redact(command.split('\n')[0]!.slice(0, 120)),
-              `did not finish within ${Math.round(deadlineMs / 1000)} s`,
-            ),
-          );
-          stream.close();
-        }, deadlineMs);
-        timer.unref();
-        const out: Buffer[] = [];
-        const errOut: Buffer[] = [];
-        let code: number | null = null;
-        // A sink that fails or is destroyed (its file could not be written) ends the command at once: its channel
-        // is closed, never left paused waiting for a 'drain' that cannot come.
-        let sinkGone = false;
-        opts.sink?.once('close', () => {
-          if (code !== null) return;
-          sinkGone = true;
-          stream.close();
-          stream.resume(); // what still arrives is dropped, so the channel can end
-        });
-        stream.on('data', (d: Buffer) => {
-          if (sinkGone) return;
-          if (opts.sink) {
-            if (!opts.sink.write(d)) {
-              stream.pause();
-              opts.sink.once('drain', () => stream.resume());
-            }
-            return;
-          }
-          out.push(d);
-          opts.onStdout?.(d.toString('utf8'));
-        });
-        stream.stderr.on('data', (d: Buffer) => errOut.push(d));
-        stream.on('exit', (c: number | null, signal?: string) => {
-          code = c ?? (signal ? 128 : 255);
-        });
-        stream.on('close', () => {
-          clearTimeout(timer);
-          resolve({
-            command,
-            stdout: Buffer.concat(out).toString('utf8'),
-            stderr: Buffer.concat(errOut).toString('utf8'),
-            code: code ?? 255,
-          });
-        });
-        stream.end(opts.stdin);
-      });
-    });
+    return execSession(this.client, this.name, command, opts, opts.deadlineMs ?? this.deadlines.commandMs);
   }
 
   /** Run a command and throw a CommandError (host, command, output) when it exits non-zero. */
@@ -344,98 +248,16 @@ export class SshConnection {
     );
   }
 
-  /** The Docker Engine API of this host, over this connection. */
+  /** The Docker Engine API of this host, over this connection (engine-stream.ts). */
   get docker(): Docker {
-    if (!this.dockerClient) {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-      (agent as unknown as { createConnection: unknown }).createConnection = (
-        _opts: unknown,
-        cb: (err: Error | null, socket?: Duplex) => void,
-      ) => {
-        this.openDockerStream().then(
-          (s) => cb(null, s),
-          (e: Error) => cb(e),
-        );
-      };
-      this.agent = agent;
-      const docker = new Docker({
-        host: 'docker',
-        port: 80,
-        protocol: 'http',
-        agent,
-      } as Docker.DockerOptions);
-      if (this.trace) traceApiCalls(docker, (line) => this.trace!(this.name, line));
-      this.dockerClient = withApiDeadline(docker, this.deadlines.apiMs, `${this.name}: the Docker engine`);
-    }
+    this.dockerClient ??= this.engine.dockerClient(this.deadlines.apiMs);
     return this.dockerClient;
-  }
-
-  private async openDockerStream(): Promise<Duplex> {
-    let forwardError: string | undefined;
-    if (this.dockerPath !== 'dial-stdio') {
-      try {
-        const channel = await new Promise<ClientChannel>((resolve, reject) =>
-          this.client.openssh_forwardOutStreamLocal(DOCKER_SOCKET, (err, ch) =>
-            err ? reject(err) : resolve(ch),
-          ),
-        );
-        // sshd opened the socket: the engine listens there.
-        this.dockerPath = 'forward';
-        return socketLike(channel);
-      } catch (err) {
-        // OpenSSH answers "open failed" alike for a socket that is missing (engine stopped), one this user may not
-        // open, and AllowStreamLocalForwarding=no: only the CLI's bridge can tell them apart.
-        forwardError = errorMessage(err);
-        if (this.dockerPath === 'forward')
-          throw new Error(`the Docker engine does not answer on ${DOCKER_SOCKET} (${forwardError})`);
-      }
-    }
-    return this.openDialStdio(forwardError);
-  }
-
-  /** `docker system dial-stdio` on the host: the docker CLI's own bridge to the engine. */
-  private async openDialStdio(forwardError: string | undefined): Promise<Duplex> {
-    this.trace?.(this.name, traceOfCommand('docker system dial-stdio'));
-    const channel = await new Promise<ClientChannel>((resolve, reject) =>
-      this.client.exec('docker system dial-stdio', (err, ch) => (err ? reject(err) : resolve(ch))),
-    );
-    // The engine answered through it: this host forbids forwarding (or the socket is the CLI's only way in).
-    channel.once('data', () => {
-      if (this.dockerPath === 'unknown') this.dockerPath = 'dial-stdio';
-    });
-    // The bridge says on stderr why it cannot reach the engine ("Cannot connect to the Docker daemon at ...
-    // Is the docker daemon running?"): that line fails the request, not a bare "socket hang up".
-    // (ssh2's channel.destroy() drops its argument: the error is emitted before the channel is closed.)
-    let said = '';
-    let failed = false;
-    channel.stderr.on('data', (d: Buffer) => {
-      said += d.toString('utf8');
-      // Whole lines only; a CLI warning (a config file it cannot read) is not the engine failing.
-      const line = said
-        .split('\n')
-        .slice(0, -1)
-        .find((l) => l.trim() !== '' && !/^warning/i.test(l.trim()));
-      if (!line || failed) return;
-      failed = true;
-      // Where the socket cannot be forwarded, the CLI's bridge is the only way in, and it needs the CLI.
-      const cause = /docker: (command )?not found|docker: No such file/i.test(line)
-        ? 'docker system dial-stdio needs the docker CLI on the host, which has none (install docker-cli, or allow ' +
-          `stream-local forwarding in sshd: AllowStreamLocalForwarding yes)`
-        : line.trim();
-      const why = forwardError
-        ? `${cause} (and forwarding ${DOCKER_SOCKET} over SSH failed: ${forwardError})`
-        : cause;
-      // Only to a listener (a request in flight): an error emitted to none would end the process.
-      if (channel.listenerCount('error') > 0) channel.emit('error', new Error(why));
-      channel.close();
-    });
-    return socketLike(channel);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.agent?.destroy();
+    this.engine.destroy();
     this.client.end();
     // The polite end waits for the server to close the connection, which a host busy right after a bootstrap
     // takes half a second to do; the work is done, so the command does not wait for more than a moment.

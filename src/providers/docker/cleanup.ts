@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import { CLUSTER_LABEL, OWNER_LABEL } from './labels.ts';
+import { groupByOwner } from '../owner-groups.ts';
 
 export interface DockerClusterResources {
   cluster: string;
@@ -47,22 +48,7 @@ export async function listLabelled(
 
 /** One cluster's resources split by their `swarmup.owner` (two state homes may both have made a cluster "lab"). */
 export function byOwner(r: DockerClusterResources): DockerClusterResources[] {
-  const groups = new Map<string | undefined, DockerClusterResources>();
-  const of = (owner: string | undefined) => {
-    if (!groups.has(owner))
-      groups.set(owner, {
-        cluster: r.cluster,
-        ...(owner !== undefined ? { owner } : {}),
-        containers: [],
-        volumes: [],
-        networks: [],
-      });
-    return groups.get(owner)!;
-  };
-  for (const c of r.containers) of(c.owner).containers.push(c);
-  for (const v of r.volumes) of(v.owner).volumes.push(v);
-  for (const n of r.networks) of(n.owner).networks.push(n);
-  return [...groups.values()];
+  return groupByOwner(r, ['containers', 'volumes', 'networks']);
 }
 
 /** Remove one cluster's containers (with their engines' data), then its volumes, then its networks. */

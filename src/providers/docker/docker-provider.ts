@@ -1,22 +1,19 @@
-import { connect } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import Docker from 'dockerode';
 import type { ClusterSpec } from '../../config/cluster.ts';
-import { errorMessage, InputError, StepError } from '../../errors.ts';
-import { readOwner } from '../../state/owner.ts';
-import { swarmupHome, type StateStore } from '../../state/store.ts';
+import { errorMessage, StepError } from '../../errors.ts';
+import type { StateStore } from '../../state/store.ts';
 import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
 import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
 import type { SeenNetwork } from '../../net/networks.ts';
-import { withDeadline } from '../../transport/deadline.ts';
-import { sleep } from '../../transport/ssh-connection.ts';
-import { chooseNodeSubnet, gatewayOf, slotAddress } from './addresses.ts';
+import { slotAddress } from './addresses.ts';
 import { dockerEndpoint } from './endpoint.ts';
 import { describeLabelled, listLabelled, removalLines, removeLabelled } from './cleanup.ts';
-import { anyOwnerFilter, createLabels, NODE_LABEL, ownFilter, ROLE_LABEL, SUBNET_LABEL } from './labels.ts';
-import { foreignNamesakes, namesOf, type EngineObject } from './namesakes.ts';
+import { createLabels, NODE_LABEL, ownFilter, ROLE_LABEL } from './labels.ts';
+import { refuseNamesakes } from './namesakes.ts';
 import { customNode, engineNode, fallbackSecurity, type NodeFlavour } from './node-boot.ts';
+import { waitBooted, whyNotRunning } from './node-health.ts';
 import { ensureNodeImage } from './node-image.ts';
+import { ensureNodeNetwork, networkName, seenNetworks } from './node-network.ts';
 
 /** Node containers come back with their engine: after a restart of it or of the host, the swarm re-forms. */
 const RESTART_POLICY = { Name: 'unless-stopped' } as const;
@@ -60,7 +57,7 @@ export class DockerProvider implements Provider {
   }
 
   private get network(): string {
-    return `swarmup-${this.spec.name}`;
+    return networkName(this.spec);
   }
 
   wanted(): NodeWanted[] {
@@ -87,7 +84,11 @@ export class DockerProvider implements Provider {
       );
     }
     // Before anything is made or recorded: objects of the cluster's names that are not this home's are refused.
-    await this.refuseNamesakes();
+    await refuseNamesakes(
+      this.docker,
+      this.spec.name,
+      this.wanted().map((n) => n.name),
+    );
     this.state.clusterKey();
     this.state.write({
       name: this.spec.name,
@@ -104,20 +105,8 @@ export class DockerProvider implements Provider {
   }
 
   /** Every network of the engine the node containers run on (theirs among them, once made). */
-  async seenNetworks(): Promise<SeenNetwork[]> {
-    const networks = await withDeadline(
-      this.docker.listNetworks(),
-      30_000,
-      'the local Docker engine: networks',
-    );
-    return [
-      ...networks.flatMap((n) =>
-        (n.IPAM?.Config ?? []).flatMap((c) =>
-          c.Subnet ? [{ cidr: c.Subnet, where: `network ${n.Name} of the local engine` }] : [],
-        ),
-      ),
-      ...localNetworks(),
-    ];
+  seenNetworks(): Promise<SeenNetwork[]> {
+    return seenNetworks(this.docker);
   }
 
   async create(node: NodeWanted, progress: ProgressSink): Promise<void> {
@@ -234,67 +223,17 @@ export class DockerProvider implements Provider {
     return (await listLabelled(this.docker, ownFilter(this.spec.name))).get(this.spec.name);
   }
 
-  /**
-   * Refused (bad input, nothing changed) when the engine has objects labelled for this cluster or named as its
-   * objects are that this state home did not make: another home's cluster of the same name (two CI jobs with the
-   * default name on one engine), an older swarmup's, or not swarmup's at all.
-   */
-  private async refuseNamesakes(): Promise<void> {
-    const names = namesOf(
-      this.spec.name,
-      this.wanted().map((n) => n.name),
-    );
-    // By label (any owner), and by name: the engine matches a name filter as a part of the name (names are made of
-    // [a-z0-9-], the same read as a pattern), so each exact name is among what it returns.
-    const byLabel = anyOwnerFilter(this.spec.name);
-    const d = this.docker;
-    const [containers, volumes, networks] = await Promise.all([
-      Promise.all(
-        [byLabel, { name: names.container }].map((filters) => d.listContainers({ all: true, filters })),
-      ),
-      Promise.all([byLabel, { name: names.volume }].map((filters) => d.listVolumes({ filters }))),
-      Promise.all([byLabel, { name: names.network }].map((filters) => d.listNetworks({ filters }))),
-    ]);
-    const objects: EngineObject[] = [
-      ...containers.flat().map((c) => ({
-        kind: 'container' as const,
-        name: c.Names[0]?.slice(1) ?? c.Id,
-        labels: c.Labels,
-      })),
-      ...volumes
-        .flatMap((v) => v.Volumes ?? [])
-        .map((v) => ({ kind: 'volume' as const, name: v.Name, labels: v.Labels })),
-      ...networks.flat().map((n) => ({ kind: 'network' as const, name: n.Name, labels: n.Labels })),
-    ];
-    const foreign = foreignNamesakes(objects, this.spec.name, readOwner(), names);
-    if (foreign.length === 0) return;
-    throw new InputError(
-      `cluster ${this.spec.name}: the Docker engine at ${dockerEndpoint()} has ${foreign.length === 1 ? 'an object' : 'objects'} ` +
-        `of its names that this state home (${swarmupHome()}) did not make: ${foreign.join('; ')}. ` +
-        'Nothing was changed. Use another --name, or remove them where they were made ' +
-        `(swarmup down in that state home; swarmup cleanup --provider docker --name ${this.spec.name} --any-owner deletes another owner's)`,
-    );
-  }
-
-  /** A node container that does not run: why, from its state and the last lines it wrote (a bad image says so). */
+  /** A node container that does not run: why, from its state and the last lines it wrote. */
   private async whyNotRunning(name: string): Promise<StepError> {
     const c = (await this.listContainers()).find((x) => x.Labels[NODE_LABEL] === name);
-    if (!c) return new StepError(name, 'find node container', 'no container of that name');
-    const container = this.docker.getContainer(c.Id);
-    const inspect = (await container.inspect()) as {
-      State?: { Status?: string; ExitCode?: number; Restarting?: boolean };
-      RestartCount?: number;
-    };
-    const logs = await container
-      .logs({ stdout: true, stderr: true, tail: 5 })
-      .then((b) => demux(b as unknown as Buffer))
-      .catch(() => '');
-    const state = inspect.State;
-    const what =
-      state?.Restarting || (inspect.RestartCount ?? 0) > 0
-        ? 'it stops as soon as it boots'
-        : `it is ${state?.Status ?? c.State}${state?.ExitCode ? ` (exit ${state.ExitCode})` : ''}`;
-    return new StepError(name, 'boot node container', `${what}${logs ? `: ${logs}` : ''} (image ${c.Image})`);
+    return whyNotRunning(this.docker, name, c);
+  }
+
+  /** The cluster's bridge network (see ensureNodeNetwork); true when it had to be made. */
+  private async ensureNetwork(progress: ProgressSink): Promise<boolean> {
+    const { made, subnet } = await ensureNodeNetwork(this.docker, this.spec, this.state, progress);
+    this.subnet = subnet;
+    return made;
   }
 
   private async containerId(name: string): Promise<string> {
@@ -305,61 +244,6 @@ export class DockerProvider implements Provider {
 
   private listContainers(): Promise<Docker.ContainerInfo[]> {
     return this.docker.listContainers({ all: true, filters: ownFilter(this.spec.name) });
-  }
-
-  /**
-   * The cluster's bridge network, with a subnet of its own (so each node keeps the address of its slot); true when
-   * it had to be made. A network an older swarmup made without one is kept, and said so: its nodes get a new
-   * address when they restart (and `up` then repairs the nodes whose address moved).
-   */
-  private async ensureNetwork(progress: ProgressSink): Promise<boolean> {
-    const existing = (
-      await this.docker.listNetworks({
-        filters: { name: [this.network], ...ownFilter(this.spec.name) },
-      })
-    ).find((n) => n.Name === this.network);
-    if (existing) {
-      this.subnet = existing.Labels?.[SUBNET_LABEL] ?? null;
-      if (this.subnet === null)
-        progress(
-          `network ${this.network} was made by an older swarmup without a subnet of its own: its node containers ` +
-            'get new addresses when they restart; swarmup up repairs a node whose address moved',
-        );
-      return false;
-    }
-    const recorded = this.state.read()?.addrPool ?? [];
-    const given = this.spec.swarm.defaultAddrPool ?? [];
-    // Another cluster's network may be made at the same moment from the same view of the engine: the engine refuses
-    // the second of two overlapping subnets, and the choice is made again from what it has then.
-    let subnet: string | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const seen = [
-        ...(await this.seenNetworks()),
-        ...[...given, ...recorded].map((cidr) => ({ cidr, where: "the swarm's address pool" })),
-      ];
-      subnet = chooseNodeSubnet(seen);
-      if (!subnet)
-        throw new StepError(
-          'local',
-          `create network ${this.network}`,
-          `every private /22 overlaps a network seen (${seen.length} of them)`,
-        );
-      try {
-        await this.docker.createNetwork({
-          Name: this.network,
-          Driver: 'bridge',
-          IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: gatewayOf(subnet) }] },
-          Labels: { ...createLabels(this.spec.name), [SUBNET_LABEL]: subnet },
-        });
-        break;
-      } catch (err) {
-        if (attempt >= 5 || !/overlap/i.test(errorMessage(err))) throw err;
-        await sleep(100 * attempt);
-      }
-    }
-    this.subnet = subnet;
-    progress(`network ${this.network}: subnet ${subnet}, one fixed address per node`);
-    return true;
   }
 
   /** Node containers made before restart policies were set get one (`unless-stopped`); one line per container. */
@@ -441,80 +325,8 @@ export class DockerProvider implements Provider {
       await container.remove({ force: true });
       const fallback = await create(false);
       await fallback.start();
-      return this.booted(node.name, fallback);
+      return waitBooted(node.name, fallback, () => this.whyNotRunning(node.name));
     }
-    await this.booted(node.name, container);
+    await waitBooted(node.name, container, () => this.whyNotRunning(node.name));
   }
-
-  /**
-   * Wait until the node's sshd greets (what the first SSH connection would wait for anyway), or fail at once, with
-   * what the container wrote, when it stops: an image without sshd or dockerd says so in its log.
-   */
-  private async booted(name: string, container: Docker.Container, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const info = (await container.inspect()) as {
-        State?: { Running?: boolean; Restarting?: boolean };
-        RestartCount?: number;
-        NetworkSettings?: { Ports?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> };
-      };
-      // Its restart policy brings a node whose boot failed back, to fail again: stopped is not the only sign.
-      if (!info.State?.Running || info.State.Restarting || (info.RestartCount ?? 0) > 0)
-        throw await this.whyNotRunning(name);
-      const port = Number(
-        info.NetworkSettings?.Ports?.['22/tcp']?.find((p) => p.HostIp === '127.0.0.1')?.HostPort,
-      );
-      if (port && (await sshGreets(port))) return;
-      if (Date.now() > deadline)
-        throw new StepError(
-          name,
-          'boot node container',
-          `its sshd did not answer within ${timeoutMs / 1000} s`,
-        );
-      await sleep(100);
-    }
-  }
-}
-
-/** Whether an SSH server greets on 127.0.0.1:port within half a second (docker-proxy accepts before sshd runs). */
-function sshGreets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('data', (d: Buffer) => done(d.toString('latin1').startsWith('SSH-')));
-    socket.once('error', () => done(false));
-    socket.once('close', () => done(false));
-  });
-}
-
-/**
- * This machine's own IPv4 networks, when the engine is on this machine (a unix socket): a node network or a swarm
- * pool overlapping one would hide it from the containers.
- */
-function localNetworks(): SeenNetwork[] {
-  if (!dockerEndpoint().startsWith('unix://')) return [];
-  return Object.entries(networkInterfaces()).flatMap(([iface, addrs]) =>
-    (addrs ?? []).flatMap((a) =>
-      a.family === 'IPv4' && !a.internal && a.cidr
-        ? [{ cidr: a.cidr, where: `interface ${iface} here` }]
-        : [],
-    ),
-  );
-}
-
-/** The text of a container log as the Engine API sends it (8-byte frame headers without a terminal). */
-function demux(buf: Buffer): string {
-  const out: string[] = [];
-  let i = 0;
-  while (i + 8 <= buf.length) {
-    const size = buf.readUInt32BE(i + 4);
-    out.push(buf.subarray(i + 8, i + 8 + size).toString('utf8'));
-    i += 8 + size;
-  }
-  const lines = (out.length > 0 ? out.join('') : buf.toString('utf8')).trim().split('\n');
-  return [...new Set(lines.slice(-3))].join(' / ');
 }

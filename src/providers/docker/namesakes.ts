@@ -1,4 +1,9 @@
-import { CLUSTER_LABEL, OWNER_LABEL } from './labels.ts';
+import type Docker from 'dockerode';
+import { InputError } from '../../errors.ts';
+import { readOwner } from '../../state/owner.ts';
+import { swarmupHome } from '../../state/store.ts';
+import { dockerEndpoint } from './endpoint.ts';
+import { anyOwnerFilter, CLUSTER_LABEL, OWNER_LABEL } from './labels.ts';
 
 /** An object of the engine as its listing shows it. */
 export interface EngineObject {
@@ -51,4 +56,42 @@ export function foreignNamesakes(
     out.push(`${key} (${whose})`);
   }
   return out;
+}
+
+/**
+ * Refused (bad input, nothing changed) when the engine has objects labelled for this cluster or named as its
+ * objects are that this state home did not make: another home's cluster of the same name (two CI jobs with the
+ * default name on one engine), an older swarmup's, or not swarmup's at all.
+ */
+export async function refuseNamesakes(d: Docker, cluster: string, nodes: string[]): Promise<void> {
+  const names = namesOf(cluster, nodes);
+  // By label (any owner), and by name: the engine matches a name filter as a part of the name (names are made of
+  // [a-z0-9-], the same read as a pattern), so each exact name is among what it returns.
+  const byLabel = anyOwnerFilter(cluster);
+  const [containers, volumes, networks] = await Promise.all([
+    Promise.all(
+      [byLabel, { name: names.container }].map((filters) => d.listContainers({ all: true, filters })),
+    ),
+    Promise.all([byLabel, { name: names.volume }].map((filters) => d.listVolumes({ filters }))),
+    Promise.all([byLabel, { name: names.network }].map((filters) => d.listNetworks({ filters }))),
+  ]);
+  const objects: EngineObject[] = [
+    ...containers.flat().map((c) => ({
+      kind: 'container' as const,
+      name: c.Names[0]?.slice(1) ?? c.Id,
+      labels: c.Labels,
+    })),
+    ...volumes
+      .flatMap((v) => v.Volumes ?? [])
+      .map((v) => ({ kind: 'volume' as const, name: v.Name, labels: v.Labels })),
+    ...networks.flat().map((n) => ({ kind: 'network' as const, name: n.Name, labels: n.Labels })),
+  ];
+  const foreign = foreignNamesakes(objects, cluster, readOwner(), names);
+  if (foreign.length === 0) return;
+  throw new InputError(
+    `cluster ${cluster}: the Docker engine at ${dockerEndpoint()} has ${foreign.length === 1 ? 'an object' : 'objects'} ` +
+      `of its names that this state home (${swarmupHome()}) did not make: ${foreign.join('; ')}. ` +
+      'Nothing was changed. Use another --name, or remove them where they were made ' +
+      `(swarmup down in that state home; swarmup cleanup --provider docker --name ${cluster} --any-owner deletes another owner's)`,
+  );
 }

@@ -59,8 +59,8 @@ export type Decision = { retry: true; delayMs: number } | { retry: false; why: '
 
 /**
  * What to do after a failed attempt (pure): retry after `delayMs` when the code is one of `codes` and time is
- * left (the last pause shortened to end at the deadline, for one last attempt there); else give up: an other
- * error at once, a retryable one at the deadline. `attempt` counts failed attempts so far (1 after the first).
+ * left (the last pause shortened to end at the deadline, for one last attempt there, unless lastPause is 'none');
+ * else give up: an other error at once, a retryable one at the deadline. `attempt` counts failed attempts so far (1 after the first).
  */
 export function decide(
   code: string | undefined,
@@ -68,12 +68,15 @@ export function decide(
   attempt: number,
   elapsedMs: number,
   timing: RetryTiming,
+  lastPause: 'shorten' | 'none' = 'shorten',
 ): Decision {
   if (code === undefined || !codes.includes(code)) return { retry: false, why: 'other error' };
   const left = timing.deadlineMs - elapsedMs;
   if (left <= 0) return { retry: false, why: 'deadline' };
-  const delayMs = Math.min(timing.initialDelayMs * timing.backoff ** (attempt - 1), timing.maxDelayMs, left);
-  return { retry: true, delayMs };
+  const pause = Math.min(timing.initialDelayMs * timing.backoff ** (attempt - 1), timing.maxDelayMs);
+  // 'none': a pause that would end past the deadline is not taken (no last attempt there).
+  if (lastPause === 'none' && pause > left) return { retry: false, why: 'deadline' };
+  return { retry: true, delayMs: Math.min(pause, left) };
 }
 
 export interface RetryOptions extends Partial<RetryTiming> {
@@ -81,10 +84,17 @@ export interface RetryOptions extends Partial<RetryTiming> {
   /** Injected by tests (no real pauses); defaults to a timer. */
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /** Told of each retry before its pause. */
+  onRetry?: (err: unknown, delayMs: number) => void;
+  /** 'none': no last attempt at the deadline (a pause that would pass it gives up); default 'shorten'. */
+  lastPause?: 'shorten' | 'none';
+  /** At the deadline: 'explain' (default) says how long and how often it was tried; 'as-is' throws the last error. */
+  atDeadline?: 'explain' | 'as-is';
 }
 
 /**
- * `call`, retried while it fails with one of `codes` (see EVENTUAL_CODES) and the deadline allows. Any other
+ * `call`, retried while it fails with one of `codes` (see EVENTUAL_CODES; also DependencyViolation for deletes,
+ * resources.ts) and the deadline allows. Any other
  * error is thrown at once, unchanged. Past the deadline the last error is thrown, its message saying how long
  * and how often it was tried (same `name`, the original as `cause`, so callers checking the code still can).
  */
@@ -103,12 +113,13 @@ export async function retryEventual<T>(call: () => Promise<T>, opts: RetryOption
       return await call();
     } catch (err) {
       const code = errorCode(err);
-      const d = decide(code, opts.codes, attempt, now() - started, timing);
+      const d = decide(code, opts.codes, attempt, now() - started, timing, opts.lastPause);
       if (d.retry) {
+        opts.onRetry?.(err, d.delayMs);
         await pause(d.delayMs);
         continue;
       }
-      if (d.why === 'other error') throw err;
+      if (d.why === 'other error' || opts.atDeadline === 'as-is') throw err;
       const seconds = Math.round((now() - started) / 100) / 10;
       const message = err instanceof Error ? err.message : String(err);
       const late = new Error(

@@ -12,8 +12,10 @@ import {
 import { errorMessage, StepError } from '../../errors.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
 import type { AwsApi } from './aws.ts';
+import { retryEventual } from './consistency.ts';
 import { LIVE_STATES } from './listing.ts';
 import { CLUSTER_TAG, ownFilter, OWNER_TAG, tagValue } from './tags.ts';
+import { groupByOwner } from '../owner-groups.ts';
 
 /** Every resource of one cluster, found by its tag. */
 export interface ClusterResources {
@@ -33,24 +35,7 @@ const ownerOf = (tags: Array<{ Key?: string; Value?: string }> | undefined) => {
 
 /** One cluster's resources split by their `swarmup:owner` (two state homes may both have made a cluster "lab"). */
 export function byOwner(r: ClusterResources): ClusterResources[] {
-  const groups = new Map<string | undefined, ClusterResources>();
-  const of = (owner: string | undefined) => {
-    if (!groups.has(owner))
-      groups.set(owner, {
-        cluster: r.cluster,
-        ...(owner !== undefined ? { owner } : {}),
-        instances: [],
-        securityGroups: [],
-        keyPairs: [],
-        volumes: [],
-      });
-    return groups.get(owner)!;
-  };
-  for (const i of r.instances) of(i.owner).instances.push(i);
-  for (const g of r.securityGroups) of(g.owner).securityGroups.push(g);
-  for (const k of r.keyPairs) of(k.owner).keyPairs.push(k);
-  for (const v of r.volumes) of(v.owner).volumes.push(v);
-  return [...groups.values()];
+  return groupByOwner(r, ['instances', 'securityGroups', 'keyPairs', 'volumes']);
 }
 
 const GONE_VOLUME = ['deleting', 'deleted'];
@@ -198,25 +183,23 @@ export async function terminateAndWait(
 }
 
 /** Retry while AWS says the resource is still in use, with exponential backoff, for several minutes. */
-export async function withDependencyRetry<T>(
+export function withDependencyRetry<T>(
   fn: () => Promise<T>,
   opts: Pick<DeleteOptions, 'progress' | 'dependencyTimeoutMs'> & { firstDelayMs?: number },
 ): Promise<T> {
-  const deadline = Date.now() + (opts.dependencyTimeoutMs ?? 5 * 60_000);
-  let delay = opts.firstDelayMs ?? 2000;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      const name = (err as { name?: string; Code?: string }).name ?? '';
-      if (name !== 'DependencyViolation' || Date.now() + delay > deadline) throw err;
+  return retryEventual(fn, {
+    codes: ['DependencyViolation'],
+    deadlineMs: opts.dependencyTimeoutMs ?? 5 * 60_000,
+    initialDelayMs: opts.firstDelayMs ?? 2000,
+    backoff: 2,
+    maxDelayMs: 30_000,
+    lastPause: 'none',
+    atDeadline: 'as-is',
+    onRetry: (err, delayMs) =>
       opts.progress(
-        `still in use (${errorMessage(err).split('\n')[0]}); retrying in ${Math.round(delay / 1000)} s`,
-      );
-      await sleep(delay);
-      delay = Math.min(delay * 2, 30_000);
-    }
-  }
+        `still in use (${errorMessage(err).split('\n')[0]}); retrying in ${Math.round(delayMs / 1000)} s`,
+      ),
+  });
 }
 
 /** Terminate one node's instances of the cluster (and wait), then delete its disks left behind. */
