@@ -100,7 +100,13 @@ export async function openContext(
  * run on. A flag, file or environment that points elsewhere is refused (a `down` there would find nothing).
  */
 function whereItWasMade(spec: ClusterSpec, recorded: ClusterState): void {
-  if (spec.provider !== recorded.provider) return;
+  // Another provider under the same name would write over this record (its key, its unlock key, its backups'
+  // folder) and look for the cluster where it never was.
+  if (spec.provider !== recorded.provider)
+    throw new InputError(
+      `cluster ${spec.name} was made with the ${recorded.provider} provider (${new StateStore(spec.name).dir}); ` +
+        `this run asks for ${spec.provider}: give --provider ${recorded.provider}, or --name NAME for another cluster`,
+    );
   if (spec.ec2 && recorded.region) {
     if (!spec.ec2.region) spec.ec2.region = recorded.region;
     else if (spec.ec2.region !== recorded.region)
