@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
+import { createWith } from './create-file.ts';
 
 /** Who holds a cluster's lock: written into the lock file. */
 export interface LockHolder {
@@ -125,21 +126,6 @@ function replaceStale(target: string, seen: string, content: string | undefined,
     return 'replaced';
   } finally {
     rmSync(guard, { force: true });
-  }
-}
-
-/** Create `file` with `content` already in it, unless it exists (false then). */
-function createWith(file: string, content: string): boolean {
-  const tmp = tmpBeside(file);
-  writeFileSync(tmp, content, { mode: 0o600, flag: 'wx' });
-  try {
-    linkSync(tmp, file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    rmSync(tmp, { force: true });
   }
 }
 

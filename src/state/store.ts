@@ -1,13 +1,4 @@
-import {
-  chmodSync,
-  existsSync,
-  linkSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { HostSpec } from '../config/cluster.ts';
@@ -15,6 +6,7 @@ import { KnownHostsFile } from '../transport/known-hosts.ts';
 import { errorMessage, InputError } from '../errors.ts';
 import { generateEd25519, publicKeyOf } from './cluster-key.ts';
 import { backupFiles, keepBackups } from './kept-backups.ts';
+import { createWith } from './create-file.ts';
 
 /** What swarmup remembers about a cluster between runs. Never a token or an unlock key. */
 export interface ClusterState {
@@ -176,21 +168,9 @@ export class StateStore {
     return keptIn ? { files, keptIn } : { files, deleted: true };
   }
 
-  /** Created whole, only when no file of that name exists (false then): a hard link never replaces a file. */
+  /** Created whole, only when no file of that name exists (false then). */
   private createFile(name: string, content: string): boolean {
-    const file = join(this.dir, name);
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, content, { mode: 0o600 });
-    chmodSync(tmp, 0o600);
-    try {
-      linkSync(tmp, file);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
-    } finally {
-      rmSync(tmp, { force: true });
-    }
+    return createWith(join(this.dir, name), content);
   }
 
   /** Written whole or not at all: a temporary file beside it, then renamed over it. */
