@@ -18,6 +18,8 @@ export interface ReadFactsOptions {
   tolerateNoEngine?: boolean;
   /** How long a manager may fail to list the nodes (a leader election) before it is read as such. */
   electionWaitMs?: number;
+  /** How long to watch a member that says "pending" or "error" while the leader lists it (60 s; 0 with settleMs 0). */
+  restartWaitMs?: number;
   /** Also read each host's IPv4 routes (`ip -4 route`), at the same time as its engine. */
   routes?: boolean;
   /**
@@ -114,10 +116,41 @@ async function readOnce(
   }
 }
 
+/** Why a host that answered is read again before anything is planned from it (see settle). */
+export type Settling = 'joining' | 'restarting' | 'electing';
+
 /**
- * Hosts that answered but are in the middle of something are read again, bounded: a worker "pending" while a
- * join goes on in the background (only while some manager lists the nodes: without a leader nothing settles), and
- * a manager whose node list failed while its raft elects a leader (not one that says it has none).
+ * What a host is in the middle of, judged from one round of reads (pure): undefined when it has settled. Without a
+ * manager that lists the nodes with a leader nothing settles by itself, so only an election is waited for then.
+ * - `restarting`: a member (the leader lists its NodeID) that says "pending" or "error": its engine was just
+ *   started and its node is finding the others (a manager's own raft may say it has no leader meanwhile), or Docker
+ *   restarts its swarm node after it exited, with a backoff that doubles up to 30 s ("error" meanwhile).
+ * - `joining`: "pending" and not listed: a join going on in the background.
+ * - `electing`: a manager whose node list failed while its raft elects a leader (not one that says it has none).
+ */
+export function settlingOf(facts: readonly HostFacts[]): Map<string, Settling> {
+  const leaderLists = facts.find((f) => f.isManager && f.nodes?.some((n) => n.leader))?.nodes;
+  const listed = new Set(leaderLists?.map((n) => n.id) ?? []);
+  const out = new Map<string, Settling>();
+  for (const f of facts) {
+    const member = !!f.nodeId && listed.has(f.nodeId);
+    if (member && (f.state === 'pending' || f.state === 'error')) out.set(f.host, 'restarting');
+    else if (leaderLists && f.state === 'pending') out.set(f.host, 'joining');
+    else if (
+      f.isManager &&
+      !f.nodes &&
+      f.state === 'active' &&
+      !/does not have a leader/i.test(f.swarmError ?? '')
+    )
+      out.set(f.host, 'electing');
+  }
+  return out;
+}
+
+/**
+ * Hosts that answered but are in the middle of something (settlingOf) are read again, each bounded: a join by
+ * `settleMs`, a member coming back by `restartWaitMs`, an election by `electionWaitMs`. What a host said last
+ * stands (a member still not back is then planned as broken: it leaves and joins again).
  */
 async function settle(
   ctx: PlaybookContext,
@@ -125,30 +158,35 @@ async function settle(
   opts: ReadFactsOptions,
   deadlineMs: number,
 ): Promise<HostFacts[]> {
-  const settleMs = opts.settleMs ?? 30_000;
-  const electionMs = opts.electionWaitMs ?? 10_000;
-  const led = facts.some((f) => f.isManager && f.nodes?.some((n) => n.leader));
-  const joining = (f: HostFacts) => led && f.state === 'pending' && !f.isManager;
-  const electing = (f: HostFacts) =>
-    f.isManager && !f.nodes && f.state === 'active' && !/does not have a leader/i.test(f.swarmError ?? '');
-  const busy = facts.filter((f) => (joining(f) && settleMs > 0) || (electing(f) && electionMs > 0));
+  const bounds: Record<Settling, number> = {
+    joining: opts.settleMs ?? 30_000,
+    restarting: opts.settleMs === 0 ? 0 : (opts.restartWaitMs ?? 60_000),
+    electing: opts.electionWaitMs ?? 10_000,
+  };
+  const busy = [...settlingOf(facts)].filter(([, why]) => bounds[why] > 0);
   if (busy.length === 0) return facts;
   const again = new Map<string, HostFacts>();
   await Promise.all(
-    busy.map(async (f) => {
-      const host = ctx.hosts.find((h) => h.name === f.host)!;
+    busy.map(async ([name, why]) => {
+      const f = facts.find((x) => x.host === name)!;
+      const host = ctx.hosts.find((h) => h.name === name)!;
       const docker = await ctx.handle(host).docker();
-      const until = Date.now() + (joining(f) ? settleMs : electionMs);
+      const until = Date.now() + bounds[why];
       let now = f;
-      while ((joining(now) || electing(now)) && !waitingForLeaderSaid(now) && Date.now() < until) {
-        await sleep(joining(now) ? 250 : 500);
+      // Judged against the first round's leader: a host's own answer says nothing of the others.
+      const still = (x: HostFacts) => settlingOf(facts.map((y) => (y.host === name ? x : y))).has(name);
+      // An election is not waited for once the manager says outright that there is no leader; a member coming
+      // back may say so of its own raft while the others have one.
+      const hopeless = (x: HostFacts) => why === 'electing' && waitingForLeaderSaid(x);
+      while (still(now) && !hopeless(now) && Date.now() < until) {
+        await sleep(why === 'electing' ? 500 : 250);
         try {
-          now = await readHostFacts(docker, f.host, host.advertiseAddress, deadlineMs);
+          now = await readHostFacts(docker, name, host.advertiseAddress, deadlineMs);
         } catch {
           break; // it answered a moment ago: what it said then stands
         }
       }
-      again.set(f.host, { ...now, ...(f.routes ? { routes: f.routes } : {}) });
+      again.set(name, { ...now, ...(f.routes ? { routes: f.routes } : {}) });
     }),
   );
   return facts.map((f) => again.get(f.host) ?? f);

@@ -14,7 +14,8 @@
  * States: converged, manager-gone, quorum-lost-early, quorum-lost-settled, recovered, recovered-settled,
  * quorum-lost-early-leader, worker-left, pending-join, restarted-moved, engines-stopped, manager-moved,
  * engine-versions, adopted-down-namesake (a swarm made by hand, not by swarmup), manager-locked (a swarm made
- * with --autolock whose manager's machine restarted). restarted-moved, engines-stopped and manager-moved also
+ * with --autolock whose manager's machine restarted), manager-restarted (a follower's machine restarted while the
+ * others kept their leader, caught "pending"). restarted-moved, engines-stopped and manager-moved also
  * record each host's address now (`address`: what swarmup would advertise), and
  * engines-stopped, for the hosts whose engine is stopped, what swarmup's engine facts command printed there.
  * (Managers restarted at their own addresses, while they elect a leader, answer /_ping but hold GET /info until
@@ -54,6 +55,7 @@ const STATES = [
   'engine-versions',
   'adopted-down-namesake',
   'manager-locked',
+  'manager-restarted',
 ] as const;
 type State = (typeof STATES)[number];
 
@@ -973,6 +975,56 @@ async function managerLocked(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * manager-restarted: a follower of a 3+2 cluster whose engine was stopped and started again while the two others
+ * kept their leader, its port 2377 dropped both ways until captured: its swarm node cannot become ready, so dockerd
+ * serves its API after its 20 s wait with the node still "pending" (what a loaded machine shows when a restarted
+ * manager's agent has no session with the dispatcher yet). Then the rules go and it becomes active again.
+ */
+async function managerRestarted(): Promise<void> {
+  await withCluster('fx-mrestart', 3, 2, async (c) => {
+    await waitHealthy(c, 5);
+    const leader = await leaderOf(c);
+    const follower = [1, 2, 3].map((i) => node(c, 'manager', i)).find((m) => m !== leader)!;
+    await stopEngine(follower);
+    const drop = (op: '-I' | '-D') => [
+      ['exec', follower, 'iptables', op, 'OUTPUT', '-p', 'tcp', '--dport', '2377', '-j', 'DROP'],
+      ['exec', follower, 'iptables', op, 'INPUT', '-p', 'tcp', '--dport', '2377', '-j', 'DROP'],
+    ];
+    for (const args of drop('-I')) await run('docker', args);
+    await run('docker', [
+      'exec',
+      '-d',
+      follower,
+      'sh',
+      '-c',
+      `dockerd --cgroup-parent /swarmup-${follower} >>/var/log/dockerd.log 2>&1`,
+    ]);
+    const started = Date.now();
+    await until(`${follower} to answer`, 500, 120_000, async () =>
+      (await info(follower, 5)) ? true : undefined,
+    );
+    const hosts = await captureCluster(c.name);
+    const pendingAt = seconds(started);
+    for (const args of drop('-D')) await run('docker', args);
+    for (const h of hosts) log('manager-restarted', `+${pendingAt} ${describeHost(h)}`);
+    for (const n of describeNodes(hosts.find((h) => h.host === leader)!.nodes ?? []))
+      log('manager-restarted', `  ${n}`);
+    if (swarmOf(hosts.find((h) => h.host === follower)!.info).LocalNodeState !== 'pending')
+      throw new Error(`${follower} was not pending when the cluster was read`);
+    await writeFixture(
+      'manager-restarted',
+      `a healthy 3+2 cluster whose follower ${follower}'s engine was restarted with its port 2377 dropped both ` +
+        `ways, captured ${pendingAt} after the start, when its engine first answered.`,
+      hosts,
+    );
+    const activeAt = await until(`${follower} active`, 500, 120_000, async () =>
+      swarmOf(await info(follower)).LocalNodeState === 'active' ? seconds(started) : undefined,
+    );
+    log('manager-restarted', `${follower} active ${activeAt} after the start`);
+  });
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const bad = args.filter((a) => !(STATES as readonly string[]).includes(a));
@@ -996,6 +1048,7 @@ async function main(): Promise<void> {
   if (wanted.has('engine-versions')) jobs.push(['engine-versions', engineVersions]);
   if (wanted.has('adopted-down-namesake')) jobs.push(['adopted-down-namesake', adoptedDownNamesake]);
   if (wanted.has('manager-locked')) jobs.push(['manager-locked', managerLocked]);
+  if (wanted.has('manager-restarted')) jobs.push(['manager-restarted', managerRestarted]);
   const failed: string[] = [];
   for (const [name, job] of jobs) {
     try {

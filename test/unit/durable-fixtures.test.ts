@@ -7,6 +7,7 @@ import { wantedNodes } from '../../src/providers/node-names.ts';
 import type { MachineListing } from '../../src/providers/provider.ts';
 import { chooseSwarm, QuorumLostError } from '../../src/swarm/choose-swarm.ts';
 import { movedAddress, waitingForLeader } from '../../src/swarm/facts.ts';
+import { settlingOf } from '../../src/swarm/read-facts.ts';
 import { loadFixture } from '../support/engine-fixtures.ts';
 
 /**
@@ -133,5 +134,28 @@ describe('a manager re-addressed while it ran (manager-moved)', () => {
     expect(actions[2]).toMatchObject({ role: 'manager' });
     const leader = nodes.find((n) => n.leader)!.hostname;
     expect(p.swarm.entry).toBe(leader);
+  });
+});
+
+describe("a follower's engine restarted while the others kept their leader (manager-restarted)", () => {
+  const { facts } = loadFixture('manager-restarted');
+  const restarted = facts.find((f) => f.state === 'pending')!;
+
+  it('it says "pending" and that its swarm has no leader, while the leader lists its node', () => {
+    expect(restarted.isManager).toBe(true);
+    expect(restarted.swarmError).toMatch(/does not have a leader/);
+    const leader = facts.find((f) => f.nodes?.some((n) => n.leader))!;
+    expect(leader.nodes!.map((n) => n.id)).toContain(restarted.nodeId);
+  });
+
+  it('read as a member coming back (watched until it is active), not as a join or an election', () => {
+    expect([...settlingOf(facts)]).toEqual([[restarted.host, 'restarting']]);
+  });
+
+  it('a pending join whose node no leader lists is a join going on; a settled or leaderless swarm waits for nothing', () => {
+    const pending = loadFixture('pending-join').facts;
+    expect([...settlingOf(pending)]).toEqual([[pending.find((f) => f.state === 'pending')!.host, 'joining']]);
+    for (const state of ['converged', 'quorum-lost-settled', 'engines-stopped', 'restarted-moved'])
+      expect(settlingOf(loadFixture(state).facts).size, state).toBe(0);
   });
 });
