@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keepBackups } from '../../src/state/kept-backups.ts';
 import { testNodeImage } from '../support/suite.ts';
 import { inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { restartNodeEngine } from '../support/node-engine.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /**
  * Day-2 secrets on real engines, one cluster of 3 managers + 1 worker in node containers, made with autolock from
@@ -45,33 +47,6 @@ async function joinTokens(): Promise<{ worker: string; manager: string }> {
 const autolockOn = async () =>
   inNode(M1, ['docker', 'info', '-f', '{{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}']);
 
-/** Stop a node's dockerd and start it again (PID 1 is no init, as in lifecycle.test.ts); wait for `state`. */
-async function restartEngine(node: string, state: string): Promise<void> {
-  await inNode(node, [
-    'sh',
-    '-c',
-    'pkill -x dockerd; while pgrep -r R,S,D -x dockerd >/dev/null; do sleep 0.1; done',
-  ]);
-  await execa('docker', [
-    'exec',
-    '-d',
-    node,
-    'sh',
-    '-c',
-    `dockerd --cgroup-parent /swarmup-${node} >>/var/log/dockerd.log 2>&1`,
-  ]);
-  let last = '';
-  for (let i = 0; i < 150; i++) {
-    const r = await execa('docker', ['exec', node, 'docker', 'info', '-f', '{{.Swarm.LocalNodeState}}'], {
-      reject: false,
-    });
-    last = String(r.stdout).trim();
-    if (last === state) return;
-    await sleep(200);
-  }
-  throw new Error(`${node}: swarm state "${last}", not ${state}, after its engine restarted`);
-}
-
 /** `docker node ls` from a manager, as "hostname status manager-status" lines. */
 async function nodeLs(): Promise<string[]> {
   const out = await inNode(M1, [
@@ -84,9 +59,16 @@ async function nodeLs(): Promise<string[]> {
   return out.split('\n').map((l) => l.trimEnd());
 }
 
+/**
+ * Wait until `docker node ls` shows `line`: managers that were locked take a raft election after their unlock, which
+ * on a loaded machine (three e2e files at a time on 2 cores) took longer than 30 s.
+ */
 async function waitNodeLs(line: string): Promise<void> {
-  for (let i = 0; i < 150 && !(await nodeLs()).includes(line); i++) await sleep(200);
-  expect(await nodeLs()).toContain(line);
+  await waitUntil(`docker node ls to show "${line}"`, 120_000, async (seen) => {
+    const ls = await nodeLs().catch((err: unknown) => [String(err)]);
+    seen(ls.join('; '));
+    return ls.includes(line) ? true : undefined;
+  });
 }
 
 /** A machine that is no node of the cluster: a container of the node image on the cluster's network. */
@@ -228,7 +210,7 @@ describe('join tokens and autolock (rotate-tokens, unlock, unlock-key)', () => {
   });
 
   it('a manager locked by an engine restart: status and up say to run unlock; unlock brings it back', async () => {
-    await restartEngine(M2, 'locked');
+    await restartNodeEngine(M2, 'locked');
 
     const status = await run('status');
     expect(status.code).toBe(1);
@@ -260,8 +242,8 @@ describe('join tokens and autolock (rotate-tokens, unlock, unlock-key)', () => {
     expect(rotated.stdout.trim()).not.toBe(old);
     expect((await run('unlock-key')).stdout).toBe(rotated.stdout);
 
-    await restartEngine(M2, 'locked');
-    await restartEngine(M3, 'locked');
+    await restartNodeEngine(M2, 'locked');
+    await restartNodeEngine(M3, 'locked');
     // The engine itself refuses the old key (given on stdin, as an operator would type it).
     const stale = await execa('docker', ['exec', '-i', M3, 'docker', 'swarm', 'unlock'], {
       input: old + '\n',
