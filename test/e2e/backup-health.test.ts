@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allText, inNode, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { startNodeEngine, stopNodeEngine, waitSwarmState } from '../support/node-engine.ts';
 
 /**
  * Day-2 commands on real engines (one 3-manager + 1-worker cluster of node containers shared by the file): backup
@@ -56,33 +57,6 @@ async function leader(): Promise<string> {
 
 const dockerdPid = (node: string) =>
   inNode(node, ['sh', '-c', 'pgrep -o -r R,S,D -x dockerd || true']).then((s) => s.trim());
-
-/** Stop one node's engine as a crash would (no swarm leave), and start it again as the node container does. */
-async function stopEngine(node: string): Promise<void> {
-  await inNode(node, [
-    'sh',
-    '-c',
-    'pkill -x dockerd; while pgrep -r R,S,D -x dockerd >/dev/null; do sleep 0.1; done',
-  ]);
-}
-async function startEngine(node: string): Promise<void> {
-  await execa('docker', [
-    'exec',
-    '-d',
-    node,
-    'sh',
-    '-c',
-    `dockerd --cgroup-parent /swarmup-${node} >>/var/log/dockerd.log 2>&1`,
-  ]);
-  for (let i = 0; i < 150; i++) {
-    const r = await execa('docker', ['exec', node, 'docker', 'info', '-f', '{{.Swarm.ControlAvailable}}'], {
-      reject: false,
-    });
-    if (String(r.stdout).trim() === 'true') return;
-    await sleep(200);
-  }
-  throw new Error(`${node}: engine did not come back`);
-}
 
 /** Wait until the leader lists `node` with this manager status. */
 async function waitManagerStatus(node: string, status: RegExp): Promise<void> {
@@ -233,7 +207,7 @@ describe('backup, health in status, diagnose', () => {
     const lead = await leader();
     const down = managers.find((m) => m !== lead)!;
     const before = backups();
-    await stopEngine(down);
+    await stopNodeEngine(down);
     try {
       await waitManagerStatus(down, /Unreachable/);
       const others = managers.filter((m) => m !== lead && m !== down);
@@ -244,7 +218,8 @@ describe('backup, health in status, diagnose', () => {
       expect(backups()).toEqual(before);
       expect(await Promise.all([lead, ...others].map(dockerdPid))).toEqual(pids);
     } finally {
-      await startEngine(down);
+      await startNodeEngine(down);
+      await waitSwarmState(down, 'active');
       await waitManagerStatus(down, /Reachable/);
     }
   });

@@ -14,6 +14,7 @@ import { provisionAll } from '../../src/providers/provision-all.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { bareNodeOf } from '../support/bare-nodes.ts';
 import { inNode, summaryOf, swarmState, swarmup, tempHome } from '../support/cli.ts';
+import { stopNodeEngine } from '../support/node-engine.ts';
 
 /**
  * The engines and distributions users run now: bare Debian 13 (trixie) and sid machines get their engine from
@@ -114,11 +115,7 @@ describe('bare Debian 13 and sid machines: engines from Debian, one swarm; then 
     expect(backup.events.find((e) => e.event === 'backup')).toMatchObject({ bytes: expect.any(Number) });
 
     const manager = hosts[1]!.machine.name;
-    await inNode(manager, [
-      'sh',
-      '-c',
-      'pkill -x dockerd; for i in $(seq 300); do pgrep -r R,S,D -x dockerd >/dev/null || exit 0; sleep 0.1; done; exit 1',
-    ]);
+    await stopNodeEngine(manager);
     const up = await swarmup(['up', '--config', config, '--json'], env);
     expect(up.code, up.stderr).toBe(0);
     expect(summaryOf(up).ok).toBe(true);

@@ -13,6 +13,7 @@ import {
   tempHome,
   type CliResult,
 } from '../support/cli.ts';
+import { restartNodeEngine } from '../support/node-engine.ts';
 import { waitUntil } from '../support/wait.ts';
 
 /**
@@ -88,31 +89,6 @@ async function expectCluster(managers: number, workers: number): Promise<void> {
 
 async function leaderName(): Promise<string> {
   return (await nodeLs()).find((r) => r.manager === 'Leader')!.hostname;
-}
-
-/** Restart one node's engine (dockerd inside its container; its zombie stays, PID 1 is no init). */
-async function restartEngine(node: string): Promise<void> {
-  await inNode(node, [
-    'sh',
-    '-c',
-    'pkill -x dockerd; while pgrep -r R,S,D -x dockerd >/dev/null; do sleep 0.1; done',
-  ]);
-  await execa('docker', [
-    'exec',
-    '-d',
-    node,
-    'sh',
-    '-c',
-    `dockerd --cgroup-parent /swarmup-${node} >>/var/log/dockerd.log 2>&1`,
-  ]);
-  for (let i = 0; i < 100; i++) {
-    const r = await execa('docker', ['exec', node, 'docker', 'info', '-f', '{{.Swarm.ControlAvailable}}'], {
-      reject: false,
-    });
-    if (String(r.stdout).trim() === 'true') return;
-    await sleep(200);
-  }
-  throw new Error(`${node}: engine did not come back`);
 }
 
 const actionsOf = (r: CliResult, from: 'plan' | 'applied') => {
@@ -199,7 +175,7 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
     // Move leadership onto a manager the scale-down removes (4 or 5): restart the leader's engine until it lands
     // there (each restart hands it to one of the other four; a dozen tries all missing is about 1 in 4000).
     for (let i = 0; i < 12 && !/manager-[45]$/.test(await leaderName()); i++) {
-      await restartEngine(await leaderName());
+      await restartNodeEngine(await leaderName(), 'active');
       for (let t = 0; t < 50; t++) {
         const rows = await nodeLs('manager-1').catch(() => []);
         if (rows.filter((r) => r.manager === 'Reachable' || r.manager === 'Leader').length === 5) break;

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv, inNode, summaryOf, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { startNodeEngine, stopNodeEngine, waitSwarmState } from '../support/node-engine.ts';
 import { killSmokeOnceItsServiceRuns, smokeServices } from '../support/smoke-kill.ts';
 import { testSuite } from '../support/suite.ts';
 
@@ -52,17 +53,14 @@ async function leftovers(): Promise<string[]> {
 
 /** Turn on the containerd image store in a node's engine (daemon.json) and start it again as it ran. */
 async function useContainerdStore(node: string): Promise<void> {
+  await stopNodeEngine(node);
   await inNode(node, [
     'sh',
     '-c',
-    [
-      'mkdir -p /etc/docker',
-      'echo \'{"features":{"containerd-snapshotter":true}}\' >/etc/docker/daemon.json',
-      'pkill -x dockerd; while pgrep -r R,S,D -x dockerd >/dev/null; do sleep 0.1; done',
-      'set -f; IFS=\'\n\'; set -- $(cat /var/lib/swarmup/dockerd.cmdline); setsid nohup "$@" >>/var/log/dockerd.log 2>&1 </dev/null &',
-      'for i in $(seq 100); do [ -S /var/run/docker.sock ] && docker info >/dev/null 2>&1 && break; sleep 0.1; done',
-    ].join('\n'),
+    'mkdir -p /etc/docker && echo \'{"features":{"containerd-snapshotter":true}}\' >/etc/docker/daemon.json',
   ]);
+  await startNodeEngine(node);
+  await waitSwarmState(node, 'inactive'); // machines only (up --until provision): no swarm yet
   const driver = await inNode(node, ['docker', 'info', '--format', '{{json .DriverStatus}}']);
   expect(driver).toContain('io.containerd.snapshotter.v1');
 }
