@@ -23,7 +23,7 @@ describe('cluster key pair', () => {
 
   it('generates only well-formed pairs (2000 draws: the bad case comes about once in 256)', () => {
     for (let i = 0; i < 2000; i++) expect(isWellFormedEd25519(generateEd25519('t').public)).toBe(true);
-  });
+  }, 30_000); // 2000 key pairs: about 1 s idle, past the default 5 s on a loaded 2-core machine
 });
 
 /** The cluster's key pair in a real state folder: the private key the machines trust is never replaced. */
