@@ -47,100 +47,127 @@ export class SwarmApplier {
   constructor(private readonly c: SwarmActionContext) {}
 
   async apply(a: Action): Promise<void> {
-    const c = this.c;
-    const entry = () => c.docker(c.entry);
     switch (a.kind) {
-      case 'leave': {
-        // A manager just demoted may still be stepping out of raft (or the leadership moving away from it):
-        // its leave then fails with "node lost leader status" for a moment. Retried; gone already is done.
-        const docker = await c.docker(a.host);
-        await retryLeaderless(async () => {
-          try {
-            await leaveSwarm(docker);
-          } catch (err) {
-            if (!/not part of a swarm/i.test(errorMessage(err))) throw err;
-          }
-        });
-        c.nodeIds.set(a.host, '');
-        return;
-      }
-      case 'init': {
-        const docker = await c.docker(a.host);
-        const { kind: _kind, host: _host, ...options } = a;
-        await initSwarm(docker, c.machine(a.host).advertiseAddress, { ...options, autolock: !!c.autolock });
-        c.nodeIds.set(a.host, await nodeIdOf(docker));
-        if (c.autolock) await this.keepUnlockKey(docker);
-        return;
-      }
+      case 'leave':
+        return this.leave(a.host);
+      case 'init':
+        return this.init(a);
       case 'remove-node':
         if (a.demoteFirst) await this.demote(a.nodeId);
-        return retryLeaderless(async () => removeNode(await entry(), a.nodeId));
-      case 'join': {
-        this.tokens ??= await readJoinTokens(await entry());
-        const docker = await c.docker(a.host);
-        const manager = a.role === 'manager';
-        await joinSwarm(
-          docker,
-          manager ? this.tokens.manager : this.tokens.worker,
-          c.machine(a.host).advertiseAddress,
-          `${c.machine(c.entry).advertiseAddress}:2377`,
-          a.dataPathAddr,
-        );
-        const nodeId = await nodeIdOf(docker);
-        c.nodeIds.set(a.host, nodeId);
-        if (manager) await this.waitReachable(nodeId);
-        return;
-      }
-      case 'promote': {
-        const count = await this.managerCount();
-        const verdict = guardStep(count, { kind: 'add' });
-        if (!verdict.ok) throw new Error(`${verdict.why}; ${verdict.todo}`);
-        await setNodeRole(await entry(), a.nodeId, 'manager');
-        return this.waitReachable(a.nodeId);
-      }
+        return retryLeaderless(async () => removeNode(await this.entry(), a.nodeId));
+      case 'join':
+        return this.join(a);
+      case 'promote':
+        return this.promote(a.nodeId);
       case 'demote':
         return this.demote(a.nodeId);
-      case 'drain': {
-        await retryLeaderless(async () => setAvailability(await entry(), a.nodeId, 'drain'));
+      case 'drain':
+        await retryLeaderless(async () => setAvailability(await this.entry(), a.nodeId, 'drain'));
         return this.waitDrained(a.nodeId);
-      }
       case 'rotate-tokens':
-        await rotateJoinTokens(await entry(), a.tokens ?? 'both');
+        await rotateJoinTokens(await this.entry(), a.tokens ?? 'both');
         this.tokens = undefined;
         return;
-      case 'autolock': {
-        const docker = await entry();
-        await retryLeaderless(() => setAutolock(docker, a.enable));
-        if (a.enable) await this.keepUnlockKey(docker);
-        else c.unlockKeys?.write(undefined);
-        return;
-      }
-      case 'rotate-unlock-key': {
-        const docker = await entry();
-        await retryLeaderless(() => rotateUnlockKey(docker));
-        return this.keepUnlockKey(docker);
-      }
-      case 'unlock': {
-        const key = c.unlockKeys?.read();
-        if (!key)
-          throw new Error(
-            'no unlock key is recorded for this cluster (autolock was turned on elsewhere?): run "docker swarm unlock" on it',
-          );
-        const docker = await c.docker(a.host);
-        await unlockManager(docker, key);
-        await waitActive(docker);
-        // Back in the raft: wait until the swarm lists it Ready and Reachable again.
-        return waitForNode(
-          docker,
-          await nodeIdOf(docker),
-          (n) => n.state === 'ready' && n.reachability === 'reachable',
-          'ready and reachable',
-          MANAGER_READY_TIMEOUT_MS,
-        );
-      }
+      case 'autolock':
+        return this.autolock(a.enable);
+      case 'rotate-unlock-key':
+        return this.rotateUnlockKey();
+      case 'unlock':
+        return this.unlock(a.host);
       default:
         throw new Error(`not a swarm action: ${a.kind}`);
     }
+  }
+
+  /** The entry manager's engine: joins, promotions and removals go through it. */
+  private entry(): Promise<Docker> {
+    return this.c.docker(this.c.entry);
+  }
+
+  /**
+   * A manager just demoted may still be stepping out of raft (or the leadership moving away from it): its leave
+   * then fails with "node lost leader status" for a moment. Retried; gone already is done.
+   */
+  private async leave(host: string): Promise<void> {
+    const docker = await this.c.docker(host);
+    await retryLeaderless(async () => {
+      try {
+        await leaveSwarm(docker);
+      } catch (err) {
+        if (!/not part of a swarm/i.test(errorMessage(err))) throw err;
+      }
+    });
+    this.c.nodeIds.set(host, '');
+  }
+
+  private async init(a: Extract<Action, { kind: 'init' }>): Promise<void> {
+    const c = this.c;
+    const docker = await c.docker(a.host);
+    const { kind: _kind, host: _host, ...options } = a;
+    await initSwarm(docker, c.machine(a.host).advertiseAddress, { ...options, autolock: !!c.autolock });
+    c.nodeIds.set(a.host, await nodeIdOf(docker));
+    if (c.autolock) await this.keepUnlockKey(docker);
+  }
+
+  /** Join with the token of the role (read from the entry manager once); a manager is waited for until reachable. */
+  private async join(a: Extract<Action, { kind: 'join' }>): Promise<void> {
+    const c = this.c;
+    this.tokens ??= await readJoinTokens(await this.entry());
+    const docker = await c.docker(a.host);
+    const manager = a.role === 'manager';
+    await joinSwarm(
+      docker,
+      manager ? this.tokens.manager : this.tokens.worker,
+      c.machine(a.host).advertiseAddress,
+      `${c.machine(c.entry).advertiseAddress}:2377`,
+      a.dataPathAddr,
+    );
+    const nodeId = await nodeIdOf(docker);
+    c.nodeIds.set(a.host, nodeId);
+    if (manager) await this.waitReachable(nodeId);
+  }
+
+  /** Promote a worker after asking the quorum guard, and wait until it is a reachable manager. */
+  private async promote(nodeId: string): Promise<void> {
+    const count = await this.managerCount();
+    const verdict = guardStep(count, { kind: 'add' });
+    if (!verdict.ok) throw new Error(`${verdict.why}; ${verdict.todo}`);
+    await setNodeRole(await this.entry(), nodeId, 'manager');
+    return this.waitReachable(nodeId);
+  }
+
+  /** Turn autolock on (keeping the new unlock key) or off (forgetting the kept one). */
+  private async autolock(enable: boolean): Promise<void> {
+    const docker = await this.entry();
+    await retryLeaderless(() => setAutolock(docker, enable));
+    if (enable) await this.keepUnlockKey(docker);
+    else this.c.unlockKeys?.write(undefined);
+  }
+
+  private async rotateUnlockKey(): Promise<void> {
+    const docker = await this.entry();
+    await retryLeaderless(() => rotateUnlockKey(docker));
+    return this.keepUnlockKey(docker);
+  }
+
+  /** Unlock a locked manager with the kept key and wait until the swarm lists it Ready and Reachable again. */
+  private async unlock(host: string): Promise<void> {
+    const key = this.c.unlockKeys?.read();
+    if (!key)
+      throw new Error(
+        'no unlock key is recorded for this cluster (autolock was turned on elsewhere?): run "docker swarm unlock" on it',
+      );
+    const docker = await this.c.docker(host);
+    await unlockManager(docker, key);
+    await waitActive(docker);
+    // Back in the raft: wait until the swarm lists it Ready and Reachable again.
+    return waitForNode(
+      docker,
+      await nodeIdOf(docker),
+      (n) => n.state === 'ready' && n.reachability === 'reachable',
+      'ready and reachable',
+      MANAGER_READY_TIMEOUT_MS,
+    );
   }
 
   /** Read the unlock key from a manager and keep it (only in the state folder's 0600 file). */

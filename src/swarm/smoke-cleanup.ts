@@ -64,107 +64,160 @@ export async function findSmokeLeftovers(
 export async function removeSmokeResources(
   cluster: string,
   manager: Docker,
-  nodes: Array<{ name: string; docker: Docker }>,
+  nodes: SmokeNode[],
   withinMs: number,
 ): Promise<{ removed: string[]; left: string[] }> {
-  const deadline = Date.now() + withinMs;
-  const filters = { label: [`swarmup.cluster=${cluster}`, 'swarmup.smoke'] };
-  const removed: string[] = [];
-  const left: string[] = [];
+  const sweep: Sweep = {
+    cluster,
+    filters: { label: [`swarmup.cluster=${cluster}`, 'swarmup.smoke'] },
+    deadline: Date.now() + withinMs,
+    removed: [],
+    left: [],
+  };
+  await removeServices(sweep, manager);
+  // Networks and images go once the tasks' containers are gone: retried until then.
+  await Promise.all([
+    untilSwept(sweep, () => removeNetworks(sweep, manager)),
+    ...nodes.map((node) => untilSwept(sweep, () => sweepNode(sweep, node))),
+  ]);
+  return { removed: sweep.removed, left: sweep.left };
+}
 
+interface SmokeNode {
+  name: string;
+  docker: Docker;
+}
+
+/** One cleanup under way: what it looks for, until when, and what it removed and could not remove so far. */
+interface Sweep {
+  cluster: string;
+  filters: { label: string[] };
+  deadline: number;
+  removed: string[];
+  left: string[];
+}
+
+/**
+ * Run one pass of a cleanup (it returns the last thing still there, '' when none) every 500 ms until nothing is
+ * left or the deadline passed; then that last thing is recorded as left.
+ */
+async function untilSwept(sweep: Sweep, pass: () => Promise<string>): Promise<void> {
+  for (;;) {
+    const last = await pass();
+    if (!last) return;
+    if (Date.now() > sweep.deadline) return void sweep.left.push(last);
+    await sleep(500);
+  }
+}
+
+/** The smoke services, removed through the manager once (their tasks then go on every node). */
+async function removeServices(sweep: Sweep, manager: Docker): Promise<void> {
   const services = (
-    (await manager.listServices({ filters }).catch(() => [])) as Array<{
+    (await manager.listServices({ filters: sweep.filters }).catch(() => [])) as Array<{
       ID: string;
       Spec?: { Name?: string; Labels?: Record<string, string> };
     }>
-  ).filter((s) => isSmokeResource(cluster, s.Spec?.Labels, s.Spec?.Name ?? ''));
+  ).filter((s) => isSmokeResource(sweep.cluster, s.Spec?.Labels, s.Spec?.Name ?? ''));
   for (const s of services) {
     try {
       await manager.getService(s.ID).remove();
-      removed.push(`service ${s.Spec?.Name ?? s.ID}`);
+      sweep.removed.push(`service ${s.Spec?.Name ?? s.ID}`);
     } catch (err) {
-      left.push(`service ${s.Spec?.Name ?? s.ID}: ${errorMessage(err)}`);
+      sweep.left.push(`service ${s.Spec?.Name ?? s.ID}: ${errorMessage(err)}`);
     }
   }
-  // Networks and images go once the tasks' containers are gone: retried until then.
-  const networks = async () => {
-    for (;;) {
-      const list = (
-        (await manager.listNetworks({ filters }).catch(() => [])) as Array<{
-          Id: string;
-          Name: string;
-          Labels?: Record<string, string>;
-        }>
-      ).filter((n) => isSmokeResource(cluster, n.Labels, n.Name));
-      let last = '';
-      for (const n of list) {
-        try {
-          await manager.getNetwork(n.Id).remove();
-          removed.push(`network ${n.Name}`);
-        } catch (err) {
-          last = `network ${n.Name}: ${errorMessage(err)}`;
-        }
-      }
-      if (!last) return;
-      if (Date.now() > deadline) return void left.push(last);
-      await sleep(500);
+}
+
+/** One pass over the smoke overlay networks, removed through the manager: the last failure, '' when none. */
+async function removeNetworks(sweep: Sweep, manager: Docker): Promise<string> {
+  const list = (
+    (await manager.listNetworks({ filters: sweep.filters }).catch(() => [])) as Array<{
+      Id: string;
+      Name: string;
+      Labels?: Record<string, string>;
+    }>
+  ).filter((n) => isSmokeResource(sweep.cluster, n.Labels, n.Name));
+  let last = '';
+  for (const n of list) {
+    try {
+      await manager.getNetwork(n.Id).remove();
+      sweep.removed.push(`network ${n.Name}`);
+    } catch (err) {
+      last = `network ${n.Name}: ${errorMessage(err)}`;
     }
-  };
-  const onNode = async (node: { name: string; docker: Docker }) => {
-    for (;;) {
-      let last = '';
-      try {
-        // The service is gone: its task containers go too (the agent takes seconds; a forced removal does not).
-        const containers = (
-          (await node.docker.listContainers({ all: true, filters })) as Array<{
-            Id: string;
-            Labels?: Record<string, string>;
-          }>
-        ).filter((c) => isSmokeResource(cluster, c.Labels));
-        for (const c of containers) {
-          try {
-            await node.docker.getContainer(c.Id).remove({ force: true });
-          } catch (err) {
-            if (!/no such container|is already in progress/i.test(errorMessage(err)))
-              last = `container ${c.Id.slice(0, 12)} on ${node.name}: ${errorMessage(err)}`;
-          }
-        }
-        const images = (
-          (await node.docker.listImages({ filters })) as Array<{
-            Id: string;
-            Labels?: Record<string, string> | null;
-          }>
-        ).filter((i) => isSmokeResource(cluster, i.Labels));
-        for (const i of images) {
-          try {
-            await node.docker.getImage(i.Id).remove({ force: true });
-            removed.push(`image ${i.Id.slice(7, 19)} on ${node.name}`);
-          } catch (err) {
-            last = `image ${i.Id.slice(7, 19)} on ${node.name}: ${errorMessage(err)}`;
-          }
-        }
-        // A worker drops its copy of the overlay network once no task of it runs there.
-        const nets = (
-          (await node.docker.listNetworks({ filters })) as Array<{
-            Name: string;
-            Labels?: Record<string, string>;
-          }>
-        ).filter((n) => isSmokeResource(cluster, n.Labels, n.Name));
-        if (nets.length > 0) last ||= `network ${nets[0]!.Name} still attached on ${node.name}`;
-        const still = (
-          (await node.docker.listContainers({ all: true, filters })) as Array<{
-            Labels?: Record<string, string>;
-          }>
-        ).filter((c) => isSmokeResource(cluster, c.Labels));
-        if (still.length > 0) last ||= `${still.length} task container(s) still on ${node.name}`;
-      } catch (err) {
-        last = `${node.name}: ${errorMessage(err)}`;
-      }
-      if (!last) return;
-      if (Date.now() > deadline) return void left.push(last);
-      await sleep(500);
+  }
+  return last;
+}
+
+/**
+ * One pass over a node's engine: its task containers and probe image removed, then whether the overlay network or
+ * a task container is still there. Returns the last thing still there, '' when the node is clean.
+ */
+async function sweepNode(sweep: Sweep, node: SmokeNode): Promise<string> {
+  try {
+    // The service is gone: its task containers go too (the agent takes seconds; a forced removal does not).
+    let last = await removeTaskContainers(sweep, node);
+    last = (await removeProbeImages(sweep, node)) || last;
+    const still = await stillOnNode(sweep, node);
+    return last || still;
+  } catch (err) {
+    return `${node.name}: ${errorMessage(err)}`;
+  }
+}
+
+async function removeTaskContainers(sweep: Sweep, node: SmokeNode): Promise<string> {
+  const containers = (
+    (await node.docker.listContainers({ all: true, filters: sweep.filters })) as Array<{
+      Id: string;
+      Labels?: Record<string, string>;
+    }>
+  ).filter((c) => isSmokeResource(sweep.cluster, c.Labels));
+  let last = '';
+  for (const c of containers) {
+    try {
+      await node.docker.getContainer(c.Id).remove({ force: true });
+    } catch (err) {
+      if (!/no such container|is already in progress/i.test(errorMessage(err)))
+        last = `container ${c.Id.slice(0, 12)} on ${node.name}: ${errorMessage(err)}`;
     }
-  };
-  await Promise.all([networks(), ...nodes.map(onNode)]);
-  return { removed, left };
+  }
+  return last;
+}
+
+async function removeProbeImages(sweep: Sweep, node: SmokeNode): Promise<string> {
+  const images = (
+    (await node.docker.listImages({ filters: sweep.filters })) as Array<{
+      Id: string;
+      Labels?: Record<string, string> | null;
+    }>
+  ).filter((i) => isSmokeResource(sweep.cluster, i.Labels));
+  let last = '';
+  for (const i of images) {
+    try {
+      await node.docker.getImage(i.Id).remove({ force: true });
+      sweep.removed.push(`image ${i.Id.slice(7, 19)} on ${node.name}`);
+    } catch (err) {
+      last = `image ${i.Id.slice(7, 19)} on ${node.name}: ${errorMessage(err)}`;
+    }
+  }
+  return last;
+}
+
+/** What of the smoke run a node still lists after a pass: the overlay network first, then task containers. */
+async function stillOnNode(sweep: Sweep, node: SmokeNode): Promise<string> {
+  // A worker drops its copy of the overlay network once no task of it runs there.
+  const nets = (
+    (await node.docker.listNetworks({ filters: sweep.filters })) as Array<{
+      Name: string;
+      Labels?: Record<string, string>;
+    }>
+  ).filter((n) => isSmokeResource(sweep.cluster, n.Labels, n.Name));
+  const still = (
+    (await node.docker.listContainers({ all: true, filters: sweep.filters })) as Array<{
+      Labels?: Record<string, string>;
+    }>
+  ).filter((c) => isSmokeResource(sweep.cluster, c.Labels));
+  if (nets.length > 0) return `network ${nets[0]!.Name} still attached on ${node.name}`;
+  if (still.length > 0) return `${still.length} task container(s) still on ${node.name}`;
+  return '';
 }

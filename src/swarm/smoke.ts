@@ -1,20 +1,12 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import type Docker from 'dockerode';
-import { errorMessage, StepError } from '../errors.ts';
-import { checkInterrupted, Interrupted } from '../playbook/interrupt.ts';
-import type { HostHandle, PlaybookContext } from '../playbook/playbook.ts';
+import { StepError } from '../errors.ts';
+import type { PlaybookContext } from '../playbook/playbook.ts';
 import { listNodes } from './engine.ts';
 import { removeSmokeResources } from './smoke-cleanup.ts';
-import {
-  execIn,
-  loadedImageId,
-  loadImage,
-  probeUntilSettled,
-  waitForTasks,
-  type RunningTask,
-} from './smoke-engine.ts';
+import { connectAcrossNodes, type SmokeConnect, type SmokeNode } from './smoke-connect.ts';
+import { loadedImageId, loadImage, waitForTasks } from './smoke-engine.ts';
 import { PERL_LAYER_COMMAND, serviceImage, smokeImage } from './smoke-image.ts';
-import { OVERLAY_PORT, parseProbeOutput, probeArgs, PROBE_SCRIPT } from './smoke-probe.ts';
+import { OVERLAY_PORT, PROBE_SCRIPT } from './smoke-probe.ts';
 import { smokeCounts, smokeProblems, type SmokeCheck } from './smoke-report.ts';
 
 export interface SmokeOptions {
@@ -33,15 +25,20 @@ export interface SmokeResult {
   durationMs: number;
 }
 
-interface Node {
-  handle: HostHandle;
-  docker: Docker;
-  nodeId: string;
-  arch: string;
-  manager: boolean;
+/** One smoke test under way: its run id, the names and labels of what it makes, and what its connections need. */
+interface SmokeRun extends SmokeConnect {
+  runId: string;
+  /** The service's and the overlay network's name. */
+  name: string;
+  labels: Record<string, string>;
 }
 
-const PROBE_SECONDS = 3;
+/** What a smoke run found, collected while it runs (and while it cleans up). */
+interface Collected {
+  checks: SmokeCheck[];
+  notRunning: Array<{ node: string; reason: string }>;
+  leftBehind: string[];
+}
 
 /**
  * Prove the data plane (issue #10): a global service on a fresh overlay network, one task per node; each task
@@ -51,14 +48,57 @@ const PROBE_SECONDS = 3;
  */
 export async function runSmoke(ctx: PlaybookContext, opts: SmokeOptions): Promise<SmokeResult> {
   const started = Date.now();
-  const deadline = started + opts.deadlineMs;
-  const left = () => Math.max(1_000, deadline - Date.now());
-  const runId = randomBytes(3).toString('hex');
-  const name = `swarmup-smoke-${runId}`;
-  const labels = { 'swarmup.cluster': ctx.cluster.name, 'swarmup.smoke': runId };
-  const port = opts.port ?? 20_000 + randomInt(10_000);
+  const run = await startRun(ctx, opts, started + opts.deadlineMs);
+  const manager = run.entry.docker;
+  const addrOf = new Map((await listNodes(manager)).map((n) => [n.id, n.addr]));
+  const swarm = (await manager.swarmInspect()) as { DataPathPort?: number };
+  const cleanup = (withinMs: number) =>
+    removeSmokeResources(
+      ctx.cluster.name,
+      manager,
+      run.nodes.map((n) => ({ name: n.handle.name, docker: n.docker })),
+      withinMs,
+    );
 
-  const facts = await ctx.step('smoke: read the nodes', 'all', async (h): Promise<Node> => {
+  const before = await cleanup(30_000);
+  if (before.removed.length > 0)
+    ctx.log(`smoke: removed leftovers of an earlier run: ${before.removed.join(', ')}`);
+
+  const found: Collected = { checks: [], notRunning: [], leftBehind: [] };
+  try {
+    await probeDataPlane(run, addrOf, found);
+  } finally {
+    const after = await cleanup(30_000);
+    ctx.log(`smoke: removed ${after.removed.length > 0 ? after.removed.join(', ') : 'nothing'}`);
+    found.leftBehind.push(...after.left);
+  }
+  return reportSmoke(run, found, { started, dataPathPort: swarm.DataPathPort || 4789 });
+}
+
+/** A new run's id, names and port; the nodes read, and the entry manager among them (none: a StepError). */
+async function startRun(ctx: PlaybookContext, opts: SmokeOptions, deadline: number): Promise<SmokeRun> {
+  const runId = randomBytes(3).toString('hex');
+  const port = opts.port ?? 20_000 + randomInt(10_000);
+  const facts = await readNodes(ctx);
+  const nodes = ctx.hosts.map((h) => facts.get(h.name)!);
+  const entry = nodes.find((n) => n.manager);
+  if (!entry) throw new StepError(ctx.cluster.name, 'smoke', 'no manager answered');
+  return {
+    ctx,
+    runId,
+    name: `swarmup-smoke-${runId}`,
+    labels: { 'swarmup.cluster': ctx.cluster.name, 'swarmup.smoke': runId },
+    port,
+    deadline,
+    left: () => Math.max(1_000, deadline - Date.now()),
+    nodes,
+    entry,
+  };
+}
+
+/** Every host's engine: its node ID, architecture and whether it is a manager (not a node of the swarm: fails). */
+function readNodes(ctx: PlaybookContext): Promise<Map<string, SmokeNode>> {
+  return ctx.step('smoke: read the nodes', 'all', async (h): Promise<SmokeNode> => {
     const docker = await h.docker();
     const info = (await docker.info()) as {
       Architecture?: string;
@@ -73,185 +113,108 @@ export async function runSmoke(ctx: PlaybookContext, opts: SmokeOptions): Promis
       manager: info.Swarm.ControlAvailable === true,
     };
   });
-  const nodes = ctx.hosts.map((h) => facts.get(h.name)!);
-  const entry = nodes.find((n) => n.manager);
-  if (!entry) throw new StepError(ctx.cluster.name, 'smoke', 'no manager answered');
-  const manager = entry.docker;
-  const addrOf = new Map((await listNodes(manager)).map((n) => [n.id, n.addr]));
-  const swarm = (await manager.swarmInspect()) as { DataPathPort?: number };
-  const nameOf = new Map(nodes.map((n) => [n.nodeId, n.handle.name]));
-  const cleanup = (withinMs: number) =>
-    removeSmokeResources(
-      ctx.cluster.name,
-      manager,
-      nodes.map((n) => ({ name: n.handle.name, docker: n.docker })),
-      withinMs,
-    );
+}
 
-  const before = await cleanup(30_000);
-  if (before.removed.length > 0)
-    ctx.log(`smoke: removed leftovers of an earlier run: ${before.removed.join(', ')}`);
+/** The image, the service and its tasks, then the connections between them; what fails is collected in `found`. */
+async function probeDataPlane(run: SmokeRun, addrOf: Map<string, string>, found: Collected): Promise<void> {
+  const reference = await loadProbeImage(run);
+  const networkId = await startService(run, reference);
+  const tasks = await waitForTasks(
+    run.entry.docker,
+    run.name,
+    networkId,
+    run.nodes.map((n) => ({ name: n.handle.name, nodeId: n.nodeId })),
+    run.deadline,
+    found.notRunning,
+  );
+  run.ctx.log(`smoke: a task runs on ${tasks.size} of ${run.nodes.length} nodes`);
+  await connectAcrossNodes(run, tasks, addrOf, found.checks);
+}
 
-  const checks: SmokeCheck[] = [];
-  const notRunning: Array<{ node: string; reason: string }> = [];
-  const leftBehind: string[] = [];
-  try {
-    // The image: the entry manager's perl and its libraries, loaded into every node's engine.
-    const layer = Buffer.from(
-      (await entry.handle.run(PERL_LAYER_COMMAND, { deadlineMs: left() })).stdout.trim(),
-      'base64',
-    );
-    const image = smokeImage(layer, { arch: entry.arch, tag: `swarmup/smoke:${runId}`, labels });
-    const loaded = await ctx.step(
-      `smoke: load the probe image (${(image.archive.length / 1e6).toFixed(1)} MB)`,
-      'all',
-      async (h) => {
-        const n = facts.get(h.name)!;
-        if (n.arch !== entry.arch)
-          throw new Error(
-            `architecture ${n.arch}, the probe image is ${entry.arch} (from ${entry.handle.name})`,
-          );
-        await loadImage(n.docker, image.archive, left());
-        return loadedImageId(n.docker, image.tag);
+/**
+ * The image: the entry manager's perl and its libraries, loaded into every node's engine (a node of another
+ * architecture fails). Returns the reference the service runs it by.
+ */
+async function loadProbeImage(run: SmokeRun): Promise<string> {
+  const { ctx, entry } = run;
+  const layer = Buffer.from(
+    (await entry.handle.run(PERL_LAYER_COMMAND, { deadlineMs: run.left() })).stdout.trim(),
+    'base64',
+  );
+  const image = smokeImage(layer, {
+    arch: entry.arch,
+    tag: `swarmup/smoke:${run.runId}`,
+    labels: run.labels,
+  });
+  const loaded = await ctx.step(
+    `smoke: load the probe image (${(image.archive.length / 1e6).toFixed(1)} MB)`,
+    'all',
+    async (h) => {
+      const n = run.nodes.find((node) => node.handle.name === h.name)!;
+      if (n.arch !== entry.arch)
+        throw new Error(
+          `architecture ${n.arch}, the probe image is ${entry.arch} (from ${entry.handle.name})`,
+        );
+      await loadImage(n.docker, image.archive, run.left());
+      return loadedImageId(n.docker, image.tag);
+    },
+  );
+  return serviceImage(image, [...loaded.values()]);
+}
+
+/**
+ * The overlay network and the global service on it: the probe serving on every node, its port published in host
+ * mode. Returns the network's ID.
+ */
+async function startService(run: SmokeRun, reference: string): Promise<string> {
+  const { name, labels, port } = run;
+  const manager = run.entry.docker;
+  const network = (await manager.createNetwork({
+    Name: name,
+    Driver: 'overlay',
+    Attachable: true,
+    CheckDuplicate: true,
+    Labels: labels,
+  })) as { id: string };
+  await manager.createService({
+    Name: name,
+    Labels: labels,
+    Mode: { Global: {} },
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: reference,
+        Command: ['/usr/bin/perl', '-e', PROBE_SCRIPT, 'serve', String(OVERLAY_PORT)],
+        Env: ['SMOKE_NODE={{.Node.ID}}'],
+        Labels: labels,
       },
-    );
-    const reference = serviceImage(image, [...loaded.values()]);
+      RestartPolicy: { Condition: 'none' },
+      Networks: [{ Target: network.id }],
+    },
+    EndpointSpec: {
+      Mode: 'dnsrr',
+      Ports: [{ Protocol: 'tcp', TargetPort: OVERLAY_PORT, PublishedPort: port, PublishMode: 'host' }],
+    },
+  });
+  run.ctx.log(`smoke: service ${name} (global, overlay network, port ${port}/tcp published in host mode)`);
+  return network.id;
+}
 
-    const network = (await manager.createNetwork({
-      Name: name,
-      Driver: 'overlay',
-      Attachable: true,
-      CheckDuplicate: true,
-      Labels: labels,
-    })) as { id: string };
-    await manager.createService({
-      Name: name,
-      Labels: labels,
-      Mode: { Global: {} },
-      TaskTemplate: {
-        ContainerSpec: {
-          Image: reference,
-          Command: ['/usr/bin/perl', '-e', PROBE_SCRIPT, 'serve', String(OVERLAY_PORT)],
-          Env: ['SMOKE_NODE={{.Node.ID}}'],
-          Labels: labels,
-        },
-        RestartPolicy: { Condition: 'none' },
-        Networks: [{ Target: network.id }],
-      },
-      EndpointSpec: {
-        Mode: 'dnsrr',
-        Ports: [{ Protocol: 'tcp', TargetPort: OVERLAY_PORT, PublishedPort: port, PublishMode: 'host' }],
-      },
-    });
-    ctx.log(`smoke: service ${name} (global, overlay network, port ${port}/tcp published in host mode)`);
-
-    const tasks = await waitForTasks(
-      manager,
-      name,
-      network.id,
-      nodes.map((n) => ({ name: n.handle.name, nodeId: n.nodeId })),
-      deadline,
-      notRunning,
-    );
-    ctx.log(`smoke: a task runs on ${tasks.size} of ${nodes.length} nodes`);
-
-    // Every task to every other task over the overlay; the entry manager to every published port. A task fails
-    // (and shows so in the progress) when a connection of its own failed; the failures are collected as checks.
-    const probeTask =
-      (
-        from: string,
-        via: SmokeCheck['via'],
-        to: Map<string, string>,
-        run: (t: string[]) => Promise<string>,
-      ) =>
-      async () => {
-        if (to.size === 0) return;
-        let out: string;
-        try {
-          out = await probeUntilSettled([...to.keys()], deadline, PROBE_SECONDS, run);
-        } catch (err) {
-          if (err instanceof Interrupted) throw err;
-          out = [...to.keys()]
-            .map((t) => `fail ${t} could not run the probe: ${errorMessage(err)}`)
-            .join('\n');
-        }
-        const mine: SmokeCheck[] = [];
-        for (const [target, o] of parseProbeOutput(out, [...to.keys()])) {
-          const answered = nameOf.get(o.detail);
-          const ok = o.ok && answered === to.get(target);
-          const detail = ok ? answered! : o.ok ? `answered by ${answered ?? o.detail}` : o.detail;
-          mine.push({ from, to: to.get(target)!, via, ok, detail });
-        }
-        checks.push(...mine);
-        const bad = mine.filter((c) => !c.ok);
-        if (bad.length > 0)
-          throw new Error(
-            `${bad.length} of ${mine.length} did not answer: ${bad.map((c) => `${c.to} (${c.detail})`).join(', ')}`,
-          );
-      };
-    const overlayTask = (n: Node, mine: RunningTask) => {
-      const targets = new Map<string, string>();
-      for (const other of nodes) {
-        const t = tasks.get(other.nodeId);
-        if (other !== n && t) targets.set(`${t.ip}:${OVERLAY_PORT}`, other.handle.name);
-      }
-      const cmd = (pending: string[]) => [
-        '/usr/bin/perl',
-        '-e',
-        PROBE_SCRIPT,
-        ...probeArgs(PROBE_SECONDS, pending),
-      ];
-      return probeTask(n.handle.name, 'overlay', targets, (pending) =>
-        execIn(n.docker, mine.containerId, cmd(pending), left()),
-      );
-    };
-    const published = new Map<string, string>();
-    for (const n of nodes)
-      if (tasks.has(n.nodeId)) published.set(`${addrOf.get(n.nodeId)}:${port}`, n.handle.name);
-    const publishedTask = probeTask(entry.handle.name, 'published', published, async (pending) => {
-      const args = ['perl', '-', ...probeArgs(PROBE_SECONDS, pending)];
-      return (await entry.handle.exec(args, { stdin: PROBE_SCRIPT, deadlineMs: left() })).stdout;
-    });
-    await ctx
-      .tasks(
-        'smoke: connect across nodes',
-        [
-          ...nodes.flatMap((n) => {
-            const mine = tasks.get(n.nodeId);
-            return mine
-              ? [
-                  {
-                    title: `${n.handle.name}: to every other task over the overlay`,
-                    run: overlayTask(n, mine),
-                  },
-                ]
-              : [];
-          }),
-          { title: `${entry.handle.name}: to each node's published port ${port}/tcp`, run: publishedTask },
-        ],
-        { concurrent: true },
-      )
-      .catch(() => checkInterrupted()); // a failed connection is in `checks`; Ctrl-C goes on to the cleanup
-    const o = smokeCounts(checks, 'overlay');
-    const p = smokeCounts(checks, 'published');
-    ctx.log(
-      `smoke: overlay ${o.checked - o.failed}/${o.checked} connections answered; ` +
-        `published port ${port}/tcp answered on ${p.checked - p.failed}/${p.checked} nodes`,
-    );
-  } finally {
-    const after = await cleanup(30_000);
-    ctx.log(`smoke: removed ${after.removed.length > 0 ? after.removed.join(', ') : 'nothing'}`);
-    leftBehind.push(...after.left);
-  }
-
+/** The problems the findings show, the result, and the `smoke` JSON event. */
+function reportSmoke(
+  run: SmokeRun,
+  found: Collected,
+  at: { started: number; dataPathPort: number },
+): SmokeResult {
+  const { runId, port } = run;
+  const checks = found.checks;
   const problems = smokeProblems({
-    nodes: nodes.map((n) => n.handle.name),
-    notRunning,
-    leftBehind,
+    nodes: run.nodes.map((n) => n.handle.name),
+    notRunning: found.notRunning,
+    leftBehind: found.leftBehind,
     checks,
     publishedPort: port,
-    entry: entry.handle.name,
-    dataPathPort: swarm.DataPathPort || 4789,
+    entry: run.entry.handle.name,
+    dataPathPort: at.dataPathPort,
   });
   const result = {
     ok: problems.length === 0,
@@ -259,9 +222,9 @@ export async function runSmoke(ctx: PlaybookContext, opts: SmokeOptions): Promis
     problems,
     checks,
     publishedPort: port,
-    durationMs: Date.now() - started,
+    durationMs: Date.now() - at.started,
   };
-  ctx.reporter.emit({
+  run.ctx.reporter.emit({
     event: 'smoke',
     ok: result.ok,
     runId,
