@@ -169,7 +169,7 @@ const quorumLost: Rule = (leaves, ctx) => {
   const l = first(leaves, (x) => x.name === 'QuorumLostError' || /has lost quorum/.test(x.cause));
   if (!l) return undefined;
   const which = ctx.config ? ` -c ${ctx.config}` : ctx.cluster ? ` --name ${ctx.cluster}` : '';
-  return `if the lost managers cannot come back, swarmup recover${which} --yes rebuilds from a surviving manager (README: "Life after bring-up")`;
+  return `if the lost managers cannot come back, swarmup recover${which} --yes rebuilds from a surviving manager (docs/day-two.md, "Life after bring-up")`;
 };
 
 const AWS_EXPIRED =
@@ -220,7 +220,7 @@ const awsDenied: Rule = (leaves) => {
   const decode = /Encoded authorization failure message/.test(l.cause)
     ? '; aws sts decode-authorization-message --encoded-message MSG says which action and resource'
     : '';
-  return `the credentials lack an IAM permission: grant the policy in README "IAM policy" (src/providers/ec2/iam-policy.json); swarmup plan --provider ec2 checks every one without creating anything${decode}`;
+  return `the credentials lack an IAM permission: grant the policy in docs/providers/ec2.md, "IAM policy" (src/providers/ec2/iam-policy.json); swarmup plan --provider ec2 checks every one without creating anything${decode}`;
 };
 
 /** In order: the first rule that knows the failure speaks. */

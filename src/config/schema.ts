@@ -65,7 +65,7 @@ export const multipassSchema = z.strictObject({
 export const dockerSchema = z.strictObject({
   /** Debian suite the node image is built from: bookworm (Docker 20.10), trixie (26.1, default), sid (28.x). */
   engineSuite: z.enum(['bookworm', 'trixie', 'sid']).optional(),
-  /** An image of your own to run as each node (it needs sshd and dockerd; see the README). */
+  /** An image of your own to run as each node (it needs sshd and dockerd; see docs/providers/docker.md, "Node images"). */
   nodeImage: z.string().min(1).optional(),
 });
 

@@ -49,7 +49,7 @@ export function permissionSummary(checks: PermissionCheck[]): string {
 export function refuseDenied(
   checks: PermissionCheck[] | undefined,
   where: string,
-  hint = 'Grant them (README: "IAM policy") or use other credentials (--profile).',
+  hint = 'Grant them (docs/providers/ec2.md, "IAM policy") or use other credentials (--profile).',
 ): void {
   const denied = deniedActions(checks ?? []);
   if (denied.length === 0) return;

@@ -67,7 +67,7 @@ export function initBody(o: InitOptions): Record<string, unknown> {
  * the IP once and stores in docker-state.json) and restarts after that IP moved ends in swarm state `error`
  * ("failed to listen on remote API address ... cannot assign requested address"), and the engine then refuses
  * `swarm init --force-new-cluster` ("This node is not a swarm manager"): `swarmup recover` could no longer rebuild
- * a swarm whose managers all moved (README, "moved addresses"). Who may reach 2377 is the firewall's to say
+ * a swarm whose managers all moved (docs/day-two.md, "Restarts, stopped machines and moved addresses"). Who may reach 2377 is the firewall's to say
  * (EC2: the cluster's security group only).
  */
 export const SWARM_LISTEN_ADDR = '0.0.0.0:2377';

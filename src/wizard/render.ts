@@ -1,7 +1,7 @@
 import { Document, isMap, isScalar, isSeq, type Scalar, type YAMLMap } from 'yaml';
 import type { ConfigFile } from '../config/schema.ts';
 
-/** What each top-level key means, written above it (README "Config / inventory file" says the same). */
+/** What each top-level key means, written above it (docs/config.md, "Config / inventory file" says the same). */
 const ABOUT: Record<keyof ConfigFile, string> = {
   name: ' Cluster name: lowercase letters, digits and "-". Its state lives in $SWARMUP_HOME/<name>.',
   provider:
@@ -60,7 +60,7 @@ export function renderConfig(config: ConfigFile, file: string): string {
     ' swarmup cluster config, written by `swarmup wizard`.\n' +
     ` See what up would do: swarmup plan --config ${file}\n` +
     ` Bring it up:          swarmup up --config ${file}\n` +
-    ' Format: README.md, "Config / inventory file". Unknown keys are refused.';
+    ' Format: docs/config.md, "Config / inventory file". Unknown keys are refused.';
   const top = doc.contents as YAMLMap;
   top.items.forEach((pair, i) => {
     const key = pair.key as Scalar<keyof ConfigFile>;

@@ -20,7 +20,7 @@ const fail = (line: string) => process.stderr.write(`swarmup: ${line}\n`);
  */
 export async function wizard(): Promise<WizardOutcome> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
-    fail('the wizard needs a terminal; write a config file, see README ("Config / inventory file")');
+    fail('the wizard needs a terminal; write a config file, see docs/config.md ("Config / inventory file")');
     return { code: ExitCode.badInput };
   }
   let written: string | undefined;

@@ -82,3 +82,41 @@ describe('documentation links', () => {
     expect([...slugs]).toEqual(['config--inventory-file', 'what-up-does', 'aws-ec2', 'tests', 'tests-1']);
   });
 });
+
+/**
+ * Messages and comments in src/ that send the reader to a page of the documentation by section name
+ * (`docs/day-two.md, "Life after bring-up"`) name a page that exists and a heading it has: the README's reference
+ * moved to docs/ once, and the messages that still named README sections pointed at nothing.
+ */
+describe('documentation cited by the source', () => {
+  const sources = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(root, 'src', f));
+  const cites = sources.flatMap((file) =>
+    [...readFileSync(file, 'utf8').matchAll(/(README(?:\.md)?|docs\/[\w/.-]+\.md),? \(?"([^"]+)"/g)].map(
+      (m) => ({
+        file: relative(root, file),
+        page: m[1]!,
+        section: m[2]!,
+      }),
+    ),
+  );
+
+  it('finds the citations it checks', () => {
+    expect(cites.length).toBeGreaterThan(3);
+  });
+
+  it('every cited page is a docs/ page with a heading of that name', () => {
+    const wrong = cites.flatMap(({ file, page, section }) => {
+      const path = join(root, page);
+      if (!page.startsWith('docs/') || !existsSync(path)) return [`${file}: ${page} (no such docs page)`];
+      const headings = readFileSync(path, 'utf8')
+        .split('\n')
+        .flatMap((l) => /^#{1,6}\s+(.*?)\s*$/.exec(l)?.[1] ?? []);
+      return headings.some((h) => h.startsWith(section))
+        ? []
+        : [`${file}: ${page} has no heading "${section}"`];
+    });
+    expect(wrong).toEqual([]);
+  });
+});

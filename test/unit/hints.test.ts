@@ -258,7 +258,7 @@ describe('hints for the swarm', () => {
     })();
     expect((err as Error).name).toBe('QuorumLostError');
     expect(hintFor(err, { cluster: 'fx' })).toBe(
-      'if the lost managers cannot come back, swarmup recover --name fx --yes rebuilds from a surviving manager (README: "Life after bring-up")',
+      'if the lost managers cannot come back, swarmup recover --name fx --yes rebuilds from a surviving manager (docs/day-two.md, "Life after bring-up")',
     );
   });
 });
@@ -333,7 +333,7 @@ describe('hints for AWS', () => {
     );
   });
 
-  it('aws-denied: UnauthorizedOperation points at the README IAM policy and how to decode the message', () => {
+  it('aws-denied: UnauthorizedOperation points at the documented IAM policy and how to decode the message', () => {
     const err = new EC2ServiceException({
       name: 'UnauthorizedOperation',
       $fault: 'client',
@@ -342,7 +342,7 @@ describe('hints for AWS', () => {
       $metadata: {},
     });
     const hint = hintFor(new StepError('lab-worker-1', 'launch instance', err.message));
-    expect(hint).toContain('README "IAM policy"');
+    expect(hint).toContain('docs/providers/ec2.md, "IAM policy"');
     expect(hint).toContain('aws sts decode-authorization-message');
     expect(hintFor(err)).toContain('swarmup plan --provider ec2 checks every one');
   });
