@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allText, inNode, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { allText, inNode, swarmup } from '../support/cli.ts';
+import { clusterFixture } from '../support/cluster-fixture.ts';
 import { startNodeEngine, stopNodeEngine, waitSwarmState } from '../support/node-engine.ts';
 
 /**
@@ -21,39 +22,10 @@ import { startNodeEngine, stopNodeEngine, waitSwarmState } from '../support/node
  * takes one manager down at a time with quorum held throughout, status warns only about what is real, diagnose
  * gathers every node's state into one archive without a secret in it.
  */
-const NAME = `e2e-bh-${process.pid}`;
-const home = tempHome();
-const env = { SWARMUP_HOME: home };
-const outputs: CliResult[] = [];
-const run = async (...args: string[]) => {
-  const r = await swarmup([...args, '--name', NAME], env);
-  outputs.push(r);
-  return r;
-};
-const c = (node: string) => `${NAME}-${node}`;
+const cluster = clusterFixture('e2e-bh');
+const { name: NAME, home, env, outputs, run, node: c, nodeLs, leader } = cluster;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const managers = ['manager-1', 'manager-2', 'manager-3'].map(c);
-
-/** `docker node ls` read inside a node (the test's own view): hostname and manager status per node. */
-async function nodeLs(from: string): Promise<Array<{ hostname: string; manager: string }>> {
-  const out = await inNode(from, ['docker', 'node', 'ls', '--format', '{{.Hostname}}|{{.ManagerStatus}}']);
-  return out.split('\n').map((l) => {
-    const [hostname, manager] = l.split('|');
-    return { hostname: hostname!, manager: manager! };
-  });
-}
-
-async function leader(): Promise<string> {
-  for (const m of managers) {
-    try {
-      const l = (await nodeLs(m)).find((r) => r.manager === 'Leader');
-      if (l) return l.hostname;
-    } catch {
-      // this manager does not answer: ask the next
-    }
-  }
-  throw new Error('no manager names a leader');
-}
 
 const dockerdPid = (node: string) =>
   inNode(node, ['sh', '-c', 'pgrep -o -r R,S,D -x dockerd || true']).then((s) => s.trim());

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keepBackups } from '../../src/state/kept-backups.ts';
 import { testNodeImage } from '../support/suite.ts';
 import { inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { clusterFixture } from '../support/cluster-fixture.ts';
 import { restartNodeEngine } from '../support/node-engine.ts';
 import { waitUntil } from '../support/wait.ts';
 
@@ -16,14 +17,11 @@ import { waitUntil } from '../support/wait.ts';
  * engine restart and unlocked by swarmup, the unlock key rotated, autolock turned off and on by `up`; and neither a
  * join token nor the unlock key anywhere but `unlock-key`'s stdout.
  */
-const NAME = `e2e-lock-${process.pid}`;
-const home = tempHome();
-const env = { SWARMUP_HOME: home };
+const cluster = clusterFixture('e2e-lock');
+const { name: NAME, home, env } = cluster;
 const config = join(home, 'cluster.yaml');
-const M1 = `${NAME}-manager-1`;
-const M2 = `${NAME}-manager-2`;
-const M3 = `${NAME}-manager-3`;
-const STRANGER = `${NAME}-stranger`;
+const [M1, M2, M3] = ['manager-1', 'manager-2', 'manager-3'].map(cluster.node) as [string, string, string];
+const STRANGER = cluster.node('stranger');
 /** `unlock-key`'s whole stdout: one key, one line (execa drops the final newline). */
 const KEY_LINE = /^SWMKEY-1-\S+$/;
 
