@@ -1,12 +1,11 @@
 import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv, summaryOf, swarmState, swarmup, tempHome } from '../support/cli.ts';
+import { childEnv, summaryOf, swarmState, swarmup } from '../support/cli.ts';
+import { clusterFixture } from '../support/cluster-fixture.ts';
 
 /** Ctrl-C during up on real engines: the first stops between steps, the run says it is partly applied (exit 3). */
-const NAME = `e2e-sigint-${process.pid}`;
-const home = tempHome();
-const env = { SWARMUP_HOME: home };
+const { name: NAME, env } = clusterFixture('e2e-sigint');
 const BIN = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
 
 describe('SIGINT during up', () => {

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv, inNode, labelled, swarmup, tempHome } from '../support/cli.ts';
+import { childEnv, inNode, labelled, swarmup } from '../support/cli.ts';
+import { clusterFixture } from '../support/cluster-fixture.ts';
 import { inTerminal } from '../support/terminal.ts';
 
 /**
@@ -11,9 +12,7 @@ import { inTerminal } from '../support/terminal.ts';
  * remove and "n" keeps all of it; a login the node refuses and an engine that stopped each end with the hint that
  * says what to do, on stderr and in the `--json` error event.
  */
-const NAME = `e2e-hints-${process.pid}`;
-const home = tempHome();
-const env = { SWARMUP_HOME: home };
+const { name: NAME, home, env } = clusterFixture('e2e-hints');
 const node = `${NAME}-manager-1`;
 const dockerConfig = childEnv({}).DOCKER_CONFIG!;
 const contexts = async () =>

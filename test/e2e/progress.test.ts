@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { swarmup, type CliResult } from '../support/cli.ts';
+import { clusterFixture } from '../support/cluster-fixture.ts';
 import { Terminal } from '../support/terminal.ts';
 
 /**
  * What a person sees while `up` runs, on one small docker cluster (1 manager + workers): plain timed lines without
  * a terminal, kind-like step lines in a real terminal (tmux), NO_COLOR, --verbose without secrets, --quiet.
  */
-const NAME = `e2e-progress-${process.pid}`;
-const home = tempHome();
-const env = { SWARMUP_HOME: home };
+const { name: NAME, home, env } = clusterFixture('e2e-progress');
 const terminals: Terminal[] = [];
 const ESC = '\x1b';
 const SGR = new RegExp(`${ESC}\\[[0-9;]*m`);

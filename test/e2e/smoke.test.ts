@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv, inNode, summaryOf, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import { childEnv, inNode, summaryOf, swarmup, type CliResult } from '../support/cli.ts';
+import { clusterFixture } from '../support/cluster-fixture.ts';
 import { startNodeEngine, stopNodeEngine, waitSwarmState } from '../support/node-engine.ts';
 import { killSmokeOnceItsServiceRuns, smokeServices } from '../support/smoke-kill.ts';
 import { testSuite } from '../support/suite.ts';
@@ -11,8 +12,7 @@ import { testSuite } from '../support/suite.ts';
  * data plane works, a node whose VXLAN traffic is dropped is named with its pairs, Ctrl-C still cleans up, and
  * nothing of the smoke test is left on any node's engine.
  */
-const NAME = `e2e-smoke-${process.pid}`;
-const env = { SWARMUP_HOME: tempHome() };
+const { name: NAME, env } = clusterFixture('e2e-smoke');
 const BIN = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
 const NODES = ['manager-1', 'manager-2', 'manager-3', 'worker-1', 'worker-2'].map((n) => `${NAME}-${n}`);
 const CUT = `${NAME}-worker-2`;
