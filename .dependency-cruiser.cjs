@@ -13,7 +13,10 @@ const LAYERS = [
     path: ['^src/swarm/', '^src/engine/', '^src/providers/', '^src/playbook/'],
   },
   { name: 'transport, config, state', path: ['^src/transport/', '^src/config/', '^src/state/'] },
-  { name: 'base', path: ['^src/errors\\.ts$', '^src/redact\\.ts$', '^src/tar\\.ts$', '^src/net/'] },
+  {
+    name: 'base',
+    path: ['^src/errors\\.ts$', '^src/redact\\.ts$', '^src/tar\\.ts$', '^src/table\\.ts$', '^src/net/'],
+  },
 ];
 
 /**

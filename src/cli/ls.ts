@@ -1,3 +1,4 @@
+import { columns } from '../table.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../errors.ts';
@@ -60,13 +61,7 @@ export function renderKept(rows: KeptRow[]): string {
     String(r.backups.length),
     r.backupsDir,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const table = [head, ...body].map((cells) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('   ')
-      .trimEnd(),
-  );
+  const table = columns(head, body);
   return ['backups kept by down (restore: swarmup backup --restore FILE):', ...table].join('\n');
 }
 
@@ -104,15 +99,7 @@ export function renderLs(rows: LsRow[], checked: boolean): string {
     r.stoppedAt ? 'stopped' : 'running',
     ...(checked ? [liveText(r.live)] : []),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  return [head, ...body]
-    .map((cells) =>
-      cells
-        .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-        .join('   ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return columns(head, body).join('\n');
 }
 
 /** Every cluster recorded under the state home, by name. */

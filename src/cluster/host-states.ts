@@ -1,3 +1,4 @@
+import { columns } from '../table.ts';
 import type { MachineListing } from '../providers/provider.ts';
 import { movedAddress, waitingForLeader, type HostFacts } from '../swarm/facts.ts';
 import type { HostStateRow } from '../swarm/verify.ts';
@@ -78,13 +79,5 @@ export function repairCommand(rows: HostStateRow[], quorumLost: boolean): string
 export function renderHostStates(rows: HostStateRow[]): string {
   const header = ['NAME', 'MACHINE', 'ENGINE', 'SWARM'];
   const body = rows.map((r) => [r.name, r.machine, r.engine, r.swarm]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  return [header, ...body]
-    .map((row) =>
-      row
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('   ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return columns(header, body).join('\n');
 }

@@ -1,3 +1,4 @@
+import { columns } from '../table.ts';
 import type { Role } from '../config/cluster.ts';
 import type { ClusterNode } from './facts.ts';
 import type { HealthWarning } from './health.ts';
@@ -115,15 +116,7 @@ export function renderNodeTable(rows: NodeRow[]): string {
     r.role === 'manager' ? (r.leader ? 'Leader' : cap(r.reachability ?? '')) : '',
     r.engineVersion,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  return [header, ...body]
-    .map((row) =>
-      row
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('   ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return columns(header, body).join('\n');
 }
 
 /** Warnings as status prints them under the table. */
