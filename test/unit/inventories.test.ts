@@ -7,7 +7,7 @@ import { loadConfigFile } from '../../src/config/load.ts';
 /** The example inventories in the repository stay valid as the schema changes. */
 describe('example inventories', () => {
   const dir = resolve(import.meta.dirname, '../../inventories');
-  it.each(readdirSync(dir).filter((f) => f.endsWith('.yaml')))('%s is valid', (file) => {
+  it.each(readdirSync(dir).filter((f) => /\.(yaml|yml|ini)$/.test(f)))('%s is valid', (file) => {
     const path = join(dir, file);
     const spec = resolveCluster(loadConfigFile(path), {}, path);
     expect([1, 3, 5, 7]).toContain(spec.managers);

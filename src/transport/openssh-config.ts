@@ -1,0 +1,141 @@
+import { execFileSync } from 'node:child_process';
+import { homedir, userInfo } from 'node:os';
+import { InputError } from '../errors.ts';
+
+/*
+ * A host as OpenSSH resolves it from ~/.ssh/config and /etc/ssh/ssh_config (or one file: SWARMUP_SSH_CONFIG, as
+ * `ssh -F` reads it), asked of OpenSSH itself: `ssh -G ALIAS` prints the options it would use, after every Host and
+ * Match block. Only what the configuration set is kept (compared with `ssh -G -F /dev/null`, OpenSSH's own
+ * defaults), so swarmup's defaults still apply where the configuration says nothing.
+ */
+
+/** The fields the configuration set for one alias; absent where it set nothing. */
+export interface SshConfigured {
+  hostname?: string;
+  user?: string;
+  port?: number;
+  /** The IdentityFile entries, tokens (%d, %h, %r, %p, %u) and ~ expanded. */
+  identityFiles?: string[];
+  /** ProxyJump as written: `[user@]host[:port]`, comma-separated hops, or an alias. */
+  proxyJump?: string;
+  hostKeyAlias?: string;
+  /** ProxyCommand, which swarmup cannot follow (its transport is its own). */
+  proxyCommand?: string;
+}
+
+/** `ssh -G` output as keyword -> values (identityfile repeats). Pure. */
+export function parseSshG(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const m = /^(\S+)\s+(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const key = m[1]!.toLowerCase();
+    out.set(key, [...(out.get(key) ?? []), m[2]!]);
+  }
+  return out;
+}
+
+/** What `configured` sets that `defaults` (the same alias with no configuration) does not. Pure. */
+export function configuredFields(
+  alias: string,
+  configured: Map<string, string[]>,
+  defaults: Map<string, string[]>,
+  home: string,
+  localUser: string,
+): SshConfigured {
+  const one = (m: Map<string, string[]>, k: string) => m.get(k)?.[0];
+  const set = (k: string): string | undefined => {
+    const v = one(configured, k);
+    return v !== undefined && v !== one(defaults, k) && v !== 'none' ? v : undefined;
+  };
+  const result: SshConfigured = {};
+  const hostname = one(configured, 'hostname');
+  // ssh lower-cases the name it is given: a HostName equal to the alias is no HostName.
+  if (hostname && hostname !== alias.toLowerCase() && hostname !== one(defaults, 'hostname'))
+    result.hostname = hostname;
+  const user = set('user');
+  if (user) result.user = user;
+  const port = set('port');
+  if (port) result.port = Number(port);
+  const ids = configured.get('identityfile') ?? [];
+  const defaultIds = new Set(defaults.get('identityfile') ?? []);
+  if (ids.length > 0 && ids.some((f) => !defaultIds.has(f))) {
+    const host = result.hostname ?? alias;
+    const expand = (f: string) =>
+      f
+        .replace(/%(.)/g, (_, c: string) =>
+          c === 'd'
+            ? home
+            : c === 'h'
+              ? host
+              : c === 'r'
+                ? (user ?? localUser)
+                : c === 'p'
+                  ? (port ?? '22')
+                  : c === 'u'
+                    ? localUser
+                    : c === '%'
+                      ? '%'
+                      : `%${c}`,
+        )
+        .replace(/^~(?=\/|$)/, home);
+    result.identityFiles = ids.map(expand);
+  }
+  const jump = set('proxyjump');
+  if (jump) result.proxyJump = jump;
+  const alias2 = set('hostkeyalias');
+  if (alias2) result.hostKeyAlias = alias2;
+  const command = set('proxycommand');
+  if (command) result.proxyCommand = command;
+  return result;
+}
+
+/**
+ * The resolver of one run: `ssh -G` per alias (each asked once), or undefined where there is no ssh client. A
+ * configuration that ssh refuses is bad input, said with ssh's own message.
+ */
+export function opensshResolver(
+  configFile: string | undefined = process.env.SWARMUP_SSH_CONFIG || undefined,
+): ((alias: string) => SshConfigured) | undefined {
+  const run = (args: string[]): string | undefined => {
+    try {
+      return execFileSync('ssh', args, {
+        encoding: 'utf8',
+        timeout: 10_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT') return undefined;
+      throw new InputError(
+        `ssh -G ${args.at(-1)}${configFile ? ` (-F ${configFile})` : ''}: ${String(e.stderr || e.message).trim()}`,
+      );
+    }
+  };
+  let home: string;
+  let localUser: string;
+  try {
+    home = homedir();
+    localUser = userInfo().username;
+  } catch {
+    return undefined;
+  }
+  const cache = new Map<string, SshConfigured>();
+  let available: boolean | undefined;
+  return (alias: string) => {
+    const hit = cache.get(alias);
+    if (hit) return hit;
+    if (available === false) return {};
+    if (!/^[A-Za-z0-9._:%-]+$/.test(alias) || alias.startsWith('-')) return {};
+    const configured = run([...(configFile ? ['-F', configFile] : []), '-G', '--', alias]);
+    if (configured === undefined) {
+      available = false;
+      return {};
+    }
+    available = true;
+    const defaults = run(['-F', '/dev/null', '-G', '--', alias]) ?? '';
+    const fields = configuredFields(alias, parseSshG(configured), parseSshG(defaults), home, localUser);
+    cache.set(alias, fields);
+    return fields;
+  };
+}
