@@ -85,9 +85,11 @@ function jumpHost(
   const field = where(`host ${host}: ProxyJump ${proxyJump}`);
   if (proxyJump.includes(','))
     throw new InputError(`${field}: one jump host only (swarmup does not chain them)`);
-  const hop = parseBastion(proxyJump.replace(/^ssh:\/\//, ''), field, '', undefined);
-  const explicitUser = /@/.test(proxyJump);
-  const explicitPort = /:\d+$/.test(proxyJump);
+  // ssh -G writes a hop as user@[host]:port, brackets even around a name or an IPv4 address.
+  const written = proxyJump.replace(/^ssh:\/\//, '').replace(/\[([^\]:]+)\]/, '$1');
+  const hop = parseBastion(written, field, '', undefined);
+  const explicitUser = /@/.test(written);
+  const explicitPort = /:\d+$/.test(written);
   const c = resolve?.(hop.address) ?? {};
   if (c.proxyJump || c.proxyCommand)
     throw new InputError(`${field}: the jump host has a jump host of its own (swarmup does not chain them)`);
