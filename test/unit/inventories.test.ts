@@ -27,3 +27,13 @@ describe('docs/config.md', () => {
     expect(spec.hosts[0]!.jump).toBeUndefined();
   });
 });
+
+describe('docs/providers/ssh.md', () => {
+  it('"Coming from Ansible" shows inventories/seeds-lab.ini as it is', async () => {
+    const { readFileSync } = await import('node:fs');
+    const page = readFileSync(resolve(import.meta.dirname, '../../docs/providers/ssh.md'), 'utf8');
+    const section = page.slice(page.indexOf('## Coming from Ansible'));
+    const ini = /```ini\n([\s\S]*?)```/.exec(section)![1]!;
+    expect(ini).toBe(readFileSync(resolve(import.meta.dirname, '../../inventories/seeds-lab.ini'), 'utf8'));
+  });
+});
