@@ -82,8 +82,17 @@ export async function openContext(
     // Autolock is remembered by its key: a re-run without --autolock keeps it on (--no-autolock turns it off).
     if (existsSync(new StateStore(name ?? 'local').unlockKeyPath())) flags.autolock ??= true;
   }
+  // ~/.ssh/config as OpenSSH reads it, for an ssh inventory's hosts (asked of `ssh -G`, all hosts at once).
+  const sshHosts =
+    (flags.provider ?? file?.provider ?? (file?.hosts ? 'ssh' : 'docker')) === 'ssh'
+      ? (file?.hosts ?? [])
+      : [];
   const sshResolve =
-    opts.sshConfig === false ? undefined : (await import('../transport/openssh-config.ts')).opensshResolver();
+    opts.sshConfig === false || sshHosts.length === 0
+      ? undefined
+      : await (
+          await import('../transport/openssh-config.ts')
+        ).opensshResolver(sshHosts.map((h) => h.address ?? h.name));
   const spec: ClusterSpec = resolveCluster(file, flags, opts.config, sshResolve);
   if (input?.inventory) spec.inventory = input.inventory;
   if (recorded) whereItWasMade(spec, recorded);
