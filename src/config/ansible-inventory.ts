@@ -1,6 +1,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
 import { InputError } from '../errors.ts';
 import { HOST_ADDRESS_RULE, isHostAddress } from './validate.ts';
+import { managerCountProblem } from './policy.ts';
 import type { ConfigFile, HostEntry } from './schema.ts';
 
 /*
@@ -514,6 +515,12 @@ export function inventoryToConfig(
     }
     hosts.push(host);
   }
+  const problem = managerCountProblem(read.managers.length, hosts.length);
+  if (problem)
+    fail(
+      inv.groups.get(managersGroup)!.line,
+      `group "${managersGroup}" has ${read.managers.length} host${read.managers.length === 1 ? '' : 's'} (${read.managers.join(', ')}): ${problem}`,
+    );
   return {
     config: { provider: 'ssh', managers: read.managers.length, hosts },
     read,

@@ -175,6 +175,10 @@ describe('Ansible inventories as input', () => {
       '[managers]\n[managers:children]\nmanagers\n',
       'bad.ini:3: group "managers" cannot be a child of "managers"',
     ],
+    [
+      '[workers]\nw1\n\n[managers]\nm1\nm2\n',
+      'bad.ini:4: group "managers" has 2 hosts (m1, m2): managers must be 1, 3, 5 or 7, not 2',
+    ],
   ])('INI %j is refused naming file:line', (text, message) => {
     expect(inputError(() => parseInput(text, 'bad.ini'))).toContain(message);
   });
