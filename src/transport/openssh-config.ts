@@ -1,4 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { homedir, userInfo } from 'node:os';
 import { InputError } from '../errors.ts';
 
@@ -90,6 +92,57 @@ export function configuredFields(
   return result;
 }
 
+/** The keywords whose values swarmup reads, and the ones that can bring in more configuration. */
+const READ = /^\s*(hostname|user|port|identityfile|proxyjump|proxycommand|hostkeyalias|match|include)\b/i;
+
+/**
+ * Whether configuration files could set anything swarmup reads: false only when none of them names a keyword it
+ * reads (or an Include/Match beyond the system file's own `Include /etc/ssh/ssh_config.d/*.conf`). Then `ssh -G`
+ * would say nothing and is not run (each run costs ~50 ms). Pure.
+ */
+export function mayConfigure(files: Array<{ path: string; text: string | undefined }>): boolean {
+  return files.some(
+    ({ path, text }) =>
+      text !== undefined &&
+      text.split('\n').some((line) => {
+        const l = line.replace(/#.*/, '').trim();
+        if (!READ.test(l)) return false;
+        // Debian's and Ubuntu's own line: the folder it names is read below.
+        return !(
+          path === '/etc/ssh/ssh_config' && /^include\s+\/etc\/ssh\/ssh_config\.d\/\*\.conf$/i.test(l)
+        );
+      }),
+  );
+}
+
+/** ~/.ssh/config (or SWARMUP_SSH_CONFIG), /etc/ssh/ssh_config and /etc/ssh/ssh_config.d/*.conf, as far as they exist. */
+function configFiles(
+  configFile: string | undefined,
+  home: string,
+): Array<{ path: string; text: string | undefined }> {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      // Unreadable for another reason than absence: ssh -G will say what it makes of it.
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : 'include';
+    }
+  };
+  if (configFile) return [{ path: configFile, text: read(configFile) ?? 'include' }];
+  let dropIns: string[] = [];
+  try {
+    dropIns = readdirSync('/etc/ssh/ssh_config.d')
+      .filter((f) => f.endsWith('.conf'))
+      .map((f) => `/etc/ssh/ssh_config.d/${f}`);
+  } catch {
+    dropIns = [];
+  }
+  return [join(home, '.ssh', 'config'), '/etc/ssh/ssh_config', ...dropIns].map((path) => ({
+    path,
+    text: read(path),
+  }));
+}
+
 /**
  * The resolver of one run: `ssh -G` per alias, each asked once, the `aliases` known beforehand asked all at once
  * (one ssh process takes ~50 ms to start); undefined where there is no ssh client. A configuration that ssh refuses
@@ -130,6 +183,8 @@ export async function opensshResolver(
       throw refused(args, err);
     }
   };
+  // Nothing to ask when no configuration file names a field swarmup reads.
+  if (!mayConfigure(configFiles(configFile, home))) return () => ({});
   const asked = (alias: string) => [...(configFile ? ['-F', configFile] : []), '-G', '--', alias];
   const usable = (alias: string) => /^[A-Za-z0-9._:%-]+$/.test(alias) && !alias.startsWith('-');
   const wanted = [...new Set(aliases.filter(usable))];

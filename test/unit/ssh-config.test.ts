@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { parseConfig, parseInput } from '../../src/config/load.ts';
 import { InputError } from '../../src/errors.ts';
-import { opensshResolver } from '../../src/transport/openssh-config.ts';
+import { mayConfigure, opensshResolver } from '../../src/transport/openssh-config.ts';
 
 /** ssh hosts resolved by the real OpenSSH client (`ssh -G -F FILE`), from a config file of the test's own. */
 const dir = mkdtempSync(join(tmpdir(), 'swarmup-sshcfg-'));
@@ -147,5 +147,29 @@ describe('~/.ssh/config as OpenSSH resolves it (ssh -G)', () => {
       from: undefined,
     });
     expect(homedir()).not.toBe('');
+  });
+
+  it('ssh -G is run only when some configuration file names a field swarmup reads', () => {
+    const debian =
+      'Include /etc/ssh/ssh_config.d/*.conf\nHost *\n    SendEnv LANG LC_*\n    HashKnownHosts yes\n';
+    const system = { path: '/etc/ssh/ssh_config', text: debian };
+    expect(mayConfigure([{ path: '/root/.ssh/config', text: undefined }, system])).toBe(false);
+    expect(
+      mayConfigure([
+        { path: '/root/.ssh/config', text: 'Host *\n  ServerAliveInterval 30 # Port 22\n' },
+        system,
+      ]),
+    ).toBe(false);
+    for (const line of [
+      'Host lab\n  HostName 10.0.0.1',
+      'Host *\n  user=deploy',
+      'Match host x',
+      'Include ~/.ssh/more',
+    ])
+      expect(mayConfigure([{ path: '/root/.ssh/config', text: line }, system])).toBe(true);
+    // The same Include elsewhere than the system file is not the one whose folder is read.
+    expect(mayConfigure([{ path: '/root/.ssh/config', text: 'Include /etc/ssh/ssh_config.d/*.conf' }])).toBe(
+      true,
+    );
   });
 });
