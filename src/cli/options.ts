@@ -18,7 +18,16 @@ export function common(cmd: Command): Command {
       ]),
     )
     .option('-c, --config <file>', 'config / inventory file (YAML)')
-    .option('-i, --inventory <file>', 'alias of --config')
+    .option(
+      '-i, --inventory <file>',
+      "swarmup's YAML as --config, or an Ansible inventory (INI or YAML; told apart by content)",
+    )
+    .option('--managers-group <group>', 'Ansible inventory: the group of managers (default "managers")')
+    .option('--workers-group <group>', 'Ansible inventory: the group of workers (default "workers")')
+    .option(
+      '--no-ssh-config',
+      'do not resolve ssh hosts through ~/.ssh/config (ssh -G; SWARMUP_SSH_CONFIG names another file)',
+    )
     .option('--json', 'print one JSON object per line instead of progress')
     .option('-q, --quiet', 'print only problems, errors and the result')
     .option(

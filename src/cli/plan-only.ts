@@ -9,12 +9,14 @@ export async function planOnly(ctx: PlaybookContext): Promise<number> {
     { planEvent },
     { renderPlan },
     { refuseDenied, renderPermissions },
+    { renderInputs },
   ] = await Promise.all([
     import('../cluster/read.ts'),
     import('../cluster/plan.ts'),
     import('../cluster/apply.ts'),
     import('../cluster/render-plan.ts'),
     import('../providers/permission-report.ts'),
+    import('../cluster/render-inputs.ts'),
   ]);
   const reading = await readCluster(ctx, { machinesOnly: ctx.options.until === 'provision' });
   const plan = planCluster(reading.input);
@@ -28,6 +30,8 @@ export async function planOnly(ctx: PlaybookContext): Promise<number> {
       ? await ctx.provider.location().catch(() => undefined)
       : undefined;
     const where = { provider: ctx.provider.name, ...(location ? { location } : {}) };
+    const read = renderInputs(ctx.cluster);
+    if (read.length) process.stdout.write(read.join('\n') + '\n');
     process.stdout.write(renderPlan(plan, ctx.options.until, where) + '\n');
     if (permissions) process.stdout.write(renderPermissions(permissions).join('\n') + '\n');
   }

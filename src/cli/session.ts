@@ -34,6 +34,11 @@ export interface CommonOptions extends CliFlags {
   verbose?: boolean;
   /** false with `--no-color`. */
   color?: boolean;
+  /** Ansible inventory: the groups of managers and workers. */
+  managersGroup?: string;
+  workersGroup?: string;
+  /** false with `--no-ssh-config`. */
+  sshConfig?: boolean;
 }
 
 /**
@@ -47,7 +52,16 @@ export async function openContext(
 ): Promise<PlaybookContext> {
   if (opts.quiet && opts.verbose) throw new InputError('--quiet and --verbose: give one of them');
   // The YAML parser and the schema are loaded only when there is a file to read.
-  const file = opts.config ? (await import('../config/load.ts')).loadConfigFile(opts.config) : undefined;
+  const groups = {
+    ...(opts.managersGroup ? { managersGroup: opts.managersGroup } : {}),
+    ...(opts.workersGroup ? { workersGroup: opts.workersGroup } : {}),
+  };
+  if (!opts.config && (groups.managersGroup || groups.workersGroup))
+    throw new InputError(
+      `${groups.managersGroup ? '--managers-group' : '--workers-group'}: only with --inventory FILE (an Ansible inventory)`,
+    );
+  const input = opts.config ? (await import('../config/load.ts')).loadInput(opts.config, groups) : undefined;
+  const file = input?.config;
   const name = opts.name ?? file?.name;
   // The name becomes a folder: checked before any path is built from it.
   if (opts.name !== undefined && !CLUSTER_NAME.test(opts.name))
@@ -68,7 +82,19 @@ export async function openContext(
     // Autolock is remembered by its key: a re-run without --autolock keeps it on (--no-autolock turns it off).
     if (existsSync(new StateStore(name ?? 'local').unlockKeyPath())) flags.autolock ??= true;
   }
-  const spec: ClusterSpec = resolveCluster(file, flags, opts.config);
+  // ~/.ssh/config as OpenSSH reads it, for an ssh inventory's hosts (asked of `ssh -G`, all hosts at once).
+  const sshHosts =
+    (flags.provider ?? file?.provider ?? (file?.hosts ? 'ssh' : 'docker')) === 'ssh'
+      ? (file?.hosts ?? [])
+      : [];
+  const sshResolve =
+    opts.sshConfig === false || sshHosts.length === 0
+      ? undefined
+      : await (
+          await import('../transport/openssh-config.ts')
+        ).opensshResolver(sshHosts.map((h) => h.address ?? h.name));
+  const spec: ClusterSpec = resolveCluster(file, flags, opts.config, sshResolve);
+  if (input?.inventory) spec.inventory = input.inventory;
   if (recorded) whereItWasMade(spec, recorded);
   keyFilesExist(spec, opts.config);
   const state = new StateStore(spec.name);

@@ -1,16 +1,11 @@
 import { InputError } from '../errors.ts';
 import { parseBastion } from '../config/bastion.ts';
-import {
-  defaultClusterName,
-  expandHome,
-  type CliFlags,
-  type ClusterSpec,
-  type HostSpec,
-} from '../config/cluster.ts';
+import { defaultClusterName, type CliFlags, type ClusterSpec, type HostSpec } from '../config/cluster.ts';
 import { CLUSTER_NAME, CLUSTER_NAME_RULE } from '../config/names.ts';
 import { defaultManagerCount, managerCountProblem } from '../config/policy.ts';
 import type { ConfigFile, ProviderName } from '../config/schema.ts';
 import { resolveSwarmOptions } from '../config/swarm-options.ts';
+import { reachedAs, type SshResolve } from '../config/ssh-config-hosts.ts';
 import { providerNamed } from '../providers/registry.ts';
 
 /*
@@ -30,6 +25,8 @@ export function resolveCluster(
   file: ConfigFile | undefined,
   flags: CliFlags,
   configFile?: string,
+  /** ~/.ssh/config as OpenSSH resolves it, for the ssh provider's hosts (none: --no-ssh-config, or no ssh). */
+  sshResolve?: SshResolve,
 ): ClusterSpec {
   const where = (field: string) => (configFile ? `${configFile}: ${field}` : field);
 
@@ -91,17 +88,15 @@ export function resolveCluster(
   if (flagWorkers !== undefined)
     throw new InputError(`--workers: only for providers that create machines, not ${provider}`);
   const sshDefaults = file?.ssh ?? {};
-  const hosts: HostSpec[] = hostsIn.map((h) => ({
-    name: h.name,
-    address: h.address,
-    port: h.port ?? sshDefaults.port ?? 22,
-    user: h.user ?? sshDefaults.user ?? 'root',
-    ...((h.privateKey ?? sshDefaults.privateKey)
-      ? { privateKey: expandHome((h.privateKey ?? sshDefaults.privateKey)!) }
-      : {}),
-    advertiseAddress: h.advertiseAddress ?? h.address,
-    role: h.role ?? 'auto',
-  }));
+  const hosts: HostSpec[] = hostsIn.map((h) => {
+    const reached = reachedAs(h, sshDefaults, sshResolve, where);
+    return {
+      name: h.name,
+      ...reached,
+      advertiseAddress: h.advertiseAddress ?? reached.address,
+      role: h.role ?? 'auto',
+    };
+  });
   if (sshDefaults.bastion) {
     // Every host through the same jump host, with the host's own user and key (or ssh-agent).
     for (const h of hosts)

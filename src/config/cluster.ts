@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import type { JumpHost } from './bastion.ts';
+import type { InventoryRead } from './ansible-inventory.ts';
 
 export { parseBastion, type JumpHost } from './bastion.ts';
 import type { ProviderName } from './schema.ts';
@@ -21,6 +22,8 @@ export interface HostSpec {
   jump?: JumpHost;
   /** Pin the host key under this name rather than address:port (node containers: their port changes). */
   hostKeyAlias?: string;
+  /** The fields ~/.ssh/config gave it (HostName, Port, ...), said by `plan`. */
+  fromSshConfig?: string[];
 }
 
 /** Everything `up` needs to know about the wanted cluster, from flags and the config file. */
@@ -39,6 +42,8 @@ export interface ClusterSpec {
   multipass?: MultipassSpec;
   docker?: DockerSpec;
   configFile?: string;
+  /** An Ansible inventory read as the config: what was read, said by `plan`. */
+  inventory?: InventoryRead;
 }
 
 /** The docker provider's node containers: the Debian suite their image is built from, or an image of your own. */

@@ -2,6 +2,14 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { InputError } from '../errors.ts';
 import { configFileSchema, type ConfigFile } from './schema.ts';
+import {
+  inventoryToConfig,
+  isAnsibleYaml,
+  parseIniInventory,
+  parseYamlInventory,
+  type GroupNames,
+  type InventoryRead,
+} from './ansible-inventory.ts';
 
 /** Parse and validate a config file's text; every problem names the file, the line and the field. */
 export function parseConfig(text: string, file: string): ConfigFile {
@@ -29,6 +37,17 @@ export function parseConfig(text: string, file: string): ConfigFile {
 }
 
 export function loadConfigFile(file: string): ConfigFile {
+  return loadInput(file).config;
+}
+
+/**
+ * A config file as given to --config or --inventory, told apart by its content: an Ansible inventory (INI, or YAML
+ * of groups with hosts/vars/children) is read as one, anything else as swarmup's own YAML.
+ */
+export function loadInput(
+  file: string,
+  groups: GroupNames = {},
+): { config: ConfigFile; inventory?: InventoryRead } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -36,7 +55,44 @@ export function loadConfigFile(file: string): ConfigFile {
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(`${file}: cannot read config file (${code ?? String(err)})`);
   }
-  return parseConfig(text, file);
+  return parseInput(text, file, groups);
+}
+
+export function parseInput(
+  text: string,
+  file: string,
+  groups: GroupNames = {},
+): { config: ConfigFile; inventory?: InventoryRead } {
+  const format = inputFormat(text);
+  if (format === 'swarmup') {
+    if (groups.managersGroup || groups.workersGroup)
+      throw new InputError(
+        `${groups.managersGroup ? '--managers-group' : '--workers-group'}: only for an Ansible inventory; ${file} is a swarmup config file`,
+      );
+    return { config: parseConfig(text, file) };
+  }
+  const inv = format === 'ini' ? parseIniInventory(text, file) : parseYamlInventory(text, file);
+  const { config, read } = inventoryToConfig(inv, groups);
+  // The result is swarmup's own config: checked by the same schema (the inventory's values were checked above).
+  const checked = configFileSchema.safeParse(config);
+  if (!checked.success) throw new InputError(`${file}: ${checked.error.issues[0]!.message}`);
+  return { config: checked.data, inventory: read };
+}
+
+/** INI when the first line that is not blank or a comment is a [section]; Ansible's YAML by its shape. */
+export function inputFormat(text: string): 'ini' | 'ansible-yaml' | 'swarmup' {
+  const lines = text.split(/\r?\n/).map((l) => l.trim());
+  const first = lines.find((l) => l !== '' && !l.startsWith('#') && !l.startsWith(';'));
+  if (first && /^\[[^\]]+\]\s*(?:[#;].*)?$/.test(first)) return 'ini';
+  const doc = parseDocument(text);
+  if (doc.errors.length === 0) {
+    const data: unknown = doc.toJS();
+    if (isAnsibleYaml(data)) return 'ansible-yaml';
+    if (data && typeof data === 'object') return 'swarmup';
+  }
+  // Ungrouped host lines (`node0 ansible_host=...`) before the first section are not YAML of any use.
+  if (lines.some((l) => /^\[[^\]]+\]\s*(?:[#;].*)?$/.test(l))) return 'ini';
+  return 'swarmup';
 }
 
 function formatPath(path: string[]): string {

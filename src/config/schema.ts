@@ -21,7 +21,8 @@ export const sshDefaultsSchema = z.strictObject({
 
 export const hostSchema = z.strictObject({
   name: hostName,
-  address: z.string().refine(isHostAddress, HOST_ADDRESS_RULE),
+  /** By default the name: an alias ~/.ssh/config resolves, or a DNS name. */
+  address: z.string().refine(isHostAddress, HOST_ADDRESS_RULE).optional(),
   port: port.optional(),
   user: z.string().min(1).optional(),
   privateKey: z.string().min(1).optional(),

@@ -356,6 +356,163 @@ describe('ssh provider: machines from a config file', () => {
     expect(String(ps.stdout).split('\n').filter(Boolean)).toHaveLength(6);
   });
 
+  describe("coming from Ansible and ~/.ssh/config: the seeds' five hosts, no swarmup YAML", () => {
+    const key = () => join(home, MACHINES, 'id_ed25519');
+    const seeds = ['--name', 'seeds'];
+    const expected = [
+      ['node0', 'manager'],
+      ['node1', 'manager'],
+      ['node2', 'manager'],
+      ['node3', 'worker'],
+      ['node4', 'worker'],
+    ];
+    const ini = () => join(home, 'hosts.ini');
+    /** The same hosts named only by their ~/.ssh/config aliases: no address, port, user or key in the inventory. */
+    const aliases = () => join(home, 'aliases.ini');
+    const withSshConfig = async (file: string, args: string[]) => {
+      const r = await swarmup(args, { ...env, SWARMUP_SSH_CONFIG: file });
+      outputs.push(r);
+      return r;
+    };
+
+    it('an Ansible INI inventory ([managers] node0..node2, [workers] node3..node4): plan says what it read, up brings a verified 3+2', async () => {
+      writeFileSync(
+        ini(),
+        [
+          '# the five VMs of the manual procedure',
+          '[managers]',
+          ...boxes.slice(0, 3).map((b, i) => `node${i} ansible_host=${b.ip}`),
+          '',
+          '[workers]',
+          ...boxes.slice(3, 5).map((b, i) => `node${i + 3} ansible_host=${b.ip}`),
+          '',
+          '[all:vars]',
+          'ansible_user=root',
+          `ansible_ssh_private_key_file=${key()}`,
+          '',
+        ].join('\n'),
+      );
+      const plan = await run('plan', '--inventory', ini(), ...seeds);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain(
+        `Read ${ini()} (Ansible INI inventory): managers node0, node1, node2; workers node3, node4`,
+      );
+      expect(plan.stdout).toContain(`  node3 (worker): root@${boxes[3]!.ip}:22, key ${key()}`);
+      const r = await run('up', '--inventory', ini(), ...seeds, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      const s = summaryOf(r);
+      expect(s.ok).toBe(true);
+      expect(s.nodes.map((n) => [n.name, n.role])).toEqual(expected);
+      for (const b of boxes.slice(0, 5)) expect((await swarmState(b.container)).state).toBe('active');
+    });
+
+    it('the same hosts as an Ansible YAML inventory with children groups and ranges: the same cluster, nothing to change', async () => {
+      const yml = join(home, 'hosts.yml');
+      writeFileSync(
+        yml,
+        stringify({
+          all: {
+            vars: { ansible_user: 'root', ansible_ssh_private_key_file: key() },
+            hosts: Object.fromEntries(boxes.slice(0, 5).map((b, i) => [`node${i}`, { ansible_host: b.ip }])),
+            children: {
+              swarm: {
+                children: {
+                  managers: { hosts: { 'node[0:2]': null } },
+                  workers: { hosts: { 'node[3:4]': null } },
+                },
+              },
+            },
+          },
+        }),
+      );
+      const r = await run('up', '--inventory', yml, ...seeds, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      const s = summaryOf(r);
+      expect([s.ok, s.changes]).toEqual([true, 0]);
+      expect(s.nodes.map((n) => [n.name, n.role])).toEqual(expected);
+    });
+
+    it('hosts named only by ~/.ssh/config aliases (HostName, Port, User, IdentityFile) are reached as ssh would reach them', async () => {
+      writeFileSync(aliases(), '[managers]\nnode[0:2]\n\n[workers]\nnode[3:4]\n');
+      // Each host's sshd answers on 2222 too (a redirect in the box): the alias's Port is used, not 22.
+      const redirect = 'PREROUTING -p tcp --dport 2222 -j REDIRECT --to-ports 22';
+      await Promise.all(
+        boxes.slice(0, 5).map((b) => inNode(b.container, ['sh', '-c', `iptables -t nat -A ${redirect}`])),
+      );
+      const config = join(home, 'ssh_config');
+      writeFileSync(
+        config,
+        boxes
+          .slice(0, 5)
+          .map(
+            (b, i) =>
+              `Host node${i}\n  HostName ${b.ip}\n  Port 2222\n  User root\n  IdentityFile ${key()}\n`,
+          )
+          .join('\n'),
+      );
+      try {
+        const plan = await withSshConfig(config, ['plan', '--inventory', aliases(), ...seeds]);
+        expect(plan.code, plan.stderr).toBe(0);
+        expect(plan.stdout).toContain(
+          `  node4 (worker): root@${boxes[4]!.ip}:2222, key ${key()}; from ssh config: HostName, Port, IdentityFile`,
+        );
+        const r = await withSshConfig(config, ['up', '--inventory', aliases(), ...seeds, '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        const s = summaryOf(r);
+        expect([s.ok, s.changes]).toEqual([true, 0]);
+        expect(s.nodes.map((n) => [n.name, n.role])).toEqual(expected);
+        // Pinned like any other: each host's key now also under its address and the alias's port.
+        const { readFileSync } = await import('node:fs');
+        const pinned = readFileSync(join(home, 'seeds', 'known_hosts'), 'utf8');
+        for (const b of boxes.slice(0, 5)) expect(pinned).toContain(`[${b.ip}]:2222 `);
+      } finally {
+        await Promise.all(
+          boxes.slice(0, 5).map((b) => inNode(b.container, ['sh', '-c', `iptables -t nat -D ${redirect}`])),
+        );
+      }
+    });
+
+    it('a ProxyJump in ~/.ssh/config: every host reached through the jump host (one more sshd on the network), keys pinned', async () => {
+      const jump = boxes[5]!;
+      const config = join(home, 'ssh_config_jump');
+      writeFileSync(
+        config,
+        [
+          `Host jump\n  HostName 127.0.0.1\n  Port ${jump.port}\n  User root\n  IdentityFile ${key()}\n`,
+          ...boxes.slice(0, 5).map((b, i) => `Host node${i}\n  HostName ${b.ip}\n  ProxyJump jump\n`),
+          `Host *\n  IdentityFile ${key()}\n`,
+        ].join('\n'),
+      );
+      const plan = await withSshConfig(config, ['plan', '--inventory', aliases(), ...seeds]);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain(
+        `  node0 (manager): root@${boxes[0]!.ip}:22 via root@127.0.0.1:${jump.port}, key ${key()}; from ssh config: HostName, IdentityFile, ProxyJump`,
+      );
+      const counted = boxes.slice(0, 5);
+      await Promise.all(counted.map((b) => countSshConnections(b, jump.ip)));
+      let seen: Array<Awaited<ReturnType<typeof sshConnectionsCounted>>> = [];
+      const r = await withSshConfig(config, ['status', '--inventory', aliases(), ...seeds, '--json']).finally(
+        async () => {
+          seen = await Promise.all(counted.map((b) => sshConnectionsCounted(b)));
+        },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const status = JSON.parse(r.stdout) as { nodes: Array<{ name: string; state: string }> };
+      expect(status.nodes.map((n) => [n.name, n.state])).toEqual(expected.map(([n]) => [n, 'ready']));
+      // Every host asked for exactly one SSH connection, from the jump host's address, none from anywhere else.
+      expect(seen).toEqual(counted.map(() => ({ self: 0, bastion: 1, other: 0 })));
+      // The jump host's key is pinned too (under its address and port), as every host's is.
+      const { readFileSync } = await import('node:fs');
+      expect(readFileSync(join(home, 'seeds', 'known_hosts'), 'utf8')).toContain(`[127.0.0.1]:${jump.port} `);
+    });
+
+    it('down --inventory hosts.ini: every host leaves the swarm', async () => {
+      const r = await run('down', '--inventory', ini(), ...seeds, '--yes');
+      expect(r.code, r.stderr).toBe(0);
+      for (const b of boxes.slice(0, 5)) expect((await swarmState(b.container)).state).toBe('inactive');
+    });
+  });
+
   it('a swarm that existed before: up refuses without --adopt; with it joins the others; down leaves that swarm intact', async () => {
     const [stray, b4, b5] = [boxes[5]!, boxes[3]!, boxes[4]!];
     await inNode(stray.container, ['docker', 'swarm', 'init', '--advertise-addr', stray.ip]);

@@ -66,6 +66,31 @@ describe('command line: bad input', () => {
     expect(existsSync(state)).toBe(false);
   });
 
+  it.each([
+    [
+      'hosts.ini',
+      '[managers]\nnode0 ansible_host=127.0.0.1\nnode1 ansible_host=127.0.0.1 ansible_port=70000\n',
+      'hosts.ini:3: ansible_port=70000: a port number from 1 to 65535',
+    ],
+    [
+      'hosts.yml',
+      'all:\n  children:\n    managers:\n      hosts:\n        node[1:x]:\n',
+      'hosts.yml:5: "node[1:x]": a range is numbers',
+    ],
+  ])(
+    'an Ansible inventory %s with a bad line: exit 2 naming file:line, nothing changed',
+    async (name, text, message) => {
+      const file = join(home, name);
+      writeFileSync(file, text);
+      for (const command of ['up', 'plan']) {
+        const r = await swarmup([command, '--inventory', file], env);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(`${home}/${message}`);
+      }
+      expect(existsSync(state)).toBe(false);
+    },
+  );
+
   it('down without --yes and without a terminal refuses', async () => {
     const r = await swarmup(['down', '--name', 'nothing-here'], env);
     expect(r.code).toBe(2);
