@@ -3,19 +3,13 @@ import type { PlaybookContext } from '../playbook/playbook.ts';
 
 /** `plan` / `up --dry-run`: the cluster plan `up` would apply, from facts read where machines exist; no change. */
 export async function planOnly(ctx: PlaybookContext): Promise<number> {
-  const [
-    { readCluster },
-    { planCluster },
-    { planEvent },
-    { renderPlan },
-    { refuseDenied, renderPermissions },
-  ] = await Promise.all([
-    import('../cluster/read.ts'),
-    import('../cluster/plan.ts'),
-    import('../cluster/apply.ts'),
-    import('../cluster/render-plan.ts'),
-    import('../providers/permission-report.ts'),
-  ]);
+  const [{ readCluster }, { planCluster }, { planEvent, renderPlan }, { refuseDenied, renderPermissions }] =
+    await Promise.all([
+      import('../cluster/read.ts'),
+      import('../cluster/plan.ts'),
+      import('../cluster/render-plan.ts'),
+      import('../providers/permission-report.ts'),
+    ]);
   const reading = await readCluster(ctx, { machinesOnly: ctx.options.until === 'provision' });
   const plan = planCluster(reading.input);
   // Asked without changing anything (EC2: DryRun); a denial fails the plan as it would fail up (exit 2).

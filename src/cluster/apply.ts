@@ -2,7 +2,7 @@ import { installEngine, planEngines, preflight, probePorts, readEngineFacts } fr
 import { errorMessage, InputError, StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
-import { SwarmApplier, type SwarmActionContext } from '../swarm/apply-action.ts';
+import { SwarmApplier } from '../swarm/apply-action.ts';
 import { poolOverlaps } from '../swarm/addr-pool.ts';
 import type { HostFacts } from '../swarm/facts.ts';
 import { waitForLeader } from '../swarm/leader-wait.ts';
@@ -13,6 +13,8 @@ import { actionHost, describeAction, type Action, type Phase, type Stage } from 
 import { planCluster, phasesUntil, type ClusterPlan } from './plan.ts';
 import type { ClusterReading } from './read.ts';
 import { movedSilent } from './unread.ts';
+import { planEvent } from './render-plan.ts';
+import { readClusterId, recordCluster, unlockKeysOf } from './cluster-record.ts';
 
 export interface Applied {
   /** The plan as applied (revised once if re-read facts of new or started machines differed). */
@@ -267,33 +269,6 @@ async function removeSmokeLeftovers(
   if (r.left.length > 0) throw new Error(`still there after 30 s: ${r.left.join('; ')}`);
 }
 
-/** The state folder's unlock key file, as the swarm applier keeps it. */
-export function unlockKeysOf(ctx: PlaybookContext): NonNullable<SwarmActionContext['unlockKeys']> {
-  return { read: () => ctx.state.readUnlockKey(), write: (key) => ctx.state.writeUnlockKey(key) };
-}
-
-/** The `plan` event: every phase with its actions, as `plan --json` prints it and `up --json` announces it. */
-export function planEvent(plan: ClusterPlan): {
-  phases: unknown[];
-  problems: unknown[];
-  addrPool?: unknown;
-  notices?: string[];
-  deferred?: string[];
-} {
-  return {
-    phases: plan.phases.map((p) => ({
-      stage: p.stage,
-      title: p.title,
-      mode: p.mode,
-      actions: p.actions.map((a) => ({ ...a, description: describeAction(a) })),
-    })),
-    problems: plan.problems,
-    ...(plan.addrPool ? { addrPool: plan.addrPool } : {}),
-    ...(plan.notices.length > 0 ? { notices: plan.notices } : {}),
-    ...(plan.deferred ? { deferred: plan.later } : {}),
-  };
-}
-
 /** The data path port the swarm is (or is about to be) made with, when not Docker's default. */
 function dataPathPortOf(plan: ClusterPlan, facts: HostFacts[]): { dataPathPort?: number } {
   const init = plan.phases.flatMap((p) => p.actions).find((a) => a.kind === 'init');
@@ -325,26 +300,4 @@ function clockOffsets(facts: HostFacts[]): Map<string, number> {
   return new Map(
     facts.flatMap((f) => (f.clockOffset !== undefined ? [[f.host, f.clockOffset] as const] : [])),
   );
-}
-
-/** Record the cluster (and its swarm, once there is one), so later commands know it even after a failure. */
-export function recordCluster(ctx: PlaybookContext, clusterId?: string): void {
-  ctx.state.write({
-    name: ctx.cluster.name,
-    provider: ctx.cluster.provider,
-    managers: ctx.cluster.managers,
-    workers: ctx.cluster.workers,
-    ...(clusterId ? { clusterId } : {}),
-  });
-}
-
-export async function readClusterId(ctx: PlaybookContext, host: Machine): Promise<string | undefined> {
-  try {
-    const info = (await (await ctx.connection(host)).docker.info()) as {
-      Swarm?: { Cluster?: { ID?: string } };
-    };
-    return info.Swarm?.Cluster?.ID || undefined;
-  } catch {
-    return undefined;
-  }
 }
