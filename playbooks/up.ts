@@ -1,4 +1,6 @@
-import { applyCluster, planEvent, recordCluster, readClusterId } from '../src/cluster/apply.ts';
+import { applyCluster } from '../src/cluster/apply.ts';
+import { readClusterId, recordCluster } from '../src/cluster/cluster-record.ts';
+import { planEvent } from '../src/cluster/render-plan.ts';
 import { countActions } from '../src/swarm/actions.ts';
 import { planCluster, type ClusterFacts, type ClusterPlan } from '../src/cluster/plan.ts';
 import { readCluster } from '../src/cluster/read.ts';

@@ -6,14 +6,12 @@ export async function planOnly(ctx: PlaybookContext): Promise<number> {
   const [
     { readCluster },
     { planCluster },
-    { planEvent },
-    { renderPlan },
+    { planEvent, renderPlan },
     { refuseDenied, renderPermissions },
     { renderInputs },
   ] = await Promise.all([
     import('../cluster/read.ts'),
     import('../cluster/plan.ts'),
-    import('../cluster/apply.ts'),
     import('../cluster/render-plan.ts'),
     import('../providers/permission-report.ts'),
     import('../cluster/render-inputs.ts'),

@@ -1,4 +1,4 @@
-import { unlockKeysOf } from './apply.ts';
+import { unlockKeysOf } from './cluster-record.ts';
 import { actionHost, describeAction, type Action } from '../swarm/actions.ts';
 import { errorMessage, InputError, StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';

@@ -84,84 +84,11 @@ export interface ClusterPlan {
  * what cannot be done safely (lost quorum, a change that would break quorum), before anything is changed.
  */
 export function planCluster(input: ClusterFacts): ClusterPlan {
-  const kept = new Set(input.hosts.map((h) => h.name));
-  // Hosts that cannot be read, and engines swarm changes must not be made on (too old; nftables).
-  const refused = [
-    ...(input.refused ?? []),
-    ...(input.machinesOnly ? [] : engineRefusals(input.facts)),
-  ].filter((r) => kept.has(r.host));
-  if (refused.length > 0)
-    throw new PlanError(
-      refused.map((r) => `${r.host}: ${r.reason}`).join('\n') +
-        '\nnothing was changed: a host whose swarm cannot be read, or whose engine cannot run swarm mode, is ' +
-        'neither joined, demoted nor removed',
-    );
-  const listed = new Map(input.listing.map((m) => [m.name, m]));
-  const wanted = new Set(input.hosts.map((h) => h.name));
-  const create = input.hosts.filter((h) => {
-    const m = listed.get(h.name);
-    return !m || m.state === 'failed';
-  });
-  const start = input.hosts.filter((h) => listed.get(h.name)?.state === 'stopped');
+  refuseUnreadable(input);
+  const machines = machineChanges(input);
   const later = [...new Set(input.later ?? [])];
-  const retire = [
-    ...(input.createsMachines
-      ? input.listing.filter((m) => !wanted.has(m.name) && m.state !== 'failed').map((m) => m.name)
-      : []),
-    ...(input.dropped ?? []),
-  ].map((name) => ({ name, machine: input.createsMachines }));
-
-  const swarm: SwarmPlan = input.machinesOnly
-    ? { entry: '', roles: {}, phases: [], problems: [] }
-    : planSwarm({
-        hosts: input.hosts,
-        ownMachines: input.createsMachines,
-        ...(input.adopt ? { adopt: true } : {}),
-        ...(input.preexisting ? { preexisting: input.preexisting } : {}),
-        ...(input.newSwarm ? { newSwarm: true } : {}),
-        retire,
-        managers: input.managers,
-        facts: input.facts,
-        ...(input.knownClusterId ? { knownClusterId: input.knownClusterId } : {}),
-        ...(input.recordedNodeIds ? { recordedNodeIds: input.recordedNodeIds } : {}),
-        later,
-        ...(input.autolock !== undefined ? { autolock: input.autolock } : {}),
-      });
-
-  const roleOf = (h: { name: string; role: Role | 'auto' }): Role =>
-    swarm.roles[h.name] ?? (h.role === 'auto' ? 'worker' : h.role);
-  const engines: Action[] = [
-    ...input.engines.map((e): Action => ({ kind: 'engine', host: e.host, steps: e.steps })),
-    ...(input.newMachineEngine
-      ? create.map((h): Action => ({ kind: 'engine', host: h.name, steps: input.newMachineEngine! }))
-      : []),
-  ];
-  const phases: Phase[] = [
-    {
-      stage: 'provision' as const,
-      title: 'create and start machines',
-      mode: 'parallel' as const,
-      actions: [
-        ...create.map((h): Action => ({ kind: 'create-machine', host: h.name, role: roleOf(h) })),
-        ...start.map((h): Action => ({ kind: 'start-machine', host: h.name })),
-      ],
-    },
-    {
-      stage: 'engine' as const,
-      title: 'install and start engines',
-      mode: 'parallel' as const,
-      actions: engines,
-    },
-    smokePhase(input),
-    ...swarm.phases,
-  ].filter((p) => p.actions.length > 0);
-  const deferredNotice =
-    swarm.deferred && swarm.deferred.length > 0
-      ? [
-          `the swarm is planned once ${swarm.deferred.join(', ')} ${swarm.deferred.length === 1 ? 'answers' : 'answer'} ` +
-            '(machines and engines are started first, then the managers are waited for until they have a leader)',
-        ]
-      : [];
+  const swarm = planSwarmPart(input, machines.retire, later);
+  const phases = clusterPhases(input, machines, swarm);
   const init = input.machinesOnly
     ? { phases, notices: [] }
     : planInitOptions({
@@ -183,10 +110,115 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
     },
     problems: swarm.problems,
     ...(init.addrPool ? { addrPool: init.addrPool } : {}),
-    notices: [...deferredNotice, ...(swarm.notices ?? []), ...init.notices],
+    notices: [...deferredNotice(swarm), ...(swarm.notices ?? []), ...init.notices],
     later,
     deferred: !!swarm.deferred,
   };
+}
+
+/**
+ * Throws PlanError for kept hosts that cannot be read, and for engines swarm changes must not be made on (too old;
+ * nftables).
+ */
+function refuseUnreadable(input: ClusterFacts): void {
+  const kept = new Set(input.hosts.map((h) => h.name));
+  const refused = [
+    ...(input.refused ?? []),
+    ...(input.machinesOnly ? [] : engineRefusals(input.facts)),
+  ].filter((r) => kept.has(r.host));
+  if (refused.length > 0)
+    throw new PlanError(
+      refused.map((r) => `${r.host}: ${r.reason}`).join('\n') +
+        '\nnothing was changed: a host whose swarm cannot be read, or whose engine cannot run swarm mode, is ' +
+        'neither joined, demoted nor removed',
+    );
+}
+
+type Wanted = ClusterFacts['hosts'][number];
+
+interface MachineChanges {
+  /** Hosts whose machine is missing or failed. */
+  create: Wanted[];
+  /** Hosts whose machine is stopped. */
+  start: Wanted[];
+  /** Surplus machines (when the provider creates machines) and hosts dropped from an inventory: they leave. */
+  retire: Array<{ name: string; machine: boolean }>;
+}
+
+/** Which machines are created, started and retired, from the provider's listing. */
+function machineChanges(input: ClusterFacts): MachineChanges {
+  const listed = new Map(input.listing.map((m) => [m.name, m]));
+  const wanted = new Set(input.hosts.map((h) => h.name));
+  const create = input.hosts.filter((h) => {
+    const m = listed.get(h.name);
+    return !m || m.state === 'failed';
+  });
+  const start = input.hosts.filter((h) => listed.get(h.name)?.state === 'stopped');
+  const retire = [
+    ...(input.createsMachines
+      ? input.listing.filter((m) => !wanted.has(m.name) && m.state !== 'failed').map((m) => m.name)
+      : []),
+    ...(input.dropped ?? []),
+  ].map((name) => ({ name, machine: input.createsMachines }));
+  return { create, start, retire };
+}
+
+/** The swarm part of the plan (nothing of it when only machines are planned). */
+function planSwarmPart(input: ClusterFacts, retire: MachineChanges['retire'], later: string[]): SwarmPlan {
+  if (input.machinesOnly) return { entry: '', roles: {}, phases: [], problems: [] };
+  return planSwarm({
+    hosts: input.hosts,
+    ownMachines: input.createsMachines,
+    ...(input.adopt ? { adopt: true } : {}),
+    ...(input.preexisting ? { preexisting: input.preexisting } : {}),
+    ...(input.newSwarm ? { newSwarm: true } : {}),
+    retire,
+    managers: input.managers,
+    facts: input.facts,
+    ...(input.knownClusterId ? { knownClusterId: input.knownClusterId } : {}),
+    ...(input.recordedNodeIds ? { recordedNodeIds: input.recordedNodeIds } : {}),
+    later,
+    ...(input.autolock !== undefined ? { autolock: input.autolock } : {}),
+  });
+}
+
+/** The phases in the order they are applied: machines, engines, smoke leftovers, the swarm; empty ones left out. */
+function clusterPhases(input: ClusterFacts, machines: MachineChanges, swarm: SwarmPlan): Phase[] {
+  const roleOf = (h: Wanted): Role => swarm.roles[h.name] ?? (h.role === 'auto' ? 'worker' : h.role);
+  const engines: Action[] = [
+    ...input.engines.map((e): Action => ({ kind: 'engine', host: e.host, steps: e.steps })),
+    ...(input.newMachineEngine
+      ? machines.create.map((h): Action => ({ kind: 'engine', host: h.name, steps: input.newMachineEngine! }))
+      : []),
+  ];
+  return [
+    {
+      stage: 'provision' as const,
+      title: 'create and start machines',
+      mode: 'parallel' as const,
+      actions: [
+        ...machines.create.map((h): Action => ({ kind: 'create-machine', host: h.name, role: roleOf(h) })),
+        ...machines.start.map((h): Action => ({ kind: 'start-machine', host: h.name })),
+      ],
+    },
+    {
+      stage: 'engine' as const,
+      title: 'install and start engines',
+      mode: 'parallel' as const,
+      actions: engines,
+    },
+    smokePhase(input),
+    ...swarm.phases,
+  ].filter((p) => p.actions.length > 0);
+}
+
+/** Says when the swarm part waits for hosts this run starts. */
+function deferredNotice(swarm: SwarmPlan): string[] {
+  if (!swarm.deferred || swarm.deferred.length === 0) return [];
+  return [
+    `the swarm is planned once ${swarm.deferred.join(', ')} ${swarm.deferred.length === 1 ? 'answers' : 'answer'} ` +
+      '(machines and engines are started first, then the managers are waited for until they have a leader)',
+  ];
 }
 
 /**

@@ -6,6 +6,7 @@ import { readSwarm, readSwarmFacts } from '../swarm/read-facts.ts';
 import { findSmokeLeftovers } from '../swarm/smoke-cleanup.ts';
 import { errorMessage } from '../errors.ts';
 import { withDeadline } from '../transport/deadline.ts';
+import type { ClusterState } from '../state/store.ts';
 import type { ClusterFacts } from './plan.ts';
 import { judgeUnread, laterHosts, movedSilent } from './unread.ts';
 
@@ -25,7 +26,7 @@ export async function readCluster(
   ctx: PlaybookContext,
   opts: { machinesOnly?: boolean } = {},
 ): Promise<ClusterReading> {
-  const { provider, cluster } = ctx;
+  const { provider } = ctx;
   const state = ctx.state.read();
   // The networks the provider sees, read beside the listing (the swarm's address pool must overlap none).
   const seenReading = opts.machinesOnly ? undefined : provider.seenNetworks?.();
@@ -33,23 +34,8 @@ export async function readCluster(
   const listing: MachineListing[] = await provider.list();
   const hosts = provider.createsMachines
     ? provider.wanted()
-    : cluster.hosts.map((h) => ({ name: h.name, role: h.role }));
-  const recorded = {
-    managers: cluster.managers,
-    autolock: cluster.swarm.autolock,
-    ...(ctx.options.adopt ? { adopt: true } : {}),
-    ...(ctx.options.newSwarm ? { newSwarm: true } : {}),
-    ...(state?.clusterId ? { knownClusterId: state.clusterId } : {}),
-    ...(state?.nodeIds ? { recordedNodeIds: state.nodeIds } : {}),
-    ...(state?.preexisting?.length ? { preexisting: state.preexisting } : {}),
-    initSettings: {
-      ...(cluster.swarm.defaultAddrPool ? { defaultAddrPool: cluster.swarm.defaultAddrPool } : {}),
-      ...(cluster.swarm.subnetSize !== undefined ? { subnetSize: cluster.swarm.subnetSize } : {}),
-      ...(cluster.swarm.dataPathPort !== undefined ? { dataPathPort: cluster.swarm.dataPathPort } : {}),
-      ...(cluster.swarm.dataPathAddr ? { dataPathAddr: cluster.swarm.dataPathAddr } : {}),
-    },
-    ...(state?.addrPool ? { recordedPool: state.addrPool } : {}),
-  };
+    : ctx.cluster.hosts.map((h) => ({ name: h.name, role: h.role }));
+  const recorded = recordedSettings(ctx, state);
   if (opts.machinesOnly) {
     // --until provision: machines only; no host is connected to (they may not answer yet).
     const input = { hosts, createsMachines: provider.createsMachines, listing, facts: [], engines: [] };
@@ -62,68 +48,17 @@ export async function readCluster(
   const running = listing.filter((m) => m.state === 'running').map((m) => m.name);
   const reached = running.length > 0 ? await provider.reach(running) : [];
   const machines = new Map(reached.map((m) => [m.name, m]));
-
-  // ssh: hosts of the last run that are no longer in the inventory leave the swarm (if they still answer).
-  const inventory = new Set(provider.wanted().map((n) => n.name));
-  const dropped = provider.createsMachines
-    ? []
-    : (state?.hosts ?? []).filter(
-        (h) => !inventory.has(h.name) && !reached.some((m) => m.address === h.address && m.port === h.port),
-      );
+  const dropped = droppedHosts(ctx, state, reached);
   for (const h of dropped) machines.set(h.name, h);
 
   const keptCtx = ctx.withHosts(reached);
-  const waitForEngine = provider.enginePreinstalled ? 60_000 : 0;
-  const swarmReading =
-    reached.length > 0
-      ? await readSwarm(keptCtx, { engineWaitMs: waitForEngine, tolerateNoEngine: true, routes: true })
-      : { facts: [], unread: [] };
-  // A silent host the swarm lists at an address it no longer has: read as the swarm sees it (moved).
-  const moved = movedSilent(
-    swarmReading.unread,
-    swarmReading.facts,
-    state?.nodeIds ?? {},
-    (n) => reached.find((m) => m.name === n)?.advertiseAddress,
-  );
-  const facts: HostFacts[] = [...swarmReading.facts, ...moved.facts];
-  if (dropped.length > 0) {
-    // A dropped host that does not answer any more is not an error: its node is removed by NodeID.
-    try {
-      facts.push(
-        ...(await readSwarmFacts(ctx.withHosts(dropped), {
-          engineWaitMs: 0,
-          tolerateNoEngine: true,
-          settleMs: 0,
-        })),
-      );
-    } catch (err) {
-      ctx.reporter.emit({
-        event: 'log',
-        message: `hosts taken out of the inventory: ${(err as Error).message}`,
-      });
-    }
-  }
+  const { facts, unread: unreadNow } = await readSwarmOfHosts(ctx, keptCtx, state, reached, dropped);
 
   // What a smoke test killed before its cleanup left (read at the same time as the engine facts below).
   const smokeReading = readSmokeLeftovers(ctx, reached, facts);
-
-  // Engines: hosts with no engine answering (or not the pinned version) are read further and planned.
-  const pin = cluster.engine.version;
-  const needEngine = reached
-    .map((h) => h.name)
-    .filter((n) => {
-      const f = facts.find((x) => x.host === n);
-      return !f || (pin !== undefined && !f.engineVersion.startsWith(pin));
-    });
-  const engineReading = await readEngineFacts(keptCtx, needEngine);
-  const engines = planEngines(
-    keptCtx.withHosts(reached.filter((h) => needEngine.includes(h.name))),
-    engineReading,
-  )
-    .filter((p) => p.steps.length > 0)
-    .map((p) => ({ host: p.host, steps: p.steps.map((s) => s.title) }));
+  const { engineReading, engines } = await readEngineWork(ctx, keptCtx, reached, facts);
   // A running host whose swarm was not read is never planned as a fresh one while its engine may hold a swarm.
-  const unread = judgeUnread(moved.unread, engineReading.facts, new Set(engines.map((e) => e.host)));
+  const unread = judgeUnread(unreadNow, engineReading.facts, new Set(engines.map((e) => e.host)));
   const later = laterHosts({ hosts, listing, facts, unreadLater: unread.later });
 
   return {
@@ -144,6 +79,107 @@ export async function readCluster(
     machines,
     engineReading,
   };
+}
+
+/** What the spec, the options and the state record say the swarm should be (the plan's input beside the facts). */
+function recordedSettings(ctx: PlaybookContext, state: ClusterState | undefined) {
+  const { cluster } = ctx;
+  return {
+    managers: cluster.managers,
+    autolock: cluster.swarm.autolock,
+    ...(ctx.options.adopt ? { adopt: true } : {}),
+    ...(ctx.options.newSwarm ? { newSwarm: true } : {}),
+    ...(state?.clusterId ? { knownClusterId: state.clusterId } : {}),
+    ...(state?.nodeIds ? { recordedNodeIds: state.nodeIds } : {}),
+    ...(state?.preexisting?.length ? { preexisting: state.preexisting } : {}),
+    initSettings: {
+      ...(cluster.swarm.defaultAddrPool ? { defaultAddrPool: cluster.swarm.defaultAddrPool } : {}),
+      ...(cluster.swarm.subnetSize !== undefined ? { subnetSize: cluster.swarm.subnetSize } : {}),
+      ...(cluster.swarm.dataPathPort !== undefined ? { dataPathPort: cluster.swarm.dataPathPort } : {}),
+      ...(cluster.swarm.dataPathAddr ? { dataPathAddr: cluster.swarm.dataPathAddr } : {}),
+    },
+    ...(state?.addrPool ? { recordedPool: state.addrPool } : {}),
+  };
+}
+
+/** ssh: hosts of the last run that are no longer in the inventory leave the swarm (if they still answer). */
+function droppedHosts(ctx: PlaybookContext, state: ClusterState | undefined, reached: Machine[]): Machine[] {
+  const { provider } = ctx;
+  const inventory = new Set(provider.wanted().map((n) => n.name));
+  return provider.createsMachines
+    ? []
+    : (state?.hosts ?? []).filter(
+        (h) => !inventory.has(h.name) && !reached.some((m) => m.address === h.address && m.port === h.port),
+      );
+}
+
+/**
+ * The swarm facts of the running hosts (a silent one the swarm lists at an address it no longer has read as the
+ * swarm sees it), then of the dropped hosts that still answer; with the running hosts whose swarm was not read.
+ */
+async function readSwarmOfHosts(
+  ctx: PlaybookContext,
+  keptCtx: PlaybookContext,
+  state: ClusterState | undefined,
+  reached: Machine[],
+  dropped: Machine[],
+): Promise<{ facts: HostFacts[]; unread: ReturnType<typeof movedSilent>['unread'] }> {
+  const waitForEngine = ctx.provider.enginePreinstalled ? 60_000 : 0;
+  const swarmReading =
+    reached.length > 0
+      ? await readSwarm(keptCtx, { engineWaitMs: waitForEngine, tolerateNoEngine: true, routes: true })
+      : { facts: [], unread: [] };
+  // A silent host the swarm lists at an address it no longer has: read as the swarm sees it (moved).
+  const moved = movedSilent(
+    swarmReading.unread,
+    swarmReading.facts,
+    state?.nodeIds ?? {},
+    (n) => reached.find((m) => m.name === n)?.advertiseAddress,
+  );
+  const facts: HostFacts[] = [...swarmReading.facts, ...moved.facts];
+  if (dropped.length > 0) facts.push(...(await readDroppedFacts(ctx, dropped)));
+  return { facts, unread: moved.unread };
+}
+
+/** A dropped host that does not answer any more is not an error: its node is removed by NodeID. */
+async function readDroppedFacts(ctx: PlaybookContext, dropped: Machine[]): Promise<HostFacts[]> {
+  try {
+    return await readSwarmFacts(ctx.withHosts(dropped), {
+      engineWaitMs: 0,
+      tolerateNoEngine: true,
+      settleMs: 0,
+    });
+  } catch (err) {
+    ctx.reporter.emit({
+      event: 'log',
+      message: `hosts taken out of the inventory: ${(err as Error).message}`,
+    });
+    return [];
+  }
+}
+
+/** Engines: hosts with no engine answering (or not the pinned version) are read further and planned. */
+async function readEngineWork(
+  ctx: PlaybookContext,
+  keptCtx: PlaybookContext,
+  reached: Machine[],
+  facts: HostFacts[],
+): Promise<{ engineReading: EngineReading; engines: ClusterFacts['engines'] }> {
+  const pin = ctx.cluster.engine.version;
+  const needEngine = reached
+    .map((h) => h.name)
+    .filter((n) => {
+      const f = facts.find((x) => x.host === n);
+      return !f || (pin !== undefined && !f.engineVersion.startsWith(pin));
+    });
+  const engineReading = await readEngineFacts(keptCtx, needEngine);
+  const engines = planEngines(
+    keptCtx.withHosts(reached.filter((h) => needEngine.includes(h.name))),
+    engineReading,
+  )
+    .filter((p) => p.steps.length > 0)
+    .map((p) => ({ host: p.host, steps: p.steps.map((s) => s.title) }));
+  return { engineReading, engines };
 }
 
 /**

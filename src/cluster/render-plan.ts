@@ -77,3 +77,25 @@ export function renderPlan(plan: ClusterPlan, until?: Stage, where?: PlanWhere):
     lines.push('then verify: every node Ready and Active, one Leader, every other manager Reachable');
   return lines.join('\n');
 }
+
+/** The `plan` event: every phase with its actions, as `plan --json` prints it and `up --json` announces it. */
+export function planEvent(plan: ClusterPlan): {
+  phases: unknown[];
+  problems: unknown[];
+  addrPool?: unknown;
+  notices?: string[];
+  deferred?: string[];
+} {
+  return {
+    phases: plan.phases.map((p) => ({
+      stage: p.stage,
+      title: p.title,
+      mode: p.mode,
+      actions: p.actions.map((a) => ({ ...a, description: describeAction(a) })),
+    })),
+    problems: plan.problems,
+    ...(plan.addrPool ? { addrPool: plan.addrPool } : {}),
+    ...(plan.notices.length > 0 ? { notices: plan.notices } : {}),
+    ...(plan.deferred ? { deferred: plan.later } : {}),
+  };
+}

@@ -6,6 +6,7 @@ import { defaultManagerCount, managerCountProblem } from '../config/policy.ts';
 import type { ConfigFile, ProviderName } from '../config/schema.ts';
 import { resolveSwarmOptions } from '../config/swarm-options.ts';
 import { reachedAs, type SshResolve } from '../config/ssh-config-hosts.ts';
+import type { ProviderDescriptor } from '../providers/descriptor.ts';
 import { providerNamed } from '../providers/registry.ts';
 
 /*
@@ -18,6 +19,25 @@ function intFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new InputError(`${flag}: expected a whole number, got "${value}"`);
   return Number(value);
+}
+
+/** What both branches of resolveCluster (machines the provider creates; an ssh inventory) start from. */
+interface Resolving {
+  file: ConfigFile | undefined;
+  flags: CliFlags;
+  configFile: string | undefined;
+  /** A field's name as a message gives it: prefixed with the config file when there is one. */
+  where: (field: string) => string;
+  name: string;
+  provider: ProviderName;
+  engine: ClusterSpec['engine'];
+  swarm: ClusterSpec['swarm'];
+  flagWorkers: number | undefined;
+  wantedManagers: number | undefined;
+  /** Where the manager count comes from (--managers or the file's field), as a message names it. */
+  managersField: string;
+  /** ~/.ssh/config as OpenSSH resolves it (see resolveCluster). */
+  sshResolve: SshResolve | undefined;
 }
 
 /** Merge flags over the config file, apply defaults and the manager policy, and refuse anything inconsistent. */
@@ -40,43 +60,77 @@ export function resolveCluster(
 
   const flagManagers = intFlag('--managers', flags.managers);
   const flagWorkers = intFlag('--workers', flags.workers);
-  const managersField = flagManagers !== undefined ? '--managers' : where('managers');
-  const wantedManagers = flagManagers ?? file?.managers;
+  const r: Resolving = {
+    file,
+    flags,
+    configFile,
+    where,
+    name,
+    provider,
+    engine: engineOf(file),
+    swarm: resolveSwarmOptions(file, flags, where),
+    flagWorkers,
+    wantedManagers: flagManagers ?? file?.managers,
+    managersField: flagManagers !== undefined ? '--managers' : where('managers'),
+    sshResolve,
+  };
+  return descriptor.createsMachines ? resolveCreatedMachines(r, descriptor) : resolveInventory(r);
+}
 
-  const engine = {
+function engineOf(file: ConfigFile | undefined): ClusterSpec['engine'] {
+  return {
     // docker-ce (Docker's own repository) is what real machines get by default; a host whose engine is present
     // (every docker-provider node) is not touched whatever the source.
     source: file?.engine?.source ?? 'docker-ce',
     ...(file?.engine?.version ? { version: file.engine.version } : {}),
     ...(file?.engine?.source ? {} : { sourceDefaulted: true }),
   } as ClusterSpec['engine'];
-  const swarm = resolveSwarmOptions(file, flags, where);
+}
 
-  if (descriptor.createsMachines) {
-    if (file?.hosts)
-      throw new InputError(
-        where(`hosts: only for provider ssh (the ${provider} provider creates its nodes)`),
-      );
-    const managers = wantedManagers ?? 3;
-    const workers = flagWorkers ?? file?.workers ?? 2;
-    if (workers > 100)
-      throw new InputError(`${flagWorkers !== undefined ? '--workers' : where('workers')}: at most 100`);
-    const problem = managerCountProblem(managers, managers + workers);
-    if (problem) throw new InputError(`${managersField}: ${problem}`);
-    return {
-      name,
-      provider,
-      managers,
-      workers,
-      hosts: [],
-      engine,
-      swarm,
-      ...descriptor.resolve?.(file, flags, where),
-      ...(configFile ? { configFile } : {}),
-    };
-  }
+/** A provider that creates machines: counts of managers and workers (no hosts), and the provider's own part. */
+function resolveCreatedMachines(r: Resolving, descriptor: ProviderDescriptor): ClusterSpec {
+  const { file, flags, where, provider, flagWorkers } = r;
+  if (file?.hosts)
+    throw new InputError(where(`hosts: only for provider ssh (the ${provider} provider creates its nodes)`));
+  const managers = r.wantedManagers ?? 3;
+  const workers = flagWorkers ?? file?.workers ?? 2;
+  if (workers > 100)
+    throw new InputError(`${flagWorkers !== undefined ? '--workers' : where('workers')}: at most 100`);
+  const problem = managerCountProblem(managers, managers + workers);
+  if (problem) throw new InputError(`${r.managersField}: ${problem}`);
+  return {
+    name: r.name,
+    provider,
+    managers,
+    workers,
+    hosts: [],
+    engine: r.engine,
+    swarm: r.swarm,
+    ...descriptor.resolve?.(file, flags, where),
+    ...(r.configFile ? { configFile: r.configFile } : {}),
+  };
+}
 
-  // provider ssh: the machines are the hosts listed in the file.
+/** Provider ssh: the machines are the hosts listed in the file; the manager count fits their roles. */
+function resolveInventory(r: Resolving): ClusterSpec {
+  const hosts = inventoryHosts(r);
+  refuseDuplicateHosts(hosts, r.where);
+  const managers = inventoryManagers(r, hosts);
+  return {
+    name: r.name,
+    provider: r.provider,
+    managers,
+    workers: hosts.length - managers,
+    hosts,
+    engine: r.engine,
+    swarm: r.swarm,
+    ...(r.configFile ? { configFile: r.configFile } : {}),
+  };
+}
+
+/** The file's hosts, with the ssh defaults (port, user, key, bastion) applied. */
+function inventoryHosts(r: Resolving): HostSpec[] {
+  const { file, configFile, where } = r;
   const hostsIn = file?.hosts ?? [];
   if (hostsIn.length === 0) {
     throw new InputError(
@@ -85,11 +139,11 @@ export function resolveCluster(
         : '--config: provider ssh needs a config file with hosts',
     );
   }
-  if (flagWorkers !== undefined)
-    throw new InputError(`--workers: only for providers that create machines, not ${provider}`);
+  if (r.flagWorkers !== undefined)
+    throw new InputError(`--workers: only for providers that create machines, not ${r.provider}`);
   const sshDefaults = file?.ssh ?? {};
   const hosts: HostSpec[] = hostsIn.map((h) => {
-    const reached = reachedAs(h, sshDefaults, sshResolve, where);
+    const reached = reachedAs(h, sshDefaults, r.sshResolve, r.where);
     return {
       name: h.name,
       ...reached,
@@ -102,7 +156,11 @@ export function resolveCluster(
     for (const h of hosts)
       h.jump = parseBastion(sshDefaults.bastion, where('ssh.bastion'), h.user, h.privateKey);
   }
+  return hosts;
+}
 
+/** Two hosts with the same name, or the same address and port, are refused. */
+function refuseDuplicateHosts(hosts: HostSpec[], where: (field: string) => string): void {
   const seen = new Map<string, number>();
   hosts.forEach((h, i) => {
     if (seen.has(h.name))
@@ -118,12 +176,16 @@ export function resolveCluster(
       throw new InputError(where(`hosts[${i}]: ${key} is already used by hosts[${targets.get(key)}]`));
     targets.set(key, i);
   });
+}
 
+/** The manager count (wanted, or the policy's default), refused when the hosts' roles leave it impossible. */
+function inventoryManagers(r: Resolving, hosts: HostSpec[]): number {
+  const { where } = r;
   const explicitManagers = hosts.filter((h) => h.role === 'manager').length;
   const explicitWorkers = hosts.filter((h) => h.role === 'worker').length;
-  const managers = wantedManagers ?? Math.max(defaultManagerCount(hosts.length), explicitManagers);
+  const managers = r.wantedManagers ?? Math.max(defaultManagerCount(hosts.length), explicitManagers);
   const problem = managerCountProblem(managers, hosts.length);
-  if (problem) throw new InputError(`${managersField}: ${problem}`);
+  if (problem) throw new InputError(`${r.managersField}: ${problem}`);
   if (explicitManagers > managers) {
     throw new InputError(
       where(`hosts: ${explicitManagers} hosts have role manager but managers is ${managers}`),
@@ -136,14 +198,5 @@ export function resolveCluster(
       ),
     );
   }
-  return {
-    name,
-    provider,
-    managers,
-    workers: hosts.length - managers,
-    hosts,
-    engine,
-    swarm,
-    ...(configFile ? { configFile } : {}),
-  };
+  return managers;
 }

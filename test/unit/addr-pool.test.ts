@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describeAction, type Action } from '../../src/swarm/actions.ts';
 import { planCluster, type ClusterFacts } from '../../src/cluster/plan.ts';
 import { planEventSchema } from '../../src/cli/json-schema.ts';
-import { planEvent } from '../../src/cluster/apply.ts';
+import { planEvent } from '../../src/cluster/render-plan.ts';
 import { swarmPorts } from '../../src/engine/preflight.ts';
 import { InputError } from '../../src/errors.ts';
 import { wantedIngress } from '../../src/providers/ec2/security-group.ts';
