@@ -68,6 +68,10 @@ export function registerCleanup(program: Command, setExit: SetExit): void {
     .option('--all-regions', 'look in every region')
     .option('--profile <name>', 'AWS profile')
     .option(
+      '--docker-context <name>',
+      'docker: the docker CLI context of the engine to look on (default: DOCKER_HOST, else the current context)',
+    )
+    .option(
       '--name <name>',
       "only this cluster, this state home's (default: every cluster of this state home's owner with no local state)",
     )
