@@ -200,7 +200,7 @@ const awsCredentials: Rule = (leaves, ctx) => {
 const awsRegion: Rule = (leaves, ctx) => {
   const missing = first(leaves, (x) => /no AWS region|Region is missing/.test(x.cause));
   if (missing)
-    return `give the region: --region eu-west-1 (or AWS_REGION), or set it in the profile: aws configure set region eu-west-1${ctx.profile ? ` --profile ${ctx.profile}` : ''}`;
+    return `give the region: --region eu-west-1 (or AWS_REGION, AWS_DEFAULT_REGION), or set it in the profile: aws configure set region eu-west-1${ctx.profile ? ` --profile ${ctx.profile}` : ''}`;
   const wrong = first(leaves, (x) => /ENOTFOUND \S+\.amazonaws\.com/.test(x.cause));
   const host = wrong && /ENOTFOUND (\S+\.amazonaws\.com)/.exec(wrong.cause)?.[1];
   if (!host) return undefined;

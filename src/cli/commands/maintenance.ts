@@ -64,7 +64,7 @@ export function registerCleanup(program: Command, setExit: SetExit): void {
         .choices(['ec2', 'docker', 'ssh', 'multipass'])
         .default('ec2'),
     )
-    .option('--region <region>', "AWS region (else AWS_REGION or the profile's)")
+    .option('--region <region>', "AWS region (else AWS_REGION, AWS_DEFAULT_REGION or the profile's)")
     .option('--all-regions', 'look in every region')
     .option('--profile <name>', 'AWS profile')
     .option(
