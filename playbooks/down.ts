@@ -1,7 +1,6 @@
 import { StepError } from '../src/errors.ts';
 import { definePlaybook } from '../src/playbook/playbook.ts';
 import { leaveOwnNodes } from '../src/cluster/leave.ts';
-import { dockerEndpoint } from '../src/providers/docker/endpoint.ts';
 import { readOwner, recordDescribes } from '../src/state/owner.ts';
 import type { BackupsOutcome } from '../src/state/store.ts';
 
@@ -47,7 +46,7 @@ export default definePlaybook({
               {
                 provider: ctx.provider.name,
                 ...(ctx.cluster.ec2?.region ? { region: ctx.cluster.ec2.region } : {}),
-                ...(ctx.provider.name === 'docker' ? { endpoint: dockerEndpoint() } : {}),
+                ...(ctx.provider.endpoint !== undefined ? { endpoint: ctx.provider.endpoint } : {}),
                 ...(owner ? { owner } : {}),
               },
               owner,

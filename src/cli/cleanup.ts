@@ -14,6 +14,7 @@ export interface CleanupFlags {
   region?: string;
   allRegions?: boolean;
   profile?: string;
+  dockerContext?: string;
   name?: string;
   anyOwner?: boolean;
   dryRun?: boolean;
@@ -92,6 +93,7 @@ export async function cleanup(opts: CleanupFlags): Promise<number> {
       ...(opts.region ? { region: opts.region } : {}),
       ...(opts.allRegions ? { allRegions: true } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
+      ...(opts.dockerContext ? { dockerContext: opts.dockerContext } : {}),
       hasLocalState,
       progress,
     });

@@ -7,7 +7,7 @@ import { renderHostStates } from '../cluster/host-states.ts';
 import { interruption, stopBetweenSteps } from '../playbook/interrupt.ts';
 import { ClusterLock } from '../state/lock.ts';
 import { hintContext, hintFor } from './hints.ts';
-import { normalise } from './options.ts';
+import { FOUND_CONFIG_NOTE, normalise } from './options.ts';
 import type { CommonOptions } from './session.ts';
 
 /** Records the exit code of the command that ran (main returns it). */
@@ -42,7 +42,9 @@ export async function execute(
   let uninstall: (() => void) | undefined;
   try {
     const { openContext } = await import('./session.ts');
-    ctx = await openContext(normalise(opts));
+    const normal = normalise(opts);
+    if (normal.configFound && !opts.quiet && !opts.silent) process.stderr.write(FOUND_CONFIG_NOTE);
+    ctx = await openContext(normal);
     if (lockFor) {
       uninstall = stopBetweenSteps((m) => process.stderr.write(`swarmup: ${m}\n`));
       lock = ClusterLock.acquire(ctx.state.dir, ctx.cluster.name, lockFor);

@@ -1,3 +1,4 @@
+import { DEFAULT_ENGINE, resolveEngine } from '../providers/docker/endpoint.ts';
 import { HostKeyChangedError, SshConnectError, StepError, StepErrors, type SshAttempt } from '../errors.ts';
 
 /**
@@ -13,7 +14,7 @@ export interface HintContext {
   config?: string;
   /** --profile or AWS_PROFILE. */
   profile?: string;
-  /** DOCKER_HOST or the local socket: the docker provider's engine. */
+  /** The docker provider's engine, as the docker CLI finds it (DOCKER_HOST, a docker context, the socket). */
   dockerHost?: string;
 }
 
@@ -132,7 +133,7 @@ const engineOnHost: Rule = (leaves, ctx) => {
   );
 };
 
-/** The docker provider's own engine (DOCKER_HOST or the local socket): a raw connect error, no host named. */
+/** The docker provider's own engine (DOCKER_HOST, a docker context or the socket): a raw connect error, no host named. */
 const localEngine: Rule = (leaves, ctx) => {
   const l = first(
     leaves,
@@ -145,7 +146,7 @@ const localEngine: Rule = (leaves, ctx) => {
   const denied = /EACCES/.test(l.cause);
   return denied
     ? `this user may not use the Docker engine at ${ctx.dockerHost ?? 'the local socket'}: join the docker group (then log in again) or run as root`
-    : `the Docker engine at ${ctx.dockerHost ?? 'unix:///var/run/docker.sock'} does not answer: is it running here (docker info)? DOCKER_HOST chooses another engine`;
+    : `the Docker engine at ${ctx.dockerHost ?? 'unix:///var/run/docker.sock'} does not answer: is it running here (docker info)? DOCKER_HOST or --docker-context chooses another engine`;
 };
 
 const portBlocked: Rule = (leaves) => {
@@ -199,7 +200,7 @@ const awsCredentials: Rule = (leaves, ctx) => {
 const awsRegion: Rule = (leaves, ctx) => {
   const missing = first(leaves, (x) => /no AWS region|Region is missing/.test(x.cause));
   if (missing)
-    return `give the region: --region eu-west-1 (or AWS_REGION), or set it in the profile: aws configure set region eu-west-1${ctx.profile ? ` --profile ${ctx.profile}` : ''}`;
+    return `give the region: --region eu-west-1 (or AWS_REGION, AWS_DEFAULT_REGION), or set it in the profile: aws configure set region eu-west-1${ctx.profile ? ` --profile ${ctx.profile}` : ''}`;
   const wrong = first(leaves, (x) => /ENOTFOUND \S+\.amazonaws\.com/.test(x.cause));
   const host = wrong && /ENOTFOUND (\S+\.amazonaws\.com)/.exec(wrong.cause)?.[1];
   if (!host) return undefined;
@@ -249,7 +250,14 @@ export function hintFor(err: unknown, ctx: HintContext = {}): string | undefined
 
 /** The context the command line knows, from its flags and environment. */
 export function hintContext(
-  flags: { name?: string; provider?: string; config?: string; inventory?: string; profile?: string },
+  flags: {
+    name?: string;
+    provider?: string;
+    config?: string;
+    inventory?: string;
+    profile?: string;
+    dockerContext?: string;
+  },
   env: NodeJS.ProcessEnv,
 ): HintContext {
   const config = flags.config ?? flags.inventory;
@@ -259,6 +267,15 @@ export function hintContext(
     ...(flags.provider ? { provider: flags.provider } : {}),
     ...(config ? { config } : {}),
     ...(profile ? { profile } : {}),
-    dockerHost: env.DOCKER_HOST || 'unix:///var/run/docker.sock',
+    dockerHost: engineHost(flags.dockerContext, env),
   };
+}
+
+/** The docker provider's engine, or (a context that cannot be read) what dockerode would fall back to. */
+function engineHost(context: string | undefined, env: NodeJS.ProcessEnv): string {
+  try {
+    return resolveEngine(context, env).host;
+  } catch {
+    return env.DOCKER_HOST || DEFAULT_ENGINE;
+  }
 }

@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { ExitCode, InputError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import { redact } from '../redact.ts';
 import { swarmupHome } from '../state/store.ts';
+import { configToRead, FOUND_CONFIG_NOTE } from './options.ts';
 import { openContext } from './session.ts';
 
 /** The flags of the commands that use a cluster that exists (`env`, `ssh`). */
@@ -21,7 +23,8 @@ export async function withCluster(
 ): Promise<number> {
   let ctx: PlaybookContext | undefined;
   try {
-    const config = flags.config ?? flags.inventory;
+    const { config, found } = configToRead(flags.config ?? flags.inventory, existsSync);
+    if (found) process.stderr.write(FOUND_CONFIG_NOTE);
     ctx = await openContext({
       ...(flags.name ? { name: flags.name } : {}),
       ...(config ? { config } : {}),

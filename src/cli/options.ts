@@ -1,23 +1,43 @@
 // The flags several commands share, and the check of the common ones. Light imports only (see main.ts).
+import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { stages } from '../swarm/actions.ts';
 import { providerRegistry } from '../providers/registry.ts';
 import type { CommonOptions } from './session.ts';
 
+/** The config file read when none is named (what the wizard writes), in the current folder. */
+export const DEFAULT_CONFIG = 'swarmup.yaml';
+
+/*
+ * The common flags each have an environment variable (commander's Option.env, shown in --help): a flag given wins
+ * over its variable, which wins over the config file, which wins over the default.
+ */
+export const nameOption = () =>
+  new Option('--name <name>', 'cluster name (default: "local", or the config file\'s name)').env(
+    'SWARMUP_NAME',
+  );
+export const configOption = () =>
+  new Option(
+    '-c, --config <file>',
+    `config / inventory file (YAML; default: ./${DEFAULT_CONFIG} when there is one)`,
+  ).env('SWARMUP_CONFIG');
+export const managersOption = (description: string) =>
+  new Option('--managers <n>', description).env('SWARMUP_MANAGERS');
+export const workersOption = (description: string) =>
+  new Option('--workers <n>', description).env('SWARMUP_WORKERS');
+
 /** The flags of every command that opens a cluster. */
 export function common(cmd: Command): Command {
   return cmd
-    .option('--name <name>', 'cluster name (default: "local", or the config file\'s name)')
+    .addOption(nameOption())
     .addOption(
-      new Option('--provider <provider>', 'where the machines come from').choices([
-        'docker',
-        'ssh',
-        'ec2',
-        'multipass',
-      ]),
+      new Option('--provider <provider>', 'where the machines come from')
+        .choices(['docker', 'ssh', 'ec2', 'multipass'])
+        .env('SWARMUP_PROVIDER'),
     )
-    .option('-c, --config <file>', 'config / inventory file (YAML)')
+    .addOption(configOption())
+    .option('--no-config', `read no config file, not even ./${DEFAULT_CONFIG}`)
     .option(
       '-i, --inventory <file>',
       "swarmup's YAML as --config, or an Ansible inventory (INI or YAML; told apart by content)",
@@ -73,13 +93,33 @@ export function providerFlags(cmd: Command, all: boolean): Command {
   return cmd;
 }
 
-export function normalise(opts: CommonOptions & { inventory?: string }): CommonOptions {
+/**
+ * The config file to read: the one named (--config, --inventory, SWARMUP_CONFIG), else ./swarmup.yaml when it is
+ * there (`found`: the caller says so), else none; `--no-config` (config false): none. Pure but for `present`.
+ */
+export function configToRead(
+  named: string | false | undefined,
+  present: (file: string) => boolean,
+): { config?: string; found?: true } {
+  if (named === false) return {};
+  if (named) return { config: named };
+  return present(DEFAULT_CONFIG) ? { config: DEFAULT_CONFIG, found: true } : {};
+}
+
+/** The note on stderr when ./swarmup.yaml is read without being named. */
+export const FOUND_CONFIG_NOTE = `swarmup: reading ./${DEFAULT_CONFIG} (found in this folder; --config FILE names another, --no-config none)\n`;
+
+export function normalise(
+  opts: Omit<CommonOptions, 'config'> & { config?: string | false; inventory?: string },
+  present: (file: string) => boolean = existsSync,
+): CommonOptions & { configFound?: true } {
   if (opts.inventory && opts.config && opts.inventory !== opts.config) {
     throw new InputError('--config and --inventory name different files; give one');
   }
-  const config = opts.config ?? opts.inventory;
   if (opts.until && !(stages as readonly string[]).includes(opts.until)) {
     throw new InputError(`--until: "${opts.until}" is not a stage (${stages.join(', ')})`);
   }
-  return { ...opts, ...(config ? { config } : {}) };
+  const { config: named, ...rest } = opts;
+  const { config, found } = configToRead(named === false ? false : (named ?? opts.inventory), present);
+  return { ...rest, ...(config ? { config } : {}), ...(found ? { configFound: true as const } : {}) };
 }

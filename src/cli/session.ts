@@ -7,7 +7,6 @@ import { PlaybookContext, type RunOptions } from '../playbook/playbook.ts';
 import type { ProviderOptions } from '../providers/descriptor.ts';
 import { providerNamed } from '../providers/registry.ts';
 import { StateStore, type ClusterState } from '../state/store.ts';
-import { dockerEndpoint } from '../providers/docker/endpoint.ts';
 import { CLUSTER_NAME, CLUSTER_NAME_RULE } from '../config/names.ts';
 import { InputError } from '../errors.ts';
 import { ConnectionPool } from '../transport/pool.ts';
@@ -122,8 +121,8 @@ export async function openContext(
 }
 
 /**
- * A cluster is looked for where it was made: the region the SDK resolved at `up`, the engine the node containers
- * run on. A flag, file or environment that points elsewhere is refused (a `down` there would find nothing).
+ * A cluster is looked for where it was made: the region the SDK resolved at `up` (the engine the node containers
+ * run on: see the docker descriptor). A flag, file or environment that points elsewhere is refused (a `down` there would find nothing).
  */
 function whereItWasMade(spec: ClusterSpec, recorded: ClusterState): void {
   // Another provider under the same name would write over this record (its key, its unlock key, its backups'
@@ -140,12 +139,7 @@ function whereItWasMade(spec: ClusterSpec, recorded: ClusterState): void {
         `--region ${spec.ec2.region}: cluster ${spec.name} was made in ${recorded.region}; give --region ${recorded.region} (or none)`,
       );
   }
-  if (spec.provider === 'docker' && recorded.endpoint && recorded.endpoint !== dockerEndpoint()) {
-    throw new InputError(
-      `cluster ${spec.name} was made on the Docker engine at ${recorded.endpoint}, but this run would use ` +
-        `${dockerEndpoint()}: set DOCKER_HOST=${recorded.endpoint} (or unset it for the local socket)`,
-    );
-  }
+  // The docker provider's engine: checked where it is resolved (the docker descriptor's open).
 }
 
 function timeoutMs(value: string): number {

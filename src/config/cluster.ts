@@ -50,6 +50,8 @@ export interface ClusterSpec {
 export interface DockerSpec {
   suite: 'bookworm' | 'trixie' | 'sid';
   nodeImage?: string;
+  /** `--docker-context`: the docker CLI context whose engine the node containers run on (else as the CLI finds it). */
+  context?: string;
 }
 
 /** EC2 settings, flags over the file's `ec2:` section. */
@@ -105,6 +107,8 @@ export interface CliFlags extends SwarmFlags {
   /** docker: the Debian suite of the node image (SWARMUP_ENGINE_SUITE), or an image of your own. */
   engineSuite?: string;
   nodeImage?: string;
+  /** docker: the docker CLI context of the engine to use (over DOCKER_HOST and the current context). */
+  dockerContext?: string;
   /** Multipass: image, CPUs, memory and disk of each VM. */
   image?: string;
   cpus?: string;

@@ -28,6 +28,8 @@ export interface CleanupRequest {
   region?: string;
   allRegions?: boolean;
   profile?: string;
+  /** docker: `--docker-context`, the engine to look on (else as the docker CLI finds it). */
+  dockerContext?: string;
   hasLocalState(cluster: string): boolean;
   progress(message: string): void;
   /** Asked once with what is selected, before anything is deleted; false stops. */

@@ -77,6 +77,8 @@ export interface Provider {
   remove(name: string, progress: ProgressSink): Promise<void>;
   /** Where the provider looks for the cluster's machines (an engine endpoint; a region), for messages. */
   location(): Promise<string>;
+  /** docker: the endpoint of the engine the machines run on (what the cluster's record names). */
+  readonly endpoint?: string;
   /**
    * Optional (providers that create resources): what removeAll would remove now, one line per kind
    * (`containers: lab-manager-1, lab-worker-1`), found as removeAll finds it, changing nothing. `down` shows it.

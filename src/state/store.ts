@@ -21,8 +21,9 @@ export interface ClusterState {
   region?: string;
   /** EC2: the account the cluster was made in (STS), so down refuses credentials of another one. */
   account?: string;
-  /** docker provider: the engine the node containers were made on (DOCKER_HOST, or the local socket). */
+  /** docker provider: the engine the node containers were made on (as the docker CLI found it), and its context. */
   endpoint?: string;
+  dockerContext?: string;
   /** EC2: the life of each node (part of its launch token), raised when its instance died or was terminated. */
   lives?: Record<string, number>;
   /** NodeID of each machine as it last joined: a node of the swarm listed here and reported by no host is stale. */

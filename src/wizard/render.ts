@@ -42,7 +42,7 @@ const HINTS: Partial<Record<keyof ConfigFile, string>> = {
 };
 
 const ABOUT_EC2: Record<string, string> = {
-  region: " AWS region; without it, AWS_REGION or the profile's",
+  region: " AWS region; without it, AWS_REGION, AWS_DEFAULT_REGION or the profile's",
   profile: ' a profile of ~/.aws/config; without it, AWS_PROFILE or the default credential chain',
   instanceType: ' every node has this instance type',
   sshKey: ' public key imported for the instances (default: a key pair made for the cluster)',

@@ -76,8 +76,14 @@ export function checkJsonOutput(args: string[], stdout: string): void {
 
 const statusOrError = z.union([statusSchema, eventSchema]);
 
-export async function swarmup(args: string[], env: Record<string, string>): Promise<CliResult> {
+export async function swarmup(
+  args: string[],
+  env: Record<string, string>,
+  /** The working folder (where ./swarmup.yaml is looked for); by default this process's. */
+  cwd?: string,
+): Promise<CliResult> {
   const r = await execa('node', [BIN, ...args], {
+    ...(cwd ? { cwd } : {}),
     env: childEnv(env),
     extendEnv: false,
     reject: false,

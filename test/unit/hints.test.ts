@@ -215,7 +215,7 @@ describe('hints for Docker engines that do not answer', () => {
     expect((err as Error).message).toBe(`connect ENOENT ${sock}`);
     const ctx = hintContext({ provider: 'docker' }, { DOCKER_HOST: `unix://${sock}` });
     expect(hintFor(err, ctx)).toBe(
-      `the Docker engine at unix://${sock} does not answer: is it running here (docker info)? DOCKER_HOST chooses another engine`,
+      `the Docker engine at unix://${sock} does not answer: is it running here (docker info)? DOCKER_HOST or --docker-context chooses another engine`,
     );
   });
 });

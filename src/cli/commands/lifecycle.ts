@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ExitCode, InputError } from '../../errors.ts';
 import { builtin } from '../builtin.ts';
 import { execute, finish, inputOrExit, type SetExit } from '../execute.ts';
-import { common, providerFlags, smokeFlags, swarmFlags } from '../options.ts';
+import { common, managersOption, providerFlags, smokeFlags, swarmFlags, workersOption } from '../options.ts';
 import { planOnly } from '../plan-only.ts';
 import type { PlaybookContext } from '../../playbook/playbook.ts';
 import type { BackupsOutcome } from '../../state/store.ts';
@@ -37,11 +37,10 @@ export function upAction(setExit: SetExit) {
 export function registerUp(program: Command, setExit: SetExit): void {
   const up = upAction(setExit);
   common(program.command('up').description('provision -> install engines -> bootstrap swarm -> verify'))
-    .option(
-      '--managers <n>',
-      'managers: 1, 3, 5 or 7 (default: 3 for the docker provider, else by node count)',
+    .addOption(
+      managersOption('managers: 1, 3, 5 or 7 (default: 3 for the docker provider, else by node count)'),
     )
-    .option('--workers <n>', 'workers, for providers that create machines (default 2)')
+    .addOption(workersOption('workers, for providers that create machines (default 2)'))
     .option('--dry-run', 'show what would be done, change nothing')
     .option('--adopt', 'join the hosts to a swarm that one of them already manages (never made by swarmup)')
     .option(
@@ -59,8 +58,8 @@ export function registerPlan(program: Command, setExit: SetExit): void {
     .option('--until <stage>', 'only the stages up to this one: provision, engine, swarm')
     .option('--adopt', 'plan joining a swarm that one of the hosts already manages')
     .option('--new-swarm', 'plan a new swarm in place of a recorded one that is gone')
-    .option('--managers <n>', 'managers: 1, 3, 5 or 7')
-    .option('--workers <n>', 'workers, for providers that create machines');
+    .addOption(managersOption('managers: 1, 3, 5 or 7'))
+    .addOption(workersOption('workers, for providers that create machines'));
   swarmFlags(providerFlags(program.commands.at(-1)!, true)).action(up(true));
 }
 
@@ -72,8 +71,8 @@ export function registerScale(program: Command, setExit: SetExit): void {
       .command('scale')
       .description('change the node counts: machines added or removed, managers one at a time, quorum held'),
   )
-    .option('--managers <n>', 'managers: 1, 3, 5 or 7')
-    .option('--workers <n>', 'workers, for providers that create machines');
+    .addOption(managersOption('managers: 1, 3, 5 or 7'))
+    .addOption(workersOption('workers, for providers that create machines'));
   providerFlags(program.commands.at(-1)!, true).action(async (opts: CommonOptions) => {
     if (opts.managers === undefined && opts.workers === undefined) {
       process.stderr.write('swarmup: scale: give --managers, --workers or both\n');

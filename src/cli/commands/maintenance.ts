@@ -64,9 +64,13 @@ export function registerCleanup(program: Command, setExit: SetExit): void {
         .choices(['ec2', 'docker', 'ssh', 'multipass'])
         .default('ec2'),
     )
-    .option('--region <region>', "AWS region (else AWS_REGION or the profile's)")
+    .option('--region <region>', "AWS region (else AWS_REGION, AWS_DEFAULT_REGION or the profile's)")
     .option('--all-regions', 'look in every region')
     .option('--profile <name>', 'AWS profile')
+    .option(
+      '--docker-context <name>',
+      'docker: the docker CLI context of the engine to look on (default: DOCKER_HOST, else the current context)',
+    )
     .option(
       '--name <name>',
       "only this cluster, this state home's (default: every cluster of this state home's owner with no local state)",

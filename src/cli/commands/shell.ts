@@ -2,14 +2,15 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.ts';
 import type { SetExit } from '../execute.ts';
+import { configOption, nameOption } from '../options.ts';
 
 /** `env`: shell lines pointing the docker CLI at the cluster. */
 export function registerEnv(program: Command, setExit: SetExit): void {
   program
     .command('env')
     .description('shell lines pointing the docker CLI at the cluster: eval "$(swarmup env)"')
-    .option('--name <name>', 'cluster name (default: "local", or the config file\'s name)')
-    .option('-c, --config <file>', 'config / inventory file (YAML)')
+    .addOption(nameOption())
+    .addOption(configOption())
     .option('--unset', 'the lines that undo it')
     .action(async (opts: { name?: string; config?: string; unset?: boolean }) =>
       setExit(await (await import('../env.ts')).envCommand(opts)),
@@ -23,8 +24,8 @@ export function registerSsh(program: Command, setExit: SetExit): void {
     .description("a shell, or a command after --, on a node (pinned host keys, the cluster's key)")
     .argument('<node>', 'node name (swarmup status lists them)')
     .argument('[command...]', 'command to run instead of a shell (after --)')
-    .option('--name <name>', 'cluster name (default: "local", or the config file\'s name)')
-    .option('-c, --config <file>', 'config / inventory file (YAML)')
+    .addOption(nameOption())
+    .addOption(configOption())
     .option('-t, --tty', 'give the command a terminal')
     .action(
       async (node: string, command: string[], opts: { name?: string; config?: string; tty?: boolean }) =>

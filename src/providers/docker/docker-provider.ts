@@ -6,7 +6,7 @@ import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
 import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
 import type { SeenNetwork } from '../../net/networks.ts';
 import { slotAddress } from './addresses.ts';
-import { dockerEndpoint } from './endpoint.ts';
+import { contextOf, describeEngine, dockerodeOptions, resolveEngine, type Engine } from './endpoint.ts';
 import { describeLabelled, listLabelled, removalLines, removeLabelled } from './cleanup.ts';
 import { createLabels, NODE_LABEL, ownFilter, ROLE_LABEL } from './labels.ts';
 import { refuseNamesakes } from './namesakes.ts';
@@ -19,7 +19,7 @@ import { ensureNodeNetwork, networkName, seenNetworks } from './node-network.ts'
 const RESTART_POLICY = { Name: 'unless-stopped' } as const;
 
 /**
- * Each node is a container on the local engine (DOCKER_HOST honoured) running its own Docker engine and sshd, on a
+ * Each node is a container on the engine the docker CLI would use (DOCKER_HOST, the docker context) running its own Docker engine and sshd, on a
  * bridge network of the cluster's own with a subnet of its own, each node at the fixed address of its slot (so a
  * restarted manager is where raft expects it). sshd is published on 127.0.0.1 only, so it works the same on Docker
  * Desktop.
@@ -27,7 +27,7 @@ const RESTART_POLICY = { Name: 'unless-stopped' } as const;
 export class DockerProvider implements Provider {
   readonly name = 'docker';
   readonly createsMachines = true;
-  private readonly docker = new Docker();
+  private readonly docker: Docker;
   /** null: not yet known whether this engine allows --privileged. */
   private privilegedAllowed: boolean | null = null;
   /** The first create on this engine, which finds out whether --privileged works. */
@@ -45,7 +45,10 @@ export class DockerProvider implements Provider {
     flavour?: NodeFlavour,
     /** The login the machines are handed out with. */
     private readonly user = 'root',
+    /** Where the node containers run: by default the engine the docker CLI would use (see resolveEngine). */
+    readonly engine: Engine = resolveEngine(spec.docker?.context),
   ) {
+    this.docker = new Docker(dockerodeOptions(engine));
     this.flavour =
       flavour ??
       (spec.docker?.nodeImage ? customNode(spec.docker.nodeImage) : engineNode(spec.docker?.suite));
@@ -80,7 +83,7 @@ export class DockerProvider implements Provider {
       throw new StepError(
         'local',
         'reach the Docker engine',
-        `${errorMessage(err)} (is dockerd running? DOCKER_HOST=${process.env.DOCKER_HOST ?? 'unset'})`,
+        `${errorMessage(err)} (the engine at ${describeEngine(this.engine)}: is dockerd running?)`,
       );
     }
     // Before anything is made or recorded: objects of the cluster's names that are not this home's are refused.
@@ -88,12 +91,14 @@ export class DockerProvider implements Provider {
       this.docker,
       this.spec.name,
       this.wanted().map((n) => n.name),
+      this.engine.host,
     );
     this.state.clusterKey();
     this.state.write({
       name: this.spec.name,
       provider: 'docker',
-      endpoint: dockerEndpoint(),
+      endpoint: this.engine.host,
+      dockerContext: contextOf(this.engine),
       // What the nodes are made from: later runs (scale, heal) make theirs alike.
       ...(this.flavour.suite
         ? { engineSuite: this.flavour.suite, nodeImage: undefined }
@@ -193,8 +198,12 @@ export class DockerProvider implements Provider {
     return machines;
   }
 
+  get endpoint(): string {
+    return this.engine.host;
+  }
+
   async location(): Promise<string> {
-    return `the Docker engine at ${dockerEndpoint()}`;
+    return `the Docker engine at ${describeEngine(this.engine)}`;
   }
 
   async removable(): Promise<string[]> {

@@ -2,7 +2,6 @@ import type Docker from 'dockerode';
 import { InputError } from '../../errors.ts';
 import { readOwner } from '../../state/owner.ts';
 import { swarmupHome } from '../../state/store.ts';
-import { dockerEndpoint } from './endpoint.ts';
 import { anyOwnerFilter, CLUSTER_LABEL, OWNER_LABEL } from './labels.ts';
 
 /** An object of the engine as its listing shows it. */
@@ -63,7 +62,13 @@ export function foreignNamesakes(
  * objects are that this state home did not make: another home's cluster of the same name (two CI jobs with the
  * default name on one engine), an older swarmup's, or not swarmup's at all.
  */
-export async function refuseNamesakes(d: Docker, cluster: string, nodes: string[]): Promise<void> {
+export async function refuseNamesakes(
+  d: Docker,
+  cluster: string,
+  nodes: string[],
+  /** The engine, as messages name it. */
+  engine: string,
+): Promise<void> {
   const names = namesOf(cluster, nodes);
   // By label (any owner), and by name: the engine matches a name filter as a part of the name (names are made of
   // [a-z0-9-], the same read as a pattern), so each exact name is among what it returns.
@@ -89,7 +94,7 @@ export async function refuseNamesakes(d: Docker, cluster: string, nodes: string[
   const foreign = foreignNamesakes(objects, cluster, readOwner(), names);
   if (foreign.length === 0) return;
   throw new InputError(
-    `cluster ${cluster}: the Docker engine at ${dockerEndpoint()} has ${foreign.length === 1 ? 'an object' : 'objects'} ` +
+    `cluster ${cluster}: the Docker engine at ${engine} has ${foreign.length === 1 ? 'an object' : 'objects'} ` +
       `of its names that this state home (${swarmupHome()}) did not make: ${foreign.join('; ')}. ` +
       'Nothing was changed. Use another --name, or remove them where they were made ' +
       `(swarmup down in that state home; swarmup cleanup --provider docker --name ${cluster} --any-owner deletes another owner's)`,

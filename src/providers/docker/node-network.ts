@@ -8,7 +8,6 @@ import { withDeadline } from '../../transport/deadline.ts';
 import { sleep } from '../../transport/ssh-connection.ts';
 import type { ProgressSink } from '../provider.ts';
 import { chooseNodeSubnet, gatewayOf } from './addresses.ts';
-import { dockerEndpoint } from './endpoint.ts';
 import { createLabels, ownFilter, SUBNET_LABEL } from './labels.ts';
 
 /** The name of a cluster's bridge network. */
@@ -25,7 +24,7 @@ export async function seenNetworks(docker: Docker): Promise<SeenNetwork[]> {
         c.Subnet ? [{ cidr: c.Subnet, where: `network ${n.Name} of the local engine` }] : [],
       ),
     ),
-    ...localNetworks(),
+    ...localNetworks(docker),
   ];
 }
 
@@ -93,8 +92,9 @@ export async function ensureNodeNetwork(
  * This machine's own IPv4 networks, when the engine is on this machine (a unix socket): a node network or a swarm
  * pool overlapping one would hide it from the containers.
  */
-function localNetworks(): SeenNetwork[] {
-  if (!dockerEndpoint().startsWith('unix://')) return [];
+function localNetworks(docker: Docker): SeenNetwork[] {
+  // A unix socket (dockerode has a host only for tcp:// and ssh:// engines).
+  if ((docker.modem as { host?: string }).host) return [];
   return Object.entries(networkInterfaces()).flatMap(([iface, addrs]) =>
     (addrs ?? []).flatMap((a) =>
       a.family === 'IPv4' && !a.internal && a.cidr

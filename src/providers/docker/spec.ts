@@ -29,6 +29,7 @@ export function resolveDocker(
   const image = flagOverFile(flags.nodeImage, '--node-image', f.nodeImage, 'docker.nodeImage', where);
   const nodeImage = image.value;
   const imageField = image.field;
+  const context = flags.dockerContext !== undefined ? { context: flags.dockerContext } : {};
   if (suite !== undefined && !(ENGINE_SUITES as readonly string[]).includes(suite))
     throw new InputError(
       `${suiteField}: "${suite}" is not a suite node images are built from (${ENGINE_SUITES.join(', ')})`,
@@ -40,7 +41,7 @@ export function resolveDocker(
       throw new InputError(
         `${imageField} and ${suiteField}: give one (an image of your own has the engine it has)`,
       );
-    return { suite: DEFAULT_SUITE, nodeImage };
+    return { suite: DEFAULT_SUITE, nodeImage, ...context };
   }
-  return { suite: (suite as EngineSuite | undefined) ?? DEFAULT_SUITE };
+  return { suite: (suite as EngineSuite | undefined) ?? DEFAULT_SUITE, ...context };
 }

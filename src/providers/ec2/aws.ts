@@ -14,12 +14,21 @@ export interface AwsApi {
 }
 
 /**
+ * The region as the AWS CLI reads the environment: AWS_REGION, else AWS_DEFAULT_REGION (the SDK reads only the
+ * first); without either, the SDK reads the profile's (AWS_PROFILE or --profile) from ~/.aws/config. Pure.
+ */
+export function regionFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  return env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+}
+
+/**
  * AWS SDK v3 clients with the default credential chain (environment, --profile / AWS_PROFILE, SSO, instance
- * roles), the region from --region / AWS_REGION / the profile, adaptive retries, and the standard endpoint
+ * roles), the region from --region / AWS_REGION / AWS_DEFAULT_REGION / the profile, adaptive retries, and the standard endpoint
  * variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_SSM) honoured by the SDK itself.
  * A missing region or missing credentials is bad input (exit 2), said before anything is touched.
  */
 export async function connectAws(opts: { region?: string; profile?: string }): Promise<AwsApi> {
+  const given = opts.region ?? regionFromEnv(process.env);
   // The versions locked in package-lock.json support Node 20; the SDK's notice about future ones is not for users.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const credentials = fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
@@ -29,7 +38,7 @@ export async function connectAws(opts: { region?: string; profile?: string }): P
     maxAttempts: 6,
     // Every AWS call has a deadline: 5 s to connect, 30 s for an answer (then retried as above).
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
-    ...(opts.region ? { region: opts.region } : {}),
+    ...(given ? { region: given } : {}),
     ...(opts.profile ? { profile: opts.profile } : {}),
   };
   const ec2 = new EC2Client(common);
@@ -41,7 +50,8 @@ export async function connectAws(opts: { region?: string; profile?: string }): P
   }
   if (!region) {
     throw new InputError(
-      'no AWS region: pass --region, set AWS_REGION, or set region in your AWS profile (~/.aws/config)',
+      'no AWS region: pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), or set region in your AWS profile ' +
+        '(~/.aws/config; AWS_PROFILE or --profile names the profile)',
     );
   }
   try {

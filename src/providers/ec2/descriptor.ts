@@ -5,7 +5,7 @@ import { resolveEc2 } from './spec.ts';
 /** EC2 settings; they override the config file's `ec2:` section. */
 function ec2Flags(cmd: Command, all: boolean): void {
   cmd
-    .option('--region <region>', "EC2: AWS region (else AWS_REGION or the profile's)")
+    .option('--region <region>', "EC2: AWS region (else AWS_REGION, AWS_DEFAULT_REGION or the profile's)")
     .option('--profile <name>', 'EC2: AWS profile')
     .option(
       '--bastion <[user@]host[:port]>',
