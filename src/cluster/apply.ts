@@ -1,5 +1,6 @@
 import { installEngine, planEngines, preflight, probePorts, readEngineFacts } from '../engine/ensure.ts';
 import { errorMessage, InputError, StepError } from '../errors.ts';
+import type { SwarmupEvent } from '../playbook/event-schema.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
 import { SwarmApplier, type SwarmActionContext } from '../swarm/apply-action.ts';
@@ -273,13 +274,9 @@ export function unlockKeysOf(ctx: PlaybookContext): NonNullable<SwarmActionConte
 }
 
 /** The `plan` event: every phase with its actions, as `plan --json` prints it and `up --json` announces it. */
-export function planEvent(plan: ClusterPlan): {
-  phases: unknown[];
-  problems: unknown[];
-  addrPool?: unknown;
-  notices?: string[];
-  deferred?: string[];
-} {
+export function planEvent(
+  plan: ClusterPlan,
+): Omit<Extract<SwarmupEvent, { event: 'plan' }>, 'event' | 'revised' | 'permissions'> {
   return {
     phases: plan.phases.map((p) => ({
       stage: p.stage,

@@ -40,6 +40,13 @@ describe('docker provider: up, re-run, repair, down', () => {
     await swarmup(['down', '--yes', '--name', NAME], env);
   });
 
+  it('plan --detailed-exitcode exits 4 while up has something to do (nothing made yet)', async () => {
+    const r = await run('plan', '--detailed-exitcode');
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stdout).not.toContain('nothing to change');
+    expect(await labelled('ps -a', NAME)).toEqual([]);
+  });
+
   it('brings up 3 managers + 2 workers, verified like docker node ls', async () => {
     // While it runs, the nodes' process lists are sampled: a join token must never be on a command line.
     let sampling = true;
@@ -170,6 +177,8 @@ describe('docker provider: up, re-run, repair, down', () => {
     const r = await run('plan');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('nothing to change');
+    const detailed = await run('plan', '--detailed-exitcode', '--json');
+    expect(detailed.code, detailed.stderr).toBe(0);
   });
 
   it('no join token or unlock key in any output or state file; state files are 0600', async () => {
@@ -236,6 +245,37 @@ describe('docker provider: up, re-run, repair, down', () => {
     expect(never.code).toBe(1);
     expect(never.stderr).toContain(`nothing of this cluster found at the Docker engine at ${recorded}`);
     expect(() => statSync(join(home, 'e2e-never-made'))).toThrow();
+  });
+
+  it('down --dry-run lists what down would remove, as text and as a removal event, and removes nothing', async () => {
+    const { readdirSync } = await import('node:fs');
+    const before = {
+      containers: await labelled('ps -a', NAME),
+      volumes: await labelled('volume ls', NAME),
+      networks: await labelled('network ls', NAME),
+      files: readdirSync(join(home, NAME), { recursive: true }).sort(),
+    };
+    expect(before.containers).toHaveLength(5);
+    const text = await run('down', '--dry-run');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`down removes cluster "${NAME}" from`);
+    expect(text.stdout).toContain(`state: ${join(home, NAME)}`);
+    const json = await run('down', '--dry-run', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const removal = json.events.find((e) => e.event === 'removal') as {
+      resources: string[];
+      stateDir: string;
+    };
+    expect(removal.stateDir).toBe(join(home, NAME));
+    for (const r of removal.resources) expect(text.stdout).toContain(r);
+    expect(removal.resources.join('\n')).toContain(`${NAME}-manager-1`);
+    expect({
+      containers: await labelled('ps -a', NAME),
+      volumes: await labelled('volume ls', NAME),
+      networks: await labelled('network ls', NAME),
+      files: readdirSync(join(home, NAME), { recursive: true }).sort(),
+    }).toEqual(before);
+    expect((await swarmState(`${NAME}-worker-1`)).state).toBe('active');
   });
 
   it('down leaves no container, network or volume carrying the cluster label, and no state', async () => {
