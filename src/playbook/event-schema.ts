@@ -325,3 +325,8 @@ export const lsRowSchema = z.strictObject({
     })
     .optional(),
 });
+
+/** `status --json`, `cleanup --json` and `ls --json` lines as types (exported from `swarmup` with the schemas). */
+export type StatusOutput = z.infer<typeof statusSchema>;
+export type CleanupEvent = z.infer<typeof cleanupEventSchema>;
+export type LsLine = z.infer<typeof lsRowSchema> | z.infer<typeof lsKeptSchema>;

@@ -1,5 +1,6 @@
 import { Document, isMap, isScalar, isSeq, type Scalar, type YAMLMap } from 'yaml';
 import type { ConfigFile } from '../config/schema.ts';
+import { configSchemaUrl } from '../cli/version.ts';
 
 /** What each top-level key means, written above it (README "Config / inventory file" says the same). */
 const ABOUT: Record<keyof ConfigFile, string> = {
@@ -56,7 +57,9 @@ export function renderConfig(config: ConfigFile, file: string): string {
     if (config[key] !== undefined) (ordered as Record<string, unknown>)[key] = config[key];
   }
   const doc = new Document(ordered);
+  // The modeline of editors' YAML language server: completion and checks from the schema of this version.
   doc.commentBefore =
+    ` yaml-language-server: $schema=${configSchemaUrl()}\n` +
     ' swarmup cluster config, written by `swarmup wizard`.\n' +
     ` See what up would do: swarmup plan --config ${file}\n` +
     ` Bring it up:          swarmup up --config ${file}\n` +

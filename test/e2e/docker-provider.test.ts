@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv from 'ajv';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -71,6 +72,13 @@ describe('docker provider: up, re-run, repair, down', () => {
     expect(samples).toBeGreaterThan(5);
     expect(seen.join('\n')).not.toMatch(/SWMTKN-/);
     expect(r.code, r.stderr).toBe(0);
+    // Every line it printed is valid under `swarmup schema events`, read by an off-the-shelf validator.
+    const schema = await swarmup(['schema', 'events'], env);
+    expect(schema.code, schema.stderr).toBe(0);
+    const validate = new Ajv({ allErrors: true }).compile(JSON.parse(schema.stdout) as object);
+    const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
+    expect(lines.length).toBeGreaterThan(10);
+    for (const line of lines) expect(validate(JSON.parse(line)) || validate.errors, line).toBe(true);
     const s = summaryOf(r);
     expect(s.ok).toBe(true);
     expect(s.changes).toBeGreaterThan(0);
