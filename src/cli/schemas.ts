@@ -9,6 +9,7 @@ import {
   lsRowSchema,
   statusSchema,
 } from '../playbook/event-schema.ts';
+import { ABOUT } from '../wizard/render.ts';
 import type { SchemaKind } from './schema-kinds.ts';
 
 export type { SchemaKind };
@@ -88,7 +89,21 @@ export function jsonSchemaOf(kind: SchemaKind): Record<string, unknown> {
         delete jsonSchema.format;
     },
   }) as Record<string, unknown>;
+  if (kind === 'config') describeKeys(rest);
   return { $schema, title, description, ...rest };
+}
+
+/** Each top-level key of the config file described as the wizard's comments describe it (editors show them). */
+function describeKeys(schema: Record<string, unknown>): void {
+  const properties = schema.properties as Record<string, Record<string, unknown>>;
+  for (const [key, about] of Object.entries(ABOUT)) {
+    const property = properties[key];
+    if (property)
+      property.description = about
+        .split('\n')
+        .map((l) => l.trim())
+        .join(' ');
+  }
 }
 
 /** As `swarmup schema KIND` prints it and schema/KIND.schema.json holds it. */

@@ -2,8 +2,11 @@ import { Document, isMap, isScalar, isSeq, type Scalar, type YAMLMap } from 'yam
 import type { ConfigFile } from '../config/schema.ts';
 import { configSchemaUrl } from '../cli/version.ts';
 
-/** What each top-level key means, written above it (README "Config / inventory file" says the same). */
-const ABOUT: Record<keyof ConfigFile, string> = {
+/**
+ * What each top-level key means, written above it (README "Config / inventory file" says the same); also the
+ * descriptions editors show from `swarmup schema config`.
+ */
+export const ABOUT: Record<keyof ConfigFile, string> = {
   name: ' Cluster name: lowercase letters, digits and "-". Its state lives in $SWARMUP_HOME/<name>.',
   provider:
     ' Where the machines come from: docker (node containers on this engine), ssh (your hosts), ec2,\n' +

@@ -64,6 +64,14 @@ describe('swarmup schema config', () => {
     expect(valid({ workers: 101 })).toMatch(/maximum/);
   });
 
+  it('describes each top-level key for editors, as the wizard comments it', async () => {
+    const r = await swarmup(['schema', 'config'], env);
+    const schema = JSON.parse(r.stdout) as { properties: Record<string, { description?: string }> };
+    for (const [key, property] of Object.entries(schema.properties))
+      expect(property.description, key).toMatch(/\w/);
+    expect(schema.properties.managers!.description).toContain('3 tolerate the loss of 1');
+  });
+
   it('the wizard names the schema of this version for editors, in the YAML language server line', () => {
     const text = renderConfig({ name: 'local', provider: 'docker' }, 'swarmup.yaml');
     expect(text.split('\n')[0]).toBe(
