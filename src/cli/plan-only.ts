@@ -13,7 +13,7 @@ export function planExitCode(plan: { phases: Array<{ actions: unknown[] }> }, de
 export async function planOnly(ctx: PlaybookContext, detailedExitcode = false): Promise<number> {
   const [
     { readCluster },
-    { planCluster },
+    { planCluster, phasesUntil },
     { planEvent },
     { renderPlan },
     { refuseDenied, renderPermissions },
@@ -40,5 +40,6 @@ export async function planOnly(ctx: PlaybookContext, detailedExitcode = false): 
     if (permissions) process.stdout.write(renderPermissions(permissions).join('\n') + '\n');
   }
   refuseDenied(permissions, `${ctx.provider.name} permissions`);
-  return planExitCode(plan, detailedExitcode);
+  // What `up` with the same --until would do: the phases after it do not count.
+  return planExitCode({ phases: phasesUntil(plan.phases, ctx.options.until) }, detailedExitcode);
 }
