@@ -1,5 +1,8 @@
-/** Exit codes of the swarmup command line (design.md). */
-export const ExitCode = { ok: 0, stepFailed: 1, badInput: 2, partlyApplied: 3 } as const;
+/**
+ * Exit codes of the swarmup command line (design.md); 4 only from `plan --detailed-exitcode` with changes pending
+ * (Terraform's convention, whose 2 is bad input here).
+ */
+export const ExitCode = { ok: 0, stepFailed: 1, badInput: 2, partlyApplied: 3, changesPending: 4 } as const;
 
 /** Bad input: a config, flag or inventory problem found before anything was changed. Exit code 2. */
 export class InputError extends Error {

@@ -1,28 +1,12 @@
+import type { z } from 'zod';
+import type { removalSchema } from '../playbook/event-schema.ts';
 import { join, sep } from 'node:path';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import { KEPT_BACKUPS } from '../state/kept-backups.ts';
 import { swarmupHome } from '../state/store.ts';
 
-/** What `down` is about to remove, as asked before the question on a terminal. */
-export interface RemovalPreview {
-  cluster: string;
-  /** Where the provider looks (an engine endpoint, an EC2 region), as it says it. */
-  location: string;
-  createsMachines: boolean;
-  /** Created machines: what the provider's removeAll would remove, one line per kind. */
-  resources: string[];
-  /** Machines of the user's (ssh): the hosts swarmup joined, which leave the swarm. */
-  leaving: string[];
-  /** The docker context `up` made for the cluster, when there is one of ours. */
-  context?: string;
-  /** The cluster's state folder, when it exists. */
-  stateDir?: string;
-  /**
-   * The backup archives in the state folder, when there are any: kept (moved to `keptUnder`), or deleted with it
-   * (`down --delete-backups`, no `keptUnder`).
-   */
-  backups?: { files: number; dir: string; keptUnder?: string };
-}
+/** What `down` is about to remove, as asked before the question on a terminal (`down --dry-run` prints it). */
+export type RemovalPreview = Omit<z.infer<typeof removalSchema>, 'event'>;
 
 /** The preview as printed before `[y/N]`. Pure. */
 export function renderRemoval(p: RemovalPreview): string {

@@ -1,11 +1,19 @@
 import { ExitCode } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 
+/**
+ * The exit code of a plan that could be made: 0, or with `--detailed-exitcode` 4 when `up` would change something
+ * (any action in any phase). Pure.
+ */
+export function planExitCode(plan: { phases: Array<{ actions: unknown[] }> }, detailed: boolean): number {
+  return detailed && plan.phases.some((p) => p.actions.length > 0) ? ExitCode.changesPending : ExitCode.ok;
+}
+
 /** `plan` / `up --dry-run`: the cluster plan `up` would apply, from facts read where machines exist; no change. */
-export async function planOnly(ctx: PlaybookContext): Promise<number> {
+export async function planOnly(ctx: PlaybookContext, detailedExitcode = false): Promise<number> {
   const [
     { readCluster },
-    { planCluster },
+    { planCluster, phasesUntil },
     { planEvent, renderPlan },
     { refuseDenied, renderPermissions },
     { renderInputs },
@@ -34,5 +42,6 @@ export async function planOnly(ctx: PlaybookContext): Promise<number> {
     if (permissions) process.stdout.write(renderPermissions(permissions).join('\n') + '\n');
   }
   refuseDenied(permissions, `${ctx.provider.name} permissions`);
-  return ExitCode.ok;
+  // What `up` with the same --until would do: the phases after it do not count.
+  return planExitCode({ phases: phasesUntil(plan.phases, ctx.options.until) }, detailedExitcode);
 }

@@ -2,7 +2,13 @@
 // them. Each registration lives with its kin in commands/; a command's heavy imports are made inside its action.
 import { Command } from 'commander';
 import type { SetExit } from './execute.ts';
-import { registerDiagnose, registerLs, registerStatus, registerVerify } from './commands/inspect.ts';
+import {
+  registerDiagnose,
+  registerLs,
+  registerSchema,
+  registerStatus,
+  registerVerify,
+} from './commands/inspect.ts';
 import {
   registerDown,
   registerPlan,
@@ -44,6 +50,7 @@ const registrations: Registration[] = [
   registerEnv,
   registerSsh,
   registerLs,
+  registerSchema,
   registerCompletion,
   registerCompleteNodes,
 ];

@@ -17,3 +17,11 @@ export function packageVersion(from: string = fileURLToPath(import.meta.url)): s
     if (dirname(dir) === dir) return 'unknown';
   }
 }
+
+/**
+ * Where the config file's JSON Schema shipped with this version (schema/config.schema.json) is served: the npm
+ * package's own file, through unpkg. The files the wizard writes name it in their `yaml-language-server` line.
+ */
+export function configSchemaUrl(version: string = packageVersion()): string {
+  return `https://unpkg.com/swarmup@${version}/schema/config.schema.json`;
+}

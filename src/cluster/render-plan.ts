@@ -1,3 +1,4 @@
+import type { SwarmupEvent } from '../playbook/event-schema.ts';
 import { describeAction, type Action, type Phase, type Stage } from '../swarm/actions.ts';
 import { phasesUntil, type ClusterPlan } from './plan.ts';
 
@@ -79,13 +80,9 @@ export function renderPlan(plan: ClusterPlan, until?: Stage, where?: PlanWhere):
 }
 
 /** The `plan` event: every phase with its actions, as `plan --json` prints it and `up --json` announces it. */
-export function planEvent(plan: ClusterPlan): {
-  phases: unknown[];
-  problems: unknown[];
-  addrPool?: unknown;
-  notices?: string[];
-  deferred?: string[];
-} {
+export function planEvent(
+  plan: ClusterPlan,
+): Omit<Extract<SwarmupEvent, { event: 'plan' }>, 'event' | 'revised' | 'permissions'> {
   return {
     phases: plan.phases.map((p) => ({
       stage: p.stage,

@@ -1,57 +1,10 @@
 import { combineErrors } from '../errors.ts';
 import { checkInterrupted } from './interrupt.ts';
 import { redact } from '../redact.ts';
-import type { NodeRow } from '../swarm/verify.ts';
+import type { SwarmupEvent } from './event-schema.ts';
 
-/** What `--json` prints, one object per line; the human renderer shows the same facts. */
-export type SwarmupEvent =
-  | {
-      event: 'step';
-      step: string;
-      status: 'start' | 'ok' | 'failed';
-      hosts?: string[];
-      durationMs?: number;
-      error?: string;
-    }
-  | { event: 'task'; step: string; task: string; status: 'ok' | 'failed'; error?: string }
-  | { event: 'log'; host?: string; message: string }
-  | { event: 'problem'; host: string; message: string }
-  | {
-      event: 'plan';
-      phases: unknown[];
-      problems: unknown[];
-      revised?: boolean;
-      permissions?: unknown[];
-      addrPool?: unknown;
-      notices?: string[];
-    }
-  | { event: 'action'; status: 'ok' | 'failed'; kind: string; description: string; [field: string]: unknown }
-  | { event: 'error'; message: string; exitCode: number }
-  | { event: 'backup'; node: string; file: string; bytes: number; autolock: boolean }
-  | { event: 'diagnose'; file: string; nodes: number }
-  | { event: 'backups'; files: number; keptIn?: string; deleted?: boolean }
-  | SmokeEvent
-  | {
-      event: 'summary';
-      changes: number;
-      durationMs: number;
-      nodes: NodeRow[];
-      ok: boolean;
-      problems?: string[];
-    };
-
-/** The outcome of a smoke test (src/swarm/smoke.ts): counts, each failed connection, problems with likely ports. */
-export interface SmokeEvent {
-  event: 'smoke';
-  ok: boolean;
-  runId: string;
-  durationMs: number;
-  publishedPort: number;
-  overlay: { checked: number; failed: number };
-  published: { checked: number; failed: number };
-  failures: Array<{ from: string; to: string; via: 'overlay' | 'published'; error: string }>;
-  problems: string[];
-}
+/** What `--json` prints, one object per line, inferred from its schema; the human renderer shows the same facts. */
+export type { SmokeEvent, SwarmupEvent } from './event-schema.ts';
 
 export interface Task {
   title: string;

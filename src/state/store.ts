@@ -50,7 +50,7 @@ export interface ClusterState {
 export interface BackupsOutcome {
   files: number;
   keptIn?: string;
-  deleted?: boolean;
+  deleted?: true;
 }
 
 export function swarmupHome(): string {

@@ -1,8 +1,12 @@
 import { Document, isMap, isScalar, isSeq, type Scalar, type YAMLMap } from 'yaml';
 import type { ConfigFile } from '../config/schema.ts';
+import { configSchemaUrl } from '../cli/version.ts';
 
-/** What each top-level key means, written above it (docs/config.md, "Config / inventory file" says the same). */
-const ABOUT: Record<keyof ConfigFile, string> = {
+/**
+ * What each top-level key means, written above it (docs/config.md, "Config / inventory file" says the same); also
+ * the descriptions editors show from `swarmup schema config`.
+ */
+export const ABOUT: Record<keyof ConfigFile, string> = {
   name: ' Cluster name: lowercase letters, digits and "-". Its state lives in $SWARMUP_HOME/<name>.',
   provider:
     ' Where the machines come from: docker (node containers on this engine), ssh (your hosts), ec2,\n' +
@@ -56,7 +60,9 @@ export function renderConfig(config: ConfigFile, file: string): string {
     if (config[key] !== undefined) (ordered as Record<string, unknown>)[key] = config[key];
   }
   const doc = new Document(ordered);
+  // The modeline of editors' YAML language server: completion and checks from the schema of this version.
   doc.commentBefore =
+    ` yaml-language-server: $schema=${configSchemaUrl()}\n` +
     ' swarmup cluster config, written by `swarmup wizard`.\n' +
     ` See what up would do: swarmup plan --config ${file}\n` +
     ` Bring it up:          swarmup up --config ${file}\n` +

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv from 'ajv';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -40,6 +41,13 @@ describe('docker provider: up, re-run, repair, down', () => {
     await swarmup(['down', '--yes', '--name', NAME], env);
   });
 
+  it('plan --detailed-exitcode exits 4 while up has something to do (nothing made yet)', async () => {
+    const r = await run('plan', '--detailed-exitcode');
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stdout).not.toContain('nothing to change');
+    expect(await labelled('ps -a', NAME)).toEqual([]);
+  });
+
   it('brings up 3 managers + 2 workers, verified like docker node ls', async () => {
     // While it runs, the nodes' process lists are sampled: a join token must never be on a command line.
     let sampling = true;
@@ -64,6 +72,13 @@ describe('docker provider: up, re-run, repair, down', () => {
     expect(samples).toBeGreaterThan(5);
     expect(seen.join('\n')).not.toMatch(/SWMTKN-/);
     expect(r.code, r.stderr).toBe(0);
+    // Every line it printed is valid under `swarmup schema events`, read by an off-the-shelf validator.
+    const schema = await swarmup(['schema', 'events'], env);
+    expect(schema.code, schema.stderr).toBe(0);
+    const validate = new Ajv({ allErrors: true }).compile(JSON.parse(schema.stdout) as object);
+    const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
+    expect(lines.length).toBeGreaterThan(10);
+    for (const line of lines) expect(validate(JSON.parse(line)) || validate.errors, line).toBe(true);
     const s = summaryOf(r);
     expect(s.ok).toBe(true);
     expect(s.changes).toBeGreaterThan(0);
@@ -143,6 +158,9 @@ describe('docker provider: up, re-run, repair, down', () => {
     const tokens = await joinTokens();
     await inNode(`${NAME}-worker-1`, ['docker', 'swarm', 'leave', '--force']);
     await inNode(`${NAME}-manager-3`, ['docker', 'swarm', 'leave', '--force']);
+    // Pending: joins only, in the swarm stage; up to the engines nothing would change.
+    expect((await run('plan', '--detailed-exitcode', '--until', 'engine')).code).toBe(0);
+    expect((await run('plan', '--detailed-exitcode')).code).toBe(4);
 
     const r = await run('up', '--json');
     expect(r.code, r.stderr + r.stdout).toBe(0);
@@ -170,6 +188,8 @@ describe('docker provider: up, re-run, repair, down', () => {
     const r = await run('plan');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('nothing to change');
+    const detailed = await run('plan', '--detailed-exitcode', '--json');
+    expect(detailed.code, detailed.stderr).toBe(0);
   });
 
   it('no join token or unlock key in any output or state file; state files are 0600', async () => {
@@ -236,6 +256,37 @@ describe('docker provider: up, re-run, repair, down', () => {
     expect(never.code).toBe(1);
     expect(never.stderr).toContain(`nothing of this cluster found at the Docker engine at ${recorded}`);
     expect(() => statSync(join(home, 'e2e-never-made'))).toThrow();
+  });
+
+  it('down --dry-run lists what down would remove, as text and as a removal event, and removes nothing', async () => {
+    const { readdirSync } = await import('node:fs');
+    const before = {
+      containers: await labelled('ps -a', NAME),
+      volumes: await labelled('volume ls', NAME),
+      networks: await labelled('network ls', NAME),
+      files: readdirSync(join(home, NAME), { recursive: true }).sort(),
+    };
+    expect(before.containers).toHaveLength(5);
+    const text = await run('down', '--dry-run');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`down removes cluster "${NAME}" from`);
+    expect(text.stdout).toContain(`state: ${join(home, NAME)}`);
+    const json = await run('down', '--dry-run', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const removal = json.events.find((e) => e.event === 'removal') as {
+      resources: string[];
+      stateDir: string;
+    };
+    expect(removal.stateDir).toBe(join(home, NAME));
+    for (const r of removal.resources) expect(text.stdout).toContain(r);
+    expect(removal.resources.join('\n')).toContain(`${NAME}-manager-1`);
+    expect({
+      containers: await labelled('ps -a', NAME),
+      volumes: await labelled('volume ls', NAME),
+      networks: await labelled('network ls', NAME),
+      files: readdirSync(join(home, NAME), { recursive: true }).sort(),
+    }).toEqual(before);
+    expect((await swarmState(`${NAME}-worker-1`)).state).toBe('active');
   });
 
   it('down leaves no container, network or volume carrying the cluster label, and no state', async () => {

@@ -8,7 +8,7 @@ import {
   lsKeptSchema,
   lsRowSchema,
   statusSchema,
-} from '../../src/cli/json-schema.ts';
+} from '../../src/playbook/event-schema.ts';
 import { execa } from 'execa';
 
 const BIN = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
@@ -46,7 +46,7 @@ export function childEnv(env: Record<string, string>): Record<string, string> {
 /** Run the swarmup binary exactly as a user would, with no terminal on stdin. */
 /**
  * Every `--json` output any test produces is checked line by line against the published schemas
- * (src/cli/json-schema.ts): a line that is not JSON, or not of its command's shape, fails the test that ran it.
+ * (src/playbook/event-schema.ts): a line that is not JSON, or not of its command's shape, fails the test that ran it.
  */
 export function checkJsonOutput(args: string[], stdout: string): void {
   const command = args.find((a) => !a.startsWith('-')) ?? '';

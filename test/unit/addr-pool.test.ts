@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeAction, type Action } from '../../src/swarm/actions.ts';
 import { planCluster, type ClusterFacts } from '../../src/cluster/plan.ts';
-import { planEventSchema } from '../../src/cli/json-schema.ts';
+import { planEventSchema } from '../../src/playbook/event-schema.ts';
 import { planEvent } from '../../src/cluster/render-plan.ts';
 import { swarmPorts } from '../../src/engine/preflight.ts';
 import { InputError } from '../../src/errors.ts';

@@ -22,6 +22,8 @@ describe('command line: bad input', () => {
     [['up', '--config', '/nonexistent/lab.yaml'], /\/nonexistent\/lab\.yaml: cannot read config file/],
     [['up', '--timeout', 'soon'], /--timeout: expected whole seconds from 1 to 3600, got "soon"/],
     [['scale', '--managers', 'three'], /--managers: expected a whole number, got "three"/],
+    // --detailed-exitcode keeps 2 for bad input (4 is changes pending).
+    [['plan', '--detailed-exitcode', '--managers', '4'], /--managers: managers must be 1, 3, 5 or 7, not 4/],
   ])('swarmup %j exits 2', async (args, message) => {
     const r = await swarmup(args as string[], env);
     expect(r.code, r.stderr).toBe(2);

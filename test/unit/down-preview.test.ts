@@ -4,6 +4,22 @@ import { removalLines as dockerLines } from '../../src/providers/docker/cleanup.
 import { removalLines as ec2Lines } from '../../src/providers/ec2/cleanup.ts';
 
 describe('down: what it removes, shown before the question', () => {
+  it('docker: names in name order whatever order the engine lists them in (a dry run reads as the preview)', () => {
+    const listed = (order: number[]) =>
+      dockerLines({
+        cluster: 'lab',
+        containers: order.map((i) => ({ id: `c${i}`, name: `lab-worker-${i}` })),
+        volumes: order.map((i) => ({ name: `lab-worker-${i}-docker` })),
+        networks: [{ id: 'n1', name: 'swarmup-lab' }],
+      });
+    expect(listed([10, 2, 1])).toEqual([
+      'containers: lab-worker-1, lab-worker-2, lab-worker-10',
+      'volumes: lab-worker-1-docker, lab-worker-2-docker, lab-worker-10-docker',
+      'network: swarmup-lab',
+    ]);
+    expect(listed([2, 10, 1])).toEqual(listed([1, 2, 10]));
+  });
+
   it('docker: every container, volume and network by name, the docker context and the state folder', () => {
     const resources = dockerLines({
       cluster: 'lab',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventSchema, statusSchema } from '../../src/cli/json-schema.ts';
+import { eventSchema, statusSchema } from '../../src/playbook/event-schema.ts';
 import { describeAction, type Action } from '../../src/swarm/actions.ts';
 import { checkJsonOutput } from '../support/cli.ts';
 

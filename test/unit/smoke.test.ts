@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { smokeEventSchema } from '../../src/cli/json-schema.ts';
+import { smokeEventSchema } from '../../src/playbook/event-schema.ts';
 import { smokeOptions } from '../../src/cli/smoke-flags.ts';
 import { goArch, smokeImage, tarArchive } from '../../src/swarm/smoke-image.ts';
 import { parseProbeOutput, probeArgs, PROBE_SCRIPT } from '../../src/swarm/smoke-probe.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeAction, type Action } from '../../src/swarm/actions.ts';
-import { eventSchema } from '../../src/cli/json-schema.ts';
+import { eventSchema } from '../../src/playbook/event-schema.ts';
 import { redact } from '../../src/redact.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { parseInfo, type HostFacts } from '../../src/swarm/facts.ts';

@@ -1,8 +1,10 @@
-// The commands that read a cluster (or the recorded ones) and change nothing: status, verify, diagnose, ls.
-import type { Command } from 'commander';
+// The commands that read a cluster (or the recorded ones) and change nothing: status, verify, diagnose, ls; and
+// schema, what swarmup reads and prints.
+import { Argument, type Command } from 'commander';
 import { ExitCode } from '../../errors.ts';
 import { builtin } from '../builtin.ts';
 import { execute, finish, inputOrExit, type SetExit } from '../execute.ts';
+import { SCHEMA_KINDS, type SchemaKind } from '../schema-kinds.ts';
 import { common, providerFlags, smokeFlags } from '../options.ts';
 import type { CommonOptions } from '../session.ts';
 import { smokeOptions, type SmokeFlags } from '../smoke-flags.ts';
@@ -103,4 +105,17 @@ export function registerLs(program: Command, setExit: SetExit): void {
     .action(async (opts: { check?: boolean; json?: boolean }) =>
       setExit(await (await import('../ls.ts')).lsCommand(opts)),
     );
+}
+
+/** `schema KIND`: the JSON Schema of the config file or of a command's --json output. */
+export function registerSchema(program: Command): void {
+  program
+    .command('schema')
+    .description(
+      'the JSON Schema of the config file (config) or of --json output (events, status, cleanup, ls)',
+    )
+    .addArgument(new Argument('<kind>', 'config, events, status, cleanup or ls').choices(SCHEMA_KINDS))
+    .action(async (kind: SchemaKind) => {
+      process.stdout.write((await import('../schemas.ts')).renderJsonSchema(kind));
+    });
 }

@@ -12,14 +12,14 @@ import { smokeOptions, type SmokeFlags } from '../smoke-flags.ts';
 
 /** The action of `up`; `dryRun` for `plan` (`scale` and the wizard's "up with it" run `up` too). */
 export function upAction(setExit: SetExit) {
-  return (dryRun: boolean) => async (opts: CommonOptions & SmokeFlags) => {
+  return (dryRun: boolean) => async (opts: CommonOptions & SmokeFlags & { detailedExitcode?: boolean }) => {
     const smoke = inputOrExit(() => smokeOptions(opts), opts, setExit);
     if (smoke === null) return;
     setExit(
       await execute(
         { ...opts, dryRun: dryRun || !!opts.dryRun },
         async (ctx, started) => {
-          if (ctx.options.dryRun) return planOnly(ctx);
+          if (ctx.options.dryRun) return planOnly(ctx, !!opts.detailedExitcode);
           const access = await import('../access.ts');
           await access.refuseForeignContext(ctx);
           const v = await (await builtin.up()).run(ctx);
@@ -59,7 +59,11 @@ export function registerPlan(program: Command, setExit: SetExit): void {
     .option('--adopt', 'plan joining a swarm that one of the hosts already manages')
     .option('--new-swarm', 'plan a new swarm in place of a recorded one that is gone')
     .addOption(managersOption('managers: 1, 3, 5 or 7'))
-    .addOption(workersOption('workers, for providers that create machines'));
+    .addOption(workersOption('workers, for providers that create machines'))
+    .option(
+      '--detailed-exitcode',
+      'exit 4 when up would change something, 0 when nothing (2 stays bad input, 1 a failure)',
+    );
   swarmFlags(providerFlags(program.commands.at(-1)!, true)).action(up(true));
 }
 
@@ -169,12 +173,27 @@ export function registerStart(program: Command, setExit: SetExit): void {
 /** `down`: everything swarmup created goes. */
 export function registerDown(program: Command, setExit: SetExit): void {
   providerFlags(
-    common(program.command('down').description('remove everything swarmup created for the cluster')).option(
-      '--delete-backups',
-      "delete the cluster's backups too (default: kept in $SWARMUP_HOME/_backups/<name>/)",
-    ),
+    common(program.command('down').description('remove everything swarmup created for the cluster'))
+      .option(
+        '--delete-backups',
+        "delete the cluster's backups too (default: kept in $SWARMUP_HOME/_backups/<name>/)",
+      )
+      .option('--dry-run', 'list what down would remove (with --json as a removal event), remove nothing'),
     false,
   ).action(async (opts: CommonOptions) => {
+    if (opts.dryRun) {
+      // No lock: nothing changes. The listing is the one the terminal shows before its question.
+      setExit(
+        await execute(opts, async (ctx) => {
+          const { removalPreview, renderRemoval } = await import('../down-preview.ts');
+          const preview = await removalPreview(ctx);
+          if (ctx.reporter.json) ctx.reporter.emit({ event: 'removal', ...preview });
+          else process.stdout.write(renderRemoval(preview) + '\n');
+          return ExitCode.ok;
+        }),
+      );
+      return;
+    }
     setExit(
       await execute(
         opts,

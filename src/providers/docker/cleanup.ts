@@ -75,10 +75,16 @@ export async function removeLabelled(docker: Docker, r: DockerClusterResources):
 
 /** What removeLabelled removes, one line per kind, every name spelled out (what `down` asks about). */
 export function removalLines(r: DockerClusterResources): string[] {
+  // In name order, not the engine's listing order: two previews (a dry run, then the question) read the same.
+  const names = (xs: Array<{ name: string }>) =>
+    xs
+      .map((x) => x.name)
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+      .join(', ');
   return [
-    r.containers.length > 0 && `containers: ${r.containers.map((c) => c.name).join(', ')}`,
-    r.volumes.length > 0 && `volumes: ${r.volumes.map((v) => v.name).join(', ')}`,
-    r.networks.length > 0 && `network: ${r.networks.map((n) => n.name).join(', ')}`,
+    r.containers.length > 0 && `containers: ${names(r.containers)}`,
+    r.volumes.length > 0 && `volumes: ${names(r.volumes)}`,
+    r.networks.length > 0 && `network: ${names(r.networks)}`,
   ].filter((l): l is string => typeof l === 'string');
 }
 

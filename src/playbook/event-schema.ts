@@ -2,8 +2,10 @@ import { z } from 'zod';
 
 /**
  * The shapes of swarmup's `--json` output (design.md "Names others rely on"), as schemas: what scripts may rely on.
- * Not loaded by the command line itself (zod costs start-up time); the tests validate every line the commands print
- * against these, and users may import them from `swarmup` to do the same.
+ * The one source of them: the TypeScript event types (src/playbook/events.ts) are inferred from these, and
+ * `swarmup schema events` prints them as JSON Schema (src/cli/schemas.ts). Not loaded by the commands that print
+ * events (zod costs start-up time); the tests validate every line the commands print against these, and users may
+ * import them from `swarmup` to do the same.
  */
 
 const role = z.enum(['manager', 'worker']);
@@ -159,6 +161,31 @@ export const smokeEventSchema = z.strictObject({
   problems: z.array(z.string()),
 });
 
+/** `down --dry-run --json`: what `down` would remove (src/cli/down-preview.ts), the terminal preview's facts. */
+export const removalSchema = z.strictObject({
+  event: z.literal('removal'),
+  cluster: z.string().min(1),
+  /** Where the provider looks (an engine endpoint, an EC2 region), as it says it. */
+  location: z.string(),
+  createsMachines: z.boolean(),
+  /** Created machines: what the provider's removeAll would remove, one line per kind. */
+  resources: z.array(z.string()),
+  /** Machines of the user's (ssh): the hosts swarmup joined, which leave the swarm. */
+  leaving: z.array(z.string()),
+  /** The docker context `up` made for the cluster, when there is one of ours. */
+  context: z.string().min(1).optional(),
+  /** The cluster's state folder, when it exists. */
+  stateDir: z.string().min(1).optional(),
+  /** The backup archives of the state folder: kept (moved to `keptUnder`) or deleted with it (`--delete-backups`). */
+  backups: z
+    .strictObject({
+      files: z.number().int().positive(),
+      dir: z.string().min(1),
+      keptUnder: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+
 /** One line of `up`, `down`, `plan`, `scale`, `recover`, `engine`, `verify` and `run` with `--json`. */
 export const eventSchema = z.union([
   z.strictObject({
@@ -202,7 +229,12 @@ export const eventSchema = z.union([
   errorEvent,
   summaryEvent,
   smokeEventSchema,
+  removalSchema,
 ]);
+
+/** One `--json` line of the commands above, as a type: what the reporters emit (src/playbook/events.ts). */
+export type SwarmupEvent = z.infer<typeof eventSchema>;
+export type SmokeEvent = z.infer<typeof smokeEventSchema>;
 
 /** One line of `cleanup --json`: what was found (per cluster and region), what was removed, a summary. */
 export const cleanupEventSchema = z.union([
@@ -293,3 +325,8 @@ export const lsRowSchema = z.strictObject({
     })
     .optional(),
 });
+
+/** `status --json`, `cleanup --json` and `ls --json` lines as types (exported from `swarmup` with the schemas). */
+export type StatusOutput = z.infer<typeof statusSchema>;
+export type CleanupEvent = z.infer<typeof cleanupEventSchema>;
+export type LsLine = z.infer<typeof lsRowSchema> | z.infer<typeof lsKeptSchema>;
