@@ -17,6 +17,11 @@ export const nameOption = () =>
   new Option('--name <name>', 'cluster name (default: "local", or the config file\'s name)').env(
     'SWARMUP_NAME',
   );
+export const inventoryOption = () =>
+  new Option(
+    '-i, --inventory <file>',
+    "swarmup's YAML as --config, or an Ansible inventory (INI or YAML; told apart by content)",
+  );
 export const configOption = () =>
   new Option(
     '-c, --config <file>',
@@ -38,10 +43,7 @@ export function common(cmd: Command): Command {
     )
     .addOption(configOption())
     .option('--no-config', `read no config file, not even ./${DEFAULT_CONFIG}`)
-    .option(
-      '-i, --inventory <file>',
-      "swarmup's YAML as --config, or an Ansible inventory (INI or YAML; told apart by content)",
-    )
+    .addOption(inventoryOption())
     .option('--managers-group <group>', 'Ansible inventory: the group of managers (default "managers")')
     .option('--workers-group <group>', 'Ansible inventory: the group of workers (default "workers")')
     .option(

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ExitCode, StepError } from '../../errors.ts';
 import { execute, finish, type SetExit } from '../execute.ts';
-import { common, providerFlags } from '../options.ts';
+import { common, configOption, inventoryOption, nameOption, providerFlags } from '../options.ts';
 import type { CommonOptions } from '../session.ts';
 
 /** `rotate-tokens`: new join tokens. */
@@ -68,9 +68,9 @@ export function registerUnlockKey(program: Command, setExit: SetExit): void {
   program
     .command('unlock-key')
     .description("print the swarm's unlock key (autolock), and nothing else, on stdout")
-    .option('--name <name>', 'cluster name (default: "local", or the config file\'s name)')
-    .option('-c, --config <file>', 'config / inventory file (YAML)')
-    .option('-i, --inventory <file>', 'alias of --config')
+    .addOption(nameOption())
+    .addOption(configOption())
+    .addOption(inventoryOption())
     .option('--rotate', 'make a new key first (the old one stops unlocking), keep it and print it')
     .option('--timeout <seconds>', 'deadline of each Docker Engine API call (default 60)')
     .action(async (opts: CommonOptions & { inventory?: string; rotate?: boolean }) => {
