@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv, inNode, labelled, swarmup } from '../support/cli.ts';
 import { clusterFixture } from '../support/cluster-fixture.ts';
+import { stopNodeEngine } from '../support/node-engine.ts';
 import { inTerminal } from '../support/terminal.ts';
 
 /**
@@ -92,11 +93,7 @@ describe('operator hints and down on a terminal', () => {
   });
 
   it('engine-on-host: a stopped engine: status names it and the repair; a command that needs it ends with the hint; up starts it', async () => {
-    await inNode(node, [
-      'sh',
-      '-c',
-      'pkill -x dockerd; for i in $(seq 100); do [ -S /var/run/docker.sock ] || exit 0; sleep 0.1; done; exit 1',
-    ]);
+    await stopNodeEngine(node);
     const status = await swarmup(['status', '--name', NAME], env);
     expect(status.code).toBe(1);
     expect(status.stdout).toMatch(new RegExp(`${node} +running +not answering`));
