@@ -1,28 +1,22 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
-import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ClusterLock } from '../../src/state/lock.ts';
 import { ensureOwner } from '../../src/state/owner.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { clusterInstances, motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
 import { labelled, swarmup, tempHome } from '../support/cli.ts';
+import { ec2Emulator } from '../support/ec2-emulator.ts';
 
 /**
  * Two state homes against one EC2 account (the emulator): what one home's down, listing and up select is its own
  * (tag swarmup:owner); and a cleanup of another provider's namesake never takes a live EC2 cluster's record.
  */
-const url = inject('motoUrl');
 const RUN = String(process.pid);
-const homeA = tempHome();
+const aws = ec2Emulator();
+const homeA = aws.home;
 const homeB = tempHome();
-const envA = motoEnv(url, homeA);
-const envB = motoEnv(url, homeB);
-let ec2: EC2Client;
-let ami: string;
+const envA = aws.env(homeA);
+const envB = aws.env(homeB);
 
 const upArgs = (name: string) => [
   'up',
@@ -39,42 +33,18 @@ const upArgs = (name: string) => [
   '--ssh-cidr',
   '203.0.113.7/32',
   '--ami',
-  ami,
+  aws.ami,
 ];
-const live = (cluster: string) =>
-  clusterInstances(ec2, cluster, ['pending', 'running', 'stopping', 'stopped']);
+const live = (cluster: string) => aws.instances(cluster, ['pending', 'running', 'stopping', 'stopped']);
 
 /** The provider in this process, in the given state home, pointed at the emulator. */
-function providerIn(home: string, name: string): Ec2Provider {
+function providerIn(home: string, name: string) {
   process.env.SWARMUP_HOME = home;
-  const spec = resolveCluster(undefined, {
-    name,
-    provider: 'ec2',
-    sshCidr: '203.0.113.7/32',
-    ami,
-    managers: '1',
-    workers: '0',
-  });
-  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-  return new Ec2Provider(spec, new StateStore(name), {
-    aws: async () => ({
-      ec2,
-      ssm: new SSMClient({ region: 'eu-west-1', endpoint: url, credentials }),
-      region: 'eu-west-1',
-    }),
-    pollMs: 20,
-  });
+  return aws.provider(name, { managers: '1', workers: '0' });
 }
 
 describe('EC2: destructive commands select only what this state home made', () => {
-  beforeAll(() => {
-    ec2 = motoEc2(url);
-  });
-  beforeEach(async () => {
-    await resetMoto(url);
-    for (const h of [homeA, homeB]) rmSync(h, { recursive: true, force: true });
-    ami = await motoImage(ec2);
-  });
+  aws.freshForEachTest([homeB]);
   afterAll(() => {
     for (const h of [homeA, homeB]) rmSync(h, { recursive: true, force: true });
   });
