@@ -123,10 +123,10 @@ export function ec2Emulator(home?: string): Ec2Emulator {
  * another file's feet (the e2e projects run files side by side). Called at the top of the file, or, with
  * `stopAfterFile` false, inside a test that stops it itself.
  */
-export async function ownEc2Emulator(
-  home?: string,
+export async function ownEc2Emulator({
+  home,
   stopAfterFile = true,
-): Promise<Ec2Emulator & { stop(): void }> {
+}: { home?: string; stopAfterFile?: boolean } = {}): Promise<Ec2Emulator & { stop(): void }> {
   const moto = await startMoto();
   if (stopAfterFile) afterAll(() => moto.stop());
   return Object.assign(new Ec2Emulator(moto.url, home), { stop: () => moto.stop() });
