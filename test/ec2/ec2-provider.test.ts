@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AuthorizeSecurityGroupIngressCommand,
@@ -16,6 +16,7 @@ import { StateStore } from '../../src/state/store.ts';
 import { clusterInstances } from '../support/aws.ts';
 import { summaryOf, swarmup, tempHome } from '../support/cli.ts';
 import { ec2Emulator } from '../support/ec2-emulator.ts';
+import { ownerOf } from '../support/state-homes.ts';
 
 /**
  * The EC2 provider against moto's emulator (the stand-in for AWS): through the real command line, where every run
@@ -422,8 +423,8 @@ describe('ec2 provider against the emulator', () => {
     expect(theirsUp.code, theirsUp.stderr).toBe(0);
     rmSync(join(home, 'mine'), { recursive: true });
     rmSync(join(otherHome, 'theirs'), { recursive: true });
-    const mine = readFileSync(join(home, 'owner'), 'utf8').trim();
-    const theirs = readFileSync(join(otherHome, 'owner'), 'utf8').trim();
+    const mine = ownerOf(home);
+    const theirs = ownerOf(otherHome);
     expect(mine).toMatch(/^[0-9a-f]{12}$/);
     expect(theirs).not.toBe(mine);
     expect(statSync(join(home, 'owner')).mode & 0o777).toBe(0o600);

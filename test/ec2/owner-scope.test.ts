@@ -1,11 +1,12 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ClusterLock } from '../../src/state/lock.ts';
 import { ensureOwner } from '../../src/state/owner.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { labelled, swarmup, tempHome } from '../support/cli.ts';
+import { labelled, swarmup } from '../support/cli.ts';
 import { ec2Emulator } from '../support/ec2-emulator.ts';
+import { ownerOf, twoStateHomes } from '../support/state-homes.ts';
 
 /**
  * Two state homes against one EC2 account (the emulator): what one home's down, listing and up select is its own
@@ -13,10 +14,7 @@ import { ec2Emulator } from '../support/ec2-emulator.ts';
  */
 const RUN = String(process.pid);
 const aws = ec2Emulator();
-const homeA = aws.home;
-const homeB = tempHome();
-const envA = aws.env(homeA);
-const envB = aws.env(homeB);
+const { homeA, homeB, envA, envB, remove } = twoStateHomes((home) => aws.env(home), aws.home);
 
 const upArgs = (name: string) => [
   'up',
@@ -45,16 +43,14 @@ function providerIn(home: string, name: string) {
 
 describe('EC2: destructive commands select only what this state home made', () => {
   aws.freshForEachTest([homeB]);
-  afterAll(() => {
-    for (const h of [homeA, homeB]) rmSync(h, { recursive: true, force: true });
-  });
+  afterAll(remove);
 
   it("down and the machine listing from another state home select nothing of this home's cluster; up of its name is refused", async () => {
     const up = await swarmup(upArgs('lab'), envA);
     expect(up.code, up.stderr).toBe(0);
     const [instance] = await live('lab');
     expect(instance).toBeDefined();
-    const ownerA = readFileSync(join(homeA, 'owner'), 'utf8').trim();
+    const ownerA = ownerOf(homeA);
 
     // Home B has an owner of its own (it made something before).
     process.env.SWARMUP_HOME = homeB;
