@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labelled, swarmup, tempHome } from '../support/cli.ts';
+import { ownerOf, twoStateHomes } from '../support/state-homes.ts';
 
 /**
  * `cleanup --provider docker` on the local engine. The engine is shared with whatever else runs on this machine
@@ -16,16 +17,11 @@ const [ORPH, KEPT, OTHER, MINE, OLDC] = ['orph', 'kept', 'other', 'mine', 'old']
   (n) => `e2e-${n}-${RUN}`,
 ) as [string, string, string, string, string];
 const LOOKALIKE = `${ORPH}-manager-9`;
-const home = tempHome();
-const env = { SWARMUP_HOME: home };
-/** A second state home: another owner. */
-const otherHome = tempHome();
-const otherEnv = { SWARMUP_HOME: otherHome };
+/** This run's state home, and a second one: another owner. */
+const { homeA: home, envA: env, homeB: otherHome, envB: otherEnv } = twoStateHomes();
 
 /** Labelled with a cluster but no owner: as an older swarmup made it. */
 const OLD = `${OLDC}-manager-1`;
-
-const ownerOf = (h: string) => readFileSync(join(h, 'owner'), 'utf8').trim();
 
 describe('cleanup --provider docker', () => {
   afterAll(async () => {

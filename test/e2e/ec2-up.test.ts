@@ -21,9 +21,8 @@ import { DockerProvider } from '../../src/providers/docker/docker-provider.ts';
 import type { Machine } from '../../src/providers/provider.ts';
 import { provisionAll } from '../../src/providers/provision-all.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
-import { startMoto } from '../support/moto-setup.ts';
-import { inNode, tempHome } from '../support/cli.ts';
+import { inNode } from '../support/cli.ts';
+import { ownEc2Emulator } from '../support/ec2-emulator.ts';
 
 /**
  * The whole `up --provider ec2`: AWS calls go to moto's emulator (the stand-in for AWS), and SSH goes to local node
@@ -31,11 +30,9 @@ import { inNode, tempHome } from '../support/cli.ts';
  * nobody can reach, and this test must not try). Ends in a verified swarm and a clean `down`.
  */
 // An emulator of this file's own: its set-up resets it, which must not happen under another file's feet.
-const moto = await startMoto();
-afterAll(() => moto.stop());
-const url = moto.url;
-const home = tempHome();
-Object.assign(process.env, motoEnv(url, home));
+const aws = await ownEc2Emulator();
+const { ec2, home } = aws;
+Object.assign(process.env, aws.env());
 /** The node containers SSH goes to: a run id, so another run's set-up (or down) never touches this run's nodes. */
 const NODES = `e2e-ec2-nodes-${process.pid}`;
 let nodes: Machine[] = [];
@@ -44,8 +41,6 @@ const nodeProvider = () =>
     resolveCluster(undefined, { name: NODES, managers: '3', workers: '2' }),
     new StateStore(NODES),
   );
-const ec2 = motoEc2(url);
-
 async function tagged(): Promise<{ instances: number; groups: number; keys: number }> {
   const f = [{ Name: 'tag:swarmup:cluster', Values: ['lab'] }];
   const i = await ec2.send(
@@ -74,10 +69,10 @@ describe('up --provider ec2, end to end (emulated AWS, SSH to node containers)',
   };
 
   beforeAll(async () => {
-    await resetMoto(url);
+    await aws.reset();
     await nodeProvider().removeAll(() => undefined);
     nodes = (await provisionAll(nodeProvider())).machines;
-    const ami = await motoImage(ec2);
+    const ami = await aws.image();
     config = join(home, 'lab.yaml');
     writeFileSync(
       config,

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labelled, swarmup, tempHome } from '../support/cli.ts';
+import { labelled, swarmup } from '../support/cli.ts';
+import { ownerOf, twoStateHomes } from '../support/state-homes.ts';
 
 /**
  * Two state homes on one engine (two CI jobs with the same cluster name do this): what one home's destructive
@@ -10,10 +11,7 @@ import { labelled, swarmup, tempHome } from '../support/cli.ts';
  * of A's containers, volumes or network. Names carry this run's id.
  */
 const NAME = `e2e-own-${process.pid}`;
-const homeA = tempHome();
-const homeB = tempHome();
-const envA = { SWARMUP_HOME: homeA };
-const envB = { SWARMUP_HOME: homeB };
+const { homeA, homeB, envA, envB, remove } = twoStateHomes();
 
 /** Every object of the cluster on the engine, whatever its owner: ids, sorted. */
 async function everything(): Promise<string[]> {
@@ -45,15 +43,14 @@ describe('destructive commands select only what this state home made (docker)', 
       envA,
     );
     expect(up.code, up.stderr).toBe(0);
-    ownerA = readFileSync(join(homeA, 'owner'), 'utf8').trim();
+    ownerA = ownerOf(homeA);
     before = await everything();
     expect(before).toHaveLength(3); // container, volume, network
   });
 
   afterAll(async () => {
     await swarmup(['cleanup', '--provider', 'docker', '--name', NAME, '--any-owner', '--yes'], envA);
-    rmSync(homeA, { recursive: true, force: true });
-    rmSync(homeB, { recursive: true, force: true });
+    remove();
   });
 
   it("down --name from another state home finds nothing of its own and leaves the other home's cluster", async () => {

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { generateEd25519 } from '../../src/state/cluster-key.ts';
-import { motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
-import { startMoto } from '../support/moto-setup.ts';
+import { motoImage } from '../support/aws.ts';
 import { swarmup, tempHome } from '../support/cli.ts';
+import { ownEc2Emulator } from '../support/ec2-emulator.ts';
 import { Terminal } from '../support/terminal.ts';
 
 /**
@@ -166,16 +166,16 @@ describe('swarmup wizard', () => {
     // Its Ubuntu image comes from --ami: the emulator has no SSM parameter for the default one.
     let plan: Awaited<ReturnType<typeof swarmup>>;
     // An emulator of its own: resetting a shared one would pull instances from under another file running now.
-    const moto = await startMoto();
+    const aws = await ownEc2Emulator({ home, stopAfterFile: false });
     try {
-      await resetMoto(moto.url);
-      const ami = await motoImage(motoEc2(moto.url, 'us-east-1'));
+      await aws.reset();
+      const ami = await motoImage(aws.client('us-east-1'));
       plan = await swarmup(
         ['plan', '--config', file, '--json', '--until', 'provision', '--ami', ami],
-        motoEnv(moto.url, home),
+        aws.env(),
       );
     } finally {
-      moto.stop();
+      aws.stop();
     }
     expect(plan.code, plan.stderr).toBe(0);
     const event = plan.events.find((e) => e.event === 'plan') as {

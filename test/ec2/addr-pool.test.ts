@@ -1,36 +1,18 @@
-import { rmSync } from 'node:fs';
-import {
-  AssociateVpcCidrBlockCommand,
-  DescribeImagesCommand,
-  DescribeVpcsCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
-import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { motoEc2, motoEnv, resetMoto } from '../support/aws.ts';
-import { swarmup, tempHome } from '../support/cli.ts';
+import { AssociateVpcCidrBlockCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
+import { describe, expect, it } from 'vitest';
+import { swarmup } from '../support/cli.ts';
+import { ec2Emulator } from '../support/ec2-emulator.ts';
 
 /**
  * The swarm's address pool on EC2, against moto: the VPC's blocks (its primary one and an associated secondary one)
  * are networks the pool must not overlap. `plan` creates nothing, so the pool is chosen from the VPC alone.
  */
-const url = inject('motoUrl');
-const home = tempHome();
-const env = motoEnv(url, home);
-let ec2: EC2Client;
-let ami: string;
+const aws = ec2Emulator();
+const { ec2 } = aws;
+const env = aws.env();
 
 describe('address pool on EC2 (emulator)', () => {
-  beforeAll(() => {
-    ec2 = motoEc2(url);
-  });
-  beforeEach(async () => {
-    await resetMoto(url);
-    rmSync(home, { recursive: true, force: true });
-    const imgs = await ec2.send(
-      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['*ubuntu-xenial-16.04*'] }] }),
-    );
-    ami = imgs.Images![0]!.ImageId!;
-  });
+  aws.freshForEachTest();
 
   it("the pool chosen for init overlaps none of the default VPC's blocks, the secondary one included", async () => {
     const vpc = (
@@ -40,7 +22,18 @@ describe('address pool on EC2 (emulator)', () => {
     for (const CidrBlock of ['10.0.0.0/16', '10.1.0.0/16'])
       await ec2.send(new AssociateVpcCidrBlockCommand({ VpcId: vpc.VpcId!, CidrBlock }));
     const r = await swarmup(
-      ['plan', '--provider', 'ec2', '--name', 'lab', '--ami', ami, '--json', '--ssh-cidr', '203.0.113.7/32'],
+      [
+        'plan',
+        '--provider',
+        'ec2',
+        '--name',
+        'lab',
+        '--ami',
+        aws.ami,
+        '--json',
+        '--ssh-cidr',
+        '203.0.113.7/32',
+      ],
       env,
     );
     expect(r.code, r.stderr).toBe(0);

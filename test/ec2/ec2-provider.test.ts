@@ -1,40 +1,31 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
-  DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
   DescribeVolumesCommand,
   DescribeVpcsCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
-  type EC2Client,
-  type Instance,
 } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
-import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
+import { describe, expect, it } from 'vitest';
 import { provisionAll } from '../../src/providers/provision-all.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { clusterInstances, motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
+import { clusterInstances } from '../support/aws.ts';
 import { summaryOf, swarmup, tempHome } from '../support/cli.ts';
+import { ec2Emulator } from '../support/ec2-emulator.ts';
+import { ownerOf } from '../support/state-homes.ts';
 
 /**
  * The EC2 provider against moto's emulator (the stand-in for AWS): through the real command line, where every run
  * stops at --until provision (the emulator's instances cannot be reached over SSH), and as a provider in this
  * process, machine by machine.
  */
-const url = inject('motoUrl');
-const home = tempHome();
-const env = motoEnv(url, home);
-// The providers made in this process keep their state where the command line does.
-process.env.SWARMUP_HOME = home;
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-let ec2: EC2Client;
-let ami: string;
+const aws = ec2Emulator();
+const { ec2, home } = aws;
+const env = aws.env();
 
 const tag = (i: { Tags?: Array<{ Key?: string; Value?: string }> }, k: string) =>
   i.Tags?.find((t) => t.Key === k)?.Value;
@@ -61,39 +52,9 @@ async function keyPairs(cluster: string) {
   );
 }
 
-/** Instances of the cluster with this Name, in any state. */
-async function named(cluster: string, name: string): Promise<Instance[]> {
-  const r = await ec2.send(
-    new DescribeInstancesCommand({
-      Filters: [
-        { Name: 'tag:swarmup:cluster', Values: [cluster] },
-        { Name: 'tag:Name', Values: [name] },
-      ],
-    }),
-  );
-  return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
-}
-
 /** The provider itself, in this process, pointed at the emulator. */
-function provider(name: string, managers: number, workers: number): Ec2Provider {
-  const spec = resolveCluster(undefined, {
-    name,
-    provider: 'ec2',
-    sshCidr: '203.0.113.7/32',
-    ami,
-    managers: String(managers),
-    workers: String(workers),
-  });
-  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-  return new Ec2Provider(spec, new StateStore(name), {
-    aws: async () => ({
-      ec2,
-      ssm: new SSMClient({ region: 'eu-west-1', endpoint: url, credentials }),
-      region: 'eu-west-1',
-    }),
-    pollMs: 20,
-  });
-}
+const provider = (name: string, managers: number, workers: number) =>
+  aws.provider(name, { managers: String(managers), workers: String(workers) });
 
 const upArgs = (name: string, ...more: string[]) => [
   'up',
@@ -106,25 +67,14 @@ const upArgs = (name: string, ...more: string[]) => [
   '--ssh-cidr',
   '203.0.113.7/32',
   '--ami',
-  ami,
+  aws.ami,
   '--json',
   ...more,
 ];
 
-/** Every test starts from an empty emulator and an empty state home, with an image the emulator knows. */
-function freshEmulatorForEachTest(): void {
-  beforeAll(async () => {
-    ec2 = motoEc2(url);
-  });
-  beforeEach(async () => {
-    await resetMoto(url);
-    rmSync(home, { recursive: true, force: true });
-    ami = await motoImage(ec2);
-  });
-}
-
 describe('ec2 provider against the emulator', () => {
-  freshEmulatorForEachTest();
+  // Every test starts from an empty emulator and an empty state home, with an image the emulator knows.
+  aws.freshForEachTest();
 
   it('creates the security group with exactly the Swarm rules between members and SSH from the given CIDR', async () => {
     const r = await swarmup(upArgs('lab'), env);
@@ -205,7 +155,7 @@ describe('ec2 provider against the emulator', () => {
         '--bastion',
         'ops@198.51.100.10',
         '--ami',
-        ami,
+        aws.ami,
         '--managers',
         '1',
         '--workers',
@@ -234,7 +184,7 @@ describe('ec2 provider against the emulator', () => {
         '--ssh-cidr',
         '0.0.0.0/0',
         '--ami',
-        ami,
+        aws.ami,
       ],
       env,
     );
@@ -256,7 +206,7 @@ describe('ec2 provider against the emulator', () => {
         '0.0.0.0/0',
         '--allow-ssh-from-anywhere',
         '--ami',
-        ami,
+        aws.ami,
         '--managers',
         '1',
         '--workers',
@@ -281,7 +231,7 @@ describe('ec2 provider against the emulator', () => {
           '--ssh-cidr',
           cidr,
           '--ami',
-          ami,
+          aws.ami,
         ].concat(['--managers', '1', '--workers', '0', '--json']),
         env,
       );
@@ -467,14 +417,14 @@ describe('ec2 provider against the emulator', () => {
 
   it("cleanup without --name deletes only this state home's orphans; another owner's are listed and spared, --any-owner selects them", async () => {
     const otherHome = tempHome();
-    const otherEnv = motoEnv(url, otherHome);
+    const otherEnv = aws.env(otherHome);
     expect((await swarmup(upArgs('mine', '--managers', '1', '--workers', '0'), env)).code).toBe(0);
     const theirsUp = await swarmup(upArgs('theirs', '--managers', '1', '--workers', '0'), otherEnv);
     expect(theirsUp.code, theirsUp.stderr).toBe(0);
     rmSync(join(home, 'mine'), { recursive: true });
     rmSync(join(otherHome, 'theirs'), { recursive: true });
-    const mine = readFileSync(join(home, 'owner'), 'utf8').trim();
-    const theirs = readFileSync(join(otherHome, 'owner'), 'utf8').trim();
+    const mine = ownerOf(home);
+    const theirs = ownerOf(otherHome);
     expect(mine).toMatch(/^[0-9a-f]{12}$/);
     expect(theirs).not.toBe(mine);
     expect(statSync(join(home, 'owner')).mode & 0o777).toBe(0o600);
@@ -533,7 +483,7 @@ describe('ec2 provider against the emulator', () => {
   it('up --until provision after a worker was terminated out of band launches a tagged replacement', async () => {
     const made = await swarmup(upArgs('lab'), env);
     expect(made.code, made.stderr).toBe(0);
-    const [old] = await named('lab', 'lab-worker-1');
+    const [old] = await aws.named('lab', 'lab-worker-1');
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [old!.InstanceId!] }));
 
     const r = await swarmup(upArgs('lab'), env);
@@ -554,7 +504,8 @@ describe('ec2 provider against the emulator', () => {
 });
 
 describe('ec2 provider, machine by machine, against the emulator', () => {
-  freshEmulatorForEachTest();
+  // Every test starts from an empty emulator and an empty state home, with an image the emulator knows.
+  aws.freshForEachTest();
 
   it('list() of a cluster that does not exist creates nothing, here or in AWS', async () => {
     expect(await provider('ghost', 1, 1).list()).toEqual([]);
@@ -567,7 +518,7 @@ describe('ec2 provider, machine by machine, against the emulator', () => {
     const first = await provisionAll(provider('lab', 1, 2));
     expect(first.created).toBe(3);
     expect(first.machines.map((m) => m.name)).toEqual(['lab-manager-1', 'lab-worker-1', 'lab-worker-2']);
-    const [old] = await named('lab', 'lab-worker-1');
+    const [old] = await aws.named('lab', 'lab-worker-1');
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [old!.InstanceId!] }));
     expect((await provider('lab', 1, 2).list()).map((m) => [m.name, m.state])).toEqual([
       ['lab-manager-1', 'running'],
@@ -577,7 +528,7 @@ describe('ec2 provider, machine by machine, against the emulator', () => {
     const again = await provisionAll(provider('lab', 1, 2));
     expect(again.created).toBe(1);
     expect(again.machines.map((m) => m.name)).toEqual(['lab-manager-1', 'lab-worker-1', 'lab-worker-2']);
-    const live = (await named('lab', 'lab-worker-1')).filter((i) => i.State?.Name === 'running');
+    const live = (await aws.named('lab', 'lab-worker-1')).filter((i) => i.State?.Name === 'running');
     expect(live).toHaveLength(1);
     const replacement = live[0]!;
     expect(replacement.InstanceId).not.toBe(old!.InstanceId);
@@ -604,7 +555,7 @@ describe('ec2 provider, machine by machine, against the emulator', () => {
         .map((i) => i.InstanceId)
         .sort(),
     );
-    expect((await named('lab', 'lab-worker-2')).map((i) => i.State?.Name)).toEqual(['terminated']);
+    expect((await aws.named('lab', 'lab-worker-2')).map((i) => i.State?.Name)).toEqual(['terminated']);
     expect((await provider('lab', 1, 2).list()).map((m) => m.name)).toEqual([
       'lab-manager-1',
       'lab-worker-1',
@@ -616,14 +567,14 @@ describe('ec2 provider, machine by machine, against the emulator', () => {
 
   it('a stopped instance is listed stopped and started again, not replaced', async () => {
     await provisionAll(provider('lab', 1, 0));
-    const [m] = await named('lab', 'lab-manager-1');
+    const [m] = await aws.named('lab', 'lab-manager-1');
     await ec2.send(new StopInstancesCommand({ InstanceIds: [m!.InstanceId!] }));
     expect((await provider('lab', 1, 0).list()).map((x) => [x.name, x.state])).toEqual([
       ['lab-manager-1', 'stopped'],
     ]);
     const again = await provisionAll(provider('lab', 1, 0));
     expect(again.created).toBe(1);
-    expect((await named('lab', 'lab-manager-1')).map((i) => [i.InstanceId, i.State?.Name])).toEqual([
+    expect((await aws.named('lab', 'lab-manager-1')).map((i) => [i.InstanceId, i.State?.Name])).toEqual([
       [m!.InstanceId, 'running'],
     ]);
   });

@@ -2,25 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  DescribeInstancesCommand,
-  RunInstancesCommand,
-  TerminateInstancesCommand,
-  type EC2Client,
-  type Instance,
-} from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
+import { RunInstancesCommand, TerminateInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
+import { describe, expect, it } from 'vitest';
 import { HostKeyChangedError } from '../../src/errors.ts';
-import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { applyPinChanges, pinChanges, pinnedPatterns } from '../../src/providers/ec2/host-keys.ts';
 import type { Machine } from '../../src/providers/provider.ts';
 import { provisionAll } from '../../src/providers/provision-all.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { formatKnownHost, hostPattern, KnownHostsFile } from '../../src/transport/known-hosts.ts';
-import { motoEc2, motoImage, resetMoto } from '../support/aws.ts';
-import { tempHome } from '../support/cli.ts';
+import { ec2Emulator } from '../support/ec2-emulator.ts';
 
 /**
  * EC2 host keys belong to instances: pinned under the instance ID, dropped when the instance is terminated, so a
@@ -28,12 +18,8 @@ import { tempHome } from '../support/cli.ts';
  * file system; the provider against moto (whose instances cannot be reached over SSH: a first connection is made
  * as swarmup's SSH transport makes it, by the known_hosts check its host key verifier runs).
  */
-const url = inject('motoUrl');
-const home = tempHome();
-process.env.SWARMUP_HOME = home;
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-let ec2: EC2Client;
-let ami: string;
+const aws = ec2Emulator();
+const { ec2 } = aws;
 
 /** An ed25519 public key blob in SSH wire format, as a server presents it. */
 function hostKey(): Buffer {
@@ -48,37 +34,8 @@ function connect(kh: KnownHostsFile, m: Machine, key: Buffer): void {
   kh.verify(m.name, m.hostKeyAlias ?? address, key, m.hostKeyAlias ? address : undefined);
 }
 
-function provider(name: string, managers: number, workers: number): Ec2Provider {
-  const spec = resolveCluster(undefined, {
-    name,
-    provider: 'ec2',
-    sshCidr: '203.0.113.7/32',
-    ami,
-    managers: String(managers),
-    workers: String(workers),
-  });
-  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-  return new Ec2Provider(spec, new StateStore(name), {
-    aws: async () => ({
-      ec2,
-      ssm: new SSMClient({ region: 'eu-west-1', endpoint: url, credentials }),
-      region: 'eu-west-1',
-    }),
-    pollMs: 20,
-  });
-}
-
-async function named(cluster: string, name: string): Promise<Instance[]> {
-  const r = await ec2.send(
-    new DescribeInstancesCommand({
-      Filters: [
-        { Name: 'tag:swarmup:cluster', Values: [cluster] },
-        { Name: 'tag:Name', Values: [name] },
-      ],
-    }),
-  );
-  return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
-}
+const provider = (name: string, managers: number, workers: number) =>
+  aws.provider(name, { managers: String(managers), workers: String(workers) });
 
 describe('pinChanges (pure)', () => {
   const pinned = new Set([
@@ -144,14 +101,7 @@ describe('pinChanges (pure)', () => {
 });
 
 describe('EC2 host keys against the emulator', () => {
-  beforeAll(() => {
-    ec2 = motoEc2(url);
-  });
-  beforeEach(async () => {
-    await resetMoto(url);
-    rmSync(home, { recursive: true, force: true });
-    ami = await motoImage(ec2);
-  });
+  aws.freshForEachTest();
 
   it("a node's new instance (relaunched out of band, same tags) is not refused for its predecessor's key; the old pin goes", async () => {
     const { machines } = await provisionAll(provider('hk', 1, 1));
@@ -161,11 +111,11 @@ describe('EC2 host keys against the emulator', () => {
 
     // The worker's instance is terminated and another one launched like it ("launch more like this"): the same
     // Name and cluster tags, new host keys.
-    const [old] = await named('hk', 'hk-worker-1');
+    const [old] = await aws.named('hk', 'hk-worker-1');
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [old!.InstanceId!] }));
     await ec2.send(
       new RunInstancesCommand({
-        ImageId: ami,
+        ImageId: aws.ami,
         MinCount: 1,
         MaxCount: 1,
         InstanceType: 't3.small',
@@ -185,7 +135,7 @@ describe('EC2 host keys against the emulator', () => {
     expect(readFileSync(kh.path, 'utf8')).not.toContain(old!.InstanceId!);
     expect(readFileSync(kh.path, 'utf8')).not.toContain(keys.get('hk-worker-1')!.toString('base64'));
     const ids = Object.fromEntries(
-      (await Promise.all(machines.map((m) => named('hk', m.name)))).map((is) => {
+      (await Promise.all(machines.map((m) => aws.named('hk', m.name)))).map((is) => {
         const live = is.find((i) => i.State?.Name === 'running')!;
         return [nodeOf(live), live.InstanceId!];
       }),
@@ -209,7 +159,7 @@ describe('EC2 host keys against the emulator', () => {
     const { machines } = await provisionAll(provider('hk', 1, 1));
     const kh = new StateStore('hk').knownHosts();
     for (const m of machines) connect(kh, m, hostKey());
-    const [old] = await named('hk', 'hk-worker-1');
+    const [old] = await aws.named('hk', 'hk-worker-1');
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [old!.InstanceId!] }));
     const healed = await provisionAll(provider('hk', 1, 1));
     expect(healed.created).toBe(1);

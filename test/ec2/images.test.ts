@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DescribeInstanceAttributeCommand,
@@ -6,32 +6,25 @@ import {
   DescribeInstanceTypesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
-  type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { stringify } from 'yaml';
-import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
-import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
-import { StateStore } from '../../src/state/store.ts';
-import { clusterInstances, motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
 import { swarmup, tempHome } from '../support/cli.ts';
+import { ec2Emulator } from '../support/ec2-emulator.ts';
 
 /**
  * Images and architectures against moto's emulator: the image's OS decides the login user, the engine source and
  * the boot-time install; the instance type's architecture must fit the image. The images are moto's own catalogue
  * (Amazon Linux 2023 from moto/ec2/resources/latest_amis/eu-west-1.json.gz, Ubuntu 16.04 from amis.json.gz).
  */
-const url = inject('motoUrl');
-const home = tempHome();
-const env = motoEnv(url, home);
-process.env.SWARMUP_HOME = home;
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-let ec2: EC2Client;
+const aws = ec2Emulator();
+const { ec2 } = aws;
+const env = aws.env();
 
-const imageNamed = (pattern: string) => motoImage(ec2, pattern);
-const instances = (cluster: string) => clusterInstances(ec2, cluster, ['pending', 'running']);
+const imageNamed = (pattern: string) => aws.image(pattern);
+const instances = (cluster: string) => aws.instances(cluster, ['pending', 'running']);
 
 /** Everything in the emulator, tagged or not: a refusal must leave all three empty. */
 async function everything(): Promise<{ instances: number; groups: string[]; keys: number }> {
@@ -69,13 +62,7 @@ const up = (name: string, ...more: string[]) =>
   );
 
 describe('EC2 images against the emulator', () => {
-  beforeAll(() => {
-    ec2 = motoEc2(url);
-  });
-  beforeEach(async () => {
-    await resetMoto(url);
-    rmSync(home, { recursive: true, force: true });
-  });
+  aws.freshForEachTest();
 
   it("the emulator knows t4g.small runs arm64 only and t3.small x86_64 (what the image's architecture is checked against)", async () => {
     const r = await ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['t4g.small', 't3.small'] }));
@@ -105,16 +92,7 @@ describe('EC2 images against the emulator', () => {
     expect(userData).not.toContain('docker-ce');
 
     // The provider as `up` makes it after provisioning: it reaches the instance as the image's user.
-    const spec = resolveCluster(undefined, { name: 'al', provider: 'ec2', ami, sshCidr: '203.0.113.7/32' });
-    const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-    const provider = new Ec2Provider(spec, new StateStore('al'), {
-      aws: async () => ({
-        ec2,
-        ssm: new SSMClient({ region: 'eu-west-1', endpoint: url, credentials }),
-        region: 'eu-west-1',
-      }),
-      pollMs: 20,
-    });
+    const provider = aws.provider('al', { ami });
     const machines = await provider.reach();
     expect(machines.map((m) => [m.name, m.user])).toEqual([['al-manager-1', 'ec2-user']]);
   });

@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import {
   CreateRouteTableCommand,
   AssociateRouteTableCommand,
@@ -6,26 +5,24 @@ import {
   CreateVpcCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
-  type EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import { beforeEach, describe, expect, inject, it } from 'vitest';
-import { clusterInstances, motoEc2, motoEnv, motoImage, resetMoto, routeToInternet } from '../support/aws.ts';
-import { swarmup, tempHome } from '../support/cli.ts';
+import { describe, expect, it } from 'vitest';
+import { clusterInstances, motoImage, routeToInternet } from '../support/aws.ts';
+import { swarmup } from '../support/cli.ts';
+import { ec2Emulator } from '../support/ec2-emulator.ts';
 
 /**
  * Where instances land and whether swarmup can reach them, against moto's emulator (the stand-in for AWS), which
  * models subnets' MapPublicIpOnLaunch, route tables, interfaces asking for a public address, and per-zone
  * instance type offerings (t3.small is not offered in us-east-1e there, as on AWS).
  */
-const url = inject('motoUrl');
-const home = tempHome();
-let ec2: EC2Client;
-let ami: string;
+const aws = ec2Emulator();
+const { ec2 } = aws;
 
 const tag = (i: Instance, k: string) => i.Tags?.find((t) => t.Key === k)?.Value;
 
-const instancesOf = (cluster: string) => clusterInstances(ec2, cluster);
+const instancesOf = (cluster: string) => aws.instances(cluster);
 
 /** Nothing of the cluster exists in the emulator: no instance, security group or key pair. */
 async function nothingOf(cluster: string): Promise<void> {
@@ -67,16 +64,11 @@ const up = (name: string, region: string, ...more: string[]) =>
       '--json',
       ...more,
     ],
-    motoEnv(url, home),
+    aws.env(),
   );
 
 describe('ec2 networking and placement against the emulator', () => {
-  beforeEach(async () => {
-    ec2 = motoEc2(url);
-    await resetMoto(url);
-    rmSync(home, { recursive: true, force: true });
-    ami = await motoImage(ec2);
-  });
+  aws.freshForEachTest();
 
   it('a custom VPC subnet that maps no public IPv4 but routes to an internet gateway: every instance gets a public IPv4', async () => {
     const subnet = await customSubnet('gateway');
@@ -84,7 +76,7 @@ describe('ec2 networking and placement against the emulator', () => {
       'net',
       'eu-west-1',
       '--ami',
-      ami,
+      aws.ami,
       '--subnets',
       subnet,
       '--managers',
@@ -109,7 +101,7 @@ describe('ec2 networking and placement against the emulator', () => {
       'dark',
       'eu-west-1',
       '--ami',
-      ami,
+      aws.ami,
       '--subnets',
       subnet,
       '--managers',
@@ -124,14 +116,14 @@ describe('ec2 networking and placement against the emulator', () => {
   });
 
   it('an unknown subnet id is bad input naming it, nothing created', async () => {
-    const r = await up('nosub', 'eu-west-1', '--ami', ami, '--subnets', 'subnet-0123456789abcdef0');
+    const r = await up('nosub', 'eu-west-1', '--ami', aws.ami, '--subnets', 'subnet-0123456789abcdef0');
     expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stderr).toContain('subnet-0123456789abcdef0');
     await nothingOf('nosub');
   });
 
   it('5+2 t3.small in us-east-1: no instance in a zone that does not offer the type, managers over five zones', async () => {
-    const east = motoEc2(url, 'us-east-1');
+    const east = aws.client('us-east-1');
     const r = await up(
       'spread',
       'us-east-1',
@@ -143,8 +135,7 @@ describe('ec2 networking and placement against the emulator', () => {
       '2',
     );
     expect(r.code, r.stderr).toBe(0);
-    ec2 = east;
-    const list = await instancesOf('spread');
+    const list = await clusterInstances(east, 'spread');
     expect(list).toHaveLength(7);
     const zones = list.map((i) => i.Placement!.AvailabilityZone!);
     // The emulator's default VPC has a subnet in us-east-1e, where t3.small is not offered.

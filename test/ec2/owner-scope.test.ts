@@ -1,28 +1,20 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
-import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ClusterLock } from '../../src/state/lock.ts';
 import { ensureOwner } from '../../src/state/owner.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { clusterInstances, motoEc2, motoEnv, motoImage, resetMoto } from '../support/aws.ts';
-import { labelled, swarmup, tempHome } from '../support/cli.ts';
+import { labelled, swarmup } from '../support/cli.ts';
+import { ec2Emulator } from '../support/ec2-emulator.ts';
+import { ownerOf, twoStateHomes } from '../support/state-homes.ts';
 
 /**
  * Two state homes against one EC2 account (the emulator): what one home's down, listing and up select is its own
  * (tag swarmup:owner); and a cleanup of another provider's namesake never takes a live EC2 cluster's record.
  */
-const url = inject('motoUrl');
 const RUN = String(process.pid);
-const homeA = tempHome();
-const homeB = tempHome();
-const envA = motoEnv(url, homeA);
-const envB = motoEnv(url, homeB);
-let ec2: EC2Client;
-let ami: string;
+const aws = ec2Emulator();
+const { homeA, homeB, envA, envB, remove } = twoStateHomes((home) => aws.env(home), aws.home);
 
 const upArgs = (name: string) => [
   'up',
@@ -39,52 +31,26 @@ const upArgs = (name: string) => [
   '--ssh-cidr',
   '203.0.113.7/32',
   '--ami',
-  ami,
+  aws.ami,
 ];
-const live = (cluster: string) =>
-  clusterInstances(ec2, cluster, ['pending', 'running', 'stopping', 'stopped']);
+const live = (cluster: string) => aws.instances(cluster, ['pending', 'running', 'stopping', 'stopped']);
 
 /** The provider in this process, in the given state home, pointed at the emulator. */
-function providerIn(home: string, name: string): Ec2Provider {
+function providerIn(home: string, name: string) {
   process.env.SWARMUP_HOME = home;
-  const spec = resolveCluster(undefined, {
-    name,
-    provider: 'ec2',
-    sshCidr: '203.0.113.7/32',
-    ami,
-    managers: '1',
-    workers: '0',
-  });
-  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-  return new Ec2Provider(spec, new StateStore(name), {
-    aws: async () => ({
-      ec2,
-      ssm: new SSMClient({ region: 'eu-west-1', endpoint: url, credentials }),
-      region: 'eu-west-1',
-    }),
-    pollMs: 20,
-  });
+  return aws.provider(name, { managers: '1', workers: '0' });
 }
 
 describe('EC2: destructive commands select only what this state home made', () => {
-  beforeAll(() => {
-    ec2 = motoEc2(url);
-  });
-  beforeEach(async () => {
-    await resetMoto(url);
-    for (const h of [homeA, homeB]) rmSync(h, { recursive: true, force: true });
-    ami = await motoImage(ec2);
-  });
-  afterAll(() => {
-    for (const h of [homeA, homeB]) rmSync(h, { recursive: true, force: true });
-  });
+  aws.freshForEachTest([homeB]);
+  afterAll(remove);
 
   it("down and the machine listing from another state home select nothing of this home's cluster; up of its name is refused", async () => {
     const up = await swarmup(upArgs('lab'), envA);
     expect(up.code, up.stderr).toBe(0);
     const [instance] = await live('lab');
     expect(instance).toBeDefined();
-    const ownerA = readFileSync(join(homeA, 'owner'), 'utf8').trim();
+    const ownerA = ownerOf(homeA);
 
     // Home B has an owner of its own (it made something before).
     process.env.SWARMUP_HOME = homeB;

@@ -1,18 +1,18 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import {
   DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
-  type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { throwawayPublicKey } from '../../src/providers/ec2/permission-check.ts';
 import { dryRunProbes } from '../../src/providers/ec2/permissions.ts';
 import type { PermissionCheck } from '../../src/providers/permission-report.ts';
-import { clusterInstances, motoEc2, motoEnv, motoImage, recordCalls, resetMoto } from '../support/aws.ts';
-import { swarmup, tempHome } from '../support/cli.ts';
+import { recordCalls } from '../support/aws.ts';
+import { swarmup } from '../support/cli.ts';
+import { ec2Emulator } from '../support/ec2-emulator.ts';
 
 /**
  * The DryRun permission check against moto's emulator, through the real command line. moto (5.2.1) answers every
@@ -20,11 +20,9 @@ import { swarmup, tempHome } from '../support/cli.ts';
  * policies to refuse with, so here every check is "allowed", and a placeholder id is answered like a real one.
  * Denials are covered by the stand-in tests in test/unit/ec2-permissions.test.ts.
  */
-const url = inject('motoUrl');
-const home = tempHome();
-const env = motoEnv(url, home);
-let ec2: EC2Client;
-let ami: string;
+const aws = ec2Emulator();
+const { ec2, home, url } = aws;
+const env = aws.env();
 
 const ssh = ['--ssh-cidr', '203.0.113.7/32'];
 
@@ -61,14 +59,7 @@ const permissionsOf = (events: Array<Record<string, unknown>>) =>
   (events.find((e) => e.event === 'plan')?.permissions ?? []) as PermissionCheck[];
 
 describe('permission check (DryRun) against the emulator', () => {
-  beforeAll(() => {
-    ec2 = motoEc2(url);
-  });
-  beforeEach(async () => {
-    await resetMoto(url);
-    rmSync(home, { recursive: true, force: true });
-    ami = await motoImage(ec2);
-  });
+  aws.freshForEachTest();
 
   it('moto answers each DryRun call with DryRunOperation (412), placeholders included, and makes nothing', async () => {
     const vpc = (
@@ -84,7 +75,7 @@ describe('permission check (DryRun) against the emulator', () => {
       node: { name: 'lab-manager-1', role: 'manager' },
       vpcId: vpc.VpcId!,
       subnetId: subnet.SubnetId!,
-      image: { imageId: ami, rootDevice: '/dev/sda1' },
+      image: { imageId: aws.ami, rootDevice: '/dev/sda1' },
       instanceType: 't3.small',
       diskGiB: 20,
       publicKey: throwawayPublicKey(),
@@ -119,14 +110,14 @@ describe('permission check (DryRun) against the emulator', () => {
   });
 
   it('plan --provider ec2 reports "permissions: checked (DryRun)" and creates nothing, in AWS or locally', async () => {
-    const text = await swarmup(['plan', '--provider', 'ec2', '--name', 'lab', '--ami', ami, ...ssh], env);
+    const text = await swarmup(['plan', '--provider', 'ec2', '--name', 'lab', '--ami', aws.ami, ...ssh], env);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('permissions: checked (DryRun)');
     expect(text.stdout).toMatch(/allowed +ec2:RunInstances +RunInstances \(DryRun, with TagSpecifications\)/);
     expect(text.stdout).toMatch(/allowed +sts:GetCallerIdentity +checked by use/);
 
     const json = await swarmup(
-      ['plan', '--provider', 'ec2', '--name', 'lab', '--ami', ami, '--json', ...ssh],
+      ['plan', '--provider', 'ec2', '--name', 'lab', '--ami', aws.ami, '--json', ...ssh],
       env,
     );
     expect(json.code, json.stderr).toBe(0);
@@ -156,7 +147,7 @@ describe('permission check (DryRun) against the emulator', () => {
         '--name',
         'lab',
         '--ami',
-        ami,
+        aws.ami,
         '--until',
         'provision',
         '--json',
@@ -178,7 +169,7 @@ describe('permission check (DryRun) against the emulator', () => {
     const before = await everything();
     expect(before.instances).toHaveLength(1);
     expect(before.instances[0]).toMatch(/ running$/);
-    const [instance] = await clusterInstances(ec2, 'lab');
+    const [instance] = await aws.instances('lab');
     const own = {
       instance: instance!.InstanceId!,
       volume: instance!.BlockDeviceMappings![0]!.Ebs!.VolumeId!,
@@ -198,7 +189,7 @@ describe('permission check (DryRun) against the emulator', () => {
           '--name',
           'lab',
           '--ami',
-          ami,
+          aws.ami,
           '--until',
           'provision',
           '--json',

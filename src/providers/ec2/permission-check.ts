@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import { DescribeSecurityGroupsCommand, type IpPermission } from '@aws-sdk/client-ec2';
 import type { Ec2Spec } from '../../config/cluster.ts';
 import { errorMessage, StepError } from '../../errors.ts';
 import { readOwner } from '../../state/owner.ts';
@@ -9,7 +9,14 @@ import type { AwsApi } from './aws.ts';
 import { accountOf } from './cluster-record.ts';
 import type { ImageChoice } from './image.ts';
 import type { Network } from './network.ts';
-import { classify, classifyTagged, dryRunProbes, type Answer, type Probe } from './permissions.ts';
+import {
+  classify,
+  classifyTagged,
+  dryRunProbes,
+  type Answer,
+  type Probe,
+  type ProbeFacts,
+} from './permissions.ts';
 import { listOwn } from './resources.ts';
 import { staleSshIngress } from './security-group.ts';
 
@@ -74,18 +81,15 @@ async function ask(api: AwsApi, probe: Probe, withTags: boolean, until: number):
 const honours = (a: Answer) =>
   'code' in a && ['DryRunOperation', 'UnauthorizedOperation', 'AccessDenied'].includes(a.code);
 
-/**
- * Ask EC2, with DryRun, whether every change swarmup makes would be allowed; nothing is created or changed, here
- * or in AWS. Calls that only need things that exist (or nothing) go first, in parallel; calls on the cluster's own
- * resources (terminate its instance...) only once those answers show that the endpoint honours DryRun. STS and
- * SSM have no DryRun: what the run's own calls to them showed is reported "by use".
- */
-export async function checkEc2Permissions(
-  api: AwsApi,
-  input: CheckInput,
-  deadlineMs = CHECK_DEADLINE_MS,
-): Promise<PermissionCheck[]> {
-  const until = Date.now() + deadlineMs;
+/** What the cluster has now (its probes act on these) and what STS answered, if the run has an STS client. */
+interface Existing {
+  mine: Awaited<ReturnType<typeof listOwn>>;
+  account: Answer | undefined;
+  groupId: string | undefined;
+  sshRule: IpPermission | undefined;
+}
+
+async function existingOf(api: AwsApi, input: CheckInput): Promise<Existing> {
   const [mine, account] = await Promise.all([
     listOwn(api, input.cluster),
     api.sts
@@ -103,7 +107,12 @@ export async function checkEc2Permissions(
         [],
       )[0]
     : undefined;
-  const probes = dryRunProbes({
+  return { mine, account, groupId, sshRule };
+}
+
+/** The run's facts the probes are built from. */
+function probeFactsOf(input: CheckInput, { mine, groupId, sshRule }: Existing): ProbeFacts {
+  return {
     cluster: input.cluster,
     resourceName: input.resourceName,
     owner: readOwner() ?? '000000000000',
@@ -119,8 +128,20 @@ export async function checkEc2Permissions(
     ...(mine?.keyPairs.some((k) => k.name === input.resourceName) ? { keyPair: input.resourceName } : {}),
     ...(mine?.instances[0] ? { instanceId: mine.instances[0].id } : {}),
     ...(mine?.volumes[0] ? { volumeId: mine.volumes[0].id } : {}),
-  });
+  };
+}
 
+/** Every probe's answer (none for a probe never sent), and the untagged retry's for create calls refused with tags. */
+interface Answers {
+  answers: Map<Probe, Answer>;
+  untaggedOf: Map<Probe, Answer>;
+}
+
+/**
+ * The probes that need nothing of the cluster first, in parallel; then, together, the create calls refused with
+ * tags once more without, and the probes on the cluster's own resources if the first answers show DryRun honoured.
+ */
+async function askAll(api: AwsApi, probes: Probe[], until: number): Promise<Answers> {
   const first = probes.filter((p) => p.target !== 'existing');
   const firstAnswers = await Promise.all(first.map((p) => ask(api, p, p.tagsOnCreate, until)));
   const answers = new Map<Probe, Answer>(first.map((p, i) => [p, firstAnswers[i]!]));
@@ -140,27 +161,32 @@ export async function checkEc2Permissions(
     Promise.all(retry.map((p) => ask(api, p, false, until))),
     honoured ? Promise.all(onExisting.map((p) => ask(api, p, p.tagsOnCreate, until))) : [],
   ]);
-  const untaggedOf = new Map(retry.map((p, i) => [p, untagged[i]!]));
   existing.forEach((a, i) => answers.set(onExisting[i]!, a));
+  return { answers, untaggedOf: new Map(retry.map((p, i) => [p, untagged[i]!])) };
+}
 
-  const checks = probes.flatMap((p): PermissionCheck[] => {
-    const answer = answers.get(p);
-    if (!answer)
-      return [
-        {
-          action: p.action,
-          call: `${p.call} (DryRun)`,
-          status: 'not-checkable',
-          how: 'dry-run',
-          note: "not sent on the cluster's own resource: no other call showed that this endpoint honours DryRun",
-        },
-      ];
-    if (p.tagsOnCreate) return classifyTagged(p, answer, untaggedOf.get(p), deadlineMs);
-    const { status, note } = classify(answer, p.target, deadlineMs);
+/** One probe's lines of the report. */
+function checksOf(p: Probe, { answers, untaggedOf }: Answers, deadlineMs: number): PermissionCheck[] {
+  const answer = answers.get(p);
+  if (!answer)
     return [
-      { action: p.action, call: `${p.call} (DryRun)`, status, how: 'dry-run', ...(note ? { note } : {}) },
+      {
+        action: p.action,
+        call: `${p.call} (DryRun)`,
+        status: 'not-checkable',
+        how: 'dry-run',
+        note: "not sent on the cluster's own resource: no other call showed that this endpoint honours DryRun",
+      },
     ];
-  });
+  if (p.tagsOnCreate) return classifyTagged(p, answer, untaggedOf.get(p), deadlineMs);
+  const { status, note } = classify(answer, p.target, deadlineMs);
+  return [
+    { action: p.action, call: `${p.call} (DryRun)`, status, how: 'dry-run', ...(note ? { note } : {}) },
+  ];
+}
+
+/** The calls without DryRun (Describe, SSM, STS), reported by what the run's own calls to them showed. */
+function byUseChecks(input: CheckInput, account: Answer | undefined, deadlineMs: number): PermissionCheck[] {
   const byUse = (action: string, call: string, answer?: Answer): PermissionCheck => {
     const c = answer ? classify(answer, 'new', deadlineMs) : undefined;
     return {
@@ -172,12 +198,32 @@ export async function checkEc2Permissions(
     };
   };
   return [
-    ...checks,
     byUse('ec2:Describe*', DESCRIBED.join(', '), { code: 'DryRunOperation' }),
     input.ec2.ami
       ? { ...byUse('ssm:GetParameter', 'GetParameter'), note: 'not called: --ami is given' }
       : byUse('ssm:GetParameter', `GetParameter ${input.ec2.amiParameter}`, { code: 'DryRunOperation' }),
     ...(account ? [byUse('sts:GetCallerIdentity', 'GetCallerIdentity', account)] : []),
+  ];
+}
+
+/**
+ * Ask EC2, with DryRun, whether every change swarmup makes would be allowed; nothing is created or changed, here
+ * or in AWS. Calls that only need things that exist (or nothing) go first, in parallel; calls on the cluster's own
+ * resources (terminate its instance...) only once those answers show that the endpoint honours DryRun. STS and
+ * SSM have no DryRun: what the run's own calls to them showed is reported "by use".
+ */
+export async function checkEc2Permissions(
+  api: AwsApi,
+  input: CheckInput,
+  deadlineMs = CHECK_DEADLINE_MS,
+): Promise<PermissionCheck[]> {
+  const until = Date.now() + deadlineMs;
+  const existing = await existingOf(api, input);
+  const probes = dryRunProbes(probeFactsOf(input, existing));
+  const answers = await askAll(api, probes, until);
+  return [
+    ...probes.flatMap((p) => checksOf(p, answers, deadlineMs)),
+    ...byUseChecks(input, existing.account, deadlineMs),
   ];
 }
 

@@ -150,13 +150,15 @@ const PROBE_RULE: IpPermission = {
   IpRanges: [{ CidrIp: '192.0.2.0/32', Description: SSH_RULE_DESCRIPTION }],
 };
 
-/** Every call swarmup makes that creates or changes something, as DryRun calls with the run's parameters. Pure. */
-export function dryRunProbes(f: ProbeFacts): Probe[] {
-  const tags = (
-    type: TagSpecification['ResourceType'],
-    name: string,
-    role?: 'manager' | 'worker',
-  ): TagSpecification => ({
+/** The TagSpecification a create call of the run carries for one resource. */
+type Tagger = (
+  type: TagSpecification['ResourceType'],
+  name: string,
+  role?: 'manager' | 'worker',
+) => TagSpecification;
+
+function taggerFor(f: ProbeFacts): Tagger {
+  return (type, name, role) => ({
     ResourceType: type,
     Tags: [
       { Key: CLUSTER_TAG, Value: f.cluster },
@@ -165,153 +167,155 @@ export function dryRunProbes(f: ProbeFacts): Probe[] {
       ...(role ? [{ Key: ROLE_TAG, Value: role }] : []),
     ],
   });
-  const on = (exists: string | undefined, placeholder: string) =>
-    exists
-      ? { id: exists, target: 'existing' as const }
-      : { id: placeholder, target: 'placeholder' as const };
+}
+
+const DryRun = true;
+
+/** A create call: sent with the tags it would carry, `tagsOnCreate`. */
+function creating(call: string, command: Probe['command'], note?: string): Probe {
+  return {
+    action: `ec2:${call}`,
+    call,
+    target: 'new',
+    tagsOnCreate: true,
+    ...(note ? { note } : {}),
+    command,
+  };
+}
+
+/** A call on one of the cluster's resources (or on a placeholder while it has none). */
+function changing(call: string, target: Target, command: () => { input: object }, note?: string): Probe {
+  return { action: `ec2:${call}`, call, target, ...(note ? { note } : {}), tagsOnCreate: false, command };
+}
+
+function createSecurityGroupProbe(f: ProbeFacts, tags: Tagger): Probe {
+  return creating(
+    'CreateSecurityGroup',
+    (withTags) =>
+      new CreateSecurityGroupCommand({
+        DryRun,
+        GroupName: f.resourceName,
+        Description: `swarmup cluster ${f.cluster}: swarm ports between members, ssh from the operator`,
+        VpcId: f.vpcId,
+        ...(withTags ? { TagSpecifications: [tags('security-group', f.resourceName)] } : {}),
+      }),
+  );
+}
+
+function importKeyPairProbe(f: ProbeFacts, tags: Tagger): Probe {
+  return creating(
+    'ImportKeyPair',
+    (withTags) =>
+      new ImportKeyPairCommand({
+        DryRun,
+        KeyName: f.resourceName,
+        PublicKeyMaterial: Buffer.from(f.publicKey),
+        ...(withTags ? { TagSpecifications: [tags('key-pair', f.resourceName)] } : {}),
+      }),
+  );
+}
+
+/** Where the instance goes: its own interface asking for a public IPv4, or the subnet's defaults (as `up` does). */
+function launchPlacement(f: ProbeFacts): object {
+  if (!f.askPublicIp) return { SubnetId: f.subnetId, ...(f.group ? { SecurityGroupIds: [f.group.id] } : {}) };
+  return {
+    NetworkInterfaces: [
+      {
+        DeviceIndex: 0,
+        SubnetId: f.subnetId,
+        ...(f.group ? { Groups: [f.group.id] } : {}),
+        AssociatePublicIpAddress: true,
+        DeleteOnTermination: true,
+      },
+    ],
+  };
+}
+
+function runInstancesProbe(f: ProbeFacts, tags: Tagger): Probe {
+  const launchWithout = [!f.group && 'security group', !f.keyPair && 'key pair'].filter(Boolean);
+  return creating(
+    'RunInstances',
+    (withTags) =>
+      new RunInstancesCommand({
+        DryRun,
+        ImageId: f.image.imageId,
+        InstanceType: f.instanceType as never,
+        MinCount: 1,
+        MaxCount: 1,
+        ...launchPlacement(f),
+        ...(f.keyPair ? { KeyName: f.keyPair } : {}),
+        BlockDeviceMappings: [
+          {
+            DeviceName: f.image.rootDevice,
+            Ebs: { VolumeSize: f.diskGiB, VolumeType: 'gp3', DeleteOnTermination: true },
+          },
+        ],
+        MetadataOptions: { HttpTokens: 'required' },
+        ...(withTags
+          ? {
+              TagSpecifications: [
+                tags('instance', f.node.name, f.node.role),
+                tags('volume', f.node.name, f.node.role),
+              ],
+            }
+          : {}),
+      }),
+    launchWithout.length > 0 ? `sent without the ${launchWithout.join(' and ')} (not made yet)` : undefined,
+  );
+}
+
+/** The resource's id when the cluster has it, else a placeholder id. */
+const on = (exists: string | undefined, placeholder: string) =>
+  exists ? { id: exists, target: 'existing' as const } : { id: placeholder, target: 'placeholder' as const };
+
+/** The calls on the cluster's own resources: ingress rules, instance life, deletions. */
+function changeProbes(f: ProbeFacts): Probe[] {
   const group = on(f.group?.id, PLACEHOLDER.group);
   const instance = on(f.instanceId, PLACEHOLDER.instance);
   const volume = on(f.volumeId, PLACEHOLDER.volume);
-  const keyPair = f.keyPair
-    ? { target: 'existing' as const }
-    : { target: 'placeholder' as const, note: 'the cluster has no key pair yet' };
-  const launchWithout = [!f.group && 'security group', !f.keyPair && 'key pair'].filter(Boolean);
-  const DryRun = true;
+  const instanceIds = () => ({ DryRun, InstanceIds: [instance.id] });
   return [
-    {
-      action: 'ec2:CreateSecurityGroup',
-      call: 'CreateSecurityGroup',
-      target: 'new',
-      tagsOnCreate: true,
-      command: (withTags) =>
-        new CreateSecurityGroupCommand({
-          DryRun,
-          GroupName: f.resourceName,
-          Description: `swarmup cluster ${f.cluster}: swarm ports between members, ssh from the operator`,
-          VpcId: f.vpcId,
-          ...(withTags ? { TagSpecifications: [tags('security-group', f.resourceName)] } : {}),
-        }),
-    },
-    {
-      action: 'ec2:ImportKeyPair',
-      call: 'ImportKeyPair',
-      target: 'new',
-      tagsOnCreate: true,
-      command: (withTags) =>
-        new ImportKeyPairCommand({
-          DryRun,
-          KeyName: f.resourceName,
-          PublicKeyMaterial: Buffer.from(f.publicKey),
-          ...(withTags ? { TagSpecifications: [tags('key-pair', f.resourceName)] } : {}),
-        }),
-    },
-    {
-      action: 'ec2:RunInstances',
-      call: 'RunInstances',
-      target: 'new',
-      tagsOnCreate: true,
-      ...(launchWithout.length > 0
-        ? { note: `sent without the ${launchWithout.join(' and ')} (not made yet)` }
-        : {}),
-      command: (withTags) =>
-        new RunInstancesCommand({
-          DryRun,
-          ImageId: f.image.imageId,
-          InstanceType: f.instanceType as never,
-          MinCount: 1,
-          MaxCount: 1,
-          ...(f.askPublicIp
-            ? {
-                NetworkInterfaces: [
-                  {
-                    DeviceIndex: 0,
-                    SubnetId: f.subnetId,
-                    ...(f.group ? { Groups: [f.group.id] } : {}),
-                    AssociatePublicIpAddress: true,
-                    DeleteOnTermination: true,
-                  },
-                ],
-              }
-            : { SubnetId: f.subnetId, ...(f.group ? { SecurityGroupIds: [f.group.id] } : {}) }),
-          ...(f.keyPair ? { KeyName: f.keyPair } : {}),
-          BlockDeviceMappings: [
-            {
-              DeviceName: f.image.rootDevice,
-              Ebs: { VolumeSize: f.diskGiB, VolumeType: 'gp3', DeleteOnTermination: true },
-            },
-          ],
-          MetadataOptions: { HttpTokens: 'required' },
-          ...(withTags
-            ? {
-                TagSpecifications: [
-                  tags('instance', f.node.name, f.node.role),
-                  tags('volume', f.node.name, f.node.role),
-                ],
-              }
-            : {}),
-        }),
-    },
-    {
-      action: 'ec2:AuthorizeSecurityGroupIngress',
-      call: 'AuthorizeSecurityGroupIngress',
-      target: group.target,
-      tagsOnCreate: false,
-      command: () =>
+    changing(
+      'AuthorizeSecurityGroupIngress',
+      group.target,
+      () =>
         new AuthorizeSecurityGroupIngressCommand({ DryRun, GroupId: group.id, IpPermissions: [PROBE_RULE] }),
-    },
-    {
-      action: 'ec2:RevokeSecurityGroupIngress',
-      call: 'RevokeSecurityGroupIngress',
-      target: group.target,
-      tagsOnCreate: false,
-      command: () =>
+    ),
+    changing(
+      'RevokeSecurityGroupIngress',
+      group.target,
+      () =>
         new RevokeSecurityGroupIngressCommand({
           DryRun,
           GroupId: group.id,
           IpPermissions: [f.group?.sshRule ?? PROBE_RULE],
         }),
-    },
-    {
-      action: 'ec2:StartInstances',
-      call: 'StartInstances',
-      target: instance.target,
-      tagsOnCreate: false,
-      command: () => new StartInstancesCommand({ DryRun, InstanceIds: [instance.id] }),
-    },
-    {
-      action: 'ec2:StopInstances',
-      call: 'StopInstances',
-      target: instance.target,
-      tagsOnCreate: false,
-      command: () => new StopInstancesCommand({ DryRun, InstanceIds: [instance.id] }),
-    },
-    {
-      action: 'ec2:TerminateInstances',
-      call: 'TerminateInstances',
-      target: instance.target,
-      tagsOnCreate: false,
-      command: () => new TerminateInstancesCommand({ DryRun, InstanceIds: [instance.id] }),
-    },
-    {
-      action: 'ec2:DeleteVolume',
-      call: 'DeleteVolume',
-      target: volume.target,
-      tagsOnCreate: false,
-      command: () => new DeleteVolumeCommand({ DryRun, VolumeId: volume.id }),
-    },
-    {
-      action: 'ec2:DeleteSecurityGroup',
-      call: 'DeleteSecurityGroup',
-      target: group.target,
-      tagsOnCreate: false,
-      command: () => new DeleteSecurityGroupCommand({ DryRun, GroupId: group.id }),
-    },
-    {
-      action: 'ec2:DeleteKeyPair',
-      call: 'DeleteKeyPair',
-      ...keyPair,
-      tagsOnCreate: false,
-      command: () => new DeleteKeyPairCommand({ DryRun, KeyName: f.resourceName }),
-    },
+    ),
+    changing('StartInstances', instance.target, () => new StartInstancesCommand(instanceIds())),
+    changing('StopInstances', instance.target, () => new StopInstancesCommand(instanceIds())),
+    changing('TerminateInstances', instance.target, () => new TerminateInstancesCommand(instanceIds())),
+    changing('DeleteVolume', volume.target, () => new DeleteVolumeCommand({ DryRun, VolumeId: volume.id })),
+    changing(
+      'DeleteSecurityGroup',
+      group.target,
+      () => new DeleteSecurityGroupCommand({ DryRun, GroupId: group.id }),
+    ),
+    changing(
+      'DeleteKeyPair',
+      f.keyPair ? 'existing' : 'placeholder',
+      () => new DeleteKeyPairCommand({ DryRun, KeyName: f.resourceName }),
+      f.keyPair ? undefined : 'the cluster has no key pair yet',
+    ),
+  ];
+}
+
+/** Every call swarmup makes that creates or changes something, as DryRun calls with the run's parameters. Pure. */
+export function dryRunProbes(f: ProbeFacts): Probe[] {
+  const tags = taggerFor(f);
+  return [
+    createSecurityGroupProbe(f, tags),
+    importKeyPairProbe(f, tags),
+    runInstancesProbe(f, tags),
+    ...changeProbes(f),
   ];
 }
