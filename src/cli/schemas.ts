@@ -20,7 +20,8 @@ const KINDS = {
     schema: configFileSchema,
     io: 'input',
     title: 'swarmup config / inventory file',
-    description: 'The YAML file of --config (docs/config.md, "Config / inventory file"); unknown keys are refused.',
+    description:
+      'The YAML file of --config (docs/config.md, "Config / inventory file"); unknown keys are refused.',
   },
   events: {
     schema: eventSchema,
