@@ -26,7 +26,7 @@ import { tarEntry } from '../tar.ts';
 import { withDeadline } from '../transport/deadline.ts';
 import { keyUnlocks, openDestination, removeQuietly, verifyArchive } from './backup-archive.ts';
 import { asRootScript } from '../transport/quote.ts';
-import { sleep } from '../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The copy (stop, tar, start) may take this long; a node that does not come back Reachable, this long. */
 const COPY_DEADLINE_MS = 10 * 60_000;

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { Action } from './actions.ts';
 import { errorMessage } from '../errors.ts';
 import type { Machine } from '../providers/provider.ts';
-import { sleep } from '../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   initSwarm,
   joinSwarm,

@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
-import { sleep } from '../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { listNodes } from './engine.ts';
 import type { ClusterNode } from './facts.ts';
 import type { SwarmPlan } from './plan.ts';

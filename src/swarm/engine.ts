@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { errorMessage } from '../errors.ts';
 import { withDeadline } from '../transport/deadline.ts';
-import { sleep } from '../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseInfo, parseNodes, type ClusterNode, type HostFacts } from './facts.ts';
 
 /**

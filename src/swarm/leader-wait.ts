@@ -1,6 +1,6 @@
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
-import { sleep } from '../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readHostFacts } from './engine.ts';
 import { waitingForLeader, type HostFacts } from './facts.ts';
 

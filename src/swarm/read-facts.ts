@@ -1,7 +1,7 @@
 import type { HostHandle, PlaybookContext } from '../playbook/playbook.ts';
 import { errorMessage } from '../errors.ts';
 import { withDeadline } from '../transport/deadline.ts';
-import { sleep } from '../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseRoutes, type SeenNetwork } from './addr-pool.ts';
 import { readHostFacts, waitForEngine } from './engine.ts';
 import { waitingForLeader, type HostFacts } from './facts.ts';

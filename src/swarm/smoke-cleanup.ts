@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { errorMessage } from '../errors.ts';
-import { sleep } from '../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The labels every smoke test resource carries (src/swarm/smoke.ts): the cluster and the run's id. */
 const RUN_ID = /^[0-9a-f]{6}$/;

@@ -2,7 +2,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { checkInterrupted } from '../playbook/interrupt.ts';
 import { withDeadline } from '../transport/deadline.ts';
-import { sleep } from '../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseProbeOutput } from './smoke-probe.ts';
 
 /** The smoke test's calls: load its image into an engine, run the probe in a task, probe in rounds. */

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { errorMessage } from '../errors.ts';
 import { withDeadline } from './deadline.ts';
-import { sleep } from './ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Wait until the engine answers /_ping (an engine still starting on a fresh machine, or just started): asked over

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import type { Duplex, Writable } from 'node:stream';
 import type Docker from 'dockerode';
@@ -274,8 +275,4 @@ function isTransient(err: unknown): boolean {
     // Through a jump host: the target's sshd does not listen yet.
     /Channel open failure: (Connection refused|connect failed|open failed)/.test(msg)
   );
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

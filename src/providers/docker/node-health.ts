@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type Docker from 'dockerode';
 import { StepError } from '../../errors.ts';
-import { sleep } from '../../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * A node container that does not run (c: its listing, if any): why, from its state and the last lines it wrote (a

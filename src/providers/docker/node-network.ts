@@ -5,7 +5,7 @@ import { errorMessage, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import type { SeenNetwork } from '../../net/networks.ts';
 import { withDeadline } from '../../transport/deadline.ts';
-import { sleep } from '../../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProgressSink } from '../provider.ts';
 import { chooseNodeSubnet, gatewayOf } from './addresses.ts';
 import { createLabels, ownFilter, SUBNET_LABEL } from './labels.ts';

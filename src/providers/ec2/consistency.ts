@@ -1,4 +1,4 @@
-import { sleep as realSleep } from '../../transport/ssh-connection.ts';
+import { setTimeout as realSleep } from 'node:timers/promises';
 
 /**
  * AWS's EC2 API is eventually consistent ("Eventual consistency in the Amazon EC2 API", EC2 developer guide): a

@@ -2,7 +2,7 @@ import type { Instance } from '@aws-sdk/client-ec2';
 import { parseBastion } from '../../config/cluster.ts';
 import { combineErrors, StepError } from '../../errors.ts';
 import { hostPattern } from '../../transport/known-hosts.ts';
-import { sleep } from '../../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { byRoleThenNumber } from '../node-names.ts';
 import type { Machine, NodeWanted, ProgressSink } from '../provider.ts';
 import { privateKeyPathFor } from './access.ts';

@@ -10,7 +10,7 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { errorMessage, StepError } from '../../errors.ts';
-import { sleep } from '../../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AwsApi } from './aws.ts';
 import { retryEventual } from './consistency.ts';
 import { LIVE_STATES } from './listing.ts';

@@ -1,6 +1,6 @@
 import { StartInstancesCommand, StopInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import { errorMessage, StepError } from '../../errors.ts';
-import { sleep } from '../../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProgressSink } from '../provider.ts';
 import { LIVE_STATES, nodeName } from './listing.ts';
 import { describeInstances } from './resources.ts';

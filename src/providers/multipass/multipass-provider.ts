@@ -4,7 +4,7 @@ import { InputError, StepError } from '../../errors.ts';
 import { ensureOwner, readOwner } from '../../state/owner.ts';
 import type { StateStore } from '../../state/store.ts';
 import { Semaphore } from '../../transport/semaphore.ts';
-import { sleep } from '../../transport/ssh-connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { byRoleThenNumber, wantedNodes } from '../node-names.ts';
 import type { Machine, MachineListing, NodeWanted, ProgressSink, Provider } from '../provider.ts';
 import { multipass, multipassOk } from './cli.ts';
