@@ -21,21 +21,7 @@ describe('address pool on EC2 (emulator)', () => {
     // 10.0.0.0/16 and 10.1.0.0/16 are taken by the VPC: the first free /16 is 10.2.0.0/16.
     for (const CidrBlock of ['10.0.0.0/16', '10.1.0.0/16'])
       await ec2.send(new AssociateVpcCidrBlockCommand({ VpcId: vpc.VpcId!, CidrBlock }));
-    const r = await swarmup(
-      [
-        'plan',
-        '--provider',
-        'ec2',
-        '--name',
-        'lab',
-        '--ami',
-        aws.ami,
-        '--json',
-        '--ssh-cidr',
-        '203.0.113.7/32',
-      ],
-      env,
-    );
+    const r = await swarmup(aws.args('plan', 'lab', {}, '--json'), env);
     expect(r.code, r.stderr).toBe(0);
     const plan = r.events.find((e) => e.event === 'plan') as {
       addrPool: { pool: string[]; source: string; seen: number };

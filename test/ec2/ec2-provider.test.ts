@@ -56,21 +56,8 @@ async function keyPairs(cluster: string) {
 const provider = (name: string, managers: number, workers: number) =>
   aws.provider(name, { managers: String(managers), workers: String(workers) });
 
-const upArgs = (name: string, ...more: string[]) => [
-  'up',
-  '--provider',
-  'ec2',
-  '--name',
-  name,
-  '--until',
-  'provision',
-  '--ssh-cidr',
-  '203.0.113.7/32',
-  '--ami',
-  aws.ami,
-  '--json',
-  ...more,
-];
+const upArgs = (name: string, ...more: string[]) =>
+  aws.args('up', name, {}, '--until', 'provision', '--json', ...more);
 
 describe('ec2 provider against the emulator', () => {
   // Every test starts from an empty emulator and an empty state home, with an image the emulator knows.
@@ -172,46 +159,25 @@ describe('ec2 provider against the emulator', () => {
   });
 
   it('refuses SSH from the whole internet unless asked by name, creating nothing', async () => {
-    const r = await swarmup(
-      [
-        'up',
-        '--provider',
-        'ec2',
-        '--name',
-        'open',
-        '--until',
-        'provision',
-        '--ssh-cidr',
-        '0.0.0.0/0',
-        '--ami',
-        aws.ami,
-      ],
-      env,
-    );
+    const r = await swarmup(aws.args('up', 'open', { sshCidr: '0.0.0.0/0' }, '--until', 'provision'), env);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /--ssh-cidr: 0\.0\.0\.0\/0 would open SSH to the whole internet; pass --allow-ssh-from-anywhere/,
     );
     expect(await groups('open')).toEqual([]);
     const ok = await swarmup(
-      [
+      aws.args(
         'up',
-        '--provider',
-        'ec2',
-        '--name',
         'open',
+        { sshCidr: '0.0.0.0/0' },
         '--until',
         'provision',
-        '--ssh-cidr',
-        '0.0.0.0/0',
         '--allow-ssh-from-anywhere',
-        '--ami',
-        aws.ami,
         '--managers',
         '1',
         '--workers',
         '0',
-      ],
+      ),
       env,
     );
     expect(ok.code, ok.stderr).toBe(0);
@@ -220,19 +186,18 @@ describe('ec2 provider against the emulator', () => {
   it("a changed --ssh-cidr revokes swarmup's SSH rule for the old CIDR; a rule added by hand and the Swarm rules stay", async () => {
     const up = (cidr: string) =>
       swarmup(
-        [
+        aws.args(
           'up',
-          '--provider',
-          'ec2',
-          '--name',
           'lab',
+          { sshCidr: cidr },
           '--until',
           'provision',
-          '--ssh-cidr',
-          cidr,
-          '--ami',
-          aws.ami,
-        ].concat(['--managers', '1', '--workers', '0', '--json']),
+          '--managers',
+          '1',
+          '--workers',
+          '0',
+          '--json',
+        ),
         env,
       );
     const a = await up('203.0.113.7/32,2001:db8:a::/48');

@@ -41,23 +41,19 @@ async function everything(): Promise<{ instances: number; groups: string[]; keys
 
 const up = (name: string, ...more: string[]) =>
   swarmup(
-    [
+    aws.args(
       'up',
-      '--provider',
-      'ec2',
-      '--name',
       name,
+      { ami: false },
       '--until',
       'provision',
-      '--ssh-cidr',
-      '203.0.113.7/32',
       '--managers',
       '1',
       '--workers',
       '0',
       '--json',
       ...more,
-    ],
+    ),
     env,
   );
 

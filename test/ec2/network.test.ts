@@ -49,21 +49,7 @@ async function customSubnet(routed: 'gateway' | 'none'): Promise<string> {
 
 const up = (name: string, region: string, ...more: string[]) =>
   swarmup(
-    [
-      'up',
-      '--provider',
-      'ec2',
-      '--name',
-      name,
-      '--until',
-      'provision',
-      '--ssh-cidr',
-      '203.0.113.7/32',
-      '--region',
-      region,
-      '--json',
-      ...more,
-    ],
+    aws.args('up', name, { ami: false }, '--until', 'provision', '--region', region, '--json', ...more),
     aws.env(),
   );
 

@@ -16,23 +16,8 @@ const RUN = String(process.pid);
 const aws = ec2Emulator();
 const { homeA, homeB, envA, envB, remove } = twoStateHomes((home) => aws.env(home), aws.home);
 
-const upArgs = (name: string) => [
-  'up',
-  '--provider',
-  'ec2',
-  '--name',
-  name,
-  '--managers',
-  '1',
-  '--workers',
-  '0',
-  '--until',
-  'provision',
-  '--ssh-cidr',
-  '203.0.113.7/32',
-  '--ami',
-  aws.ami,
-];
+const upArgs = (name: string) =>
+  aws.args('up', name, {}, '--managers', '1', '--workers', '0', '--until', 'provision');
 const live = (cluster: string) => aws.instances(cluster, ['pending', 'running', 'stopping', 'stopped']);
 
 /** The provider in this process, in the given state home, pointed at the emulator. */

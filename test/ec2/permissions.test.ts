@@ -24,8 +24,6 @@ const aws = ec2Emulator();
 const { ec2, home, url } = aws;
 const env = aws.env();
 
-const ssh = ['--ssh-cidr', '203.0.113.7/32'];
-
 async function everything() {
   const instances = (await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? [];
   const groups = (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
@@ -110,16 +108,13 @@ describe('permission check (DryRun) against the emulator', () => {
   });
 
   it('plan --provider ec2 reports "permissions: checked (DryRun)" and creates nothing, in AWS or locally', async () => {
-    const text = await swarmup(['plan', '--provider', 'ec2', '--name', 'lab', '--ami', aws.ami, ...ssh], env);
+    const text = await swarmup(aws.args('plan', 'lab'), env);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('permissions: checked (DryRun)');
     expect(text.stdout).toMatch(/allowed +ec2:RunInstances +RunInstances \(DryRun, with TagSpecifications\)/);
     expect(text.stdout).toMatch(/allowed +sts:GetCallerIdentity +checked by use/);
 
-    const json = await swarmup(
-      ['plan', '--provider', 'ec2', '--name', 'lab', '--ami', aws.ami, '--json', ...ssh],
-      env,
-    );
+    const json = await swarmup(aws.args('plan', 'lab', {}, '--json'), env);
     expect(json.code, json.stderr).toBe(0);
     const checks = permissionsOf(json.events);
     const dry = checks.filter((c) => c.how === 'dry-run');
@@ -140,23 +135,7 @@ describe('permission check (DryRun) against the emulator', () => {
 
   it('once the cluster exists, the checks go to its own resources, and DryRun leaves them as they are', async () => {
     const up = await swarmup(
-      [
-        'up',
-        '--provider',
-        'ec2',
-        '--name',
-        'lab',
-        '--ami',
-        aws.ami,
-        '--until',
-        'provision',
-        '--json',
-        '--managers',
-        '1',
-        '--workers',
-        '0',
-        ...ssh,
-      ],
+      aws.args('up', 'lab', {}, '--until', 'provision', '--json', '--managers', '1', '--workers', '0'),
       env,
     );
     expect(up.code, up.stderr).toBe(0);
@@ -181,22 +160,7 @@ describe('permission check (DryRun) against the emulator', () => {
     // received: every DryRun call on a resource names the cluster's own one.
     let plan: Awaited<ReturnType<typeof swarmup>> | undefined;
     const calls = await recordCalls(url, async () => {
-      plan = await swarmup(
-        [
-          'plan',
-          '--provider',
-          'ec2',
-          '--name',
-          'lab',
-          '--ami',
-          aws.ami,
-          '--until',
-          'provision',
-          '--json',
-          ...ssh,
-        ],
-        env,
-      );
+      plan = await swarmup(aws.args('plan', 'lab', {}, '--until', 'provision', '--json'), env);
     });
     expect(plan!.code, plan!.stderr).toBe(0);
     const dry = calls.filter((c) => c.params.get('DryRun') === 'true');

@@ -85,6 +85,29 @@ export class Ec2Emulator {
   }
 
   /**
+   * The command line of a swarmup command on EC2, as the tests run it: the provider, the cluster's name, SSH from a
+   * documentation address (or `sshCidr`), the emulator's image (unless `ami: false`), then `more`.
+   */
+  args(
+    command: string,
+    name: string,
+    opts: { sshCidr?: string; ami?: false } = {},
+    ...more: string[]
+  ): string[] {
+    return [
+      command,
+      '--provider',
+      'ec2',
+      '--name',
+      name,
+      '--ssh-cidr',
+      opts.sshCidr ?? '203.0.113.7/32',
+      ...(opts.ami === false ? [] : ['--ami', this.ami]),
+      ...more,
+    ];
+  }
+
+  /**
    * The provider itself, in this process, pointed at the emulator: the cluster of these flags (the image from
    * `ami` unless given, SSH from a documentation address), its state in the process's state home.
    */
