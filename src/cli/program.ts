@@ -63,5 +63,14 @@ export function buildProgram(setExit: SetExit): Command {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
   for (const register of registrations) register(program, setExit);
+  // A value given by a SWARMUP_* variable is named by that variable in messages (the flag was never typed).
+  program.hook('preAction', (_program, action) => {
+    const fromEnv: Record<string, string> = {};
+    for (const o of action.options) {
+      const key = o.attributeName();
+      if (o.envVar && action.getOptionValueSource(key) === 'env') fromEnv[key] = o.envVar;
+    }
+    if (Object.keys(fromEnv).length > 0) action.setOptionValue('fromEnv', fromEnv);
+  });
   return program;
 }

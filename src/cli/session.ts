@@ -64,7 +64,7 @@ export async function openContext(
   const name = opts.name ?? file?.name;
   // The name becomes a folder: checked before any path is built from it.
   if (opts.name !== undefined && !CLUSTER_NAME.test(opts.name))
-    throw new InputError(`--name: "${opts.name}": ${CLUSTER_NAME_RULE}`);
+    throw new InputError(`${opts.fromEnv?.name ?? '--name'}: "${opts.name}": ${CLUSTER_NAME_RULE}`);
   // The machine counts a docker cluster was made with are remembered, so status and down need no flags.
   const recorded = new StateStore(name ?? 'local').read();
   const flags: CliFlags = { ...opts };

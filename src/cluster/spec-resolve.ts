@@ -15,6 +15,11 @@ import { providerNamed } from '../providers/registry.ts';
  * called from here.
  */
 
+/** How a message names a flag: by the variable its value came from when it came from one (`SWARMUP_MANAGERS`). */
+function flagName(flags: CliFlags, key: keyof NonNullable<CliFlags['fromEnv']>): string {
+  return flags.fromEnv?.[key] ?? `--${key}`;
+}
+
 function intFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new InputError(`${flag}: expected a whole number, got "${value}"`);
@@ -52,14 +57,19 @@ export function resolveCluster(
 
   const name = flags.name ?? file?.name ?? defaultClusterName;
   if (!CLUSTER_NAME.test(name)) {
-    throw new InputError(`${flags.name ? '--name' : where('name')}: "${name}": ${CLUSTER_NAME_RULE}`);
+    throw new InputError(
+      `${flags.name ? flagName(flags, 'name') : where('name')}: "${name}": ${CLUSTER_NAME_RULE}`,
+    );
   }
 
   const provider = (flags.provider ?? file?.provider ?? (file?.hosts ? 'ssh' : 'docker')) as ProviderName;
-  const descriptor = providerNamed(provider, flags.provider ? '--provider' : where('provider'));
+  const descriptor = providerNamed(
+    provider,
+    flags.provider ? flagName(flags, 'provider') : where('provider'),
+  );
 
-  const flagManagers = intFlag('--managers', flags.managers);
-  const flagWorkers = intFlag('--workers', flags.workers);
+  const flagManagers = intFlag(flagName(flags, 'managers'), flags.managers);
+  const flagWorkers = intFlag(flagName(flags, 'workers'), flags.workers);
   const r: Resolving = {
     file,
     flags,
@@ -71,7 +81,7 @@ export function resolveCluster(
     swarm: resolveSwarmOptions(file, flags, where),
     flagWorkers,
     wantedManagers: flagManagers ?? file?.managers,
-    managersField: flagManagers !== undefined ? '--managers' : where('managers'),
+    managersField: flagManagers !== undefined ? flagName(flags, 'managers') : where('managers'),
     sshResolve,
   };
   return descriptor.createsMachines ? resolveCreatedMachines(r, descriptor) : resolveInventory(r);
@@ -95,7 +105,9 @@ function resolveCreatedMachines(r: Resolving, descriptor: ProviderDescriptor): C
   const managers = r.wantedManagers ?? 3;
   const workers = flagWorkers ?? file?.workers ?? 2;
   if (workers > 100)
-    throw new InputError(`${flagWorkers !== undefined ? '--workers' : where('workers')}: at most 100`);
+    throw new InputError(
+      `${flagWorkers !== undefined ? flagName(flags, 'workers') : where('workers')}: at most 100`,
+    );
   const problem = managerCountProblem(managers, managers + workers);
   if (problem) throw new InputError(`${r.managersField}: ${problem}`);
   return {
@@ -140,7 +152,9 @@ function inventoryHosts(r: Resolving): HostSpec[] {
     );
   }
   if (r.flagWorkers !== undefined)
-    throw new InputError(`--workers: only for providers that create machines, not ${r.provider}`);
+    throw new InputError(
+      `${flagName(r.flags, 'workers')}: only for providers that create machines, not ${r.provider}`,
+    );
   const sshDefaults = file?.ssh ?? {};
   const hosts: HostSpec[] = hostsIn.map((h) => {
     const reached = reachedAs(h, sshDefaults, r.sshResolve, r.where);

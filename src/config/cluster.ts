@@ -114,6 +114,11 @@ export interface CliFlags extends SwarmFlags {
   cpus?: string;
   memory?: string;
   disk?: string;
+  /**
+   * The environment variable a flag's value came from (`{ managers: 'SWARMUP_MANAGERS' }`): messages name it in
+   * place of the flag the user never typed.
+   */
+  fromEnv?: Partial<Record<'name' | 'provider' | 'managers' | 'workers', string>>;
 }
 
 export const defaultClusterName = 'local';

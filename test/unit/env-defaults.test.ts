@@ -109,9 +109,10 @@ describe('through the command line', () => {
   });
 
   it.each([
-    [{ SWARMUP_MANAGERS: '4' }, /managers must be 1, 3, 5 or 7, not 4/],
-    [{ SWARMUP_WORKERS: 'many' }, /expected a whole number, got "many"/],
-    [{ SWARMUP_NAME: 'Not_Valid' }, /"Not_Valid"/],
+    // The message names the variable the value came from: the flag was never typed.
+    [{ SWARMUP_MANAGERS: '4' }, /^swarmup: SWARMUP_MANAGERS: managers must be 1, 3, 5 or 7, not 4/],
+    [{ SWARMUP_WORKERS: 'many' }, /^swarmup: SWARMUP_WORKERS: expected a whole number, got "many"/],
+    [{ SWARMUP_NAME: 'Not_Valid' }, /^swarmup: SWARMUP_NAME: "Not_Valid"/],
     [{ SWARMUP_PROVIDER: 'ssh' }, /provider ssh needs a config file with hosts/],
     [{ SWARMUP_CONFIG: '/nonexistent/lab.yaml' }, /\/nonexistent\/lab\.yaml: cannot read config file/],
   ])('plan with %j is read as its flag (exit 2 here, nothing made)', async (vars, message) => {
