@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { withDeadline } from '../transport/deadline.ts';
+import { updateVersioned } from './versioned-update.ts';
 
 /**
  * Autolock on a host's Docker Engine API: turning it on or off, reading and rotating the unlock key, unlocking a
@@ -48,18 +49,27 @@ interface SwarmInspect {
 
 /** SwarmUpdate with Spec.EncryptionConfig.AutoLockManagers set, every other setting kept. */
 export async function setAutolock(docker: Docker, enable: boolean): Promise<void> {
-  const swarm = (await docker.swarmInspect()) as SwarmInspect;
-  await docker.swarmUpdate({
-    _query: { version: swarm.Version.Index },
-    _body: { ...swarm.Spec, EncryptionConfig: { ...swarm.Spec.EncryptionConfig, AutoLockManagers: enable } },
-  });
+  await updateVersioned(
+    async () => (await docker.swarmInspect()) as SwarmInspect,
+    (swarm) =>
+      docker.swarmUpdate({
+        _query: { version: swarm.Version.Index },
+        _body: {
+          ...swarm.Spec,
+          EncryptionConfig: { ...swarm.Spec.EncryptionConfig, AutoLockManagers: enable },
+        },
+      }),
+  );
 }
 
 /** SwarmUpdate with rotateManagerUnlockKey: the old key stops unlocking managers. */
 export async function rotateUnlockKey(docker: Docker): Promise<void> {
-  const swarm = (await docker.swarmInspect()) as SwarmInspect;
-  await docker.swarmUpdate({
-    _query: { version: swarm.Version.Index, rotateManagerUnlockKey: true },
-    _body: swarm.Spec,
-  });
+  await updateVersioned(
+    async () => (await docker.swarmInspect()) as SwarmInspect,
+    (swarm) =>
+      docker.swarmUpdate({
+        _query: { version: swarm.Version.Index, rotateManagerUnlockKey: true },
+        _body: swarm.Spec,
+      }),
+  );
 }

@@ -3,6 +3,13 @@ import { errorMessage } from '../errors.ts';
 import { withDeadline } from '../transport/deadline.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseInfo, parseNodes, type ClusterNode, type HostFacts } from './facts.ts';
+import { updateVersioned } from './versioned-update.ts';
+
+/** A node as GET /nodes/ID gives it, as far as an update needs: its version and spec. */
+interface VersionedNode {
+  Version: { Index: number };
+  Spec: Record<string, unknown>;
+}
 
 /**
  * The Swarm calls swarmup makes, on one host's Docker Engine API. Join tokens travel only in request bodies over
@@ -127,21 +134,27 @@ export async function rotateJoinTokens(
   docker: Docker,
   which: 'both' | 'worker' | 'manager' = 'both',
 ): Promise<void> {
-  const swarm = (await docker.swarmInspect()) as { Version: { Index: number }; Spec: object };
-  await docker.swarmUpdate({
-    _query: {
-      version: swarm.Version.Index,
-      rotateWorkerToken: which !== 'manager',
-      rotateManagerToken: which !== 'worker',
-    },
-    _body: swarm.Spec,
-  });
+  await updateVersioned(
+    async () => (await docker.swarmInspect()) as { Version: { Index: number }; Spec: object },
+    (swarm) =>
+      docker.swarmUpdate({
+        _query: {
+          version: swarm.Version.Index,
+          rotateWorkerToken: which !== 'manager',
+          rotateManagerToken: which !== 'worker',
+        },
+        _body: swarm.Spec,
+      }),
+  );
 }
 
 export async function setNodeRole(docker: Docker, nodeId: string, role: 'manager' | 'worker'): Promise<void> {
   const node = docker.getNode(nodeId);
-  const current = (await node.inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
-  await node.update({ _query: { version: current.Version.Index }, _body: { ...current.Spec, Role: role } });
+  await updateVersioned(
+    async () => (await node.inspect()) as VersionedNode,
+    (current) =>
+      node.update({ _query: { version: current.Version.Index }, _body: { ...current.Spec, Role: role } }),
+  );
 }
 
 export async function removeNode(docker: Docker, nodeId: string): Promise<void> {
@@ -179,11 +192,14 @@ export async function setAvailability(
   availability: 'active' | 'pause' | 'drain',
 ): Promise<void> {
   const node = docker.getNode(nodeId);
-  const current = (await node.inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
-  await node.update({
-    _query: { version: current.Version.Index },
-    _body: { ...current.Spec, Availability: availability },
-  });
+  await updateVersioned(
+    async () => (await node.inspect()) as VersionedNode,
+    (current) =>
+      node.update({
+        _query: { version: current.Version.Index },
+        _body: { ...current.Spec, Availability: availability },
+      }),
+  );
 }
 
 /** Tasks the swarm still runs (or is starting) on a node. */

@@ -44,7 +44,9 @@ describe('swarmup wizard', () => {
     const dir = tempHome('swarmup-wizard-');
     const r = await swarmup(['wizard'], { SWARMUP_HOME: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/the wizard needs a terminal; write a config file, see README/);
+    expect(r.stderr).toMatch(
+      /the wizard needs a terminal; write a config file, see docs\/config\.md \("Config \/ inventory file"\)/,
+    );
     expect(readdirSync(dir)).toEqual([]);
   });
 
