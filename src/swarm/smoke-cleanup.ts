@@ -99,14 +99,20 @@ interface Sweep {
 
 /**
  * Run one pass of a cleanup (it returns the last thing still there, '' when none) every 500 ms until nothing is
- * left or the deadline passed; then that last thing is recorded as left.
+ * left or the deadline passed; then that last thing is recorded as left. Clean means clean twice, a second apart:
+ * a node's agent may still be setting up a task of the service just removed (its copy of the overlay network
+ * appears after a first clean look, and goes again with the task), as a Ctrl-C right after the service was created
+ * showed in CI.
  */
 async function untilSwept(sweep: Sweep, pass: () => Promise<string>): Promise<void> {
+  let cleanOnce = false;
   for (;;) {
     const last = await pass();
-    if (!last) return;
-    if (Date.now() > sweep.deadline) return void sweep.left.push(last);
-    await sleep(500);
+    if (!last && cleanOnce) return;
+    if (last && Date.now() > sweep.deadline) return void sweep.left.push(last);
+    if (!last && Date.now() > sweep.deadline) return;
+    cleanOnce = !last;
+    await sleep(last ? 500 : 1_000);
   }
 }
 
