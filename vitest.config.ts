@@ -14,8 +14,7 @@ const onBothEngines = [
   'test/e2e/tokens-lock.test.ts',
   'test/e2e/backup-health.test.ts',
   'test/e2e/durable-reboot.test.ts',
-  'test/e2e/durable-stop.test.ts',
-  'test/e2e/durable-ssh.test.ts',
+  'test/e2e/durable-nodes.test.ts',
 ];
 
 const e2e = {
