@@ -6,19 +6,10 @@ import { renderInputs } from '../../src/cluster/render-inputs.ts';
 import { parseHostPattern, shlexSplit } from '../../src/config/ansible-inventory.ts';
 import { inputFormat, parseInput } from '../../src/config/load.ts';
 import { InputError } from '../../src/errors.ts';
+import { inputError } from '../support/input-error.ts';
 
 const inventories = resolve(import.meta.dirname, '../../inventories');
 const read = (f: string) => readFileSync(resolve(inventories, f), 'utf8');
-
-function inputError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return (err as Error).message;
-  }
-  throw new Error('expected an InputError');
-}
 
 const fail = (m: string): never => {
   throw new InputError(m);

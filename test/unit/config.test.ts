@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBastion } from '../../src/config/cluster.ts';
 import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { InputError } from '../../src/errors.ts';
+import { inputError } from '../support/input-error.ts';
 
 const seeds = `# the seeds' five VMs
 name: lab
@@ -15,16 +15,6 @@ hosts:
   - { name: node3, address: 192.168.1.133, port: 2222, user: admin }
   - { name: node4, address: 192.168.1.134, role: worker }
 `;
-
-function inputError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return (err as Error).message;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('bastion', () => {
   it('takes [user@]host[:port] like ssh -J', () => {

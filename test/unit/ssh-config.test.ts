@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { parseConfig, parseInput } from '../../src/config/load.ts';
-import { InputError } from '../../src/errors.ts';
 import { mayConfigure, opensshResolver } from '../../src/transport/openssh-config.ts';
+import { inputError } from '../support/input-error.ts';
 
 /** ssh hosts resolved by the real OpenSSH client (`ssh -G -F FILE`), from a config file of the test's own. */
 const dir = mkdtempSync(join(tmpdir(), 'swarmup-sshcfg-'));
@@ -53,16 +53,6 @@ const labResolver = await opensshResolver(
   ['lab-a', 'lab-b', 'lab-c', 'chained', 'piped', 'other', '10.1.1.1'],
   lab,
 );
-
-function inputError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return (err as Error).message;
-  }
-  throw new Error('expected an InputError');
-}
 
 const reach = (
   inventory: string,
