@@ -8,6 +8,7 @@ import { removeSmokeResources } from '../swarm/smoke-cleanup.ts';
 import type { ApplyRun } from './apply-run.ts';
 import { readClusterId, recordCluster, unlockKeysOf } from './cluster-record.ts';
 import type { ClusterPlan } from './plan.ts';
+import { recordAfter } from '../swarm/plan-labels.ts';
 
 /** What each swarm action is applied with. */
 interface SwarmStep {
@@ -91,6 +92,7 @@ async function applySwarmAction(step: SwarmStep, a: Action): Promise<void> {
     if (ctx.state.read()?.preexisting)
       ctx.state.write({ name: ctx.cluster.name, provider: ctx.cluster.provider, preexisting: undefined });
   }
+  recordLabels(ctx, a);
   // Every node swarmup joins is recorded at once: down makes only those leave.
   if (a.kind === 'init' || a.kind === 'join') {
     const recorded = ctx.state.read()?.nodeIds ?? {};
@@ -100,6 +102,26 @@ async function applySwarmAction(step: SwarmStep, a: Action): Promise<void> {
       nodeIds: { ...recorded, [a.host]: step.nodeIds.get(a.host) ?? '' },
     });
   }
+}
+
+/**
+ * The labels swarmup set on a node, recorded (state, 0600) as soon as they are set: only these are ever removed by
+ * a later run. A node that joins (again) has only the labels it joined with.
+ */
+function recordLabels(ctx: PlaybookContext, a: Action): void {
+  const recorded = ctx.state.read()?.labels ?? {};
+  let now: Record<string, string> | undefined;
+  if (a.kind === 'label') now = recordAfter(recorded[a.host], a);
+  else if (a.kind === 'init' || a.kind === 'join') {
+    if (!a.labels && !recorded[a.host]) return;
+    now = a.labels ?? {};
+  } else return;
+  const { [a.host]: _old, ...others } = recorded;
+  ctx.state.write({
+    name: ctx.cluster.name,
+    provider: ctx.cluster.provider,
+    labels: { ...others, ...(Object.keys(now).length > 0 ? { [a.host]: now } : {}) },
+  });
 }
 
 /**

@@ -22,6 +22,8 @@ export const nodeRowSchema = z.strictObject({
   leader: z.boolean(),
   reachability: z.string().nullable(),
   engineVersion: z.string(),
+  /** The node's labels (Spec.Labels). */
+  labels: z.record(z.string(), z.string()),
 });
 
 /** The fields of each kind of action of the cluster plan (src/swarm/actions.ts), with its one-line description. */

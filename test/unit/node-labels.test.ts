@@ -6,6 +6,7 @@ import { describeAction } from '../../src/swarm/actions.ts';
 import { parseConfig, parseInput } from '../../src/config/load.ts';
 import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { inputError } from '../support/input-error.ts';
+import { renderNodeTable } from '../../src/swarm/verify.ts';
 
 // The pure part of node labels as configuration: which labels a node gets, what up changes, what is recorded.
 
@@ -196,5 +197,26 @@ describe('labels in the config', () => {
     expect(inputError(() => parseInput(bad, 'hosts.ini'))).toMatch(
       /hosts\.ini:4: swarmup_labels: "=a": a label key/,
     );
+  });
+});
+
+describe('status --labels', () => {
+  it('a LABELS column, sorted pairs, "-" for a node without labels; none without the flag', () => {
+    const row = (name: string, labels: Record<string, string>) => ({
+      name,
+      role: 'worker' as const,
+      state: 'ready',
+      availability: 'active',
+      leader: false,
+      reachability: null,
+      engineVersion: '20.10.24',
+      labels,
+    });
+    const rows = [row('w1', { zone: 'a', disk: 'ssd' }), row('w2', {})];
+    const table = renderNodeTable(rows, { labels: true }).split('\n');
+    expect(table[0]).toMatch(/ENGINE VERSION\s+LABELS$/);
+    expect(table[1]).toMatch(/20\.10\.24\s+disk=ssd,zone=a$/);
+    expect(table[2]).toMatch(/20\.10\.24\s+-$/);
+    expect(renderNodeTable(rows)).not.toMatch(/LABELS|zone/);
   });
 });
