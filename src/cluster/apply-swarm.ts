@@ -85,7 +85,11 @@ async function applySwarmAction(step: SwarmStep, a: Action): Promise<void> {
       addrPool: a.defaultAddrPool,
     });
   }
+  // A node that joins drained is recorded until it is active: a run stopped between the two activates it next time.
+  const drainedJoin = (a.kind === 'join' && !!a.labels) || (a.kind === 'label' && !!a.activate);
+  if (a.kind === 'join' && a.labels) recordJoinedDrained(ctx, a.host, true);
   await step.swarm.apply(a);
+  if (drainedJoin) recordJoinedDrained(ctx, a.host, false);
   if (a.kind === 'init') {
     recordCluster(ctx, await readClusterId(ctx, step.machineOf(a.host)));
     // A swarm swarmup made (--new-swarm after an adopted one was gone): nothing of it is someone else's.
@@ -121,6 +125,15 @@ function recordLabels(ctx: PlaybookContext, a: Action): void {
     name: ctx.cluster.name,
     provider: ctx.cluster.provider,
     labels: { ...others, ...(Object.keys(now).length > 0 ? { [a.host]: now } : {}) },
+  });
+}
+
+function recordJoinedDrained(ctx: PlaybookContext, host: string, joining: boolean): void {
+  const hosts = (ctx.state.read()?.joinedDrained ?? []).filter((h) => h !== host);
+  ctx.state.write({
+    name: ctx.cluster.name,
+    provider: ctx.cluster.provider,
+    joinedDrained: joining ? [...hosts, host] : hosts.length > 0 ? hosts : undefined,
   });
 }
 

@@ -51,6 +51,7 @@ export interface ClusterFacts {
   /** Node labels the config declares, and those swarmup set on each host's node before (state). */
   labels?: LabelsWanted;
   recordedLabels?: Record<string, Labels>;
+  joinedDrained?: string[];
   /**
    * What smoke tests of this cluster left on each engine (a run killed before its cleanup), found by swarmup's smoke
    * labels and names; `services` only on managers. Removed by up before any other swarm change.
@@ -186,6 +187,7 @@ function planSwarmPart(input: ClusterFacts, retire: MachineChanges['retire'], la
     ...(input.autolock !== undefined ? { autolock: input.autolock } : {}),
     ...(input.labels ? { labels: input.labels } : {}),
     ...(input.recordedLabels ? { recordedLabels: input.recordedLabels } : {}),
+    ...(input.joinedDrained ? { joinedDrained: input.joinedDrained } : {}),
   });
 }
 

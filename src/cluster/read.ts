@@ -104,6 +104,7 @@ function recordedSettings(ctx: PlaybookContext, state: ClusterState | undefined)
       hosts: Object.fromEntries(cluster.hosts.filter((h) => h.labels).map((h) => [h.name, h.labels!])),
     },
     ...(state?.labels ? { recordedLabels: state.labels } : {}),
+    ...(state?.joinedDrained?.length ? { joinedDrained: state.joinedDrained } : {}),
   };
 }
 

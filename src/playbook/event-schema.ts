@@ -54,7 +54,14 @@ const actionShapes = [
   { kind: z.literal('demote'), host, nodeId },
   { kind: z.literal('drain'), host, nodeId },
   { kind: z.literal('autolock'), enable: z.boolean() },
-  { kind: z.literal('label'), host, nodeId, set: labels, remove: z.array(z.string().min(1)) },
+  {
+    kind: z.literal('label'),
+    host,
+    nodeId,
+    set: labels,
+    remove: z.array(z.string().min(1)),
+    activate: z.literal(true).optional(),
+  },
   {
     kind: z.literal('remove-smoke'),
     manager: host.optional(),

@@ -24,8 +24,11 @@ export type Action =
   | { kind: 'demote'; host: string; nodeId: string }
   | { kind: 'drain'; host: string; nodeId: string }
   | { kind: 'autolock'; enable: boolean }
-  /** A member's node labels: `set` added or changed, `remove` (labels swarmup set before) taken off. */
-  | { kind: 'label'; host: string; nodeId: string; set: Labels; remove: string[] }
+  /**
+   * A member's node labels: `set` added or changed, `remove` (labels swarmup set before) taken off; `activate`: a
+   * node a run joined drained and stopped before activating is made active in the same update.
+   */
+  | { kind: 'label'; host: string; nodeId: string; set: Labels; remove: string[]; activate?: true }
   /**
    * What a smoke test killed before its cleanup left (its global service publishes a host-mode port on every node):
    * removed through `manager` (the service, its network) and on each host (task containers, the probe image).
@@ -100,6 +103,9 @@ export function describeAction(a: Action): string {
       return `${a.host}: labels: ${[
         ...(Object.keys(a.set).length > 0 ? [`set ${formatLabels(a.set)}`] : []),
         ...(a.remove.length > 0 ? [`remove ${a.remove.join(', ')}`] : []),
+        ...(a.activate
+          ? ['activate (it joined drained and an earlier run stopped before activating it)']
+          : []),
       ].join('; ')}`;
     case 'remove-smoke':
       return `remove what an interrupted smoke test left: ${a.found.join(', ')}`;

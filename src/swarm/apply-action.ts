@@ -73,7 +73,11 @@ export class SwarmApplier {
         return this.autolock(a.enable);
       case 'label':
         return retryLeaderless(async () =>
-          updateNodeLabels(await this.entry(), a.nodeId, { set: a.set, remove: a.remove }),
+          updateNodeLabels(await this.entry(), a.nodeId, {
+            set: a.set,
+            remove: a.remove,
+            ...(a.activate ? { activate: true } : {}),
+          }),
         );
       case 'rotate-unlock-key':
         return this.rotateUnlockKey();
@@ -137,13 +141,14 @@ export class SwarmApplier {
     );
     const nodeId = await nodeIdOf(docker);
     c.nodeIds.set(a.host, nodeId);
+    if (manager) await this.waitReachable(nodeId);
+    // Activation is the join's last step: a join stopped before it leaves a drained node recorded as such.
     if (a.labels) {
       const labels = a.labels;
       await retryLeaderless(async () =>
         updateNodeLabels(await this.entry(), nodeId, { set: labels, remove: [], activate: true }),
       );
     }
-    if (manager) await this.waitReachable(nodeId);
   }
 
   /** Promote a worker after asking the quorum guard, and wait until it is a reachable manager. */

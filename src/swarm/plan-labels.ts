@@ -39,9 +39,17 @@ export function labelAction(
   host: string,
   nodeId: string,
   change: LabelChange,
+  activate = false,
 ): Extract<Action, { kind: 'label' }> | undefined {
-  if (Object.keys(change.set).length === 0 && change.remove.length === 0) return undefined;
-  return { kind: 'label', host, nodeId, set: change.set, remove: change.remove };
+  if (Object.keys(change.set).length === 0 && change.remove.length === 0 && !activate) return undefined;
+  return {
+    kind: 'label',
+    host,
+    nodeId,
+    set: change.set,
+    remove: change.remove,
+    ...(activate ? { activate } : {}),
+  };
 }
 
 /** What swarmup has set on a node after an action: the record, less what it removed, plus what it set. Pure. */

@@ -66,6 +66,8 @@ export interface PlanInput {
   labels?: LabelsWanted;
   /** The labels swarmup set on each host's node before (state): only these are ever removed. */
   recordedLabels?: Record<string, Labels>;
+  /** Hosts a run joined drained (to get their labels first) and had not activated yet when it stopped (state). */
+  joinedDrained?: string[];
 }
 
 export function countChanges(plan: SwarmPlan): number {
@@ -247,9 +249,11 @@ function labelActions(
   return eligible.flatMap((host) => {
     if (host === initEntry || joinsAgain(host)) return [];
     const nodeId = m.factsOf(host).nodeId;
-    const current = m.nodeById.get(nodeId)?.labels ?? {};
-    const change = labelChange(labelsOf(host), current, input.recordedLabels?.[host] ?? {});
-    const a = labelAction(host, nodeId, change);
+    const node = m.nodeById.get(nodeId);
+    const change = labelChange(labelsOf(host), node?.labels ?? {}, input.recordedLabels?.[host] ?? {});
+    // Drained by swarmup's own join, never by someone else: only then does up make it active.
+    const activate = !!input.joinedDrained?.includes(host) && node?.availability === 'drain';
+    const a = labelAction(host, nodeId, change, activate);
     return a ? [a] : [];
   });
 }

@@ -220,3 +220,34 @@ describe('status --labels', () => {
     expect(renderNodeTable(rows)).not.toMatch(/LABELS|zone/);
   });
 });
+
+describe('a node joined drained and never activated (a run stopped between the two)', () => {
+  const labels = { workers: { zone: 'a' } };
+  const drained = (facts: HostFacts[]) =>
+    facts.map((f) =>
+      f.nodes
+        ? { ...f, nodes: f.nodes.map((n) => (n.id === 'id-w1' ? { ...n, availability: 'drain' } : n)) }
+        : f,
+    );
+
+  it('is made active by the next up, with its labels, when swarmup recorded joining it drained', () => {
+    const facts = drained(converged({ w1: {}, w2: { zone: 'a' } }));
+    const plan = planSwarm({
+      hosts,
+      managers: 1,
+      facts,
+      knownClusterId: 'C1',
+      labels,
+      joinedDrained: ['w1'],
+    });
+    expect(plan.phases.flatMap((p) => p.actions)).toEqual([
+      { kind: 'label', host: 'w1', nodeId: 'id-w1', set: { zone: 'a' }, remove: [], activate: true },
+    ]);
+  });
+
+  it('a node drained by someone else stays drained', () => {
+    const facts = drained(converged({ w1: { zone: 'a' }, w2: { zone: 'a' } }));
+    const plan = planSwarm({ hosts, managers: 1, facts, knownClusterId: 'C1', labels });
+    expect(countChanges(plan)).toBe(0);
+  });
+});
