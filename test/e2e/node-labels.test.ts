@@ -104,8 +104,7 @@ describe('node labels as configuration', () => {
     await inNode(M1, ['docker', 'node', 'update', '--label-add', 'byhand=yes', W1]);
     await globalService('in-zone-a', 'node.labels.zone==a');
     await globalService('not-zone-a', 'node.labels.zone!=a');
-    writeConfig(2, '{ zone: a }');
-    const plan = await run('plan', '--config', config, '--json');
+    const plan = await run('plan', '--config', config, '--workers', '2', '--json');
     const actions = (
       plan.events.find((e) => e.event === 'plan') as { phases: Array<{ actions: object[] }> }
     ).phases.flatMap((p) => p.actions);
@@ -113,7 +112,7 @@ describe('node labels as configuration', () => {
       expect.objectContaining({ kind: 'join', host: W2, labels: { zone: 'a' } }),
     );
     const t0 = Date.now();
-    const up = await run('up', '--config', config, '--yes', '--json');
+    const up = await run('scale', '--workers', '2', '--config', config, '--yes', '--json');
     expect(up.code, up.stderr).toBe(0);
     expect(await labelsOf(W2)).toEqual({ zone: 'a' });
     const w2 = await nodeIdOf(W2);
