@@ -87,6 +87,8 @@ export function finish(
   started: number,
   verification: Verification | undefined,
   what: string,
+  /** `status --labels`: the node table with a LABELS column. */
+  table: { labels?: boolean } = {},
 ): number {
   const durationMs = Date.now() - started;
   const ok = verification ? verification.ok : true;
@@ -101,7 +103,7 @@ export function finish(
     });
   } else {
     if (verification && (verification.nodes.length > 0 || !verification.hosts))
-      process.stdout.write('\n' + renderNodeTable(verification.nodes) + '\n\n');
+      process.stdout.write('\n' + renderNodeTable(verification.nodes, table) + '\n\n');
     if (verification?.hosts) process.stdout.write('\n' + renderHostStates(verification.hosts) + '\n\n');
     if (verification?.warnings?.length)
       process.stdout.write(redact(renderWarnings(verification.warnings)) + '\n\n');

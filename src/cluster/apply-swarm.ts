@@ -8,6 +8,7 @@ import { removeSmokeResources } from '../swarm/smoke-cleanup.ts';
 import type { ApplyRun } from './apply-run.ts';
 import { readClusterId, recordCluster, unlockKeysOf } from './cluster-record.ts';
 import type { ClusterPlan } from './plan.ts';
+import { recordAfter } from '../swarm/plan-labels.ts';
 
 /** What each swarm action is applied with. */
 interface SwarmStep {
@@ -84,13 +85,18 @@ async function applySwarmAction(step: SwarmStep, a: Action): Promise<void> {
       addrPool: a.defaultAddrPool,
     });
   }
+  // A node that joins drained is recorded until it is active: a run stopped between the two activates it next time.
+  const drainedJoin = (a.kind === 'join' && !!a.labels) || (a.kind === 'label' && !!a.activate);
+  if (a.kind === 'join' && a.labels) recordJoinedDrained(ctx, a.host, true);
   await step.swarm.apply(a);
+  if (drainedJoin) recordJoinedDrained(ctx, a.host, false);
   if (a.kind === 'init') {
     recordCluster(ctx, await readClusterId(ctx, step.machineOf(a.host)));
     // A swarm swarmup made (--new-swarm after an adopted one was gone): nothing of it is someone else's.
     if (ctx.state.read()?.preexisting)
       ctx.state.write({ name: ctx.cluster.name, provider: ctx.cluster.provider, preexisting: undefined });
   }
+  recordLabels(ctx, a);
   // Every node swarmup joins is recorded at once: down makes only those leave.
   if (a.kind === 'init' || a.kind === 'join') {
     const recorded = ctx.state.read()?.nodeIds ?? {};
@@ -100,6 +106,35 @@ async function applySwarmAction(step: SwarmStep, a: Action): Promise<void> {
       nodeIds: { ...recorded, [a.host]: step.nodeIds.get(a.host) ?? '' },
     });
   }
+}
+
+/**
+ * The labels swarmup set on a node, recorded (state, 0600) as soon as they are set: only these are ever removed by
+ * a later run. A node that joins (again) has only the labels it joined with.
+ */
+function recordLabels(ctx: PlaybookContext, a: Action): void {
+  const recorded = ctx.state.read()?.labels ?? {};
+  let now: Record<string, string> | undefined;
+  if (a.kind === 'label') now = recordAfter(recorded[a.host], a);
+  else if (a.kind === 'init' || a.kind === 'join') {
+    if (!a.labels && !recorded[a.host]) return;
+    now = a.labels ?? {};
+  } else return;
+  const { [a.host]: _old, ...others } = recorded;
+  ctx.state.write({
+    name: ctx.cluster.name,
+    provider: ctx.cluster.provider,
+    labels: { ...others, ...(Object.keys(now).length > 0 ? { [a.host]: now } : {}) },
+  });
+}
+
+function recordJoinedDrained(ctx: PlaybookContext, host: string, joining: boolean): void {
+  const hosts = (ctx.state.read()?.joinedDrained ?? []).filter((h) => h !== host);
+  ctx.state.write({
+    name: ctx.cluster.name,
+    provider: ctx.cluster.provider,
+    joinedDrained: joining ? [...hosts, host] : hosts.length > 0 ? hosts : undefined,
+  });
 }
 
 /**

@@ -5,6 +5,8 @@ import { engineRefusals } from '../swarm/engine-support.ts';
 import { PlanError, planSwarm, type Problem, type SwarmPlan } from '../swarm/plan.ts';
 import type { SeenNetwork } from '../swarm/addr-pool.ts';
 import { stages, type Action, type Phase, type Stage } from '../swarm/actions.ts';
+import type { LabelsWanted } from '../swarm/plan-labels.ts';
+import type { Labels } from '../config/labels.ts';
 import { planInitOptions, type InitOptionsPlan, type InitSettingsWanted } from './init-options.ts';
 
 /**
@@ -46,6 +48,10 @@ export interface ClusterFacts {
   recordedNodeIds?: Record<string, string>;
   /** Wanted autolock (swarm.autolock, --autolock). */
   autolock?: boolean;
+  /** Node labels the config declares, and those swarmup set on each host's node before (state). */
+  labels?: LabelsWanted;
+  recordedLabels?: Record<string, Labels>;
+  joinedDrained?: string[];
   /**
    * What smoke tests of this cluster left on each engine (a run killed before its cleanup), found by swarmup's smoke
    * labels and names; `services` only on managers. Removed by up before any other swarm change.
@@ -179,6 +185,9 @@ function planSwarmPart(input: ClusterFacts, retire: MachineChanges['retire'], la
     ...(input.recordedNodeIds ? { recordedNodeIds: input.recordedNodeIds } : {}),
     later,
     ...(input.autolock !== undefined ? { autolock: input.autolock } : {}),
+    ...(input.labels ? { labels: input.labels } : {}),
+    ...(input.recordedLabels ? { recordedLabels: input.recordedLabels } : {}),
+    ...(input.joinedDrained ? { joinedDrained: input.joinedDrained } : {}),
   });
 }
 

@@ -99,6 +99,12 @@ function recordedSettings(ctx: PlaybookContext, state: ClusterState | undefined)
       ...(cluster.swarm.dataPathAddr ? { dataPathAddr: cluster.swarm.dataPathAddr } : {}),
     },
     ...(state?.addrPool ? { recordedPool: state.addrPool } : {}),
+    labels: {
+      ...cluster.labels,
+      hosts: Object.fromEntries(cluster.hosts.filter((h) => h.labels).map((h) => [h.name, h.labels!])),
+    },
+    ...(state?.labels ? { recordedLabels: state.labels } : {}),
+    ...(state?.joinedDrained?.length ? { joinedDrained: state.joinedDrained } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import { CLUSTER_NAME, CLUSTER_NAME_RULE } from '../config/names.ts';
 import { defaultManagerCount, managerCountProblem } from '../config/policy.ts';
 import type { ConfigFile, ProviderName } from '../config/schema.ts';
 import { resolveSwarmOptions } from '../config/swarm-options.ts';
+import { labelStrings } from '../config/labels.ts';
 import { reachedAs, type SshResolve } from '../config/ssh-config-hosts.ts';
 import type { ProviderDescriptor } from '../providers/descriptor.ts';
 import { providerNamed } from '../providers/registry.ts';
@@ -118,6 +119,7 @@ function resolveCreatedMachines(r: Resolving, descriptor: ProviderDescriptor): C
     hosts: [],
     engine: r.engine,
     swarm: r.swarm,
+    ...roleLabels(file),
     ...descriptor.resolve?.(file, flags, where),
     ...(r.configFile ? { configFile: r.configFile } : {}),
   };
@@ -136,7 +138,20 @@ function resolveInventory(r: Resolving): ClusterSpec {
     hosts,
     engine: r.engine,
     swarm: r.swarm,
+    ...roleLabels(r.file),
     ...(r.configFile ? { configFile: r.configFile } : {}),
+  };
+}
+
+/** The file's `labels: { managers, workers }`, values as strings (none: no field). */
+function roleLabels(file: ConfigFile | undefined): Pick<ClusterSpec, 'labels'> {
+  const l = file?.labels;
+  if (!l) return {};
+  return {
+    labels: {
+      ...(l.managers ? { managers: labelStrings(l.managers) } : {}),
+      ...(l.workers ? { workers: labelStrings(l.workers) } : {}),
+    },
   };
 }
 
@@ -163,6 +178,7 @@ function inventoryHosts(r: Resolving): HostSpec[] {
       ...reached,
       advertiseAddress: h.advertiseAddress ?? reached.address,
       role: h.role ?? 'auto',
+      ...(h.labels ? { labels: labelStrings(h.labels) } : {}),
     };
   });
   if (sshDefaults.bastion) {

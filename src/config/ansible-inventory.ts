@@ -1,6 +1,7 @@
 import { InputError } from '../errors.ts';
 import { HOST_ADDRESS_RULE, isHostAddress } from './validate.ts';
 import { managerCountProblem } from './policy.ts';
+import { parseLabelList } from './labels.ts';
 import type { ConfigFile, HostEntry } from './schema.ts';
 import type { Group, GroupNames, Host, Inventory, InventoryRead, Var } from './ansible-model.ts';
 
@@ -168,6 +169,12 @@ export function inventoryToConfig(
       if (!isHostAddress(advertise.value))
         fail(advertise.line, `swarmup_advertise_address=${advertise.value}: ${HOST_ADDRESS_RULE}`);
       host.advertiseAddress = advertise.value;
+    }
+    const labels = vars.get('swarmup_labels');
+    if (labels) {
+      const parsed = parseLabelList(labels.value);
+      if (typeof parsed === 'string') fail(labels.line, `swarmup_labels: ${parsed}`);
+      else host.labels = parsed;
     }
     hosts.push(host);
   }

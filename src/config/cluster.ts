@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import type { JumpHost } from './bastion.ts';
 import type { InventoryRead } from './ansible-inventory.ts';
+import type { Labels } from './labels.ts';
 
 export { parseBastion, type JumpHost } from './bastion.ts';
 import type { ProviderName } from './schema.ts';
@@ -24,6 +25,8 @@ export interface HostSpec {
   hostKeyAlias?: string;
   /** The fields ~/.ssh/config gave it (HostName, Port, ...), said by `plan`. */
   fromSshConfig?: string[];
+  /** Labels of its node (`labels:` of the host), over the role's. */
+  labels?: Labels;
 }
 
 /** Everything `up` needs to know about the wanted cluster, from flags and the config file. */
@@ -38,6 +41,8 @@ export interface ClusterSpec {
   engine: { source: 'docker-ce' | 'distro' | 'script' | 'none'; version?: string; sourceDefaulted?: true };
   /** Settings of `swarm init` and autolock. */
   swarm: SwarmOptions;
+  /** Node labels per role (`labels: { managers, workers }`); a host's own labels win over them. */
+  labels?: { managers?: Labels; workers?: Labels };
   ec2?: Ec2Spec;
   multipass?: MultipassSpec;
   docker?: DockerSpec;

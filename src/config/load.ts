@@ -31,7 +31,10 @@ export function parseConfig(text: string, file: string): ConfigFile {
     const at = keys.length > 0 ? [...path, keys[0]!] : path;
     const line = lineOf(doc, at, lineCounter);
     const field = formatPath(at);
-    return `${file}${line ? `:${line}` : ''}: ${field || '(top level)'}: ${issue.message}`;
+    // A record's bad key (node labels) says why through the key's own issue, not "Invalid key in record".
+    const message =
+      issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+    return `${file}${line ? `:${line}` : ''}: ${field || '(top level)'}: ${message}`;
   });
   throw new InputError(messages.join('\n'));
 }

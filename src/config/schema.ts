@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CLUSTER_NAME, CLUSTER_NAME_RULE } from './names.ts';
+import { LABEL_KEY, LABEL_KEY_RULE } from './labels.ts';
 import { ENGINE_VERSION_RULE, HOST_ADDRESS_RULE, isEngineVersion, isHostAddress } from './validate.ts';
 
 /** Cluster names become container names, labels, tags and folder names: keep them to one safe alphabet. */
@@ -19,6 +20,18 @@ export const sshDefaultsSchema = z.strictObject({
   bastion: z.string().min(1).optional(),
 });
 
+/** Node labels: `{ zone: a }`; keys as Docker takes them, values strings (numbers and booleans read as strings). */
+export const labelMapSchema = z.record(
+  z.string().regex(LABEL_KEY, LABEL_KEY_RULE),
+  z.union([z.string(), z.number(), z.boolean()]),
+);
+
+/** Labels every node of a role gets (a host's own labels win over them). */
+export const roleLabelsSchema = z.strictObject({
+  managers: labelMapSchema.optional(),
+  workers: labelMapSchema.optional(),
+});
+
 export const hostSchema = z.strictObject({
   name: hostName,
   /** By default the name: an alias ~/.ssh/config resolves, or a DNS name. */
@@ -28,6 +41,8 @@ export const hostSchema = z.strictObject({
   privateKey: z.string().min(1).optional(),
   advertiseAddress: z.string().refine(isHostAddress, HOST_ADDRESS_RULE).optional(),
   role: z.enum(['manager', 'worker', 'auto']).optional(),
+  /** Labels of this host's node (over the role's labels). */
+  labels: labelMapSchema.optional(),
 });
 
 export const engineSchema = z.strictObject({
@@ -89,6 +104,8 @@ export const configFileSchema = z.strictObject({
   engine: engineSchema.optional(),
   swarm: swarmSchema.optional(),
   hosts: z.array(hostSchema).optional(),
+  /** Node labels per role, for every provider. */
+  labels: roleLabelsSchema.optional(),
   ec2: ec2Schema.optional(),
   multipass: multipassSchema.optional(),
   docker: dockerSchema.optional(),

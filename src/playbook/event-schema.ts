@@ -11,6 +11,7 @@ import { z } from 'zod';
 const role = z.enum(['manager', 'worker']);
 const host = z.string().min(1);
 const nodeId = z.string().min(1);
+const labels = z.record(z.string().min(1), z.string());
 
 /** One node as `docker node ls` reads it. */
 export const nodeRowSchema = z.strictObject({
@@ -21,6 +22,8 @@ export const nodeRowSchema = z.strictObject({
   leader: z.boolean(),
   reachability: z.string().nullable(),
   engineVersion: z.string(),
+  /** The node's labels (Spec.Labels). */
+  labels: z.record(z.string(), z.string()),
 });
 
 /** The fields of each kind of action of the cluster plan (src/swarm/actions.ts), with its one-line description. */
@@ -37,6 +40,7 @@ const actionShapes = [
     subnetSize: z.number().int().optional(),
     dataPathPort: z.number().int().optional(),
     dataPathAddr: z.string().optional(),
+    labels: labels.optional(),
   },
   {
     kind: z.literal('remove-node'),
@@ -45,11 +49,19 @@ const actionShapes = [
     demoteFirst: z.boolean(),
     reason: z.string(),
   },
-  { kind: z.literal('join'), host, role, dataPathAddr: z.string().optional() },
+  { kind: z.literal('join'), host, role, dataPathAddr: z.string().optional(), labels: labels.optional() },
   { kind: z.literal('promote'), host, nodeId },
   { kind: z.literal('demote'), host, nodeId },
   { kind: z.literal('drain'), host, nodeId },
   { kind: z.literal('autolock'), enable: z.boolean() },
+  {
+    kind: z.literal('label'),
+    host,
+    nodeId,
+    set: labels,
+    remove: z.array(z.string().min(1)),
+    activate: z.literal(true).optional(),
+  },
   {
     kind: z.literal('remove-smoke'),
     manager: host.optional(),

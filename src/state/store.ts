@@ -41,6 +41,10 @@ export interface ClusterState {
   preexisting?: string[];
   /** multipass provider: the VMs launched for the cluster (a stopped VM's owner marker cannot be read back). */
   machines?: string[];
+  /** The node labels swarmup set, per host: `up` removes a label only when it is recorded here (never one set by hand). */
+  labels?: Record<string, Record<string, string>>;
+  /** Hosts joining drained (to get their labels first), until they are made active: a later up activates them. */
+  joinedDrained?: string[];
   /** ssh provider: the hosts of the last run, so a host taken out of the inventory can still be made to leave. */
   hosts?: HostSpec[];
   updatedAt: string;

@@ -1,4 +1,6 @@
 import type { Role } from '../config/cluster.ts';
+import type { Labels } from '../config/labels.ts';
+import { formatLabels } from './plan-labels.ts';
 
 /**
  * One change the cluster plan makes. Pure data: it names hosts, never addresses (a machine's address is known only
@@ -13,13 +15,20 @@ export type Action =
   | { kind: 'engine'; host: string; steps: string[] }
   // swarm (Docker Engine API)
   | { kind: 'leave'; host: string; reason: string }
-  | ({ kind: 'init'; host: string } & InitSettings)
+  /** `labels`: set on the new swarm's first node right after init, before anything can be scheduled. */
+  | ({ kind: 'init'; host: string; labels?: Labels } & InitSettings)
   | { kind: 'remove-node'; nodeId: string; hostname: string; demoteFirst: boolean; reason: string }
-  | { kind: 'join'; host: string; role: Role; dataPathAddr?: string }
+  /** With `labels`: joins drained, gets its labels and is activated in one node update (no task lands before). */
+  | { kind: 'join'; host: string; role: Role; dataPathAddr?: string; labels?: Labels }
   | { kind: 'promote'; host: string; nodeId: string }
   | { kind: 'demote'; host: string; nodeId: string }
   | { kind: 'drain'; host: string; nodeId: string }
   | { kind: 'autolock'; enable: boolean }
+  /**
+   * A member's node labels: `set` added or changed, `remove` (labels swarmup set before) taken off; `activate`: a
+   * node a run joined drained and stopped before activating is made active in the same update.
+   */
+  | { kind: 'label'; host: string; nodeId: string; set: Labels; remove: string[]; activate?: true }
   /**
    * What a smoke test killed before its cleanup left (its global service publishes a host-mode port on every node):
    * removed through `manager` (the service, its network) and on each host (task containers, the probe image).
@@ -70,12 +79,16 @@ export function describeAction(a: Action): string {
         ...(a.dataPathPort !== undefined ? [`data path port ${a.dataPathPort}`] : []),
         ...(a.dataPathAddr ? [`data path address ${a.dataPathAddr}`] : []),
       ];
-      return `${a.host}: init swarm${settings.length > 0 ? ` (${settings.join(', ')})` : ''}`;
+      const labels = a.labels && Object.keys(a.labels).length > 0 ? `; labels ${formatLabels(a.labels)}` : '';
+      return `${a.host}: init swarm${settings.length > 0 ? ` (${settings.join(', ')})` : ''}${labels}`;
     }
     case 'remove-node':
       return `remove node ${a.hostname} (${a.nodeId.slice(0, 12)})${a.demoteFirst ? ', demoted first' : ''}: ${a.reason}`;
     case 'join':
-      return `${a.host}: join as ${a.role}${a.dataPathAddr ? ` (data path address ${a.dataPathAddr})` : ''}`;
+      return (
+        `${a.host}: join as ${a.role}${a.dataPathAddr ? ` (data path address ${a.dataPathAddr})` : ''}` +
+        (a.labels ? `, drained until its labels ${formatLabels(a.labels)} are set` : '')
+      );
     case 'promote':
       return `${a.host}: promote to manager`;
     case 'demote':
@@ -86,6 +99,14 @@ export function describeAction(a: Action): string {
       return a.enable
         ? 'turn autolock on (managers need the unlock key after an engine restart)'
         : 'turn autolock off';
+    case 'label':
+      return `${a.host}: labels: ${[
+        ...(Object.keys(a.set).length > 0 ? [`set ${formatLabels(a.set)}`] : []),
+        ...(a.remove.length > 0 ? [`remove ${a.remove.join(', ')}`] : []),
+        ...(a.activate
+          ? ['activate (it joined drained and an earlier run stopped before activating it)']
+          : []),
+      ].join('; ')}`;
     case 'remove-smoke':
       return `remove what an interrupted smoke test left: ${a.found.join(', ')}`;
     case 'rotate-tokens':

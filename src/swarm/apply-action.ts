@@ -14,6 +14,7 @@ import {
   runningTasksOn,
   setAvailability,
   setNodeRole,
+  updateNodeLabels,
   waitForNode,
   type JoinTokens,
 } from './engine.ts';
@@ -70,6 +71,14 @@ export class SwarmApplier {
         return;
       case 'autolock':
         return this.autolock(a.enable);
+      case 'label':
+        return retryLeaderless(async () =>
+          updateNodeLabels(await this.entry(), a.nodeId, {
+            set: a.set,
+            remove: a.remove,
+            ...(a.activate ? { activate: true } : {}),
+          }),
+        );
       case 'rotate-unlock-key':
         return this.rotateUnlockKey();
       case 'unlock':
@@ -103,13 +112,20 @@ export class SwarmApplier {
   private async init(a: Extract<Action, { kind: 'init' }>): Promise<void> {
     const c = this.c;
     const docker = await c.docker(a.host);
-    const { kind: _kind, host: _host, ...options } = a;
+    const { kind: _kind, host: _host, labels, ...options } = a;
     await initSwarm(docker, c.machine(a.host).advertiseAddress, { ...options, autolock: !!c.autolock });
-    c.nodeIds.set(a.host, await nodeIdOf(docker));
+    const nodeId = await nodeIdOf(docker);
+    c.nodeIds.set(a.host, nodeId);
+    // A new swarm runs no service yet: its first node's labels are set before anything can be scheduled.
+    if (labels) await retryLeaderless(() => updateNodeLabels(docker, nodeId, { set: labels, remove: [] }));
     if (c.autolock) await this.keepUnlockKey(docker);
   }
 
-  /** Join with the token of the role (read from the entry manager once); a manager is waited for until reachable. */
+  /**
+   * Join with the token of the role (read from the entry manager once); a manager is waited for until reachable. A
+   * node with labels joins drained and gets its labels and availability active in one update: no task of a service
+   * constrained by a label can land on it before the label is there (swarmkit issue 1160).
+   */
   private async join(a: Extract<Action, { kind: 'join' }>): Promise<void> {
     const c = this.c;
     this.tokens ??= await readJoinTokens(await this.entry());
@@ -121,10 +137,18 @@ export class SwarmApplier {
       c.machine(a.host).advertiseAddress,
       `${c.machine(c.entry).advertiseAddress}:2377`,
       a.dataPathAddr,
+      !!a.labels,
     );
     const nodeId = await nodeIdOf(docker);
     c.nodeIds.set(a.host, nodeId);
     if (manager) await this.waitReachable(nodeId);
+    // Activation is the join's last step: a join stopped before it leaves a drained node recorded as such.
+    if (a.labels) {
+      const labels = a.labels;
+      await retryLeaderless(async () =>
+        updateNodeLabels(await this.entry(), nodeId, { set: labels, remove: [], activate: true }),
+      );
+    }
   }
 
   /** Promote a worker after asking the quorum guard, and wait until it is a reachable manager. */

@@ -106,12 +106,17 @@ export async function readJoinTokens(docker: Docker): Promise<JoinTokens> {
   return { worker, manager };
 }
 
+/**
+ * Join a swarm. `drained`: the node joins with availability drain (SwarmJoin's Availability, Engine API 1.31+), so
+ * the scheduler gives it no task until it is made active (after its labels are set).
+ */
 export async function joinSwarm(
   docker: Docker,
   token: string,
   advertiseAddress: string,
   remote: string,
   dataPathAddr?: string,
+  drained = false,
 ): Promise<void> {
   await docker.swarmJoin({
     ListenAddr: SWARM_LISTEN_ADDR,
@@ -119,6 +124,7 @@ export async function joinSwarm(
     RemoteAddrs: [remote],
     JoinToken: token,
     ...(dataPathAddr ? { DataPathAddr: dataPathAddr } : {}),
+    ...(drained ? { Availability: 'drain' } : {}),
   });
 }
 
@@ -199,6 +205,33 @@ export async function setAvailability(
         _query: { version: current.Version.Index },
         _body: { ...current.Spec, Availability: availability },
       }),
+  );
+}
+
+/**
+ * Change a node's labels (`set` added or changed, `remove` taken off; every other label kept), and with `activate`
+ * make it active in the same update: the scheduler sees the labels and the availability together.
+ */
+export async function updateNodeLabels(
+  docker: Docker,
+  nodeId: string,
+  change: { set: Record<string, string>; remove: string[]; activate?: boolean },
+): Promise<void> {
+  const node = docker.getNode(nodeId);
+  await updateVersioned(
+    async () => (await node.inspect()) as VersionedNode,
+    (current) => {
+      const labels = { ...(current.Spec.Labels as Record<string, string> | undefined) };
+      for (const k of change.remove) delete labels[k];
+      return node.update({
+        _query: { version: current.Version.Index },
+        _body: {
+          ...current.Spec,
+          Labels: { ...labels, ...change.set },
+          ...(change.activate ? { Availability: 'active' } : {}),
+        },
+      });
+    },
   );
 }
 

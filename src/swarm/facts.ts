@@ -21,6 +21,8 @@ export interface ClusterNode {
   engineVersion: string;
   /** When the node's entry last changed (its status among others), ms since the epoch. */
   updatedAt?: number;
+  /** The node's labels (Spec.Labels), as `docker node update --label-add` sets them. */
+  labels?: Record<string, string>;
 }
 
 /** What one host says about itself, plus the node list when it is a manager that could answer. */
@@ -122,7 +124,7 @@ export function parseInfo(host: string, advertiseAddress: string, info: unknown)
 interface NodeJson {
   ID?: string;
   UpdatedAt?: string;
-  Spec?: { Role?: string; Availability?: string };
+  Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> | null };
   Description?: { Hostname?: string; Engine?: { EngineVersion?: string } };
   Status?: { State?: string; Addr?: string };
   ManagerStatus?: { Leader?: boolean; Reachability?: string; Addr?: string };
@@ -144,6 +146,7 @@ export function parseNodes(nodes: unknown): ClusterNode[] {
     ...(n.UpdatedAt && Number.isFinite(Date.parse(n.UpdatedAt))
       ? { updatedAt: Date.parse(n.UpdatedAt) }
       : {}),
+    labels: { ...n.Spec?.Labels },
   }));
 }
 

@@ -13,6 +13,8 @@ import {
   type Problem,
 } from './plan-roles.ts';
 import { staleNodes } from './stale.ts';
+import { labelAction, labelChange, wantedLabels, type LabelsWanted } from './plan-labels.ts';
+import type { Labels } from '../config/labels.ts';
 
 export { PlanError, QuorumLostError } from './choose-swarm.ts';
 export type { Problem } from './plan-roles.ts';
@@ -60,6 +62,12 @@ export interface PlanInput {
   later?: string[];
   /** Wanted autolock; an existing swarm whose setting differs is updated (a fresh one gets it at init). */
   autolock?: boolean;
+  /** The node labels the config declares (per role, per host). */
+  labels?: LabelsWanted;
+  /** The labels swarmup set on each host's node before (state): only these are ever removed. */
+  recordedLabels?: Record<string, Labels>;
+  /** Hosts a run joined drained (to get their labels first) and had not activated yet when it stopped (state). */
+  joinedDrained?: string[];
 }
 
 export function countChanges(plan: SwarmPlan): number {
@@ -100,7 +108,9 @@ export function planSwarm(input: PlanInput): SwarmPlan {
     ...leftBehindNodes(needsLeave, m, moved, entry),
     ...staleRemovals(input, m, reported, eligible.filter(joinsAgain), adoption),
   ];
-  const changes = membershipChanges(m, eligible, roles, joinsAgain, init ? entry : undefined);
+  const labelsOf = (host: string) => wantedLabels(host, roles[host]!, input.labels);
+  const changes = membershipChanges(m, eligible, roles, joinsAgain, init ? entry : undefined, labelsOf);
+  const labels = labelActions(m, eligible, joinsAgain, init ? entry : undefined, labelsOf, input);
   const retirements = retireActions(
     input.retire ?? [],
     factsOf,
@@ -110,7 +120,8 @@ export function planSwarm(input: PlanInput): SwarmPlan {
   );
   const phases = swarmPhases({
     leaves: leaveActions(needsLeave, m, moved),
-    ...(init ? { init } : {}),
+    ...(init ? { init: withLabels(init, labelsOf(entry)) } : {}),
+    labels,
     stale,
     changes,
     retirements,
@@ -187,13 +198,17 @@ interface MembershipChanges {
   demotions: Action[];
 }
 
-/** Joins (of hosts not members, or joining again), promotions and demotions; initEntry: the host that inits. */
+/**
+ * Joins (of hosts not members, or joining again), promotions and demotions; initEntry: the host that inits. A host
+ * with labels to get joins with them (drained until they are set).
+ */
 function membershipChanges(
   m: Membership,
   eligible: string[],
   roles: Record<string, Role>,
   joinsAgain: (h: string) => boolean,
   initEntry: string | undefined,
+  labelsOf: (host: string) => Labels,
 ): MembershipChanges {
   const out: MembershipChanges = { managerJoins: [], workerJoins: [], promotions: [], demotions: [] };
   for (const host of eligible) {
@@ -201,7 +216,8 @@ function membershipChanges(
     const f = m.factsOf(host);
     const role = roles[host]!;
     if (joinsAgain(host)) {
-      (role === 'manager' ? out.managerJoins : out.workerJoins).push({ kind: 'join', host, role });
+      const join: Action = withLabels({ kind: 'join', host, role }, labelsOf(host));
+      (role === 'manager' ? out.managerJoins : out.workerJoins).push(join);
     } else {
       const current = m.nodeById.get(f.nodeId)!.role;
       if (current === 'worker' && role === 'manager')
@@ -213,10 +229,40 @@ function membershipChanges(
   return out;
 }
 
+/** An init or join action with the labels its node gets (none: the action as it was). */
+function withLabels<A extends Action>(a: A, labels: Labels): A {
+  return Object.keys(labels).length > 0 ? { ...a, labels } : a;
+}
+
+/**
+ * Label changes of the members that stay (hosts joining in this run get theirs with the join; the host that inits,
+ * right after init): declared labels compared with the node's own and with what swarmup set before.
+ */
+function labelActions(
+  m: Membership,
+  eligible: string[],
+  joinsAgain: (h: string) => boolean,
+  initEntry: string | undefined,
+  labelsOf: (host: string) => Labels,
+  input: PlanInput,
+): Action[] {
+  return eligible.flatMap((host) => {
+    if (host === initEntry || joinsAgain(host)) return [];
+    const nodeId = m.factsOf(host).nodeId;
+    const node = m.nodeById.get(nodeId);
+    const change = labelChange(labelsOf(host), node?.labels ?? {}, input.recordedLabels?.[host] ?? {});
+    // Drained by swarmup's own join, never by someone else: only then does up make it active.
+    const activate = !!input.joinedDrained?.includes(host) && node?.availability === 'drain';
+    const a = labelAction(host, nodeId, change, activate);
+    return a ? [a] : [];
+  });
+}
+
 /** The swarm's phases in the order they run; empty ones dropped. */
 function swarmPhases(p: {
   leaves: Action[];
   init?: Action;
+  labels: Action[];
   stale: Action[];
   changes: MembershipChanges;
   retirements: Action[];
@@ -233,6 +279,7 @@ function swarmPhases(p: {
       { title: 'add managers one at a time', mode: 'serial', actions: [...managerJoins, ...promotions] },
       { title: 'demote surplus managers', mode: 'serial', actions: demotions },
       { title: 'join workers', mode: 'parallel', actions: workerJoins },
+      { title: 'set node labels', mode: 'parallel', actions: p.labels },
       {
         title: 'take nodes out one at a time',
         mode: 'serial',

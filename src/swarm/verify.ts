@@ -12,6 +12,8 @@ export interface NodeRow {
   leader: boolean;
   reachability: string | null;
   engineVersion: string;
+  /** The node's labels (`status --labels` shows them as a column). */
+  labels: Record<string, string>;
 }
 
 /** One recorded node as `status` shows it when the swarm cannot be verified (src/cluster/host-states.ts). */
@@ -96,6 +98,7 @@ export function verifySwarm(input: VerifyInput): Verification {
     leader: n.leader,
     reachability: n.role === 'manager' ? n.reachability : null,
     engineVersion: n.engineVersion,
+    labels: { ...n.labels },
   }));
   const order = new Map(input.hosts.map((h, i) => [h.name, i]));
   rows.sort(
@@ -104,9 +107,17 @@ export function verifySwarm(input: VerifyInput): Verification {
   return { ok: problems.length === 0, problems, nodes: rows };
 }
 
-/** The node table, laid out like `docker node ls`. */
-export function renderNodeTable(rows: NodeRow[]): string {
-  const header = ['NAME', 'ROLE', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'];
+/** The node table, laid out like `docker node ls`; with `labels`, a LABELS column (`k=v,k=v`, sorted). */
+export function renderNodeTable(rows: NodeRow[], opts: { labels?: boolean } = {}): string {
+  const header = [
+    'NAME',
+    'ROLE',
+    'STATUS',
+    'AVAILABILITY',
+    'MANAGER STATUS',
+    'ENGINE VERSION',
+    ...(opts.labels ? ['LABELS'] : []),
+  ];
   const cap = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
   const body = rows.map((r) => [
     r.name,
@@ -115,8 +126,14 @@ export function renderNodeTable(rows: NodeRow[]): string {
     cap(r.availability),
     r.role === 'manager' ? (r.leader ? 'Leader' : cap(r.reachability ?? '')) : '',
     r.engineVersion,
+    ...(opts.labels ? [labelColumn(r.labels)] : []),
   ]);
   return columns(header, body).join('\n');
+}
+
+function labelColumn(labels: Record<string, string> | undefined): string {
+  const pairs = Object.entries(labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return pairs.length > 0 ? pairs.map(([k, v]) => `${k}=${v}`).join(',') : '-';
 }
 
 /** Warnings as status prints them under the table. */

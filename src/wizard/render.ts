@@ -18,7 +18,7 @@ export const ABOUT: Record<keyof ConfigFile, string> = {
   ssh: ' SSH defaults for every host (a host may override them); ssh-agent when there is no privateKey.',
   hosts:
     ' The machines, each reached over SSH at address:port. Per host also: advertiseAddress (the address the\n' +
-    ' other nodes reach it on, default address) and role (manager, worker or auto).',
+    ' other nodes reach it on, default address), role (manager, worker or auto) and labels (its node labels).',
   engine:
     " How a host without Docker gets one: docker-ce (Docker's repository), distro (the OS package),\n" +
     ' script (get.docker.com, needs version) or none; version pins a prefix like "27.3".',
@@ -32,6 +32,9 @@ export const ABOUT: Record<keyof ConfigFile, string> = {
   swarm:
     ' Settings of swarm init: autolock, defaultAddrPool + subnetSize (overlay subnets), dataPathPort,\n' +
     ' dataPathAddr. Set once, when the swarm is made.',
+  labels:
+    " Node labels per role: { managers: { k: v }, workers: { k: v } }; a host's own labels win. Set before a\n" +
+    ' node takes tasks; up removes only the labels it set, never one set by hand.',
 };
 
 /** Hints written inside a section, for the settings the wizard did not ask about. */

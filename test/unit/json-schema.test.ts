@@ -13,6 +13,7 @@ describe('--json schemas', () => {
     leader: true,
     reachability: 'reachable',
     engineVersion: '20.10.24',
+    labels: { zone: 'a' },
   };
 
   it('every kind of action, as plan and up print it, matches; a field too many or too few does not', () => {
@@ -29,6 +30,9 @@ describe('--json schemas', () => {
       { kind: 'demote', host: 'a', nodeId: 'x1' },
       { kind: 'drain', host: 'a', nodeId: 'x1' },
       { kind: 'rotate-tokens' },
+      { kind: 'init', host: 'a', labels: { tier: 'control' } },
+      { kind: 'join', host: 'a', role: 'worker', labels: { zone: 'a' } },
+      { kind: 'label', host: 'a', nodeId: 'x1', set: { zone: 'a' }, remove: ['old'] },
     ];
     for (const a of actions) {
       const line = { event: 'action', status: 'ok', ...a, description: describeAction(a) };

@@ -12,9 +12,14 @@ import { smokeOptions, type SmokeFlags } from '../smoke-flags.ts';
 /** `status`: the docker node ls view. */
 export function registerStatus(program: Command, setExit: SetExit): void {
   providerFlags(
-    common(program.command('status').description('the docker node ls view of the cluster')),
+    common(
+      program
+        .command('status')
+        .description('the docker node ls view of the cluster')
+        .option('--labels', "a LABELS column: each node's labels (--json always has them)"),
+    ),
     false,
-  ).action(async (opts: CommonOptions) => {
+  ).action(async (opts: CommonOptions & { labels?: boolean }) => {
     // With --json, status prints exactly one object (design.md), so progress events are not printed.
     setExit(
       await execute({ ...opts, silent: !!opts.json }, async (ctx, started) => {
@@ -33,7 +38,7 @@ export function registerStatus(program: Command, setExit: SetExit): void {
           );
           return v.ok ? ExitCode.ok : ExitCode.stepFailed;
         }
-        return finish(ctx, started, v, 'status');
+        return finish(ctx, started, v, 'status', { labels: !!opts.labels });
       }),
     );
   });
