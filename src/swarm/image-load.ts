@@ -87,6 +87,8 @@ export async function loadImageStream(
     throw why ?? err;
   } finally {
     clearInterval(watch);
+    // A load that failed early leaves the rest of the save stream unread: its connection is closed, not left open.
+    if (!source.readableEnded) source.destroy();
   }
 }
 
