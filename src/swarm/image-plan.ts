@@ -17,6 +17,8 @@ export interface ImageFacts {
   created: string;
   arch: string;
   os: string;
+  /** What a container of it runs (command, environment, labels, ...), as canonical JSON: the same on both stores. */
+  runConfig: string;
 }
 
 /** An image the user named, as the engines are asked for it: a tag defaults to `latest`, as `docker run` reads it. */
@@ -78,7 +80,7 @@ export function selectNodes(
  * Whether a node holds the same image as the local engine. On two engines of one store the same image has the same
  * ID (an ID is a digest of content): equal IDs, the same image; different IDs, another one. Across stores the same
  * image has two IDs (the config's digest on the classic store, the manifest's on containerd's, as the smoke test
- * found loading its own image): then the content is compared, layers, creation time and platform. Pure.
+ * found loading its own image): then the content is compared, layers, creation time, platform and run config. Pure.
  */
 export function sameImage(
   local: { store: ImageStore; image: ImageFacts },
@@ -94,7 +96,8 @@ export function sameImage(
     a.layers.every((l, i) => l === b.layers[i]) &&
     a.created === b.created &&
     a.arch === b.arch &&
-    a.os === b.os
+    a.os === b.os &&
+    a.runConfig === b.runConfig
   );
 }
 
@@ -130,6 +133,44 @@ export function imageStoreOf(info: { DriverStatus?: Array<[string, string]> | nu
     : 'classic';
 }
 
+/** The fields of an image's config that say what its containers run, in both stores' inspect. */
+const RUN_CONFIG_KEYS = [
+  'Cmd',
+  'Entrypoint',
+  'Env',
+  'ExposedPorts',
+  'Healthcheck',
+  'Labels',
+  'OnBuild',
+  'StopSignal',
+  'User',
+  'Volumes',
+  'WorkingDir',
+] as const;
+
+/** The run config as canonical JSON: the keys above in order, an empty value ('', null, [], {}) as absent. Pure. */
+export function runConfigOf(config: Record<string, unknown> | null | undefined): string {
+  const empty = (v: unknown) =>
+    v === undefined ||
+    v === null ||
+    v === '' ||
+    (Array.isArray(v) && v.length === 0) ||
+    (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
+  const sorted = (v: unknown): unknown =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+        )
+      : v;
+  return JSON.stringify(
+    Object.fromEntries(
+      RUN_CONFIG_KEYS.filter((k) => !empty(config?.[k])).map((k) => [k, sorted(config![k])]),
+    ),
+  );
+}
+
 /** The identity facts of an image inspect (GET /images/{ref}/json). Pure. */
 export function imageFactsOf(inspect: {
   Id?: string;
@@ -137,6 +178,7 @@ export function imageFactsOf(inspect: {
   Created?: string;
   Architecture?: string;
   Os?: string;
+  Config?: Record<string, unknown> | null;
 }): ImageFacts {
   return {
     id: inspect.Id ?? '',
@@ -144,5 +186,6 @@ export function imageFactsOf(inspect: {
     created: inspect.Created ?? '',
     arch: inspect.Architecture ?? '',
     os: inspect.Os ?? '',
+    runConfig: runConfigOf(inspect.Config),
   };
 }

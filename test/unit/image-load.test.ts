@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,6 +9,7 @@ import {
   normaliseImageRef,
   parseNodeList,
   planImageLoad,
+  runConfigOf,
   sameImage,
   selectNodes,
   type ImageFacts,
@@ -20,6 +23,7 @@ const image = (id: string, layers = ['sha256:aa', 'sha256:bb']): ImageFacts => (
   created: '2026-12-06T17:32:48.732427944Z',
   arch: 'amd64',
   os: 'linux',
+  runConfig: '{"Cmd":["/app"]}',
 });
 
 describe('image load: which images', () => {
@@ -100,6 +104,12 @@ describe('image load: which nodes hold the image already', () => {
     expect(
       sameImage(local, { store: 'containerd', image: { ...image('sha256:manifest'), arch: 'arm64' } }),
     ).toBe(false);
+    expect(
+      sameImage(local, {
+        store: 'containerd',
+        image: { ...image('sha256:manifest'), runConfig: '{"Cmd":["/b"]}' },
+      }),
+    ).toBe(false);
   });
 
   it('the plan: per node, the images it lacks and those it holds', () => {
@@ -156,5 +166,53 @@ describe("image load: the engine's answers read", () => {
     expect(facts.layers).toEqual(inspect.RootFS.Layers);
     expect(facts).toMatchObject({ arch: 'amd64', os: 'linux' });
     expect(facts.created).toMatch(/^\d{4}-/);
+  });
+});
+
+/** One image on two real engines: this machine's classic store and a node's containerd store (captured, see the file). */
+const twoStores = JSON.parse(
+  readFileSync(join(import.meta.dirname, '../fixtures/images/one-image-two-stores.json'), 'utf8'),
+) as {
+  classic: { info: Parameters<typeof imageStoreOf>[0]; image: Parameters<typeof imageFactsOf>[0] };
+  containerd: {
+    info: Parameters<typeof imageStoreOf>[0];
+    image: Parameters<typeof imageFactsOf>[0];
+    other: Parameters<typeof imageFactsOf>[0];
+  };
+};
+
+describe('image load: one image on a classic and a containerd store (captured from real engines)', () => {
+  const classic = {
+    store: imageStoreOf(twoStores.classic.info),
+    image: imageFactsOf(twoStores.classic.image),
+  };
+  const containerd = imageStoreOf(twoStores.containerd.info);
+
+  it('the engines give the loaded image two IDs, and their stores are told apart', () => {
+    expect(classic.store).toBe('classic');
+    expect(containerd).toBe('containerd');
+    expect(imageFactsOf(twoStores.containerd.image).id).not.toBe(classic.image.id);
+  });
+
+  it('the same image there is present (a second run copies nothing); the image with one label more is not', () => {
+    expect(sameImage(classic, { store: containerd, image: imageFactsOf(twoStores.containerd.image) })).toBe(
+      true,
+    );
+    expect(sameImage(classic, { store: containerd, image: imageFactsOf(twoStores.containerd.other) })).toBe(
+      false,
+    );
+    // Even built at the same instant (a reproducible build), its other label tells it apart.
+    const sameTime = { ...twoStores.containerd.other, Created: twoStores.classic.image.Created };
+    expect(sameImage(classic, { store: containerd, image: imageFactsOf(sameTime) })).toBe(false);
+  });
+
+  it("the run config reads the same from both stores' inspect (the classic one has more, empty, fields)", () => {
+    expect(imageFactsOf(twoStores.containerd.image).runConfig).toBe(classic.image.runConfig);
+    expect(classic.image.runConfig).toBe(
+      '{"Cmd":["/usr/bin/perl","-e","sleep"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}',
+    );
+    expect(runConfigOf({ Labels: { b: '2', a: '1' }, Volumes: {}, User: '' })).toBe(
+      '{"Labels":{"a":"1","b":"2"}}',
+    );
   });
 });
