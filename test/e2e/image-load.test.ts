@@ -161,6 +161,8 @@ describe('image load: local images into the nodes, no registry', () => {
       const r = await run('image', 'load', OTHER, IMAGE, '--json');
       expect(r.code, r.stderr).toBe(3);
       expect(r.stderr).toContain(`${node('worker-2')}: image load: read the node:`);
+      expect(r.stderr).toContain('/var/run/docker.sock'); // the cause: its engine does not answer
+      expect(r.stderr).toContain('run the same command again');
       expect(imageEvents(r)).toEqual([
         'manager-1 loaded',
         'manager-1 present',
