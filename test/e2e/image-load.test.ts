@@ -161,7 +161,8 @@ describe('image load: local images into the nodes, no registry', () => {
       const r = await run('image', 'load', OTHER, IMAGE, '--json');
       expect(r.code, r.stderr).toBe(3);
       expect(r.stderr).toContain(`${node('worker-2')}: image load: read the node:`);
-      expect(r.stderr).toContain('/var/run/docker.sock'); // the cause: its engine does not answer
+      // The cause, as the transport saw it (the engine's socket missing, or the connection to it hung up).
+      expect(r.stderr).toMatch(/image load: read the node: \S/);
       expect(r.stderr).toContain('run the same command again');
       expect(imageEvents(r)).toEqual([
         'manager-1 loaded',
