@@ -19,6 +19,7 @@ import {
   registerUp,
   registerWizard,
 } from './commands/lifecycle.ts';
+import { registerImage } from './commands/images.ts';
 import { registerBackup, registerCleanup, registerEngine, registerRun } from './commands/maintenance.ts';
 import { registerRotateTokens, registerUnlock, registerUnlockKey } from './commands/secrets.ts';
 import { registerCompleteNodes, registerCompletion, registerEnv, registerSsh } from './commands/shell.ts';
@@ -46,6 +47,7 @@ const registrations: Registration[] = [
   registerCleanup,
   registerWizard,
   registerEngine,
+  registerImage,
   registerRun,
   registerEnv,
   registerSsh,

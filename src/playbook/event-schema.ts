@@ -233,6 +233,14 @@ export const eventSchema = z.union([
     keptIn: z.string().min(1).optional(),
     deleted: z.literal(true).optional(),
   }),
+  /** `image load`: one image on one node, copied now (`loaded`) or held already with the same ID (`present`). */
+  z.strictObject({
+    event: z.literal('image'),
+    node: z.string().min(1),
+    image: z.string().min(1),
+    status: z.enum(['loaded', 'present']),
+    id: z.string().min(1),
+  }),
   z.strictObject({
     event: z.literal('diagnose'),
     file: z.string().min(1),

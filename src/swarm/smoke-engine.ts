@@ -1,11 +1,11 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { checkInterrupted } from '../playbook/interrupt.ts';
 import { withDeadline } from '../transport/deadline.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseProbeOutput } from './smoke-probe.ts';
 
-/** The smoke test's calls: load its image into an engine, run the probe in a task, probe in rounds. */
+/** The smoke test's calls: run the probe in a task, probe in rounds (its image loads through image-load.ts). */
 
 /**
  * Failed connections are tried again for this long: a new task's address (and the VXLAN forwarding entry between
@@ -39,21 +39,6 @@ export async function probeUntilSettled(
     }
     await sleep(1_000);
   }
-}
-
-/** POST /images/load of an archive; the engine reports a bad archive in the body, not the status. */
-export async function loadImage(docker: Docker, archive: Buffer, ms: number): Promise<void> {
-  const stream = await docker.loadImage(Readable.from([archive]));
-  const body = await withDeadline(readAll(stream), ms, 'the Docker engine: image load');
-  const error = /"error(?:Detail)?":\s*(\{[^}]*\}|"[^"]*")/.exec(body);
-  if (error) throw new Error(`image load: ${error[1]}`);
-}
-
-/** The ID this engine gives the image it loaded under `tag` (GET /images/{tag}/json). */
-export async function loadedImageId(docker: Docker, tag: string): Promise<string> {
-  const inspect = (await docker.getImage(tag).inspect()) as { Id?: string };
-  if (!inspect.Id) throw new Error(`image ${tag}: loaded, but the engine reports no ID for it`);
-  return inspect.Id;
 }
 
 /** Run a command in a container (Engine API exec) and return its output; a deadline bounds the whole run. */

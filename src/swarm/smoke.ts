@@ -1,10 +1,12 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import { listNodes } from './engine.ts';
 import { removeSmokeResources } from './smoke-cleanup.ts';
 import { connectAcrossNodes, type SmokeConnect, type SmokeNode } from './smoke-connect.ts';
-import { loadedImageId, loadImage, waitForTasks } from './smoke-engine.ts';
+import { loadedImageId, loadImageStream } from './image-load.ts';
+import { waitForTasks } from './smoke-engine.ts';
 import { PERL_LAYER_COMMAND, serviceImage, smokeImage } from './smoke-image.ts';
 import { OVERLAY_PORT, PROBE_SCRIPT } from './smoke-probe.ts';
 import { smokeCounts, smokeProblems, type SmokeCheck } from './smoke-report.ts';
@@ -155,7 +157,7 @@ async function loadProbeImage(run: SmokeRun): Promise<string> {
         throw new Error(
           `architecture ${n.arch}, the probe image is ${entry.arch} (from ${entry.handle.name})`,
         );
-      await loadImage(n.docker, image.archive, run.left());
+      await loadImageStream(n.docker, Readable.from([image.archive]), { deadlineMs: run.left() });
       return loadedImageId(n.docker, image.tag);
     },
   );
