@@ -21,6 +21,7 @@ import {
 } from './commands/lifecycle.ts';
 import { registerBackup, registerCleanup, registerEngine, registerRun } from './commands/maintenance.ts';
 import { registerRotateTokens, registerUnlock, registerUnlockKey } from './commands/secrets.ts';
+import { registerRotateCA } from './commands/ca.ts';
 import { registerCompleteNodes, registerCompletion, registerEnv, registerSsh } from './commands/shell.ts';
 import { packageVersion } from './version.ts';
 
@@ -41,6 +42,7 @@ const registrations: Registration[] = [
   registerRotateTokens,
   registerUnlock,
   registerUnlockKey,
+  registerRotateCA,
   registerBackup,
   registerDiagnose,
   registerCleanup,
