@@ -1,7 +1,8 @@
 import { StepError } from '../src/errors.ts';
 import { definePlaybook, type PlaybookContext } from '../src/playbook/playbook.ts';
-import { healthWarnings, linkScript, parseLink } from '../src/swarm/health.ts';
-import { readNodeCertificates } from '../src/swarm/ca-rotation.ts';
+import { healthWarnings, linkScript, parseLink, type HealthWarning } from '../src/swarm/health.ts';
+import { readCaState, readNodeCertificates } from '../src/swarm/ca-rotation.ts';
+import { caLagWarnings } from '../src/swarm/ca.ts';
 import { checkSwarm } from '../src/swarm/check.ts';
 import { chooseSwarm, PlanError, QuorumLostError } from '../src/swarm/choose-swarm.ts';
 import { refuseLocked } from '../src/swarm/locked.ts';
@@ -106,6 +107,7 @@ export default definePlaybook({
       },
       now: Date.now(),
     });
+    v.warnings.push(...(await caLag(here, entry, nodeIds)));
     return v;
   },
 });
@@ -124,6 +126,23 @@ async function readLinks(ctx: PlaybookContext): Promise<Map<string, { iface: str
     }),
   );
   return new Map(found.flat());
+}
+
+/** The nodes that lag the swarm's current CA (a rotation under way), as warnings; none when it cannot say. */
+async function caLag(
+  ctx: PlaybookContext,
+  entry: string,
+  nodeIds: Map<string, string>,
+): Promise<HealthWarning[]> {
+  const host = ctx.hosts.find((h) => h.name === entry);
+  if (!host) return [];
+  try {
+    const state = await readCaState((await ctx.connection(host)).docker);
+    const byId = new Map([...nodeIds].map(([name, id]) => [id, name]));
+    return caLagWarnings(state, (id, hostname) => byId.get(id) ?? hostname);
+  } catch {
+    return [];
+  }
 }
 
 /**

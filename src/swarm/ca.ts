@@ -124,3 +124,32 @@ export function describeProgress(p: CaProgress, nameOf: (id: string, hostname: s
         : '; waiting for the swarm to end the rotation')
   );
 }
+
+/**
+ * status: a rotation under way (or a node behind the swarm's CA) is named per node, with what brings it back; none
+ * when every node has the current CA.
+ */
+export function caLagWarnings(
+  s: CaState,
+  nameOf: (id: string, hostname: string) => string,
+): Array<{ check: 'ca'; node?: string; message: string }> {
+  const p = caProgress(s);
+  if (p.converged) return [];
+  const lagging = p.lagging.map((l) => ({
+    check: 'ca' as const,
+    node: nameOf(l.id, l.hostname),
+    message:
+      l.lags === 'certificate'
+        ? `has no certificate of the swarm's new root CA yet (${l.state}; a root CA rotation is under way): it gets ` +
+          'one by itself once it runs and reaches a manager ("swarmup up" starts a stopped machine and waits for it)'
+        : `does not trust the swarm's new root CA yet (${l.state}): it follows within seconds while it runs`,
+  }));
+  return lagging.length > 0
+    ? lagging
+    : [
+        {
+          check: 'ca',
+          message: 'a root CA rotation is under way: every node has a certificate of the new CA',
+        },
+      ];
+}

@@ -106,6 +106,14 @@ describe('rotate-ca on a 3+2 swarm of node containers', () => {
     expect(printed(r.stdout)).toBeUndefined();
     // The swarm keeps the rotation open for the stopped node: the old root is still the trust root.
     expect(await swarmCa()).toEqual({ fingerprint: before.fingerprint, rotating: true });
+    // status names it too (and says the machine is stopped).
+    const status = await run('status', '--json');
+    const seen = JSON.parse(status.stdout) as {
+      warnings: Array<{ check: string; node?: string; message: string }>;
+    };
+    expect(seen.warnings).toContainEqual(
+      expect.objectContaining({ check: 'ca', node: W2, message: expect.stringMatching(/new root CA/) }),
+    );
 
     const up = await run('up', '--json');
     expect(up.code, up.stderr).toBe(0);

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { caFingerprint, caProgress, describeProgress, parseCaState } from '../../src/swarm/ca.ts';
+import {
+  caFingerprint,
+  caLagWarnings,
+  caProgress,
+  describeProgress,
+  parseCaState,
+} from '../../src/swarm/ca.ts';
 import {
   CA_WARN_MS,
   certificateWarnings,
@@ -60,6 +66,18 @@ describe('root CA rotation progress', () => {
     const p = caProgress(s);
     expect(p.converged).toBe(false);
     expect(p.lagging).toEqual([expect.objectContaining({ lags: 'trust root' })]);
+  });
+
+  it('status names the node that lags during a rotation, and says nothing before or after it', () => {
+    const name = (_id: string, h: string) => h.replace('dexp-', '');
+    expect(caLagWarnings(state(fx.before), name)).toEqual([]);
+    expect(caLagWarnings(state(fx.after), name)).toEqual([]);
+    const [w, ...more] = caLagWarnings(state(fx.during), name);
+    expect(more).toEqual([]);
+    expect(w).toMatchObject({ check: 'ca', node: 'worker-1' });
+    expect(w!.message).toMatch(
+      /no certificate of the swarm's new root CA yet \(down; a root CA rotation is under way\)/,
+    );
   });
 
   it('the fingerprint is sha256 of the root certificate DER (what openssl x509 -fingerprint -sha256 prints)', () => {
