@@ -131,7 +131,7 @@ describe('rotate-ca on a 3+2 swarm of node containers', () => {
     expect(told).toContain(`every node has the new root CA ${after.fingerprint}`);
   });
 
-  it('status reads every node certificate and the root: no certificate warning on a fresh one', async () => {
+  it('status reads every node certificate (as root, over SSH) and the root: none near its end, no certificate warning', async () => {
     const r = await run('status', '--json');
     expect(r.code, r.stderr).toBe(0);
     const warnings = (JSON.parse(r.stdout) as { warnings: Array<{ check: string }> }).warnings;
