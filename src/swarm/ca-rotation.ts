@@ -18,15 +18,23 @@ import { updateVersioned } from './versioned-update.ts';
 
 const CALL_MS = 15_000;
 
+type CAConfig = { ForceRotate?: number; SigningCACert?: string; SigningCAKey?: string } & Record<
+  string,
+  unknown
+>;
+
 interface SwarmInspect {
   Version: { Index: number };
-  Spec: { CAConfig?: { ForceRotate?: number } & Record<string, unknown> } & Record<string, unknown>;
+  Spec: {
+    CAConfig?: CAConfig;
+  } & Record<string, unknown>;
 }
 
 /**
  * `docker swarm ca --rotate` without a certificate of one's own (cli/command/swarm/ca.go): the swarm's spec sent
- * back with CAConfig.ForceRotate incremented, every other setting kept; swarmkit makes a new root CA, cross-signs it
- * with the old one and reissues every node's certificate.
+ * back with CAConfig.ForceRotate incremented and no signing certificate or key of its own, every other setting kept
+ * (the CLI's updateSwarmSpec); swarmkit makes a new root CA, cross-signs it with the old one and reissues every
+ * node's certificate.
  */
 export async function rotateRootCA(docker: Docker): Promise<void> {
   await updateVersioned(
@@ -37,7 +45,8 @@ export async function rotateRootCA(docker: Docker): Promise<void> {
         'the Docker engine: swarm inspect',
       )) as SwarmInspect,
     (swarm) => {
-      const ca = swarm.Spec.CAConfig ?? {};
+      // As the docker CLI does: no signing certificate or key of one's own (a spec read back never has the key).
+      const { SigningCACert: _cert, SigningCAKey: _key, ...ca } = swarm.Spec.CAConfig ?? {};
       return withDeadline(
         docker.swarmUpdate({
           _query: { version: swarm.Version.Index },
