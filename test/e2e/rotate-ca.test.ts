@@ -106,6 +106,14 @@ describe('rotate-ca on a 3+2 swarm of node containers', () => {
     expect(printed(r.stdout)).toBeUndefined();
     // The swarm keeps the rotation open for the stopped node: the old root is still the trust root.
     expect(await swarmCa()).toEqual({ fingerprint: before.fingerprint, rotating: true });
+    // Run again meanwhile: it waits for the rotation under way instead of starting another one.
+    const forceRotate = () =>
+      inNode(M1, ['docker', 'info', '--format', '{{.Swarm.Cluster.Spec.CAConfig.ForceRotate}}']);
+    const sent = await forceRotate();
+    const again = await run('rotate-ca', '--yes', '--wait', '2');
+    expect(again.code, again.stderr).toBe(1);
+    expect(again.stdout).toContain('a root CA rotation is already under way');
+    expect(await forceRotate()).toBe(sent);
     // status names it too (and says the machine is stopped).
     const status = await run('status', '--json');
     const seen = JSON.parse(status.stdout) as {
