@@ -1,6 +1,8 @@
 import { StepError } from '../src/errors.ts';
 import { definePlaybook, type PlaybookContext } from '../src/playbook/playbook.ts';
-import { healthWarnings, linkScript, parseLink } from '../src/swarm/health.ts';
+import { healthWarnings, linkScript, parseLink, type HealthWarning } from '../src/swarm/health.ts';
+import { readCaState, readNodeCertificates } from '../src/swarm/ca-rotation.ts';
+import { caLagWarnings } from '../src/swarm/ca.ts';
 import { checkSwarm } from '../src/swarm/check.ts';
 import { chooseSwarm, PlanError, QuorumLostError } from '../src/swarm/choose-swarm.ts';
 import { refuseLocked } from '../src/swarm/locked.ts';
@@ -8,6 +10,7 @@ import { readSwarm, type SwarmReading } from '../src/swarm/read-facts.ts';
 import { hostStates, repairCommand } from '../src/cluster/host-states.ts';
 import type { MachineListing, NodeWanted } from '../src/providers/provider.ts';
 import { swarmView } from '../src/swarm/view.ts';
+import { withDeadline } from '../src/transport/deadline.ts';
 import type { Verification } from '../src/swarm/verify.ts';
 
 /** `swarmup status`: the `docker node ls` view of the cluster, checked against what was asked for. */
@@ -84,6 +87,7 @@ export default definePlaybook({
       });
       v.repair = repairCommand(v.hosts, false);
     }
+    const swarmCa = await swarmCertificates(here, entry);
     v.warnings = healthWarnings({
       hosts: facts.map((f) => ({
         name: f.host,
@@ -93,9 +97,17 @@ export default definePlaybook({
       nodes: swarm.nodes,
       nameOf: new Map(facts.filter((f) => f.nodeId).map((f) => [f.nodeId, f.host])),
       reference: entry,
-      ...(await nodeCertExpiry(here, entry)),
+      ...(swarmCa.nodeCertExpiryMs ? { nodeCertExpiryMs: swarmCa.nodeCertExpiryMs } : {}),
+      certificates: {
+        nodes: await readNodeCertificates(
+          here,
+          facts.filter((f) => f.state === 'active').map((f) => f.host),
+        ),
+        ...(swarmCa.ca ? { ca: swarmCa.ca } : {}),
+      },
       now: Date.now(),
     });
+    v.warnings.push(...(await caLag(here, entry, nodeIds)));
     return v;
   },
 });
@@ -116,16 +128,42 @@ async function readLinks(ctx: PlaybookContext): Promise<Map<string, { iface: str
   return new Map(found.flat());
 }
 
-/** The swarm's node certificate lifetime, from the manager status reads from (the default when it cannot say). */
-async function nodeCertExpiry(ctx: PlaybookContext, entry: string): Promise<{ nodeCertExpiryMs?: number }> {
+/** The nodes that lag the swarm's current CA (a rotation under way), as warnings; none when it cannot say. */
+async function caLag(
+  ctx: PlaybookContext,
+  entry: string,
+  nodeIds: Map<string, string>,
+): Promise<HealthWarning[]> {
+  const host = ctx.hosts.find((h) => h.name === entry);
+  if (!host) return [];
+  try {
+    const state = await readCaState((await ctx.connection(host)).docker);
+    const byId = new Map([...nodeIds].map(([name, id]) => [id, name]));
+    return caLagWarnings(state, (id, hostname) => byId.get(id) ?? hostname);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The swarm's node certificate lifetime and root CA certificate, from the manager status reads from (the default
+ * lifetime and no CA warning when it cannot say).
+ */
+async function swarmCertificates(
+  ctx: PlaybookContext,
+  entry: string,
+): Promise<{ nodeCertExpiryMs?: number; ca?: string }> {
   const host = ctx.hosts.find((h) => h.name === entry);
   if (!host) return {};
   try {
-    const swarm = (await (await ctx.connection(host)).docker.swarmInspect()) as {
-      Spec?: { CAConfig?: { NodeCertExpiry?: number } };
-    };
+    const swarm = (await withDeadline(
+      (await ctx.connection(host)).docker.swarmInspect(),
+      10_000,
+      'the Docker engine: swarm inspect',
+    )) as { Spec?: { CAConfig?: { NodeCertExpiry?: number } }; TLSInfo?: { TrustRoot?: string } };
     const ns = swarm.Spec?.CAConfig?.NodeCertExpiry;
-    return ns ? { nodeCertExpiryMs: ns / 1e6 } : {};
+    const ca = swarm.TLSInfo?.TrustRoot;
+    return { ...(ns ? { nodeCertExpiryMs: ns / 1e6 } : {}), ...(ca ? { ca } : {}) };
   } catch {
     return {};
   }

@@ -10,6 +10,7 @@ import { AdoptionRequired } from '../src/swarm/choose-swarm.ts';
 import { checkSwarm } from '../src/swarm/check.ts';
 import { refuseLocked } from '../src/swarm/locked.ts';
 import type { Verification } from '../src/swarm/verify.ts';
+import type { Machine } from '../src/providers/provider.ts';
 
 /**
  * `swarmup up` (and `scale`): facts -> one cluster plan -> apply it -> verify. The plan is the very object that
@@ -46,6 +47,7 @@ export default definePlaybook({
       nodeIds: applied.nodeIds,
     });
     const entry = applied.hosts.find((h) => h.name === swarm.entry);
+    if (verification.ok && entry) await caughtUp(ctx, entry, applied.nodeIds, verification);
     const clusterId = swarm.clusterId ?? (entry ? await readClusterId(ctx, entry) : undefined);
     recordCluster(ctx, clusterId);
     ctx.state.write({
@@ -59,6 +61,28 @@ export default definePlaybook({
     return verification;
   },
 });
+
+/**
+ * A node that was stopped during a root CA rotation catches up by itself once it runs: waited for (bounded, 60 s),
+ * and a node still lagging then is a problem of the verification, named.
+ */
+async function caughtUp(
+  ctx: PlaybookContext,
+  entry: Machine,
+  nodeIds: Map<string, string>,
+  verification: Verification,
+): Promise<void> {
+  const { waitCaCaughtUp } = await import('../src/swarm/ca-rotation.ts');
+  const byId = new Map([...nodeIds].map(([host, id]) => [id, host]));
+  const problems = await waitCaCaughtUp((await ctx.connection(entry)).docker, {
+    timeoutMs: 60_000,
+    nameOf: (id, hostname) => byId.get(id) ?? hostname,
+    log: (m) => ctx.log(m),
+  });
+  if (problems.length === 0) return;
+  verification.problems.push(...problems);
+  verification.ok = false;
+}
 
 /**
  * The plan; where the hosts run a swarm swarmup did not make, a person at a terminal is asked whether to adopt it

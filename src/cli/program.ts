@@ -22,6 +22,7 @@ import {
 import { registerImage } from './commands/images.ts';
 import { registerBackup, registerCleanup, registerEngine, registerRun } from './commands/maintenance.ts';
 import { registerRotateTokens, registerUnlock, registerUnlockKey } from './commands/secrets.ts';
+import { registerRotateCA } from './commands/ca.ts';
 import { registerCompleteNodes, registerCompletion, registerEnv, registerSsh } from './commands/shell.ts';
 import { packageVersion } from './version.ts';
 
@@ -42,6 +43,7 @@ const registrations: Registration[] = [
   registerRotateTokens,
   registerUnlock,
   registerUnlockKey,
+  registerRotateCA,
   registerBackup,
   registerDiagnose,
   registerCleanup,

@@ -1,3 +1,4 @@
+import type Docker from 'dockerode';
 import { unlockKeysOf } from './cluster-record.ts';
 import { actionHost, describeAction, type Action } from '../swarm/actions.ts';
 import { errorMessage, InputError, StepError } from '../errors.ts';
@@ -19,6 +20,8 @@ interface OpenSwarm {
   /** The leader's host (else a manager that lists the nodes); undefined when no manager answers. */
   entry?: string;
   applier: SwarmApplier;
+  /** A host's Docker Engine API (over its SSH connection). */
+  docker: (name: string) => Promise<Docker>;
 }
 
 async function openSwarm(ctx: PlaybookContext): Promise<OpenSwarm> {
@@ -41,15 +44,16 @@ async function openSwarm(ctx: PlaybookContext): Promise<OpenSwarm> {
     if (!m) throw new StepError(name, 'swarm', 'no SSH target for this host');
     return m;
   };
+  const docker = async (name: string) => (await ctx.connection(machine(name))).docker;
   const applier = new SwarmApplier({
     entry: entry ?? '',
     machine,
-    docker: async (name) => (await ctx.connection(machine(name))).docker,
+    docker,
     nodeIds: new Map(facts.map((f) => [f.host, f.nodeId])),
     log: (message) => ctx.reporter.emit({ event: 'log', message }),
     unlockKeys: unlockKeysOf(ctx),
   });
-  return { facts, ...(entry ? { entry } : {}), applier };
+  return { facts, ...(entry ? { entry } : {}), applier, docker };
 }
 
 function needEntry(ctx: PlaybookContext, s: OpenSwarm): string {
@@ -136,4 +140,62 @@ export async function rotateUnlockKey(ctx: PlaybookContext): Promise<string> {
   const key = ctx.state.readUnlockKey();
   if (!key) throw new StepError(entry, 'rotate the unlock key', 'no key was kept');
   return key;
+}
+
+export interface CaRotation {
+  /** Every node has a certificate of the new CA and trusts it; the rotation is over. */
+  converged: boolean;
+  /** The new root's fingerprint (once it is the swarm's trust root). */
+  fingerprint?: string;
+  /** Nodes that did not get there by the deadline: name, node state, what lags. */
+  lagging: Array<{ name: string; state: string; lags: string }>;
+  /** A rotation was already under way: it was waited for, not started again. */
+  resumed: boolean;
+}
+
+/**
+ * `swarmup rotate-ca`: a new root CA through the leader (docker swarm ca --rotate), then a bounded wait until every
+ * node has a certificate of it and trusts it (what the docker CLI waits for). A rotation already under way is
+ * waited for, not started again. A node that is down cannot catch up until it runs again: it is named.
+ */
+export async function rotateCA(
+  ctx: PlaybookContext,
+  opts: { timeoutMs: number; confirm: (question: string) => Promise<boolean> },
+): Promise<CaRotation | undefined> {
+  const { caFingerprint, describeProgress } = await import('../swarm/ca.ts');
+  const { readCaState, waitCaConverged } = await import('../swarm/ca-rotation.ts');
+  const s = await openSwarm(ctx);
+  const entry = needEntry(ctx, s);
+  const docker = await s.docker(entry);
+  const before = await readCaState(docker);
+  const nameOf = (id: string, hostname: string) => s.facts.find((f) => f.nodeId === id)?.host ?? hostname;
+  if (!before.rotating) {
+    const down = before.nodes.filter((n) => n.state !== 'ready').map((n) => nameOf(n.id, n.hostname));
+    const q =
+      `rotate the root CA of ${ctx.cluster.name}: every node (${before.nodes.length}) gets a certificate of a new CA` +
+      (down.length > 0
+        ? `; ${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} not ready and will lag until back`
+        : '');
+    if (!ctx.options.yes) {
+      if (!process.stdin.isTTY)
+        throw new InputError(`${q}: pass --yes to go ahead (stdin is not a terminal)`);
+      if (!(await opts.confirm(`${q}. Go ahead?`))) return undefined;
+    }
+    await applyActions(ctx, s, 'rotate the root CA', [{ kind: 'rotate-ca' }], false);
+  } else ctx.log('a root CA rotation is already under way: waiting for it (not starting another)');
+  const done = await waitCaConverged(docker, {
+    timeoutMs: opts.timeoutMs,
+    oldRoot: before.rotating ? undefined : before.swarm.trustRoot,
+    progress: (p) => ctx.log(describeProgress(p, nameOf)),
+  });
+  return {
+    converged: done.converged,
+    ...(done.converged ? { fingerprint: caFingerprint(done.state.swarm.trustRoot) } : {}),
+    lagging: done.progress.lagging.map((l) => ({
+      name: nameOf(l.id, l.hostname),
+      state: l.state,
+      lags: l.lags,
+    })),
+    resumed: before.rotating,
+  };
 }

@@ -71,6 +71,7 @@ const actionShapes = [
   { kind: z.literal('rotate-tokens'), tokens: z.enum(['worker', 'manager']).optional() },
   { kind: z.literal('unlock'), host },
   { kind: z.literal('rotate-unlock-key') },
+  { kind: z.literal('rotate-ca') },
 ] as const;
 
 type Shape = (typeof actionShapes)[number];
@@ -278,11 +279,11 @@ export const statusSchema = z.strictObject({
   cluster: z.string().min(1),
   provider: z.string().min(1),
   nodes: z.array(nodeRowSchema),
-  /** Health warnings (clock or version skew, duplicate hostnames, nodes down for long, a small MTU). */
+  /** Health warnings (clock or version skew, duplicate hostnames, nodes down for long, a small MTU, certificates). */
   warnings: z
     .array(
       z.strictObject({
-        check: z.enum(['clock', 'version', 'hostname', 'down', 'mtu']),
+        check: z.enum(['clock', 'version', 'hostname', 'down', 'mtu', 'certificate', 'ca']),
         node: z.string().optional(),
         message: z.string().min(1),
       }),

@@ -38,7 +38,9 @@ export type Action =
   | { kind: 'rotate-tokens'; tokens?: 'worker' | 'manager' }
   // day 2, not planned by up: `swarmup unlock`, `swarmup unlock-key --rotate`
   | { kind: 'unlock'; host: string }
-  | { kind: 'rotate-unlock-key' };
+  | { kind: 'rotate-unlock-key' }
+  /** `swarmup rotate-ca`: a new root CA made by the swarm (docker swarm ca --rotate). */
+  | { kind: 'rotate-ca' };
 
 /** What `swarm init` is made with (src/cluster/init-options.ts); absent fields: Docker's defaults. */
 export interface InitSettings {
@@ -115,6 +117,8 @@ export function describeAction(a: Action): string {
       return `${a.host}: unlock the manager with the unlock key`;
     case 'rotate-unlock-key':
       return 'rotate the unlock key';
+    case 'rotate-ca':
+      return "rotate the swarm's root CA (every node gets a certificate of the new one)";
   }
 }
 

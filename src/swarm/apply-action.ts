@@ -21,6 +21,7 @@ import {
 import { raftManagers } from './facts.ts';
 import { readUnlockKey, rotateUnlockKey, setAutolock, unlockManager } from './autolock.ts';
 import { guardStep } from './quorum.ts';
+import { rotateRootCA } from './ca-rotation.ts';
 
 const MANAGER_READY_TIMEOUT_MS = 90_000;
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -83,6 +84,8 @@ export class SwarmApplier {
         return this.rotateUnlockKey();
       case 'unlock':
         return this.unlock(a.host);
+      case 'rotate-ca':
+        return rotateRootCA(await this.entry());
       default:
         throw new Error(`not a swarm action: ${a.kind}`);
     }

@@ -6,9 +6,10 @@
 import { MAX_CLOCK_SKEW_S } from '../engine/preflight.ts';
 import type { ClusterNode } from './facts.ts';
 import { quote } from '../transport/quote.ts';
+import { certificateWarnings, type CertificatesInput } from './cert-expiry.ts';
 
 export interface HealthWarning {
-  check: 'clock' | 'version' | 'hostname' | 'down' | 'mtu';
+  check: 'clock' | 'version' | 'hostname' | 'down' | 'mtu' | 'certificate' | 'ca';
   /** The node or host concerned, when there is one. */
   node?: string;
   message: string;
@@ -32,6 +33,8 @@ export interface HealthInput {
   reference?: string;
   /** Swarm's CAConfig.NodeCertExpiry in ms (90 days by default). */
   nodeCertExpiryMs?: number;
+  /** Node certificates (as each node holds it) and the swarm's root CA: src/swarm/cert-expiry.ts. */
+  certificates?: Omit<CertificatesInput, 'now'>;
   now: number;
 }
 
@@ -59,6 +62,7 @@ export function healthWarnings(input: HealthInput): HealthWarning[] {
     ...duplicateHostnames(input),
     ...downForLong(input),
     ...underlayMtu(input),
+    ...(input.certificates ? certificateWarnings({ ...input.certificates, now: input.now }) : []),
   ];
 }
 
