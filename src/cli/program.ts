@@ -20,6 +20,7 @@ import {
   registerWizard,
 } from './commands/lifecycle.ts';
 import { registerBackup, registerCleanup, registerEngine, registerRun } from './commands/maintenance.ts';
+import { registerActivate, registerDrain } from './commands/node.ts';
 import { registerRotateTokens, registerUnlock, registerUnlockKey } from './commands/secrets.ts';
 import { registerCompleteNodes, registerCompletion, registerEnv, registerSsh } from './commands/shell.ts';
 import { packageVersion } from './version.ts';
@@ -38,6 +39,8 @@ const registrations: Registration[] = [
   registerStop,
   registerStart,
   registerDown,
+  registerDrain,
+  registerActivate,
   registerRotateTokens,
   registerUnlock,
   registerUnlockKey,
