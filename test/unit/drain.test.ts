@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { drainRequest } from '../../src/cli/drain-flags.ts';
+import { InputError } from '../../src/errors.ts';
 import { describeProgress, drainProgress, type SwarmTaskJson } from '../../src/swarm/drain-wait.ts';
 import {
   constraintsOf,
@@ -164,5 +166,23 @@ describe('drain progress: tasks left on the node, replicas not yet elsewhere', (
 
   it('a node drained before (run again): done at once', () => {
     expect(drainProgress(w1, after.services, after.tasks).done).toBe(true);
+  });
+});
+
+describe('drain flags', () => {
+  it('the words after -- are the command, with --for only; deadlines in whole seconds', () => {
+    expect(drainRequest(['sudo', 'apt-get', '-y', 'upgrade'], { for: true, commandTimeout: '600' })).toEqual({
+      command: ['sudo', 'apt-get', '-y', 'upgrade'],
+      commandTimeoutMs: 600_000,
+    });
+    expect(drainRequest([], { drainTimeout: '30' })).toEqual({ drainTimeoutMs: 30_000 });
+    expect(() => drainRequest([], { for: true })).toThrow(InputError);
+    expect(() => drainRequest(['reboot'], {})).toThrow(/given with --for -- CMD/);
+    expect(() => drainRequest([], { commandTimeout: '5' })).toThrow(
+      /--command-timeout is for the command of --for/,
+    );
+    expect(() => drainRequest([], { drainTimeout: '1.5' })).toThrow(
+      /--drain-timeout: "1.5" is not a whole number/,
+    );
   });
 });

@@ -28,6 +28,7 @@ describe('--json schemas', () => {
       { kind: 'promote', host: 'a', nodeId: 'x1' },
       { kind: 'demote', host: 'a', nodeId: 'x1' },
       { kind: 'drain', host: 'a', nodeId: 'x1' },
+      { kind: 'activate', host: 'a', nodeId: 'x1' },
       { kind: 'rotate-tokens' },
     ];
     for (const a of actions) {
