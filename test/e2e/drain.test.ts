@@ -7,7 +7,8 @@ import { waitUntil } from '../support/wait.ts';
 /**
  * `swarmup drain` / `activate` on real engines: one cluster of 1 manager + 2 workers in node containers running
  * `web`, 4 replicas constrained to node.role==worker (2 on each worker). Its tasks run an image made in the manager
- * from its own /usr/bin/sleep, loaded into each worker and named by ID (no engine asks a registry for it).
+ * from its own /usr/bin/sleep and /bin/sh (for the health check), loaded into each worker and named by ID (no engine
+ * asks a registry for it).
  */
 const cluster = clusterFixture('e2e-drain', { managers: 1 });
 const { name: NAME, env, outputs, run, node } = cluster;
@@ -59,7 +60,7 @@ describe('drain and activate (1 manager + 2 workers, web: 4 replicas on the work
     await inNode(M1, [
       'sh',
       '-c',
-      "cd / && tar -ch usr/bin/sleep $(ldd /usr/bin/sleep | grep -o '/[^ ]*' | sed 's|^/||') | " +
+      "cd / && tar -ch usr/bin/sleep bin/sh $(ldd /usr/bin/sleep /bin/sh | grep -o '/[^ ]*' | sort -u | sed 's|^/||') | " +
         'docker import -c \'CMD ["/usr/bin/sleep","infinity"]\' - drain-sleep:1 >/dev/null',
     ]);
     const image = await inNode(M1, ['docker', 'image', 'inspect', '-f', '{{.Id}}', 'drain-sleep:1']);
@@ -77,6 +78,12 @@ describe('drain and activate (1 manager + 2 workers, web: 4 replicas on the work
       // sleep as PID 1 ignores SIGTERM: stopped at once rather than after Docker's 10 s.
       '--stop-grace-period',
       '1s',
+      // A task counts as running only once healthy, 3 s after its start (the first check): a drain that returned
+      // when the old tasks had stopped (1 s), not when the new ones run, is seen returning too early.
+      '--health-cmd',
+      'true',
+      '--health-interval',
+      '3s',
       '--name',
       'web',
       '--replicas',
