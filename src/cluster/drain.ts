@@ -80,11 +80,21 @@ export async function drainNode(ctx: PlaybookContext, host: string, o: DrainOpti
     }).catch((err: Error) => {
       throw new StepError(host, 'wait until its tasks run elsewhere', err.message);
     });
-  } else await applyActions(ctx, t.s, `drain ${host}`, [action], false);
+  } else
+    await applyActions(ctx, t.s, `drain ${host}`, [action], false).catch(async (err: unknown) => {
+      // Drained, but its tasks did not all run elsewhere in time: the node is changed (exit 3, not 1).
+      if ((await availabilityOf(t).catch(() => '')) === 'drain') ctx.changed();
+      throw err;
+    });
   if (!o.command) return `${host} drained`;
   await runOnNode(ctx, t.s, host, o);
   await applyActions(ctx, t.s, `activate ${host}`, [{ kind: 'activate', host, nodeId: t.nodeId }], false);
   return `${host}: "${o.command.join(' ')}" done, node active again`;
+}
+
+async function availabilityOf(t: Target): Promise<string> {
+  const node = (await t.docker.getNode(t.nodeId).inspect()) as SwarmNodeJson;
+  return node.Spec?.Availability ?? '';
 }
 
 /** Refuse (bad input, nothing changed) a drain that leaves a replicated service no node its constraints allow. */

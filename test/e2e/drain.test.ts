@@ -179,4 +179,37 @@ describe('drain and activate (1 manager + 2 workers, web: 4 replicas on the work
     );
     expect((await run('activate', M1, '--yes')).code).toBe(0);
   });
+
+  it('a drain the swarm cannot finish (no memory left on the other worker): exit 3 at the deadline, naming why', async () => {
+    // Two replicas reserving 60% of a node's memory each: one per worker, never two on one.
+    const mem = Number(await inNode(M1, ['docker', 'info', '-f', '{{.MemTotal}}']));
+    await inNode(M1, [
+      'sh',
+      '-c',
+      `docker service create --detach --no-resolve-image --name big --replicas 2 --stop-grace-period 1s ` +
+        `--constraint node.role==worker --reserve-memory ${Math.floor(mem * 0.6)} ` +
+        "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' web)",
+    ]);
+    await waitUntil('big running on both workers', 120_000, async (seen) => {
+      const out = await inNode(M1, [
+        'docker',
+        'service',
+        'ps',
+        'big',
+        '--format',
+        '{{.Node}} {{.CurrentState}}',
+      ]);
+      seen(out);
+      return out.split('\n').filter((l) => l.includes(' Running')).length === 2 ? true : undefined;
+    });
+    const r = await run('drain', W1, '--yes', '--drain-timeout', '5');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /big: 1 of 2 replicas run elsewhere \(no suitable node \([^)]*insufficient resources[^)]*\)\) \[constraints: node.role==worker\]/,
+    );
+    expect(r.stderr).toContain('the swarm cannot place them');
+    expect(await availability(W1)).toBe('drain');
+    await inNode(M1, ['docker', 'service', 'rm', 'big']);
+    expect((await run('activate', W1, '--yes')).code).toBe(0);
+  });
 });
