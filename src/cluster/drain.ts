@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { InputError, StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Action } from '../swarm/actions.ts';
-import { waitDrained } from '../swarm/drain-wait.ts';
+import { DRAIN_TIMEOUT_MS, waitDrained } from '../swarm/drain-wait.ts';
 import { retryLeaderless } from '../swarm/leaderless.ts';
 import { drainPlacementCheck, type SwarmNodeJson, type SwarmServiceJson } from '../swarm/placement.ts';
 import { withDeadline } from '../transport/deadline.ts';
@@ -64,8 +64,8 @@ export async function drainNode(ctx: PlaybookContext, host: string, o: DrainOpti
   if (t.node.Spec?.Role === 'manager') {
     const managers = t.nodes.filter((n) => n.Spec?.Role === 'manager').length;
     ctx.log(
-      `${host} is a manager: drained, it still votes in the raft (${managers} managers, quorum unchanged); ` +
-        'it only stops running tasks',
+      `${host} is a manager: drained, it stays a raft voter (${managers} manager${managers === 1 ? '' : 's'}, ` +
+        'quorum unchanged); it only stops running tasks',
     );
   }
   const question = `drain ${host}: its tasks move to other nodes${o.command ? `, then run "${o.command.join(' ')}" there and activate it` : ''}`;
@@ -74,7 +74,7 @@ export async function drainNode(ctx: PlaybookContext, host: string, o: DrainOpti
   if (drained) {
     ctx.log(`${host} is drained already: waiting until its tasks run elsewhere`);
     await waitDrained(t.docker, t.nodeId, {
-      timeoutMs: o.drainTimeoutMs ?? 120_000,
+      timeoutMs: o.drainTimeoutMs ?? DRAIN_TIMEOUT_MS,
       node: host,
       log: (m) => ctx.log(`${host}: ${m}`),
     }).catch((err: Error) => {

@@ -19,11 +19,10 @@ import {
 import { raftManagers } from './facts.ts';
 import { readUnlockKey, rotateUnlockKey, setAutolock, unlockManager } from './autolock.ts';
 import { guardStep } from './quorum.ts';
-import { waitDrained } from './drain-wait.ts';
+import { DRAIN_TIMEOUT_MS, waitDrained } from './drain-wait.ts';
 import { retryLeaderless } from './leaderless.ts';
 
 const MANAGER_READY_TIMEOUT_MS = 90_000;
-const DRAIN_TIMEOUT_MS = 120_000;
 
 export interface SwarmActionContext {
   /** The host joins, promotions and removals go through (a manager that stays). */

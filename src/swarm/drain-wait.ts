@@ -119,6 +119,9 @@ export function describeProgress(p: DrainProgress): string[] {
   ];
 }
 
+/** How long a drain waits by default for the node's tasks to run elsewhere. */
+export const DRAIN_TIMEOUT_MS = 120_000;
+
 export interface DrainWaitOptions {
   timeoutMs: number;
   /** Told what still runs, each time that changes. */

@@ -171,7 +171,7 @@ describe('drain and activate (1 manager + 2 workers, web: 4 replicas on the work
     const r = await run('drain', M1, '--yes');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(
-      `${M1} is a manager: drained, it still votes in the raft (1 managers, quorum unchanged)`,
+      `${M1} is a manager: drained, it stays a raft voter (1 manager, quorum unchanged)`,
     );
     expect(await availability(M1)).toBe('drain');
     expect(await inNode(M1, ['docker', 'node', 'inspect', '-f', '{{.ManagerStatus.Leader}}', M1])).toBe(
