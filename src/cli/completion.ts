@@ -29,7 +29,13 @@ export interface CommandSpec {
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
-const ARGUMENT: Record<string, CommandSpec['argument']> = { ssh: 'node', run: 'file', completion: 'shell' };
+const ARGUMENT: Record<string, CommandSpec['argument']> = {
+  ssh: 'node',
+  drain: 'node',
+  activate: 'node',
+  run: 'file',
+  completion: 'shell',
+};
 
 /** The commands and flags of the program (hidden commands left out). */
 export function describeProgram(program: Command): CommandSpec[] {

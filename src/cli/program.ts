@@ -21,6 +21,7 @@ import {
 } from './commands/lifecycle.ts';
 import { registerImage } from './commands/images.ts';
 import { registerBackup, registerCleanup, registerEngine, registerRun } from './commands/maintenance.ts';
+import { registerActivate, registerDrain } from './commands/node.ts';
 import { registerRotateTokens, registerUnlock, registerUnlockKey } from './commands/secrets.ts';
 import { registerRotateCA } from './commands/ca.ts';
 import { registerCompleteNodes, registerCompletion, registerEnv, registerSsh } from './commands/shell.ts';
@@ -40,6 +41,8 @@ const registrations: Registration[] = [
   registerStop,
   registerStart,
   registerDown,
+  registerDrain,
+  registerActivate,
   registerRotateTokens,
   registerUnlock,
   registerUnlockKey,

@@ -15,16 +15,21 @@ import { readSwarmFacts } from '../swarm/read-facts.ts';
  * as an `action` event. Tokens and keys stay in request bodies and the state folder's 0600 key file.
  */
 
-interface OpenSwarm {
+export interface OpenSwarm {
   facts: HostFacts[];
   /** The leader's host (else a manager that lists the nodes); undefined when no manager answers. */
   entry?: string;
   applier: SwarmApplier;
   /** A host's Docker Engine API (over its SSH connection). */
   docker: (name: string) => Promise<Docker>;
+  /** The machines reached (SSH targets by host name). */
+  hosts: Machine[];
 }
 
-async function openSwarm(ctx: PlaybookContext): Promise<OpenSwarm> {
+export async function openSwarm(
+  ctx: PlaybookContext,
+  options: { drainTimeoutMs?: number } = {},
+): Promise<OpenSwarm> {
   const hosts = await ctx.provider.reach();
   if (hosts.length === 0) throw new StepError(ctx.cluster.name, 'read the swarm', 'no machines found');
   const facts = await readSwarmFacts(ctx.withHosts(hosts), {
@@ -52,11 +57,12 @@ async function openSwarm(ctx: PlaybookContext): Promise<OpenSwarm> {
     nodeIds: new Map(facts.map((f) => [f.host, f.nodeId])),
     log: (message) => ctx.reporter.emit({ event: 'log', message }),
     unlockKeys: unlockKeysOf(ctx),
+    ...options,
   });
-  return { facts, ...(entry ? { entry } : {}), applier, docker };
+  return { facts, hosts, ...(entry ? { entry } : {}), applier, docker };
 }
 
-function needEntry(ctx: PlaybookContext, s: OpenSwarm): string {
+export function needEntry(ctx: PlaybookContext, s: OpenSwarm): string {
   if (s.entry) return s.entry;
   throw new StepError(
     ctx.cluster.name,
@@ -66,7 +72,7 @@ function needEntry(ctx: PlaybookContext, s: OpenSwarm): string {
 }
 
 /** Apply actions as `up` does: each one counted and recorded as an action event; a failure names host and step. */
-async function applyActions(
+export async function applyActions(
   ctx: PlaybookContext,
   s: OpenSwarm,
   title: string,

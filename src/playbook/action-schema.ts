@@ -34,6 +34,7 @@ const actionShapes = [
   { kind: z.literal('promote'), host, nodeId },
   { kind: z.literal('demote'), host, nodeId },
   { kind: z.literal('drain'), host, nodeId },
+  { kind: z.literal('activate'), host, nodeId },
   { kind: z.literal('autolock'), enable: z.boolean() },
   {
     kind: z.literal('label'),

@@ -23,6 +23,8 @@ export type Action =
   | { kind: 'promote'; host: string; nodeId: string }
   | { kind: 'demote'; host: string; nodeId: string }
   | { kind: 'drain'; host: string; nodeId: string }
+  /** Back to active after a drain (`swarmup activate`, `drain --for`): the scheduler may place tasks there again. */
+  | { kind: 'activate'; host: string; nodeId: string }
   | { kind: 'autolock'; enable: boolean }
   /**
    * A member's node labels: `set` added or changed, `remove` (labels swarmup set before) taken off; `activate`: a
@@ -97,6 +99,8 @@ export function describeAction(a: Action): string {
       return `${a.host}: demote to worker`;
     case 'drain':
       return `${a.host}: drain (its tasks move to other nodes)`;
+    case 'activate':
+      return `${a.host}: activate (new tasks may be placed on it again)`;
     case 'autolock':
       return a.enable
         ? 'turn autolock on (managers need the unlock key after an engine restart)'

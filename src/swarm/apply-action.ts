@@ -11,7 +11,6 @@ import {
   readJoinTokens,
   removeNode,
   rotateJoinTokens,
-  runningTasksOn,
   setAvailability,
   setNodeRole,
   updateNodeLabels,
@@ -22,9 +21,10 @@ import { raftManagers } from './facts.ts';
 import { readUnlockKey, rotateUnlockKey, setAutolock, unlockManager } from './autolock.ts';
 import { guardStep } from './quorum.ts';
 import { rotateRootCA } from './ca-rotation.ts';
+import { DRAIN_TIMEOUT_MS, waitDrained } from './drain-wait.ts';
+import { retryLeaderless } from './leaderless.ts';
 
 const MANAGER_READY_TIMEOUT_MS = 90_000;
-const DRAIN_TIMEOUT_MS = 120_000;
 
 export interface SwarmActionContext {
   /** The host joins, promotions and removals go through (a manager that stays). */
@@ -34,6 +34,8 @@ export interface SwarmActionContext {
   /** NodeIDs learnt while applying (joined: the new ID; left: ''). */
   nodeIds: Map<string, string>;
   log(message: string): void;
+  /** How long a drain waits for the node's tasks to run elsewhere (default 120 s). */
+  drainTimeoutMs?: number;
   /** A fresh swarm is initialised with autolock. */
   autolock?: boolean;
   /** Where the unlock key is kept (the state folder's 0600 file); undefined removes it. */
@@ -65,7 +67,13 @@ export class SwarmApplier {
         return this.demote(a.nodeId);
       case 'drain':
         await retryLeaderless(async () => setAvailability(await this.entry(), a.nodeId, 'drain'));
-        return this.waitDrained(a.nodeId);
+        return waitDrained(await this.entry(), a.nodeId, {
+          timeoutMs: this.c.drainTimeoutMs ?? DRAIN_TIMEOUT_MS,
+          node: a.host,
+          log: (m) => this.c.log(`${a.host}: ${m}`),
+        });
+      case 'activate':
+        return retryLeaderless(async () => setAvailability(await this.entry(), a.nodeId, 'active'));
       case 'rotate-tokens':
         await rotateJoinTokens(await this.entry(), a.tokens ?? 'both');
         this.tokens = undefined;
@@ -247,27 +255,6 @@ export class SwarmApplier {
       reachable: managers.filter((n) => n.reachability === 'reachable').length,
     };
   }
-
-  /** Bounded wait until no task runs on the node any more (they were rescheduled elsewhere). */
-  private async waitDrained(nodeId: string): Promise<void> {
-    const docker = await this.c.docker(this.c.entry);
-    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-    let said = false;
-    for (;;) {
-      const left = await retryLeaderless(() => runningTasksOn(docker, nodeId));
-      if (left.length === 0) return;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `drained, but ${left.length} task${left.length === 1 ? '' : 's'} still run on it after ` +
-            `${DRAIN_TIMEOUT_MS / 1000} s (${left.slice(0, 5).join(', ')}): the other nodes may lack the ` +
-            'resources or match no placement constraint; see "docker service ps" and run again',
-        );
-      }
-      if (!said) this.c.log(`waiting for ${left.length} task(s) to move off the node`);
-      said = true;
-      await sleep(500);
-    }
-  }
 }
 
 /** An unlocked manager takes a moment to start its raft again: wait until its swarm state is active. */
@@ -287,20 +274,5 @@ async function nodeIdOf(docker: Docker): Promise<string> {
   return ((await docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
 }
 
-/**
- * Node-list calls right after a leader change can fail for the seconds an election takes ("no leader", "rpc
- * error"). Retried for up to 20 s; any other error at once.
- */
-export async function retryLeaderless<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      const m = errorMessage(err);
-      if (!/leader|raft|context deadline|Unavailable|transport is closing/i.test(m) || Date.now() > deadline)
-        throw err;
-      await sleep(300);
-    }
-  }
-}
+/** Kept here for the modules that import it from the applier. */
+export { retryLeaderless };

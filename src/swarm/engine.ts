@@ -4,6 +4,7 @@ import { withDeadline } from '../transport/deadline.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseInfo, parseNodes, type ClusterNode, type HostFacts } from './facts.ts';
 import { updateVersioned } from './versioned-update.ts';
+import { liveTask, type SwarmTaskJson } from './drain-wait.ts';
 
 /** A node as GET /nodes/ID gives it, as far as an update needs: its version and spec. */
 interface VersionedNode {
@@ -237,23 +238,9 @@ export async function updateNodeLabels(
 
 /** Tasks the swarm still runs (or is starting) on a node. */
 export async function runningTasksOn(docker: Docker, nodeId: string): Promise<string[]> {
-  const tasks = (await docker.listTasks({ filters: { node: [nodeId] } })) as Array<{
-    ID: string;
-    ServiceID?: string;
-    Status?: { State?: string };
-  }>;
-  const live = new Set([
-    'new',
-    'pending',
-    'assigned',
-    'accepted',
-    'preparing',
-    'ready',
-    'starting',
-    'running',
-  ]);
+  const tasks = (await docker.listTasks({ filters: { node: [nodeId] } })) as SwarmTaskJson[];
   return tasks
-    .filter((t) => live.has(t.Status?.State ?? ''))
+    .filter(liveTask)
     .map(
       (t) => `${t.ID.slice(0, 12)} (service ${t.ServiceID?.slice(0, 12) ?? '?'}, ${t.Status?.State ?? '?'})`,
     );

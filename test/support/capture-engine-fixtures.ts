@@ -56,6 +56,7 @@ const STATES = [
   'adopted-down-namesake',
   'manager-locked',
   'manager-restarted',
+  'drain-placement',
 ] as const;
 type State = (typeof STATES)[number];
 
@@ -1025,6 +1026,116 @@ async function managerRestarted(): Promise<void> {
   });
 }
 
+/**
+ * drain-placement: what `swarmup drain` reads (GET /nodes, /services, /tasks of the leader) on a 1+2 cluster
+ * running services of every placement kind, in three moments: `before` a worker is drained (web's 4 replicas 2 and
+ * 2 on the workers), `moving` (read right after the drain was set: tasks shutting down, replacements starting) and
+ * `after` (web's 4 on the other worker; `pinned`, bound to the drained worker, pending with the scheduler's reason).
+ * The tasks run an image made in the manager from its own /usr/bin/sleep and loaded into each worker, named by ID
+ * (no engine asks a registry for it).
+ */
+async function drainPlacement(): Promise<void> {
+  await withCluster('fx-drain', 1, 2, async (c) => {
+    await waitHealthy(c, 3);
+    const m = node(c, 'manager', 1);
+    const [w1, w2] = [node(c, 'worker', 1), node(c, 'worker', 2)];
+    const sh = (container: string, script: string) => run('docker', ['exec', container, 'sh', '-c', script]);
+    await sh(
+      m,
+      "cd / && tar -ch usr/bin/sleep $(ldd /usr/bin/sleep | grep -o '/[^ ]*' | sed 's|^/||') | " +
+        'docker import -c \'CMD ["/usr/bin/sleep","infinity"]\' - fx-sleep:1 >/dev/null',
+    );
+    const image = await sh(m, "docker image inspect -f '{{.Id}}' fx-sleep:1");
+    const saved = await execa('docker', ['exec', m, 'docker', 'save', 'fx-sleep:1'], { encoding: 'buffer' });
+    for (const w of [w1, w2])
+      await execa('docker', ['exec', '-i', w, 'docker', 'load'], { input: saved.stdout as Uint8Array });
+    await sh(m, `docker node update --label-add zone=a ${w2} >/dev/null`);
+    const create = (name: string, ...args: string[]) =>
+      sh(m, `docker service create --detach --no-resolve-image --name ${name} ${args.join(' ')} ${image}`);
+    await create('web', '--replicas 4', '--constraint node.role==worker');
+    await create('pinned', '--replicas 1', `--constraint node.hostname==${w1}`);
+    await create(
+      'zone-a',
+      '--replicas 1',
+      "--constraint 'node.labels.zone == a'",
+      '--constraint node.role!=manager',
+    );
+    await create('nowhere', '--replicas 1', '--constraint node.labels.zone==nowhere');
+    await create('on-linux', '--replicas 1', '--constraint node.platform.os==linux');
+    await create('no-engine-label', '--replicas 1', '--constraint engine.labels.tier!=db');
+    await create('everywhere', '--mode global');
+    const snapshot = async () => {
+      const [nodes, services, tasks] = await Promise.all(
+        ['/nodes', '/services', '/tasks'].map(async (p) => {
+          const a = await api(m, 'GET', p);
+          if (a.status !== 200 || !Array.isArray(a.body))
+            throw new Error(`${m}: GET ${p} failed: ${a.error}`);
+          return (a.body as unknown[]).map(obj);
+        }),
+      );
+      return { nodes: nodes!.map(trimNode), services: services!, tasks: tasks! };
+    };
+    const ids = Object.fromEntries(
+      ((await nodesFrom(m)) ?? []).map((n) => [hostname(n), String(n.ID)]),
+    ) as Record<string, string>;
+    type Snap = Awaited<ReturnType<typeof snapshot>>;
+    const serviceId = (s: Snap, name: string) =>
+      String(s.services.find((x) => obj(x.Spec).Name === name)?.ID);
+    const runningOf = (s: Snap, name: string, nodeId?: string) =>
+      s.tasks.filter(
+        (t) =>
+          t.ServiceID === serviceId(s, name) &&
+          (nodeId === undefined || t.NodeID === nodeId) &&
+          obj(t.Status).State === 'running' &&
+          t.DesiredState === 'running',
+      ).length;
+    const before = await until(
+      'web 2+2 on the workers, zone-a and pinned running',
+      1000,
+      120_000,
+      async () => {
+        const s = await snapshot();
+        const ok =
+          runningOf(s, 'web', ids[w1]) === 2 &&
+          runningOf(s, 'web', ids[w2]) === 2 &&
+          runningOf(s, 'zone-a') === 1 &&
+          runningOf(s, 'pinned') === 1;
+        return ok ? s : undefined;
+      },
+    );
+    await sh(m, `docker node update --availability drain ${w1} >/dev/null`);
+    const moving = await snapshot();
+    const after = await until('web 4 on worker-2', 1000, 120_000, async () => {
+      const s = await snapshot();
+      const left = s.tasks.filter(
+        (t) =>
+          t.NodeID === ids[w1] && ['running', 'starting', 'preparing'].includes(String(obj(t.Status).State)),
+      );
+      return runningOf(s, 'web', ids[w2]) === 4 && left.length === 0 ? s : undefined;
+    });
+    const raw = JSON.stringify(
+      {
+        state: 'drain-placement',
+        captured:
+          `${new Date().toISOString().slice(0, 10)}, a 1+2 cluster (${m}, ${w1}, ${w2} labelled zone=a) ` +
+          `running web (4 replicas, node.role==worker), pinned (node.hostname==${w1}), zone-a, nowhere, ` +
+          `on-linux, no-engine-label and everywhere (global); ${w1} drained between before and moving.`,
+        drained: { host: w1, nodeId: ids[w1] },
+        before,
+        moving,
+        after,
+      },
+      null,
+      2,
+    );
+    if (SECRET.test(raw)) throw new Error('the drain-placement fixture contains a swarm token or key');
+    const file = join(OUT_DIR, 'drain-placement.json');
+    const config = (await prettier.resolveConfig(file)) ?? {};
+    writeFileSync(file, await prettier.format(raw, { ...config, filepath: file }));
+    log('drain-placement', `wrote ${file}`);
+  });
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const bad = args.filter((a) => !(STATES as readonly string[]).includes(a));
@@ -1049,6 +1160,7 @@ async function main(): Promise<void> {
   if (wanted.has('adopted-down-namesake')) jobs.push(['adopted-down-namesake', adoptedDownNamesake]);
   if (wanted.has('manager-locked')) jobs.push(['manager-locked', managerLocked]);
   if (wanted.has('manager-restarted')) jobs.push(['manager-restarted', managerRestarted]);
+  if (wanted.has('drain-placement')) jobs.push(['drain-placement', drainPlacement]);
   const failed: string[] = [];
   for (const [name, job] of jobs) {
     try {

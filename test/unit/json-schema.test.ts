@@ -29,6 +29,7 @@ describe('--json schemas', () => {
       { kind: 'promote', host: 'a', nodeId: 'x1' },
       { kind: 'demote', host: 'a', nodeId: 'x1' },
       { kind: 'drain', host: 'a', nodeId: 'x1' },
+      { kind: 'activate', host: 'a', nodeId: 'x1' },
       { kind: 'rotate-tokens' },
       { kind: 'init', host: 'a', labels: { tier: 'control' } },
       { kind: 'join', host: 'a', role: 'worker', labels: { zone: 'a' } },
