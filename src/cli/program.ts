@@ -22,6 +22,7 @@ import {
 import { registerBackup, registerCleanup, registerEngine, registerRun } from './commands/maintenance.ts';
 import { registerRotateTokens, registerUnlock, registerUnlockKey } from './commands/secrets.ts';
 import { registerCompleteNodes, registerCompletion, registerEnv, registerSsh } from './commands/shell.ts';
+import { registerUpgrade } from './commands/upgrade.ts';
 import { packageVersion } from './version.ts';
 
 /** Adds one command (or a command with subcommands) to the root program. */
@@ -42,6 +43,7 @@ const registrations: Registration[] = [
   registerUnlock,
   registerUnlockKey,
   registerBackup,
+  registerUpgrade,
   registerDiagnose,
   registerCleanup,
   registerWizard,

@@ -14,14 +14,18 @@ import { readSwarmFacts } from '../swarm/read-facts.ts';
  * as an `action` event. Tokens and keys stay in request bodies and the state folder's 0600 key file.
  */
 
-interface OpenSwarm {
+export interface OpenSwarm {
+  /** The cluster's machines as the provider reaches them. */
+  hosts: Machine[];
   facts: HostFacts[];
   /** The leader's host (else a manager that lists the nodes); undefined when no manager answers. */
   entry?: string;
   applier: SwarmApplier;
+  /** An applier whose node-list changes go through another manager (the entry's own engine is about to stop). */
+  applierVia(entry: string): SwarmApplier;
 }
 
-async function openSwarm(ctx: PlaybookContext): Promise<OpenSwarm> {
+export async function openSwarm(ctx: PlaybookContext): Promise<OpenSwarm> {
   const hosts = await ctx.provider.reach();
   if (hosts.length === 0) throw new StepError(ctx.cluster.name, 'read the swarm', 'no machines found');
   const facts = await readSwarmFacts(ctx.withHosts(hosts), {
@@ -41,18 +45,19 @@ async function openSwarm(ctx: PlaybookContext): Promise<OpenSwarm> {
     if (!m) throw new StepError(name, 'swarm', 'no SSH target for this host');
     return m;
   };
-  const applier = new SwarmApplier({
-    entry: entry ?? '',
-    machine,
-    docker: async (name) => (await ctx.connection(machine(name))).docker,
-    nodeIds: new Map(facts.map((f) => [f.host, f.nodeId])),
-    log: (message) => ctx.reporter.emit({ event: 'log', message }),
-    unlockKeys: unlockKeysOf(ctx),
-  });
-  return { facts, ...(entry ? { entry } : {}), applier };
+  const applierVia = (via: string) =>
+    new SwarmApplier({
+      entry: via,
+      machine,
+      docker: async (name) => (await ctx.connection(machine(name))).docker,
+      nodeIds: new Map(facts.map((f) => [f.host, f.nodeId])),
+      log: (message) => ctx.reporter.emit({ event: 'log', message }),
+      unlockKeys: unlockKeysOf(ctx),
+    });
+  return { hosts, facts, ...(entry ? { entry } : {}), applier: applierVia(entry ?? ''), applierVia };
 }
 
-function needEntry(ctx: PlaybookContext, s: OpenSwarm): string {
+export function needEntry(ctx: PlaybookContext, s: OpenSwarm): string {
   if (s.entry) return s.entry;
   throw new StepError(
     ctx.cluster.name,

@@ -59,6 +59,7 @@ const actionShapes = [
   { kind: z.literal('rotate-tokens'), tokens: z.enum(['worker', 'manager']).optional() },
   { kind: z.literal('unlock'), host },
   { kind: z.literal('rotate-unlock-key') },
+  { kind: z.literal('upgrade-engine'), host, role, from: z.string(), to: z.string().min(1) },
 ] as const;
 
 type Shape = (typeof actionShapes)[number];

@@ -29,7 +29,9 @@ export type Action =
   | { kind: 'rotate-tokens'; tokens?: 'worker' | 'manager' }
   // day 2, not planned by up: `swarmup unlock`, `swarmup unlock-key --rotate`
   | { kind: 'unlock'; host: string }
-  | { kind: 'rotate-unlock-key' };
+  | { kind: 'rotate-unlock-key' }
+  // day 2: `swarmup upgrade` (src/cluster/upgrade.ts applies it, one node at a time or a batch of workers)
+  | { kind: 'upgrade-engine'; host: string; role: Role; from: string; to: string };
 
 /** What `swarm init` is made with (src/cluster/init-options.ts); absent fields: Docker's defaults. */
 export interface InitSettings {
@@ -94,6 +96,8 @@ export function describeAction(a: Action): string {
       return `${a.host}: unlock the manager with the unlock key`;
     case 'rotate-unlock-key':
       return 'rotate the unlock key';
+    case 'upgrade-engine':
+      return `${a.host}: upgrade the engine ${a.from} -> ${a.to} (${a.role}: drained, stopped, installed, started, back)`;
   }
 }
 
