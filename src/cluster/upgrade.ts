@@ -1,5 +1,4 @@
 import type Docker from 'dockerode';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, InputError, StepError, StepErrors } from '../errors.ts';
 import { installEngine, readEngineFacts } from '../engine/ensure.ts';
 import type { EngineFacts } from '../engine/host-facts.ts';
@@ -11,9 +10,9 @@ import { describeAction, type Action, type Phase } from '../swarm/actions.ts';
 import { retryLeaderless } from '../swarm/apply-action.ts';
 import { listNodes, setAvailability } from '../swarm/engine.ts';
 import type { ClusterNode } from '../swarm/facts.ts';
+import { replicatedSlotsOn, waitMovedRunning } from '../swarm/task-moves.ts';
 import {
   guardManagerUpgrade,
-  nodeBack,
   planUpgrade,
   renderUpgradePlan,
   type NodeUpgrade,
@@ -21,9 +20,10 @@ import {
   type UpgradePlan,
 } from '../swarm/upgrade-plan.ts';
 import { needEntry, openSwarm, type OpenSwarm } from './day2.ts';
+import { DrainRecord, waitBack } from './upgrade-steps.ts';
 
-/** A node whose engine was upgraded is waited for this long until it is back (ready, reachable, a leader). */
-const BACK_WAIT_MS = 120_000;
+/** A drained node's replicated tasks are waited for this long until they run on other nodes. */
+const MOVE_WAIT_MS = 60_000;
 
 export interface UpgradeOptions {
   /** --engine-version, else the config's engine.version. */
@@ -52,6 +52,7 @@ interface Run {
   engines: Map<string, EngineHostPlan>;
   /** Host of each node ID (the swarm's members this run can reach). */
   hostOf: Map<string, string>;
+  record: DrainRecord;
 }
 
 /**
@@ -69,8 +70,14 @@ export async function upgrade(
   const entry = needEntry(ctx, swarm);
   const nodes = swarm.facts.find((f) => f.host === entry)?.nodes ?? [];
   const hostOf = new Map(swarm.facts.filter((f) => f.nodeId).map((f) => [f.nodeId, f.host]));
+  const record = new DrainRecord(ctx.state);
+  const drained = record.read();
   const plan = planUpgrade(
-    nodes.map((n) => ({ host: hostOf.get(n.id) ?? n.hostname, node: n })),
+    nodes.map((n) => ({
+      host: hostOf.get(n.id) ?? n.hostname,
+      node: n,
+      ...(drained[n.id] ? { drainedFrom: drained[n.id] } : {}),
+    })),
     opts,
   );
   if (!plan.ok) throw new StepError(ctx.cluster.name, 'plan the upgrade', `${plan.why}; ${plan.todo}`);
@@ -84,15 +91,28 @@ export async function upgrade(
     })),
     problems: [],
   });
-  if (plan.batches.length === 0) return outcome;
+  if (plan.batches.length === 0 && plan.giveBack.length === 0) return outcome;
   // Before any question or change: every host to upgrade can be (its OS, its source, root).
-  const run = await prepare(ctx, swarm, opts, plan, hostOf);
+  const run = await prepare(ctx, swarm, opts, plan, hostOf, record);
   if (ctx.options.dryRun) return outcome;
   if (!ctx.options.yes) {
     const q = `upgrade ${countNodes(plan)} engine(s) to ${opts.target}, in this order:\n${lines.join('\n')}\n`;
     if (!process.stdin.isTTY) throw new InputError(`${q}pass --yes to go ahead (stdin is not a terminal)`);
     if (!(await confirm(`${q}Go ahead?`))) return undefined;
   } else ctx.log(`upgrade to ${opts.target}, in this order:\n${lines.join('\n')}`);
+  if (plan.giveBack.length > 0)
+    await ctx.step(
+      'give back what an earlier upgrade drained',
+      plan.giveBack.map((g) => g.host),
+      async (h) => {
+        const g = plan.giveBack.find((x) => x.host === h.name)!;
+        await retryLeaderless(async () =>
+          setAvailability((await ctx.connection(run.machine(entry))).docker, g.nodeId, g.availability),
+        );
+        record.set(g.nodeId, undefined);
+        ctx.changed();
+      },
+    );
   for (const batch of plan.batches) {
     await runBatch(run, batch);
     outcome.upgraded.push(...batch.nodes.map((n) => n.host));
@@ -129,6 +149,7 @@ async function prepare(
   opts: UpgradeOptions,
   plan: ReadyPlan,
   hostOf: Map<string, string>,
+  record: DrainRecord,
 ): Promise<Run> {
   const byName = new Map(swarm.hosts.map((h) => [h.name, h]));
   const machine = (host: string): Machine => {
@@ -147,7 +168,7 @@ async function prepare(
     engines.set(m.name, p);
   }
   if (problems.length > 0) throw new StepErrors(problems);
-  return { ctx, swarm, opts, machine, facts: reading.facts, engines, hostOf };
+  return { ctx, swarm, opts, machine, facts: reading.facts, engines, hostOf, record };
 }
 
 /** One batch as one step: its nodes at the same time (workers), each node's failure named with its step. */
@@ -212,7 +233,7 @@ async function upgradeNode(run: Run, n: NodeUpgrade): Promise<void> {
     throw new StepError(
       err.host,
       err.step,
-      `${err.causeMessage}; ${n.host} is left drained ("docker node update --availability ${n.restore}" brings it back)`,
+      `${err.causeMessage}; ${n.host} is left drained (running the upgrade again gives it back ${n.restore})`,
     );
   }
 }
@@ -226,9 +247,17 @@ async function drainAndUpgrade(
   const { ctx } = run;
   if (n.restore) {
     ctx.changed();
-    await step(n.host, 'drain', () =>
-      run.swarm.applierVia(via).apply({ kind: 'drain', host: n.host, nodeId: n.nodeId }),
-    );
+    run.record.set(n.nodeId, n.restore);
+    await step(n.host, 'drain', async () => {
+      const moved = await retryLeaderless(async () => replicatedSlotsOn(await docker(), n.nodeId));
+      await run.swarm.applierVia(via).apply({ kind: 'drain', host: n.host, nodeId: n.nodeId });
+      const left = await waitMovedRunning(await docker(), n.nodeId, moved, MOVE_WAIT_MS);
+      if (left.length === 0) return;
+      const what = `not running elsewhere ${MOVE_WAIT_MS / 1000} s after the drain: ${left.join(', ')}`;
+      if (!run.opts.force)
+        throw new Error(`${what} (no other node fits them?); --force goes on with fewer tasks`);
+      ctx.reporter.emit({ event: 'log', host: n.host, message: `${what}; going on (--force)` });
+    });
   }
   const f = run.facts.get(n.host)!;
   const h = ctx.handle(run.machine(n.host));
@@ -246,6 +275,7 @@ async function drainAndUpgrade(
     await step(n.host, `set it ${availability} again`, async () =>
       retryLeaderless(async () => setAvailability(await docker(), n.nodeId, availability)),
     );
+    run.record.set(n.nodeId, undefined);
   }
 }
 
@@ -294,24 +324,4 @@ async function otherManager(run: Run, n: NodeUpgrade): Promise<string> {
   const pick = usable.find((x) => x.leader) ?? usable[0];
   if (!pick) throw new Error('no other manager is reachable');
   return run.hostOf.get(pick.id)!;
-}
-
-/** Poll the node list until the node is back at the version; fail naming what was last seen. */
-async function waitBack(docker: () => Promise<Docker>, n: NodeUpgrade, target: string): Promise<void> {
-  const deadline = Date.now() + BACK_WAIT_MS;
-  let last = 'not listed';
-  for (;;) {
-    try {
-      const nodes = await listNodes(await docker());
-      if (nodeBack(nodes, n.nodeId, target)) return;
-      const x = nodes.find((y) => y.id === n.nodeId);
-      if (x)
-        last = `${x.state}, engine ${x.engineVersion}${x.reachability ? `, ${x.reachability}` : ''}${nodes.some((y) => y.leader) ? '' : ', no leader'}`;
-    } catch (err) {
-      last = errorMessage(err);
-    }
-    if (Date.now() > deadline)
-      throw new Error(`not back within ${BACK_WAIT_MS / 1000} s (last seen: ${last})`);
-    await sleep(250);
-  }
 }

@@ -9,6 +9,11 @@ import type { ClusterNode } from './facts.ts';
 export interface UpgradeMember {
   host: string;
   node: ClusterNode;
+  /**
+   * The availability an earlier `swarmup upgrade` drained this node from and could not give back (it failed after
+   * the drain): the node is given it back now, rather than taken for one an operator drained.
+   */
+  drainedFrom?: 'active' | 'pause';
 }
 
 export interface UpgradeRequest {
@@ -43,6 +48,8 @@ export type UpgradePlan =
       batches: UpgradeBatch[];
       /** Nodes already at the version (an interrupted upgrade's done part). */
       skipped: Array<{ host: string; version: string }>;
+      /** Nodes at the version that an earlier upgrade left drained: given back their availability first. */
+      giveBack: Array<{ host: string; nodeId: string; availability: 'active' | 'pause' }>;
       /** What --force let through, said before anything changes. */
       warnings: string[];
     }
@@ -127,16 +134,22 @@ export function planUpgrade(members: UpgradeMember[], req: UpgradeRequest): Upgr
     warnings.push(why);
   }
 
-  const upgrade = (m: UpgradeMember): NodeUpgrade => ({
-    host: m.host,
-    nodeId: m.node.id,
-    role: m.node.role,
-    leader: m.node.leader,
-    from: m.node.engineVersion,
-    ...(m.node.availability === 'active' || m.node.availability === 'pause'
-      ? { restore: m.node.availability }
-      : {}),
-  });
+  const upgrade = (m: UpgradeMember): NodeUpgrade => {
+    const was = m.node.availability === 'drain' ? m.drainedFrom : m.node.availability;
+    return {
+      host: m.host,
+      nodeId: m.node.id,
+      role: m.node.role,
+      leader: m.node.leader,
+      from: m.node.engineVersion,
+      ...(was === 'active' || was === 'pause' ? { restore: was } : {}),
+    };
+  };
+  const giveBack = byHost
+    .filter(
+      (m) => atVersion(m.node.engineVersion, req.target) && m.node.availability === 'drain' && m.drainedFrom,
+    )
+    .map((m) => ({ host: m.host, nodeId: m.node.id, availability: m.drainedFrom! }));
   const workers = todo.filter((m) => m.node.role === 'worker').map(upgrade);
   const batches: UpgradeBatch[] = [];
   for (let i = 0; i < workers.length; i += req.batch)
@@ -144,7 +157,7 @@ export function planUpgrade(members: UpgradeMember[], req: UpgradeRequest): Upgr
   const ms = todo.filter((m) => m.node.role === 'manager').map(upgrade);
   for (const m of [...ms.filter((x) => !x.leader), ...ms.filter((x) => x.leader)])
     batches.push({ role: 'manager', nodes: [m] });
-  return { ok: true, batches, skipped, warnings };
+  return { ok: true, batches, skipped, giveBack, warnings };
 }
 
 /**
@@ -195,9 +208,12 @@ export function renderUpgradePlan(plan: Extract<UpgradePlan, { ok: true }>, targ
   for (const b of plan.batches) {
     i++;
     const what = b.nodes.map((n) => `${n.host} (${n.from}${n.leader ? ', leader' : ''})`).join(', ');
-    lines.push(`${i}. ${b.role === 'worker' ? 'workers' : 'manager'} ${what} -> ${target}`);
+    const role = b.role === 'worker' && b.nodes.length > 1 ? 'workers' : b.role;
+    lines.push(`${i}. ${role} ${what} -> ${target}`);
   }
   for (const s of plan.skipped) lines.push(`   skip ${s.host}: at ${s.version} already`);
+  for (const g of plan.giveBack)
+    lines.push(`   ${g.host}: set ${g.availability} again (an earlier upgrade drained it and failed after)`);
   for (const w of plan.warnings) lines.push(`   warning (--force): ${w}`);
   return lines;
 }

@@ -83,6 +83,23 @@ describe('planUpgrade (a 3+2 swarm captured from real engines)', () => {
     expect(w2!.restore).toBe('pause');
   });
 
+  it('a node an earlier upgrade drained (and failed after) gets its availability back, upgraded or not', () => {
+    const drained = members('converged', (n) =>
+      ['worker-1', 'worker-2'].includes(short(n.hostname))
+        ? {
+            ...n,
+            availability: 'drain',
+            engineVersion: short(n.hostname) === 'worker-1' ? '28.5.2+dfsg4' : n.engineVersion,
+          }
+        : n,
+    ).map((m) => (m.node.availability === 'drain' ? { ...m, drainedFrom: 'active' as const } : m));
+    const p = planUpgrade(drained, { target: '28.5', batch: 1, force: false });
+    if (!p.ok) throw new Error(p.why);
+    expect(p.giveBack.map((g) => [short(g.host), g.availability])).toEqual([['worker-1', 'active']]);
+    expect(p.batches[0]!.nodes[0]).toMatchObject({ restore: 'active' });
+    expect(short(p.batches[0]!.nodes[0]!.host)).toBe('worker-2');
+  });
+
   it('refuses a downgrade across a major version unless forced, saying why (raft and store formats)', () => {
     const all = members('converged', (n) => ({ ...n, engineVersion: '26.1.5+dfsg1' }));
     const p = planUpgrade(all, { target: '20.10', batch: 1, force: false });
