@@ -66,6 +66,8 @@ export async function upgrade(
   opts: UpgradeOptions,
   confirm: (q: string) => Promise<boolean>,
 ): Promise<UpgradeOutcome | undefined> {
+  if (!ctx.state.exists())
+    throw new InputError(`no cluster "${ctx.cluster.name}" recorded (swarmup ls lists them)`);
   const swarm = await openSwarm(ctx);
   const entry = needEntry(ctx, swarm);
   const nodes = swarm.facts.find((f) => f.host === entry)?.nodes ?? [];

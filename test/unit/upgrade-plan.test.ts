@@ -9,6 +9,9 @@ import {
   renderUpgradePlan,
   type UpgradeMember,
 } from '../../src/swarm/upgrade-plan.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { swarmup, tempHome } from '../support/cli.ts';
 import { loadFixture } from '../support/engine-fixtures.ts';
 
 /** The members of a captured swarm (test/fixtures/engines): each host with its entry in the leader's node list. */
@@ -173,5 +176,20 @@ describe('guardManagerUpgrade (before each manager step, over the node list then
     expect(nodeBack(leaderless, m2.id, '20.10')).toBe(false);
     const gone = loadFixture('manager-gone').nodes;
     expect(nodeBack(gone, gone.find((n) => n.hostname.endsWith('manager-2'))!.id, '20.10')).toBe(false);
+  });
+});
+
+describe('swarmup upgrade: bad input through the real binary (exit 2, nothing touched)', () => {
+  const state = join(tempHome(), 'state');
+  it.each([
+    [['upgrade', '--batch', '0'], /--batch: "0" is not a whole number of at least 1/],
+    [['upgrade', '--name', 'nope'], /upgrade to which version\? give --engine-version or engine\.version/],
+    [['upgrade', '--name', 'nope', '--engine-version', '28.5'], /no cluster "nope" recorded/],
+  ])('swarmup %j exits 2', async (args, message) => {
+    const r = await swarmup(args as string[], { SWARMUP_HOME: state });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message as RegExp);
+    // No cluster state is made (the state home itself may be: every command that opens a cluster makes it).
+    expect(existsSync(join(state, 'nope'))).toBe(false);
   });
 });
