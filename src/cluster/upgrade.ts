@@ -103,7 +103,7 @@ export async function upgrade(
     if (!(await confirm(`${q}Go ahead?`))) return undefined;
   } else ctx.log(`upgrade to ${opts.target}, in this order:\n${lines.join('\n')}`);
   if (plan.giveBack.length > 0)
-    await ctx.step(
+    await ctx.withHosts(swarm.hosts).step(
       'give back what an earlier upgrade drained',
       plan.giveBack.map((g) => g.host),
       async (h) => {

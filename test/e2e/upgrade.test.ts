@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,8 @@ import { clusterFixture } from '../support/cluster-fixture.ts';
  * `swarmup upgrade` on real engines: a 3+2 swarm of trixie node containers (Debian's docker.io 26.1) upgraded to
  * sid's docker.io 28.5 from the Debian mirror (the nodes are given sid's source first, pinned at 100 so nothing
  * upgrades by itself). Interrupted with SIGINT after its first manager, then run again. Meanwhile every manager's
- * node list and a 4-replica service are sampled every 200 ms on each manager.
+ * node list and a 4-replica service are sampled every 200 ms on each manager. Before that, a run that fails on a
+ * worker (the version not in its sources) shows what a failure leaves.
  */
 const c = clusterFixture('e2e-upgrade');
 const BIN = resolve(import.meta.dirname, '../../bin/swarmup.mjs');
@@ -151,7 +152,7 @@ describe('swarmup upgrade: 3+2, docker.io 26.1 (trixie) -> 28.5 (sid)', () => {
     expect(Object.values(await engineVersions()).every((v) => v.startsWith('26.1'))).toBe(true);
   });
 
-  it('holds quorum and capacity; interrupted after the first manager, a second run finishes it', async () => {
+  it('holds quorum and capacity through a failed run, an interrupted one (after the first manager) and the run that finishes it', async () => {
     for (const m of MANAGERS) {
       const p = execa('docker', ['exec', c.node(m), 'sh', '-c', SAMPLER], { reject: false, buffer: false });
       p.stdout!.on('data', (d: Buffer) => {
@@ -166,6 +167,32 @@ describe('swarmup upgrade: 3+2, docker.io 26.1 (trixie) -> 28.5 (sid)', () => {
       samplers.push(p);
     }
     const started = Date.now();
+    // A failure first: worker-2 has no sid source, so its version cannot be found. Worker-1 (before it) is upgraded;
+    // worker-2's engine, stopped by then, is started again at its old version, and the node is left drained,
+    // recorded for the next run. Nothing after it starts.
+    await inNode(c.node('worker-2'), ['rm', '/etc/apt/sources.list.d/sid.sources']);
+    const failed = await c.run('upgrade', '--config', CONFIG, '--yes');
+    expect(failed.code, failed.stderr).toBe(3);
+    expect(failed.stderr).toMatch(
+      /worker-2: install docker\.io 28\.5 [^:]*: exited 1:[\s\S]*no docker\.io version 28\.5\* in the repositories; its engine was started again \(26\.1\.[^)]*\); \S*worker-2 is left drained \(running the upgrade again gives it back active\)/,
+    );
+    let v = await engineVersions();
+    expect(v[c.node('worker-1')]).toMatch(/^28\.5\./);
+    expect(v[c.node('worker-2')]).toMatch(/^26\.1\./);
+    expect(
+      await inNode(c.node('manager-1'), [
+        'docker',
+        'node',
+        'inspect',
+        c.node('worker-2'),
+        '--format',
+        '{{.Spec.Availability}}',
+      ]),
+    ).toBe('drain');
+    const record = join(c.home, c.name, 'upgrade-drained.json');
+    expect(statSync(record).mode & 0o777).toBe(0o600);
+    await execa('docker', ['exec', c.node('worker-2'), 'sh', '-ec', SID_SOURCE]);
+
     const first = execa('node', [BIN, 'upgrade', '--name', c.name, '--config', CONFIG, '--yes', '--json'], {
       env: childEnv(c.env),
       extendEnv: false,
@@ -190,14 +217,18 @@ describe('swarmup upgrade: 3+2, docker.io 26.1 (trixie) -> 28.5 (sid)', () => {
     const done = [...out.matchAll(/"status":"ok","kind":"upgrade-engine","host":"([^"]+)"/g)].map(
       (m) => m[1],
     );
-    expect(done).toHaveLength(3); // both workers and one manager
-    let v = await engineVersions();
+    // worker-2 (left drained by the failure, upgraded now and made active again) and one manager.
+    expect(done).toHaveLength(2);
+    expect(done[0]).toBe(c.node('worker-2'));
+    expect(done[1]).toMatch(/manager-/);
+    expect(existsSync(record)).toBe(false);
+    v = await engineVersions();
     expect(
       Object.entries(v)
         .filter(([, x]) => x.startsWith('28.5'))
         .map(([h]) => h)
         .sort(),
-    ).toEqual([...done].sort());
+    ).toEqual([c.node('worker-1'), ...done].sort());
 
     const r2 = await c.run('upgrade', '--config', CONFIG, '--yes', '--json');
     expect(r2.code, r2.stderr).toBe(0);
@@ -206,7 +237,7 @@ describe('swarmup upgrade: 3+2, docker.io 26.1 (trixie) -> 28.5 (sid)', () => {
     };
     const again = plan.phases.flatMap((p) => p.actions.map((a) => a.host));
     expect(again).toHaveLength(2); // the nodes done were skipped
-    expect(again.some((h) => done.includes(h))).toBe(false);
+    expect(again.some((h) => done.includes(h) || h === c.node('worker-1'))).toBe(false);
     const elapsed = Date.now() - started;
     await stopSampling();
 
