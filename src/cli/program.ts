@@ -25,6 +25,7 @@ import { registerActivate, registerDrain } from './commands/node.ts';
 import { registerRotateTokens, registerUnlock, registerUnlockKey } from './commands/secrets.ts';
 import { registerRotateCA } from './commands/ca.ts';
 import { registerCompleteNodes, registerCompletion, registerEnv, registerSsh } from './commands/shell.ts';
+import { registerUpgrade } from './commands/upgrade.ts';
 import { packageVersion } from './version.ts';
 
 /** Adds one command (or a command with subcommands) to the root program. */
@@ -48,6 +49,7 @@ const registrations: Registration[] = [
   registerUnlockKey,
   registerRotateCA,
   registerBackup,
+  registerUpgrade,
   registerDiagnose,
   registerCleanup,
   registerWizard,

@@ -24,6 +24,8 @@ export interface OpenSwarm {
   docker: (name: string) => Promise<Docker>;
   /** The machines reached (SSH targets by host name). */
   hosts: Machine[];
+  /** An applier whose node-list changes go through another manager (the entry's own engine is about to stop). */
+  applierVia(entry: string): SwarmApplier;
 }
 
 export async function openSwarm(
@@ -50,16 +52,17 @@ export async function openSwarm(
     return m;
   };
   const docker = async (name: string) => (await ctx.connection(machine(name))).docker;
-  const applier = new SwarmApplier({
-    entry: entry ?? '',
-    machine,
-    docker,
-    nodeIds: new Map(facts.map((f) => [f.host, f.nodeId])),
-    log: (message) => ctx.reporter.emit({ event: 'log', message }),
-    unlockKeys: unlockKeysOf(ctx),
-    ...options,
-  });
-  return { facts, hosts, ...(entry ? { entry } : {}), applier, docker };
+  const applierVia = (via: string) =>
+    new SwarmApplier({
+      entry: via,
+      machine,
+      docker,
+      nodeIds: new Map(facts.map((f) => [f.host, f.nodeId])),
+      log: (message) => ctx.reporter.emit({ event: 'log', message }),
+      unlockKeys: unlockKeysOf(ctx),
+      ...options,
+    });
+  return { facts, hosts, ...(entry ? { entry } : {}), applier: applierVia(entry ?? ''), applierVia, docker };
 }
 
 export function needEntry(ctx: PlaybookContext, s: OpenSwarm): string {

@@ -54,6 +54,7 @@ const actionShapes = [
   { kind: z.literal('unlock'), host },
   { kind: z.literal('rotate-unlock-key') },
   { kind: z.literal('rotate-ca') },
+  { kind: z.literal('upgrade-engine'), host, role, from: z.string(), to: z.string().min(1) },
 ] as const;
 
 type Shape = (typeof actionShapes)[number];

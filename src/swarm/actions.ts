@@ -42,7 +42,9 @@ export type Action =
   | { kind: 'unlock'; host: string }
   | { kind: 'rotate-unlock-key' }
   /** `swarmup rotate-ca`: a new root CA made by the swarm (docker swarm ca --rotate). */
-  | { kind: 'rotate-ca' };
+  | { kind: 'rotate-ca' }
+  // day 2: `swarmup upgrade` (src/cluster/upgrade.ts applies it, one node at a time or a batch of workers)
+  | { kind: 'upgrade-engine'; host: string; role: Role; from: string; to: string };
 
 /** What `swarm init` is made with (src/cluster/init-options.ts); absent fields: Docker's defaults. */
 export interface InitSettings {
@@ -123,6 +125,8 @@ export function describeAction(a: Action): string {
       return 'rotate the unlock key';
     case 'rotate-ca':
       return "rotate the swarm's root CA (every node gets a certificate of the new one)";
+    case 'upgrade-engine':
+      return `${a.host}: upgrade the engine ${a.from} -> ${a.to} (${a.role}: drained, stopped, installed, started, back)`;
   }
 }
 
