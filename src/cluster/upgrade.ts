@@ -7,10 +7,10 @@ import { startScript, stopScript } from '../engine/service.ts';
 import type { HostHandle, PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
 import { describeAction, type Action, type Phase } from '../swarm/actions.ts';
-import { retryLeaderless } from '../swarm/apply-action.ts';
+import { retryLeaderless } from '../swarm/leaderless.ts';
 import { listNodes, setAvailability } from '../swarm/engine.ts';
 import type { ClusterNode } from '../swarm/facts.ts';
-import { replicatedSlotsOn, waitMovedRunning } from '../swarm/task-moves.ts';
+import { DrainNotDone } from '../swarm/drain-wait.ts';
 import {
   guardManagerUpgrade,
   planUpgrade,
@@ -22,8 +22,10 @@ import {
 import { needEntry, openSwarm, type OpenSwarm } from './day2.ts';
 import { DrainRecord, waitBack } from './upgrade-steps.ts';
 
+/** How long each node's drain waits for its replicated tasks to run elsewhere (then it fails, or --force goes on). */
+const UPGRADE_DRAIN_MS = 60_000;
+
 /** A drained node's replicated tasks are waited for this long until they run on other nodes. */
-const MOVE_WAIT_MS = 60_000;
 
 export interface UpgradeOptions {
   /** --engine-version, else the config's engine.version. */
@@ -68,7 +70,7 @@ export async function upgrade(
 ): Promise<UpgradeOutcome | undefined> {
   if (!ctx.state.exists())
     throw new InputError(`no cluster "${ctx.cluster.name}" recorded (swarmup ls lists them)`);
-  const swarm = await openSwarm(ctx);
+  const swarm = await openSwarm(ctx, { drainTimeoutMs: UPGRADE_DRAIN_MS });
   const entry = needEntry(ctx, swarm);
   const nodes = swarm.facts.find((f) => f.host === entry)?.nodes ?? [];
   const hostOf = new Map(swarm.facts.filter((f) => f.nodeId).map((f) => [f.nodeId, f.host]));
@@ -251,14 +253,14 @@ async function drainAndUpgrade(
     ctx.changed();
     run.record.set(n.nodeId, n.restore);
     await step(n.host, 'drain', async () => {
-      const moved = await retryLeaderless(async () => replicatedSlotsOn(await docker(), n.nodeId));
-      await run.swarm.applierVia(via).apply({ kind: 'drain', host: n.host, nodeId: n.nodeId });
-      const left = await waitMovedRunning(await docker(), n.nodeId, moved, MOVE_WAIT_MS);
-      if (left.length === 0) return;
-      const what = `not running elsewhere ${MOVE_WAIT_MS / 1000} s after the drain: ${left.join(', ')}`;
-      if (!run.opts.force)
-        throw new Error(`${what} (no other node fits them?); --force goes on with fewer tasks`);
-      ctx.reporter.emit({ event: 'log', host: n.host, message: `${what}; going on (--force)` });
+      try {
+        // The one drain wait (drain-wait.ts): until no replicated task runs on it and their replicas run elsewhere.
+        await run.swarm.applierVia(via).apply({ kind: 'drain', host: n.host, nodeId: n.nodeId });
+      } catch (err) {
+        if (!(err instanceof DrainNotDone)) throw err;
+        if (!run.opts.force) throw new Error(`${err.message}; --force goes on with fewer tasks`);
+        ctx.reporter.emit({ event: 'log', host: n.host, message: `${err.message}; going on (--force)` });
+      }
     });
   }
   const f = run.facts.get(n.host)!;

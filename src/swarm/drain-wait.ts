@@ -119,6 +119,11 @@ export function describeProgress(p: DrainProgress): string[] {
   ];
 }
 
+/** A drain the swarm did not finish by the deadline: the node is drained, some replicas do not run elsewhere. */
+export class DrainNotDone extends Error {
+  override name = 'DrainNotDone';
+}
+
 /** How long a drain waits by default for the node's tasks to run elsewhere. */
 export const DRAIN_TIMEOUT_MS = 120_000;
 
@@ -156,7 +161,7 @@ export async function waitDrained(docker: Docker, nodeId: string, o: DrainWaitOp
     if (p.done) return;
     const lines = describeProgress(p);
     if (Date.now() > deadline)
-      throw new Error(
+      throw new DrainNotDone(
         `${o.node ?? nodeId} drained, but not done after ${Math.round(o.timeoutMs / 1000)} s: ${lines.join('; ')}` +
           (p.short.length > 0
             ? ' (the swarm cannot place them: no other node satisfies their constraints or has the resources)'
