@@ -270,7 +270,7 @@ t swarmup completion ''
 `;
     const r = await execa('bash', ['-c', script], { env: { SWARMUP_HOME: home, PATH: process.env.PATH! } });
     expect(String(r.stdout).split('\n')).toEqual([
-      'up plan status verify scale recover stop start down drain activate rotate-tokens unlock unlock-key rotate-ca backup diagnose cleanup wizard engine image run env ssh ls schema completion',
+      'up plan status verify scale recover stop start down drain activate rotate-tokens unlock unlock-key rotate-ca backup upgrade diagnose cleanup wizard engine image run env ssh ls schema completion',
       'status stop start',
       '--provider',
       'docker ssh ec2 multipass',
