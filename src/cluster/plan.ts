@@ -7,6 +7,7 @@ import type { SeenNetwork } from '../swarm/addr-pool.ts';
 import { stages, type Action, type Phase, type Stage } from '../swarm/actions.ts';
 import type { LabelsWanted } from '../swarm/plan-labels.ts';
 import type { Labels } from '../config/labels.ts';
+import { heldEngineNotice } from './engine-work.ts';
 import { planInitOptions, type InitOptionsPlan, type InitSettingsWanted } from './init-options.ts';
 
 /**
@@ -33,6 +34,10 @@ export interface ClusterFacts {
   refused?: Array<{ host: string; reason: string }>;
   /** Engine work on hosts that exist: step titles, per host that needs any. */
   engines: Array<{ host: string; steps: string[] }>;
+  /** Swarm members whose engine answers at another version than engine.version: left to `swarmup upgrade`. */
+  engineHeld?: Array<{ host: string; version: string }>;
+  /** engine.version, when the config pins one. */
+  enginePin?: string;
   /** Engine work on a machine yet to be created; undefined when machines come with an engine that starts itself. */
   newMachineEngine?: string[];
   managers: number;
@@ -116,7 +121,12 @@ export function planCluster(input: ClusterFacts): ClusterPlan {
     },
     problems: swarm.problems,
     ...(init.addrPool ? { addrPool: init.addrPool } : {}),
-    notices: [...deferredNotice(swarm), ...(swarm.notices ?? []), ...init.notices],
+    notices: [
+      ...deferredNotice(swarm),
+      ...(swarm.notices ?? []),
+      ...init.notices,
+      ...heldEngineNotice(input.engineHeld ?? [], input.enginePin),
+    ],
     later,
     deferred: !!swarm.deferred,
   };

@@ -9,6 +9,7 @@ import { withDeadline } from '../transport/deadline.ts';
 import type { ClusterState } from '../state/store.ts';
 import type { ClusterFacts } from './plan.ts';
 import { judgeUnread, laterHosts, movedSilent } from './unread.ts';
+import { engineWork } from './engine-work.ts';
 
 /** What was read, with the handles `up` goes on with (connections are pooled; the hosts' SSH targets). */
 export interface ClusterReading {
@@ -56,7 +57,7 @@ export async function readCluster(
 
   // What a smoke test killed before its cleanup left (read at the same time as the engine facts below).
   const smokeReading = readSmokeLeftovers(ctx, reached, facts);
-  const { engineReading, engines } = await readEngineWork(ctx, keptCtx, reached, facts);
+  const { engineReading, engines, held } = await readEngineWork(ctx, keptCtx, reached, facts);
   // A running host whose swarm was not read is never planned as a fresh one while its engine may hold a swarm.
   const unread = judgeUnread(unreadNow, engineReading.facts, new Set(engines.map((e) => e.host)));
   const later = laterHosts({ hosts, listing, facts, unreadLater: unread.later });
@@ -69,6 +70,7 @@ export async function readCluster(
       ...(dropped.length > 0 ? { dropped: dropped.map((h) => h.name) } : {}),
       facts,
       engines,
+      ...(held.length > 0 ? { engineHeld: held, enginePin: ctx.cluster.engine.version! } : {}),
       ...(later.length > 0 ? { later } : {}),
       ...(unread.refused.length > 0 ? { refused: unread.refused } : {}),
       ...(provider.enginePreinstalled ? {} : { newMachineEngine: newMachineEngineSteps(ctx) }),
@@ -170,14 +172,17 @@ async function readEngineWork(
   keptCtx: PlaybookContext,
   reached: Machine[],
   facts: HostFacts[],
-): Promise<{ engineReading: EngineReading; engines: ClusterFacts['engines'] }> {
-  const pin = ctx.cluster.engine.version;
-  const needEngine = reached
-    .map((h) => h.name)
-    .filter((n) => {
-      const f = facts.find((x) => x.host === n);
-      return !f || (pin !== undefined && !f.engineVersion.startsWith(pin));
-    });
+): Promise<{
+  engineReading: EngineReading;
+  engines: ClusterFacts['engines'];
+  held: NonNullable<ClusterFacts['engineHeld']>;
+}> {
+  const work = engineWork(
+    reached.map((h) => h.name),
+    facts,
+    ctx.cluster.engine.version,
+  );
+  const needEngine = work.need;
   const engineReading = await readEngineFacts(keptCtx, needEngine);
   const engines = planEngines(
     keptCtx.withHosts(reached.filter((h) => needEngine.includes(h.name))),
@@ -185,7 +190,7 @@ async function readEngineWork(
   )
     .filter((p) => p.steps.length > 0)
     .map((p) => ({ host: p.host, steps: p.steps.map((s) => s.title) }));
-  return { engineReading, engines };
+  return { engineReading, engines, held: work.held };
 }
 
 /**

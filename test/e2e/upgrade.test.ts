@@ -151,6 +151,12 @@ describe('swarmup upgrade: 3+2, docker.io 26.1 (trixie) -> 28.5 (sid)', () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/older major version: the raft log and the store/);
     expect(Object.values(await engineVersions()).every((v) => v.startsWith('26.1'))).toBe(true);
+    // up with the version in its config reinstalls no member's engine (all at once would lose quorum): it says so.
+    const plan = await c.run('plan', '--config', CONFIG, '--json');
+    expect(plan.code, plan.stderr).toBe(0);
+    const p = plan.events.find((e) => e.event === 'plan') as { phases: unknown[]; notices?: string[] };
+    expect(p.phases).toEqual([]);
+    expect(p.notices?.join('\n')).toMatch(/are swarm members at another version: up does not reinstall/);
   });
 
   it('holds quorum and capacity through a failed run, an interrupted one (after the first manager) and the run that finishes it', async () => {
