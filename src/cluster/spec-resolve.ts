@@ -78,7 +78,7 @@ export function resolveCluster(
     where,
     name,
     provider,
-    engine: engineOf(file),
+    engine: engineOf(file, provider),
     swarm: resolveSwarmOptions(file, flags, where),
     flagWorkers,
     wantedManagers: flagManagers ?? file?.managers,
@@ -88,11 +88,12 @@ export function resolveCluster(
   return descriptor.createsMachines ? resolveCreatedMachines(r, descriptor) : resolveInventory(r);
 }
 
-function engineOf(file: ConfigFile | undefined): ClusterSpec['engine'] {
+function engineOf(file: ConfigFile | undefined, provider: ProviderName): ClusterSpec['engine'] {
   return {
-    // docker-ce (Docker's own repository) is what real machines get by default; a host whose engine is present
-    // (every docker-provider node) is not touched whatever the source.
-    source: file?.engine?.source ?? 'docker-ce',
+    // docker-ce (Docker's own repository) is what real machines get by default. The docker provider's nodes carry
+    // Debian's docker.io (the node images are built from the Debian mirror): distro there, so that an engine
+    // installed later (`swarmup upgrade`) stays in the package family the node has.
+    source: file?.engine?.source ?? (provider === 'docker' ? 'distro' : 'docker-ce'),
     ...(file?.engine?.version ? { version: file.engine.version } : {}),
     ...(file?.engine?.source ? {} : { sourceDefaulted: true }),
   } as ClusterSpec['engine'];

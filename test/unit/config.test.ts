@@ -153,3 +153,21 @@ describe('config file', () => {
     ).toContain('4 hosts have role manager but managers is 3');
   });
 });
+
+describe('engine source by provider', () => {
+  it("docker provider: distro by default (its nodes carry Debian's docker.io); others: docker-ce; a given one wins", () => {
+    expect(resolveCluster(undefined, { name: 'lab', provider: 'docker' }).engine).toEqual({
+      source: 'distro',
+      sourceDefaulted: true,
+    });
+    expect(
+      resolveCluster(parseConfig('name: lab\nprovider: ec2\nec2: { region: eu-west-1 }\n', 'c.yaml'), {})
+        .engine,
+    ).toEqual({ source: 'docker-ce', sourceDefaulted: true });
+    expect(
+      resolveCluster(parseConfig('name: lab\nengine: { source: docker-ce }\n', 'c.yaml'), {
+        provider: 'docker',
+      }).engine,
+    ).toEqual({ source: 'docker-ce' });
+  });
+});
