@@ -28,3 +28,10 @@ export function parseLabelList(text: string): Labels | string {
   }
   return out;
 }
+
+/** A label map as messages show it: `zone=a, disk=ssd`. */
+export function formatLabels(labels: Labels): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}

@@ -1,6 +1,6 @@
 import type { Role } from '../config/cluster.ts';
 import type { Labels } from '../config/labels.ts';
-import { formatLabels } from './plan-labels.ts';
+import { formatLabels } from '../config/labels.ts';
 
 /**
  * One change the cluster plan makes. Pure data: it names hosts, never addresses (a machine's address is known only

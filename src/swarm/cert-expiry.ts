@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { HealthWarning } from './health.ts';
+import type { HealthWarning } from './health-warning.ts';
 
 /**
  * Certificate warnings of `swarmup status` (pure, over PEM text read from the nodes and the swarm).

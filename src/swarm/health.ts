@@ -7,13 +7,9 @@ import { MAX_CLOCK_SKEW_S } from '../engine/preflight.ts';
 import type { ClusterNode } from './facts.ts';
 import { quote } from '../transport/quote.ts';
 import { certificateWarnings, type CertificatesInput } from './cert-expiry.ts';
+import type { HealthWarning } from './health-warning.ts';
 
-export interface HealthWarning {
-  check: 'clock' | 'version' | 'hostname' | 'down' | 'mtu' | 'certificate' | 'ca';
-  /** The node or host concerned, when there is one. */
-  node?: string;
-  message: string;
-}
+export type { HealthWarning } from './health-warning.ts';
 
 export interface HealthHost {
   name: string;

@@ -134,7 +134,8 @@ export async function imageStore(docker: Docker): Promise<ImageStore> {
   return imageStoreOf((await docker.info()) as Parameters<typeof imageStoreOf>[0]);
 }
 
-function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+/** A stream's whole text (an engine's answer body, a probe's output): at its end, or when it closes without one. */
+export function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     stream.on('data', (d: Buffer | string) => parts.push(Buffer.from(d)));

@@ -57,10 +57,3 @@ export function recordAfter(recorded: Labels | undefined, change: LabelChange): 
   const kept = Object.entries(recorded ?? {}).filter(([k]) => !change.remove.includes(k));
   return { ...Object.fromEntries(kept), ...change.set };
 }
-
-/** A label map as messages show it: `zone=a, disk=ssd`. */
-export function formatLabels(labels: Labels): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ');
-}

@@ -4,6 +4,7 @@ import { checkInterrupted } from '../playbook/interrupt.ts';
 import { withDeadline } from '../transport/deadline.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseProbeOutput } from './smoke-probe.ts';
+import { readAll } from './image-load.ts';
 
 /** The smoke test's calls: run the probe in a task, probe in rounds (its image loads through image-load.ts). */
 
@@ -66,16 +67,6 @@ export async function execIn(
   if (!stdout.trim() && stderr.trim())
     throw new Error(`probe: ${stderr.trim().split('\n').slice(-3).join(' ')}`);
   return stdout;
-}
-
-function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    stream.on('data', (d: Buffer | string) => parts.push(Buffer.from(d)));
-    stream.on('end', () => resolve(Buffer.concat(parts).toString()));
-    stream.on('close', () => resolve(Buffer.concat(parts).toString()));
-    stream.on('error', reject);
-  });
 }
 
 /** A task running on a node: its container there and its address on the smoke network. */
