@@ -133,7 +133,7 @@ describe('docker provider: up, re-run, repair, down', () => {
     expect(status.provider).toBe('docker');
     expect(status.nodes).toHaveLength(5);
     expect(Object.keys(status.nodes[0] as object).sort()).toEqual(
-      ['availability', 'engineVersion', 'leader', 'name', 'reachability', 'role', 'state'].sort(),
+      ['availability', 'engineVersion', 'labels', 'leader', 'name', 'reachability', 'role', 'state'].sort(),
     );
   });
 
