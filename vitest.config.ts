@@ -18,11 +18,11 @@ const onBothEngines = [
 ];
 
 const e2e = {
-  // Real engines in node containers, four files at a time: on 2 cores the
+  // Real engines in node containers, three files at a time: on 2 cores the
   // suite waits far more than it computes (raft timeouts, elections, installs from the mirror: a run two files at a
   // time used 10 min of CPU in 28 min on 2 cores). Every file uses names of its own (a run id) and an emulator of its
   // own, so files never touch each other's clusters. Generous timeouts.
-  maxWorkers: 4,
+  maxWorkers: 3,
   sequence: { groupOrder: 1 },
   testTimeout: 300_000,
   hookTimeout: 600_000,

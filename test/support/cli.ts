@@ -113,6 +113,22 @@ export function summaryOf(r: CliResult): {
   return s as never;
 }
 
+/**
+ * What a `--json` run said went wrong, for an assertion's message: its error, problem, failed task and action
+ * events and its log lines, one per line (the text of `--json` output carries no secret: tests check that).
+ */
+export function failureEvents(r: CliResult): string {
+  const lines = r.events.filter(
+    (e) =>
+      e.event === 'error' ||
+      e.event === 'problem' ||
+      e.event === 'log' ||
+      e.status === 'failed' ||
+      (e.event === 'action' && e.status === 'ok'),
+  );
+  return lines.length > 0 ? `\n${lines.map((e) => JSON.stringify(e)).join('\n')}` : '';
+}
+
 /** Run a command inside a node container (the test's own view of a node, not swarmup's). */
 export async function inNode(container: string, command: string[]): Promise<string> {
   const r = await execa('docker', ['exec', container, ...command], { reject: false });
