@@ -2,7 +2,7 @@ import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readHostFacts } from './engine.ts';
-import { waitingForLeader, type HostFacts } from './facts.ts';
+import { waitingForLeader, type ClusterNode, type HostFacts } from './facts.ts';
 
 /** How the managers stood when the wait ended. */
 export interface LeaderWait {
@@ -13,9 +13,14 @@ export interface LeaderWait {
   waitedMs: number;
 }
 
-/** What one round of reads says: a manager with a leader; still waiting; or no manager at all. Pure. */
+/**
+ * What one round of reads says: a manager with a leader; still waiting; or no manager at all. Pure. A leader counts
+ * only in a node list where a majority of the managers is reachable: a leader whose other managers just stopped
+ * still names itself Leader until it notices it lost quorum (captured: `engines-stopped`), and a swarm read then
+ * has no leader a moment later.
+ */
 export function leaderState(facts: HostFacts[]): 'leader' | 'waiting' | 'none' {
-  if (facts.some((f) => f.isManager && f.nodes?.some((n) => n.leader))) return 'leader';
+  if (facts.some((f) => f.isManager && f.nodes && ledWithQuorum(f.nodes))) return 'leader';
   if (facts.some((f) => f.isManager || waitingForLeader(f) || f.state === 'pending')) return 'waiting';
   return 'none';
 }
@@ -58,7 +63,7 @@ export async function waitForLeader(
             const waitedMs = Date.now() - started;
             if (state !== 'waiting' || waitedMs > timeoutMs) {
               const node = facts
-                .find((f) => f.isManager && f.nodes?.some((n) => n.leader))
+                .find((f) => f.isManager && f.nodes && ledWithQuorum(f.nodes))
                 ?.nodes?.find((n) => n.leader);
               // Named as the inventory names it (the host that reports its NodeID), else by its hostname.
               const leader = node && (facts.find((f) => f.nodeId === node.id)?.host ?? node.hostname);
@@ -77,4 +82,11 @@ export async function waitForLeader(
     { concurrent: false },
   );
   return outcome;
+}
+
+/** A node list with a leader and a majority of its managers reachable. Pure. */
+function ledWithQuorum(nodes: readonly ClusterNode[]): boolean {
+  const managers = nodes.filter((n) => n.role === 'manager');
+  const reachable = managers.filter((n) => n.reachability === 'reachable').length;
+  return nodes.some((n) => n.leader) && reachable > managers.length / 2;
 }

@@ -7,6 +7,7 @@ import { facts as engineFacts } from '../support/engine-facts.ts';
 import { chooseNodeSubnet, gatewayOf, slotAddress } from '../../src/providers/docker/addresses.ts';
 import { wantedNodes } from '../../src/providers/node-names.ts';
 import { leaderState } from '../../src/swarm/leader-wait.ts';
+import { loadFixture } from '../support/engine-fixtures.ts';
 import { movedAddress, waitingForLeader, type HostFacts } from '../../src/swarm/facts.ts';
 
 /** Pure parts of durable clusters: fixed addresses, the stop and start order, and how broken states are told. */
@@ -115,10 +116,22 @@ describe('states a fact read tells apart', () => {
   });
 
   it('waiting for a leader ends with a manager that lists one, or with no manager at all', () => {
-    const leader = { id: 'n1', hostname: 'm1', role: 'manager' as const, leader: true } as never;
+    const leader = {
+      id: 'n1',
+      hostname: 'm1',
+      role: 'manager' as const,
+      leader: true,
+      reachability: 'reachable',
+    } as never;
     expect(leaderState([member({ isManager: true, nodes: [leader] })])).toBe('leader');
     expect(leaderState([member({ isManager: true, state: 'pending' })])).toBe('waiting');
     expect(leaderState([member({ state: 'inactive', nodeId: '' })])).toBe('none');
+  });
+
+  it('a leader whose other managers just stopped (captured: it still names itself Leader) is no leader yet', () => {
+    expect(leaderState(loadFixture('engines-stopped').facts)).toBe('waiting');
+    expect(leaderState(loadFixture('converged').facts)).toBe('leader');
+    expect(leaderState(loadFixture('manager-gone').facts)).toBe('leader');
   });
 });
 
