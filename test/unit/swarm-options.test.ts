@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { InputError } from '../../src/errors.ts';
+import { inputError } from '../support/input-error.ts';
 
 const file = (swarm: string) => parseConfig(`name: lab\nprovider: docker\nswarm:\n${swarm}`, 'lab.yaml');
-const refusal = (f: () => unknown) => {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return (err as Error).message;
-  }
-  throw new Error('not refused');
-};
+const refusal = inputError;
 
 describe('swarm init settings (swarm: in the file, flags over it)', () => {
   it('none given: no autolock, everything else left to swarmup and Docker', () => {
