@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quorum } from '../../src/config/policy.ts';
 import {
   allText,
+  failureEvents,
   inNode,
   labelled,
   summaryOf,
@@ -118,14 +119,14 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
 
   it('plan --json lists exactly the actions up --json applies: fresh cluster', async () => {
     const plan = await run('plan', '--json', '--managers', '3', '--workers', '2');
-    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.code, plan.stderr + failureEvents(plan)).toBe(0);
     // plan made nothing: no container, volume or network of the cluster on the engine, and no state.
     expect(await labelled('ps -a', NAME)).toEqual([]);
     expect(await labelled('volume ls', NAME)).toEqual([]);
     expect(await labelled('network ls', NAME)).toEqual([]);
     expect(existsSync(join(home, NAME, 'state.json'))).toBe(false);
     const up = await run('up', '--json', '--managers', '3', '--workers', '2');
-    expect(up.code, up.stderr).toBe(0);
+    expect(up.code, up.stderr + failureEvents(up)).toBe(0);
     expect(actionsOf(up, 'applied')).toEqual(actionsOf(plan, 'plan'));
     expect(actionsOf(plan, 'plan')).toHaveLength(11); // 5 machines, init, 4 joins, rotate
     await expectCluster(3, 2);
@@ -143,13 +144,13 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
     await execa('docker', ['rm', '-f', '-v', c('worker-2')]);
     await execa('docker', ['volume', 'rm', `${c('worker-2')}-docker`]);
     const partial = await run('plan', '--json');
-    expect(partial.code, partial.stderr).toBe(0);
+    expect(partial.code, partial.stderr + failureEvents(partial)).toBe(0);
     const kinds = actionsOf(partial, 'plan').map((a) => (JSON.parse(a) as { kind: string }).kind);
     expect(kinds.sort()).toEqual(
       ['create-machine', 'join', 'join', 'remove-node', 'remove-node', 'rotate-tokens'].sort(),
     );
     const up = await run('up', '--json');
-    expect(up.code, up.stderr).toBe(0);
+    expect(up.code, up.stderr + failureEvents(up)).toBe(0);
     expect(actionsOf(up, 'applied')).toEqual(actionsOf(partial, 'plan'));
     await expectCluster(3, 2);
   });
@@ -161,7 +162,7 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
       [3, 1],
     ] as const) {
       const r = await run('scale', '--managers', String(m), '--workers', String(w), '--json');
-      expect(r.code, r.stderr).toBe(0);
+      expect(r.code, r.stderr + failureEvents(r)).toBe(0);
       expect(summaryOf(r).ok).toBe(true);
       await expectCluster(m, w);
       expect((await swarmState(c('manager-1'))).clusterId).toBe(clusterId);
@@ -203,7 +204,7 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
     const r = await run('scale', '--managers', '3', '--workers', '1', '--json');
     watching = false;
     await watcher;
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr + failureEvents(r)).toBe(0);
     await expectCluster(3, 1);
     // The leader goes last, and every node is out of the swarm before any machine is destroyed.
     const done = r.events
@@ -247,7 +248,7 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
     expect(status.stderr).toContain(`${victim}: machine is missing or not running`);
 
     const r = await run('up', '--json');
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr + failureEvents(r)).toBe(0);
     expect(summaryOf(r).ok).toBe(true);
     const rows = await nodeLs(leader.slice(NAME.length + 1));
     expect(rows.map((x) => x.id)).not.toContain(oldId);
@@ -291,7 +292,7 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
     expect(await swarmState(c('worker-1'))).toEqual(before.worker);
 
     const r = await run('recover', '--yes', '--json');
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr + failureEvents(r)).toBe(0);
     expect(summaryOf(r).ok).toBe(true);
     await expectCluster(3, 1);
     expect((await swarmState(survivor)).clusterId).toBe(clusterId);
