@@ -2,7 +2,8 @@ import { readEngineFacts, planEngines, type EngineReading } from '../engine/ensu
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine, MachineListing } from '../providers/provider.ts';
 import type { HostFacts } from '../swarm/facts.ts';
-import { readSwarm, readSwarmFacts } from '../swarm/read-facts.ts';
+import { readSwarm, readSwarmFacts, type SwarmReading } from '../swarm/read-facts.ts';
+import { vouchedWorkers } from '../swarm/vouch.ts';
 import { findSmokeLeftovers } from '../swarm/smoke-cleanup.ts';
 import { errorMessage } from '../errors.ts';
 import { withDeadline } from '../transport/deadline.ts';
@@ -53,10 +54,10 @@ export async function readCluster(
   for (const h of dropped) machines.set(h.name, h);
 
   const keptCtx = ctx.withHosts(reached);
-  const { facts, unread: unreadNow } = await readSwarmOfHosts(ctx, keptCtx, state, reached, dropped);
+  const { facts, unread: unreadNow, vouched } = await readSwarmOfHosts(ctx, keptCtx, state, reached, dropped);
 
   // What a smoke test killed before its cleanup left (read at the same time as the engine facts below).
-  const smokeReading = readSmokeLeftovers(ctx, reached, facts);
+  const smokeReading = readSmokeLeftovers(ctx, reached, facts, vouched);
   const { engineReading, engines, held } = await readEngineWork(ctx, keptCtx, reached, facts);
   // A running host whose swarm was not read is never planned as a fresh one while its engine may hold a swarm.
   const unread = judgeUnread(unreadNow, engineReading.facts, new Set(engines.map((e) => e.host)));
@@ -131,12 +132,8 @@ async function readSwarmOfHosts(
   state: ClusterState | undefined,
   reached: Machine[],
   dropped: Machine[],
-): Promise<{ facts: HostFacts[]; unread: ReturnType<typeof movedSilent>['unread'] }> {
-  const waitForEngine = ctx.provider.enginePreinstalled ? 60_000 : 0;
-  const swarmReading =
-    reached.length > 0
-      ? await readSwarm(keptCtx, { engineWaitMs: waitForEngine, tolerateNoEngine: true, routes: true })
-      : { facts: [], unread: [] };
+): Promise<{ facts: HostFacts[]; unread: ReturnType<typeof movedSilent>['unread']; vouched: Set<string> }> {
+  const swarmReading = await readSwarmOrVouch(ctx, keptCtx, state, reached);
   // A silent host the swarm lists at an address it no longer has: read as the swarm sees it (moved).
   const moved = movedSilent(
     swarmReading.unread,
@@ -146,7 +143,69 @@ async function readSwarmOfHosts(
   );
   const facts: HostFacts[] = [...swarmReading.facts, ...moved.facts];
   if (dropped.length > 0) facts.push(...(await readDroppedFacts(ctx, dropped)));
-  return { facts, unread: moved.unread };
+  return { facts, unread: moved.unread, vouched: swarmReading.vouched };
+}
+
+/**
+ * The swarm facts of the running hosts. On a swarm this state home made, the managers (and every host not wanted
+ * as a worker) are read first; the workers their node list vouches for (vouchedWorkers) are not connected to, and
+ * only the others are read then. A first run, an adoption or a new swarm reads every host at once.
+ */
+async function readSwarmOrVouch(
+  ctx: PlaybookContext,
+  keptCtx: PlaybookContext,
+  state: ClusterState | undefined,
+  reached: Machine[],
+): Promise<SwarmReading & { vouched: Set<string> }> {
+  if (reached.length === 0) return { facts: [], unread: [], vouched: new Set() };
+  const opts = {
+    engineWaitMs: ctx.provider.enginePreinstalled ? 60_000 : 0,
+    tolerateNoEngine: true,
+    routes: true,
+  };
+  const workers = new Set(
+    (ctx.provider.createsMachines ? ctx.provider.wanted() : ctx.cluster.hosts)
+      .filter((h) => h.role === 'worker' && !state?.joinedDrained?.includes(h.name))
+      .map((h) => h.name),
+  );
+  const candidates = reached.filter((h) => workers.has(h.name));
+  const first = reached.filter((h) => !workers.has(h.name));
+  const knownClusterId = state?.clusterId;
+  if (
+    !knownClusterId ||
+    !state?.nodeIds ||
+    ctx.options.adopt ||
+    ctx.options.newSwarm ||
+    candidates.length === 0 ||
+    first.length === 0
+  )
+    return { ...(await readSwarm(keptCtx, opts)), vouched: new Set() };
+
+  const managers = await readSwarm(keptCtx.withHosts(first), opts);
+  const vouched = vouchedWorkers({
+    candidates,
+    recordedNodeIds: state.nodeIds,
+    knownClusterId,
+    managerFacts: managers.facts,
+  });
+  const others = candidates.filter((h) => !vouched.has(h.name));
+  const rest =
+    others.length > 0
+      ? await readSwarm(keptCtx.withHosts(others), {
+          ...opts,
+          known: [...managers.facts, ...vouched.values()],
+        })
+      : { facts: [], unread: [] };
+  if (vouched.size > 0)
+    ctx.log(
+      `${vouched.size} of ${candidates.length} workers read from the managers' node list (Ready at their own addresses): not connected to`,
+    );
+  const byHost = new Map([...managers.facts, ...vouched.values(), ...rest.facts].map((f) => [f.host, f]));
+  return {
+    facts: reached.flatMap((h) => (byHost.has(h.name) ? [byHost.get(h.name)!] : [])),
+    unread: [...managers.unread, ...rest.unread],
+    vouched: new Set(vouched.keys()),
+  };
 }
 
 /** A dropped host that does not answer any more is not an error: its node is removed by NodeID. */
@@ -196,8 +255,33 @@ async function readEngineWork(
 /**
  * Smoke test leftovers of this cluster on every host whose engine answered (services on managers that list the
  * nodes). Each read has a deadline; a host that cannot say is named in a log line, and nothing is planned for it.
+ * Workers vouched for by the node list (not connected to) are looked at only when a host read shows leftovers: a
+ * smoke run loads its probe image and runs a task on every node, managers included, so a run cut short leaves its
+ * marks on the managers too.
  */
 async function readSmokeLeftovers(
+  ctx: PlaybookContext,
+  reached: Machine[],
+  facts: HostFacts[],
+  vouched: ReadonlySet<string>,
+): Promise<NonNullable<ClusterFacts['smokeLeftovers']>> {
+  const found = await smokeLeftoversOf(
+    ctx,
+    reached,
+    facts.filter((f) => !vouched.has(f.host)),
+  );
+  if (found.length === 0 || vouched.size === 0) return found;
+  return [
+    ...found,
+    ...(await smokeLeftoversOf(
+      ctx,
+      reached,
+      facts.filter((f) => vouched.has(f.host)),
+    )),
+  ];
+}
+
+async function smokeLeftoversOf(
   ctx: PlaybookContext,
   reached: Machine[],
   facts: HostFacts[],

@@ -59,6 +59,13 @@ export interface HostFacts {
   routes?: SeenNetwork[];
 }
 
+/** A node list with a leader and a majority of its managers reachable. Pure. */
+export function ledWithQuorum(nodes: readonly ClusterNode[]): boolean {
+  const managers = nodes.filter((n) => n.role === 'manager');
+  const reachable = managers.filter((n) => n.reachability === 'reachable').length;
+  return nodes.some((n) => n.leader) && reachable > managers.length / 2;
+}
+
 /** Facts of a host that has never been in a swarm (a machine `plan` has not created yet, or no engine yet). */
 export function freshFacts(host: string, advertiseAddress: string): HostFacts {
   return {

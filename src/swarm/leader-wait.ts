@@ -2,7 +2,7 @@ import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readHostFacts } from './engine.ts';
-import { waitingForLeader, type ClusterNode, type HostFacts } from './facts.ts';
+import { ledWithQuorum, waitingForLeader, type HostFacts } from './facts.ts';
 
 /** How the managers stood when the wait ended. */
 export interface LeaderWait {
@@ -82,11 +82,4 @@ export async function waitForLeader(
     { concurrent: false },
   );
   return outcome;
-}
-
-/** A node list with a leader and a majority of its managers reachable. Pure. */
-function ledWithQuorum(nodes: readonly ClusterNode[]): boolean {
-  const managers = nodes.filter((n) => n.role === 'manager');
-  const reachable = managers.filter((n) => n.reachability === 'reachable').length;
-  return nodes.some((n) => n.leader) && reachable > managers.length / 2;
 }

@@ -27,6 +27,11 @@ export interface ReadFactsOptions {
    * for tens of seconds; past the deadline it is reported as such instead of being waited for.
    */
   deadlineMs?: number;
+  /**
+   * Facts of other hosts already in hand (read before, or vouched for by the node list): weighed when judging what a
+   * host read now is in the middle of (the leader's list among them), neither read again nor returned.
+   */
+  known?: readonly HostFacts[];
 }
 
 /** A host whose SSH connection works but whose swarm could not be read: the engine is down, or does not answer. */
@@ -163,7 +168,11 @@ async function settle(
     restarting: opts.settleMs === 0 ? 0 : (opts.restartWaitMs ?? 60_000),
     electing: opts.electionWaitMs ?? 10_000,
   };
-  const busy = [...settlingOf(facts)].filter(([, why]) => bounds[why] > 0);
+  const known = opts.known ?? [];
+  const readNow = new Set(facts.map((f) => f.host));
+  const busy = [...settlingOf([...known, ...facts])].filter(
+    ([host, why]) => readNow.has(host) && bounds[why] > 0,
+  );
   if (busy.length === 0) return facts;
   const again = new Map<string, HostFacts>();
   await Promise.all(
@@ -174,7 +183,8 @@ async function settle(
       const until = Date.now() + bounds[why];
       let now = f;
       // Judged against the first round's leader: a host's own answer says nothing of the others.
-      const still = (x: HostFacts) => settlingOf(facts.map((y) => (y.host === name ? x : y))).has(name);
+      const still = (x: HostFacts) =>
+        settlingOf([...known, ...facts.map((y) => (y.host === name ? x : y))]).has(name);
       // An election is not waited for once the manager says outright that there is no leader; a member coming
       // back may say so of its own raft while the others have one.
       const hopeless = (x: HostFacts) => why === 'electing' && waitingForLeaderSaid(x);

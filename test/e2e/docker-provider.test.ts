@@ -158,6 +158,19 @@ describe('docker provider: up, re-run, repair, down', () => {
     const tokens = await joinTokens();
     await inNode(`${NAME}-worker-1`, ['docker', 'swarm', 'leave', '--force']);
     await inNode(`${NAME}-manager-3`, ['docker', 'swarm', 'leave', '--force']);
+    // Listed Down once the managers miss the worker's heartbeats (until then a run reads it Ready, as docker node ls).
+    await waitUntil(`the managers to list ${NAME}-worker-1 Down`, 60_000, async (seen) => {
+      const ls = await inNode(`${NAME}-manager-1`, [
+        'docker',
+        'node',
+        'ls',
+        '--format',
+        '{{.Hostname}} {{.Status}}',
+      ]);
+      const row = ls.split('\n').find((l) => l.startsWith(`${NAME}-worker-1 `));
+      seen(row ?? 'not listed');
+      return row?.endsWith(' Down') ? true : undefined;
+    });
     // Pending: joins only, in the swarm stage; up to the engines nothing would change.
     expect((await run('plan', '--detailed-exitcode', '--until', 'engine')).code).toBe(0);
     expect((await run('plan', '--detailed-exitcode')).code).toBe(4);

@@ -139,8 +139,28 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
     const again = await run('up', '--json');
     expect(actionsOf(again, 'applied')).toEqual([]);
     expect(summaryOf(again).changes).toBe(0);
+    // A no-change run reads the workers the managers list Ready at their addresses from that list: it does not
+    // connect to them. A worker whose sshd hangs (frozen) neither fails it nor slows it down.
+    await inNode(c('worker-2'), ['pkill', '-STOP', '-x', 'sshd']);
+    try {
+      const t0 = Date.now();
+      const vouched = await run('up', '--json');
+      expect(vouched.code, vouched.stderr + failureEvents(vouched)).toBe(0);
+      expect(summaryOf(vouched).changes).toBe(0);
+      expect(vouched.stdout).toContain("2 of 2 workers read from the managers' node list");
+      expect(Date.now() - t0).toBeLessThan(15_000); // the SSH handshake's own deadline
+    } finally {
+      await inNode(c('worker-2'), ['pkill', '-CONT', '-x', 'sshd']);
+    }
 
     await inNode(c('worker-1'), ['docker', 'swarm', 'leave', '--force']);
+    // The managers list a worker that left Down once they miss its heartbeats (about 10 s): until then a run reads
+    // it as `docker node ls` does, Ready.
+    await waitUntil(`the managers to list ${c('worker-1')} Down`, 60_000, async (seen) => {
+      const row = (await nodeLs()).find((r) => r.hostname === c('worker-1'));
+      seen(row ? row.status : 'not listed');
+      return row?.status === 'Down' ? true : undefined;
+    });
     await execa('docker', ['rm', '-f', '-v', c('worker-2')]);
     await execa('docker', ['volume', 'rm', `${c('worker-2')}-docker`]);
     const partial = await run('plan', '--json');
