@@ -23,6 +23,7 @@ import { guardStep } from './quorum.ts';
 import { rotateRootCA } from './ca-rotation.ts';
 import { DRAIN_TIMEOUT_MS, waitDrained } from './drain-wait.ts';
 import { retryLeaderless } from './leaderless.ts';
+import { JoinPacer } from './join-pace.ts';
 
 const MANAGER_READY_TIMEOUT_MS = 90_000;
 
@@ -48,6 +49,7 @@ export interface SwarmActionContext {
  */
 export class SwarmApplier {
   private tokens?: JoinTokens;
+  private readonly pacer = new JoinPacer();
   constructor(private readonly c: SwarmActionContext) {}
 
   async apply(a: Action): Promise<void> {
@@ -142,14 +144,25 @@ export class SwarmApplier {
     this.tokens ??= await readJoinTokens(await this.entry());
     const docker = await c.docker(a.host);
     const manager = a.role === 'manager';
-    await joinSwarm(
-      docker,
-      manager ? this.tokens.manager : this.tokens.worker,
-      c.machine(a.host).advertiseAddress,
-      `${c.machine(c.entry).advertiseAddress}:2377`,
-      a.dataPathAddr,
-      !!a.labels,
-    );
+    const tokens = this.tokens;
+    const join = () =>
+      joinSwarm(
+        docker,
+        manager ? tokens.manager : tokens.worker,
+        c.machine(a.host).advertiseAddress,
+        `${c.machine(c.entry).advertiseAddress}:2377`,
+        a.dataPathAddr,
+        !!a.labels,
+      );
+    // Managers join one at a time anyway; workers within the window the swarm's answers size (join-pace.ts). A
+    // join the engine stopped waiting for goes on in the background: it is waited for, not failed.
+    if (manager) await join();
+    else
+      await this.pacer
+        .run(join, joinTimedOut)
+        .catch(async (err: unknown) =>
+          joinTimedOut(err) ? waitJoined(docker, JOIN_BACKGROUND_MS) : Promise.reject(err),
+        );
     const nodeId = await nodeIdOf(docker);
     c.nodeIds.set(a.host, nodeId);
     if (manager) await this.waitReachable(nodeId);
@@ -268,6 +281,30 @@ async function waitActive(docker: Docker, timeoutMs = 60_000): Promise<void> {
       throw new Error(`unlocked, but its swarm state is "${state}" after ${timeoutMs / 1000} s`);
     await sleep(200);
   }
+}
+
+const JOIN_BACKGROUND_MS = 60_000;
+
+/** The engine's answer when it stopped waiting for a join that goes on (daemon/cluster: errSwarmJoinTimeoutReached). */
+function joinTimedOut(err: unknown): boolean {
+  return /Timeout was reached before node joined/i.test(errorMessage(err));
+}
+
+/** A join going on in the background, waited for until the node is in the swarm (bounded; its error named). */
+async function waitJoined(docker: Docker, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last = 'pending';
+  while (Date.now() < until) {
+    const swarm =
+      ((await docker.info()) as { Swarm?: { LocalNodeState?: string; Error?: string } }).Swarm ?? {};
+    if (swarm.LocalNodeState === 'active') return;
+    last = `${swarm.LocalNodeState ?? 'unknown'}${swarm.Error ? `: ${swarm.Error}` : ''}`;
+    if (swarm.LocalNodeState === 'inactive' || swarm.LocalNodeState === 'error') break;
+    await sleep(500);
+  }
+  throw new Error(
+    `the join went on in the background and did not complete within ${timeoutMs / 1000} s (${last})`,
+  );
 }
 
 async function nodeIdOf(docker: Docker): Promise<string> {
