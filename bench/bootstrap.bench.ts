@@ -1,15 +1,16 @@
 /**
- * `npm run bench`: swarmup's bootstrap beside the bare lower bound, on node containers that already run engines.
+ * `npm run bench`: swarmup's bootstrap beside the bare lower bound and Ansible, on node containers that already run
+ * engines, at 3+2, 3+17, 3+47 and 3+97 nodes (BENCH_SIZES=5,20,50,100).
  *
  *   bare      the same engine calls issued directly over one SSH connection per host: init, managers joined one
- *             by one (each waited for until reachable), workers joined in parallel, tokens rotated, then wait until
- *             every node is Ready. No facts, no plan, no state.
- *   swarmup   the `up` playbook in-process over an ssh inventory of the same machines (connect, facts, plan,
- *             apply, verify, state).
- *   re-run    `up` again on the converged cluster (no changes) SETTLE_MS (10 s) after it formed, in-process and
- *             as the CLI (node start included).
+ *             by one (each waited for until reachable), workers joined all at once, tokens rotated, then wait until
+ *             every node is Ready. No facts, no plan, no state. Joins the engine stopped waiting for are counted.
+ *   swarmup   `swarmup up --json` through the installed bin over an ssh inventory of the same machines (connect,
+ *             facts, plan, apply, verify, state), with its peak memory (GNU time's maximum resident set).
+ *   re-run    the same command again on the converged cluster (no changes): at once, and SETTLE_MS (10 s) later.
+ *   Ansible   bench/ansible.ts: the same job as a playbook of raw tasks (BENCH_ANSIBLE=0 skips it).
  *
- * Sizes: 3 managers + 2 workers, and 3 + 17. Each figure is the median of REPEAT runs (default 3).
+ * Each figure is the median (range) of REPEAT runs (default 3).
  *
  * Then the engine step on bare machines (Debian, sshd, a sudo user, no Docker): `up --until engine` installing
  * docker.io from the Debian mirror on one host, then on three at once (BENCH_ENGINE=0 skips it: it downloads;
@@ -17,7 +18,8 @@
  * BENCH_SCALE=0 skips it). First of all, the command line's start-up (bench/startup.ts; BENCH_STARTUP=0 skips it).
  */
 import { provisionAll } from '../src/providers/provision-all.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { ANSIBLE_FORKS, ansibleAvailable, ansibleUp } from './ansible.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
@@ -53,9 +55,6 @@ const MACHINES = 'bench-machines';
 // from that image unless SWARMUP_ENGINE_SUITE says otherwise (the default node image is now Debian 13's).
 process.env.SWARMUP_ENGINE_SUITE ??= 'bookworm';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
 async function machines(total: number): Promise<Machine[]> {
   const spec = resolveCluster(undefined, { name: MACHINES, managers: '3', workers: String(total - 3) });
   const provider = new DockerProvider(spec, new StateStore(MACHINES));
@@ -73,8 +72,12 @@ async function reset(hosts: Machine[]): Promise<void> {
   conns.forEach((c) => c.close());
 }
 
-/** The lower bound: only the calls Swarm needs, in the order Swarm needs them. */
-async function bare(hosts: Machine[]): Promise<number> {
+/**
+ * The lower bound: only the calls Swarm needs, in the order Swarm needs them, the workers all at once. A join the
+ * engine stopped waiting for ("Timeout was reached before node joined") goes on in the background: counted, and
+ * the final wait for every node Ready includes it.
+ */
+async function bare(hosts: Machine[]): Promise<{ ms: number; timedOut: number }> {
   const t0 = performance.now();
   const conns = await connectAll(hosts, new KnownHostsFile(join(home, 'bare_known_hosts')));
   const [m1, ...rest] = conns;
@@ -94,16 +97,26 @@ async function bare(hosts: Machine[]): Promise<number> {
       60_000,
     );
   }
-  await Promise.all(workers.map((w) => joinSwarm(w.docker, tokens.worker, addr(w), `${addr(m1!)}:2377`)));
+  let timedOut = 0;
+  await Promise.all(
+    workers.map((w) =>
+      joinSwarm(w.docker, tokens.worker, addr(w), `${addr(m1!)}:2377`).catch((err: Error) => {
+        if (!/Timeout was reached before node joined/.test(err.message)) throw err;
+        timedOut++;
+      }),
+    ),
+  );
   await rotateJoinTokens(m1!.docker);
+  const deadline = Date.now() + 300_000;
   for (;;) {
     const nodes = await listNodes(m1!.docker);
     if (nodes.length === hosts.length && nodes.every((n) => n.state === 'ready')) break;
+    if (Date.now() > deadline) throw new Error(`bare: not every node Ready after 300 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const t = performance.now() - t0;
+  const ms = performance.now() - t0;
   conns.forEach((c) => c.close());
-  return t;
+  return { ms, timedOut };
 }
 
 function inventory(name: string, hosts: Machine[]): string {
@@ -127,94 +140,126 @@ function inventory(name: string, hosts: Machine[]): string {
   return file;
 }
 
-async function swarmupUp(config: string): Promise<{ ms: number; changes: number; ok: boolean }> {
-  const t0 = performance.now();
-  const ctx = await openContext({ config }, new JsonReporter(() => undefined));
-  try {
-    const v = await upPlaybook.run(ctx);
-    return { ms: performance.now() - t0, changes: ctx.changes, ok: v?.ok ?? false };
-  } finally {
-    await ctx.pool.closeAll();
-  }
-}
-
-async function cliUp(config: string): Promise<number> {
+/**
+ * `swarmup up` through the installed bin, as a user runs it; its wall time and peak memory (the process's maximum
+ * resident set, reported by GNU time, which Debian's `time` package installs), and what its summary said.
+ */
+async function cliUp(config: string): Promise<{ ms: number; rssMiB?: number; changes: number }> {
+  const bin = resolve(import.meta.dirname, '../bin/swarmup.mjs');
+  const timed = existsSync('/usr/bin/time');
   const t0 = performance.now();
   const r = await execa(
-    'node',
-    [resolve(import.meta.dirname, '../bin/swarmup.mjs'), 'up', '--config', config, '--json'],
+    timed ? '/usr/bin/time' : 'node',
+    [...(timed ? ['-f', 'maxrss=%M', 'node'] : []), bin, 'up', '--config', config, '--json'],
     { reject: false },
   );
-  if (r.exitCode !== 0) throw new Error(`swarmup up failed: ${r.stderr}`);
-  return performance.now() - t0;
+  const ms = performance.now() - t0;
+  if (r.exitCode !== 0) throw new Error(`swarmup up failed (${r.exitCode}): ${r.stderr}`);
+  const rss = /maxrss=(\d+)/.exec(String(r.stderr));
+  const summary = String(r.stdout)
+    .split('\n')
+    .map((l) => (l.startsWith('{') ? (JSON.parse(l) as { event?: string; changes?: number }) : {}))
+    .find((e) => e.event === 'summary');
+  return { ms, changes: summary?.changes ?? -1, ...(rss ? { rssMiB: Number(rss[1]) / 1024 } : {}) };
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+/** Median (range) of a figure's runs. */
+const spread = (xs: number[], f = fmt) =>
+  xs.length === 0
+    ? 'n/a'
+    : xs.length === 1
+      ? f(xs[0]!)
+      : `${f(median(xs))} (${f(Math.min(...xs)).replace(' s', '')}–${f(Math.max(...xs))})`;
 
 async function main(): Promise<void> {
   await new Docker().ping();
-  console.log(`preparing 20 node containers (engines running, no swarm)...`);
-  const all = await machines(20);
-  const sizes: Array<[string, Machine[]]> = [
-    ['3+2', [...all.slice(0, 3), ...all.slice(3, 5)]],
-    ['3+17', all],
-  ];
+  const sizes = (process.env.BENCH_SIZES ?? '5,20,50,100').split(',').map(Number);
+  const most = Math.max(...sizes);
+  const ansible = process.env.BENCH_ANSIBLE === '0' ? undefined : await ansibleAvailable();
+  console.log(`preparing ${most} node containers (engines running, no swarm)...`);
+  const all = await machines(most);
   await reset(all);
   const rows: string[][] = [];
-  for (const [label, hosts] of sizes) {
-    const config = inventory(`bench-${label.replace('+', 'p')}`, hosts);
+  for (const size of sizes) {
+    const hosts = all.slice(0, size);
+    const label = `3+${size - 3}`;
+    const name = `bench-${size}`;
+    const config = inventory(name, hosts);
     const b: number[] = [];
+    const bareTimeouts: number[] = [];
     const s: number[] = [];
-    const r: number[] = [];
-    const c: number[] = [];
-    const f: number[] = [];
+    const rss: number[] = [];
+    const after: number[] = [];
+    const settled: number[] = [];
+    const a: number[] = [];
+    const ansibleFailed: number[] = [];
     for (let i = 0; i < REPEAT; i++) {
-      b.push(await bare(hosts));
+      const bareRun = await bare(hosts);
+      b.push(bareRun.ms);
+      bareTimeouts.push(bareRun.timedOut);
       await reset(hosts);
-      const up = await swarmupUp(config);
-      if (!up.ok) throw new Error(`${label}: swarmup up did not verify`);
+      const up = await cliUp(config);
       s.push(up.ms);
-      // Right after the swarm formed, every engine is still busy issuing certificates and gossiping: the CLI's
-      // no-change run then, as a script running `up` twice meets it.
-      f.push(await cliUp(config));
-      // And a little later, once the cluster settled (SETTLE_MS): in-process and through the bin.
+      if (up.rssMiB) rss.push(up.rssMiB);
+      // Right after the swarm formed, every engine is still busy issuing certificates and gossiping: a script
+      // running `up` twice meets that. And once the cluster settled (SETTLE_MS).
+      const first = await cliUp(config);
+      if (first.changes !== 0) throw new Error(`${label}: the re-run applied ${first.changes} changes`);
+      after.push(first.ms);
       await new Promise((res) => setTimeout(res, SETTLE_MS));
-      const again = await swarmupUp(config);
-      if (again.changes !== 0) throw new Error(`${label}: re-run applied ${again.changes} changes`);
-      r.push(again.ms);
-      c.push(await cliUp(config));
+      const again = await cliUp(config);
+      if (again.changes !== 0)
+        throw new Error(`${label}: the settled re-run applied ${again.changes} changes`);
+      settled.push(again.ms);
       await reset(hosts);
-      new StateStore(`bench-${label.replace('+', 'p')}`).remove();
+      new StateStore(name).remove();
+      if (ansible) {
+        const run = await ansibleUp(home, hosts, join(home, MACHINES, 'id_ed25519'));
+        a.push(run.ms);
+        ansibleFailed.push(run.failed);
+        await reset(hosts);
+      }
     }
-    rows.push([
+    const row = [
       label,
-      fmt(median(b)),
-      fmt(median(s)),
+      spread(b),
+      String(Math.max(...bareTimeouts)),
+      spread(s),
       `${(median(s) / median(b)).toFixed(2)}x`,
-      fmt(median(r)),
-      fmt(median(c)),
-      fmt(median(f)),
-    ]);
+      spread(after),
+      spread(settled),
+      ansible ? spread(a) : 'n/a',
+      ansible ? `${(median(s) / median(a)).toFixed(2)}x` : 'n/a',
+      spread(rss, (x) => `${x.toFixed(0)} MiB`),
+    ];
+    rows.push(row);
     console.log(
-      `${label}: bare ${b.map(fmt).join(', ')} | swarmup ${s.map(fmt).join(', ')} | re-run ${r.map(fmt).join(', ')} | cli re-run ${c.map(fmt).join(', ')} | cli right after ${f.map(fmt).join(', ')}`,
+      `${label}: bare ${b.map(fmt).join(', ')} (join timeouts ${bareTimeouts.join(', ')}) | up ${s.map(fmt).join(', ')} | right after ${after.map(fmt).join(', ')} | settled ${settled.map(fmt).join(', ')} | ansible ${a.map(fmt).join(', ')} (hosts failed ${ansibleFailed.join(', ')}) | peak RSS ${rss.map((x) => x.toFixed(0)).join(', ')} MiB`,
     );
   }
   const header = [
     'size',
     'bare bound',
+    'bare join timeouts',
     'swarmup up',
-    'ratio',
-    'no-change re-run',
-    're-run via CLI',
-    'via CLI, right after',
+    'up / bare',
+    'no-change, right after',
+    'no-change, settled',
+    `Ansible (raw, ${ANSIBLE_FORKS} forks)`,
+    'up / Ansible',
+    'peak memory',
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   console.log(
     '\n' +
-      [header, ...rows]
+      [header, widths.map((w) => '-'.repeat(w)), ...rows]
         .map((row) => '| ' + row.map((x, i) => x.padEnd(widths[i]!)).join(' | ') + ' |')
         .join('\n'),
   );
   console.log(
-    `\nmedian of ${REPEAT} runs each; settled re-runs ${SETTLE_MS} ms after bootstrap, 'right after' at once; ${(await import('node:os')).cpus().length} cores`,
+    `\nmedian (range) of ${REPEAT} runs each, through the bin (bin/swarmup.mjs), over an ssh inventory; settled re-runs ${SETTLE_MS} ms after bootstrap, 'right after' at once; ${ansible ?? 'no ansible-playbook'}; ${(await import('node:os')).cpus().length} cores`,
   );
 }
 
