@@ -110,7 +110,7 @@ export async function startForwarder(stateDir: string, node: string, deadlineMs 
       chmodSync(p.socket, 0o600);
       return;
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 50)); // a local socket: looking is cheap, waiting is not
   }
   const why = exited
     ? `ssh ended (${exited}): ${readFileSync(p.log, 'utf8').trim() || 'no message'}`
