@@ -2,7 +2,7 @@ import { StepError } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
 import { SwarmApplier } from '../swarm/apply-action.ts';
-import type { Action } from '../swarm/actions.ts';
+import { phasesAfterFailure, type Action } from '../swarm/actions.ts';
 import type { HostFacts } from '../swarm/facts.ts';
 import { removeSmokeResources } from '../swarm/smoke-cleanup.ts';
 import type { ApplyRun } from './apply-run.ts';
@@ -45,7 +45,17 @@ export async function applySwarm(
   });
   recordAdopted(ctx, swarmPlan);
   const step: SwarmStep = { run, plan: swarmPlan, swarm, nodeIds, machineOf };
-  for (const phase of swarmPhases) await run.runPhase(phase, (a) => applySwarmAction(step, a));
+  for (const [i, phase] of swarmPhases.entries()) {
+    try {
+      await run.runPhase(phase, (a) => applySwarmAction(step, a));
+    } catch (err) {
+      // Workers joining at once: one that failed did not stop the others, and the tokens they joined with are
+      // rotated before the failure is reported (the run then exits 3 naming it; a re-run joins it).
+      for (const later of phasesAfterFailure(swarmPhases, i))
+        await run.runPhase(later, (a) => applySwarmAction(step, a));
+      throw err;
+    }
+  }
   return nodeIds;
 }
 

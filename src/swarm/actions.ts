@@ -135,6 +135,20 @@ export function actionHost(a: Action, entry: string): string {
   return 'host' in a ? a.host : entry;
 }
 
+/**
+ * What still runs after the phase at `failed` failed (pure): after workers joining at once, the rotation of the
+ * tokens they joined with (one worker's failure neither stopped the others nor leaves the tokens valid); after
+ * anything else, nothing.
+ */
+export function phasesAfterFailure(phases: readonly Phase[], failed: number): Phase[] {
+  const joins = phases[failed]?.actions.every((a) => a.kind === 'join' && a.role === 'worker');
+  return joins
+    ? phases
+        .slice(failed + 1)
+        .filter((p) => p.actions.length > 0 && p.actions.every((a) => a.kind === 'rotate-tokens'))
+    : [];
+}
+
 export function countActions(phases: Phase[]): number {
   return phases.reduce((n, p) => n + p.actions.length, 0);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterNode, HostFacts } from '../../src/swarm/facts.ts';
-import type { Action } from '../../src/swarm/actions.ts';
+import { phasesAfterFailure, type Action } from '../../src/swarm/actions.ts';
 import { AdoptionRequired } from '../../src/swarm/choose-swarm.ts';
 import { countChanges, planSwarm as planSwarmOf, PlanError, type PlanInput } from '../../src/swarm/plan.ts';
 import { wantedNodes } from '../../src/providers/node-names.ts';
@@ -92,6 +92,16 @@ describe('planSwarm', () => {
     ]);
     expect(plan.phases[0]!.actions[0]).toEqual({ kind: 'init', host: 'm1' });
     expect(countChanges(plan)).toBe(6);
+  });
+
+  it('a failed worker join still lets the tokens rotate; any other failed phase stops the run there', () => {
+    const plan = planSwarm({ hosts, managers: 3, facts: names.map(fresh) });
+    const at = (title: string) => plan.phases.findIndex((p) => p.title === title);
+    expect(phasesAfterFailure(plan.phases, at('join workers')).map((p) => p.title)).toEqual([
+      'rotate join tokens',
+    ]);
+    expect(phasesAfterFailure(plan.phases, at('add managers one at a time'))).toEqual([]);
+    expect(phasesAfterFailure(plan.phases, at('initialise the swarm'))).toEqual([]);
   });
 
   it('converged cluster: nothing to do', () => {
