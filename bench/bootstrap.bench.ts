@@ -18,7 +18,7 @@
  * BENCH_SCALE=0 skips it). First of all, the command line's start-up (bench/startup.ts; BENCH_STARTUP=0 skips it).
  */
 import { provisionAll } from '../src/providers/provision-all.ts';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { ANSIBLE_FORKS, ansibleAvailable, ansibleUp } from './ansible.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -173,10 +173,28 @@ const spread = (xs: number[], f = fmt) =>
       ? f(xs[0]!)
       : `${f(median(xs))} (${f(Math.min(...xs)).replace(' s', '')}–${f(Math.max(...xs))})`;
 
+/**
+ * The kernel's neighbour (ARP) table is one for every network namespace, 1024 entries at most by default
+ * (gc_thresh3), and each node container keeps an entry for every peer of its swarm: a swarm of 100 node containers
+ * needs about 10,000. Past the limit the kernel logs "neighbor table overflow!" and drops packets, SSH to the nodes
+ * included (seen here: handshakes timing out, sshd unreachable from the host). Said before anything is made.
+ */
+function refuseSmallArpTable(nodes: number): void {
+  const path = '/proc/sys/net/ipv4/neigh/default/gc_thresh3';
+  const limit = existsSync(path) ? Number(readFileSync(path, 'utf8').trim()) : Infinity;
+  const needed = nodes * nodes + 4 * nodes;
+  if (limit < needed)
+    throw new Error(
+      `${nodes} node containers need a neighbour table of about ${needed} entries; this kernel allows ${limit}. ` +
+        `As root: sysctl -w net.ipv4.neigh.default.gc_thresh1=4096 net.ipv4.neigh.default.gc_thresh2=16384 net.ipv4.neigh.default.gc_thresh3=32768`,
+    );
+}
+
 async function main(): Promise<void> {
   await new Docker().ping();
   const sizes = (process.env.BENCH_SIZES ?? '5,20,50,100').split(',').map(Number);
   const most = Math.max(...sizes);
+  refuseSmallArpTable(most);
   const ansible = process.env.BENCH_ANSIBLE === '0' ? undefined : await ansibleAvailable();
   console.log(`preparing ${most} node containers (engines running, no swarm)...`);
   const all = await machines(most);
