@@ -6,6 +6,7 @@ import { Client, type ConnectConfig } from 'ssh2';
 import { errorMessage, InputError, SshConnectError, StepError } from '../errors.ts';
 import { EngineStreams } from './engine-stream.ts';
 import { Semaphore } from './semaphore.ts';
+import { destinationOf, type HandshakeGate } from './handshake-gate.ts';
 import { hostPattern, type KnownHostsFile } from './known-hosts.ts';
 import { CommandError, execSession, type ExecResult, type SessionOptions } from './ssh-exec.ts';
 import { traceOfCommand, type Trace } from './trace.ts';
@@ -37,6 +38,8 @@ export interface ConnectOptions {
   commandDeadlineMs?: number;
   /** The (shared) connection to a jump host; given by the pool. */
   openJump?: (jump: SshTarget) => Promise<SshConnection>;
+  /** Handshakes in flight at once, per destination and in all (handshake-gate.ts); given by the pool. */
+  handshakes?: HandshakeGate;
   /** `--verbose`: told each command line run and each Engine API call made (method and path, no body). */
   trace?: Trace;
 }
@@ -90,14 +93,18 @@ export class SshConnection {
   }
 
   private static async connectOnce(target: SshTarget, opts: ConnectOptions): Promise<SshConnection> {
-    let sock: Duplex | undefined;
-    if (target.jump) {
-      const via = await (opts.openJump ?? ((j) => SshConnection.connect(j, { ...opts, retryForMs: 0 })))(
-        target.jump,
+    // The jump host's connection is had before this host's turn: it is gated as a destination of its own.
+    const via = target.jump
+      ? await (opts.openJump ?? ((j) => SshConnection.connect(j, { ...opts, retryForMs: 0 })))(target.jump)
+      : undefined;
+    // From the TCP connection (which the target's sshd counts from its accept) until authenticated.
+    const open = async (): Promise<SshConnection> =>
+      SshConnection.handshake(
+        target,
+        opts,
+        via ? await via.forwardOut(target.address, target.port) : undefined,
       );
-      sock = await via.forwardOut(target.address, target.port);
-    }
-    return SshConnection.handshake(target, opts, sock);
+    return opts.handshakes ? opts.handshakes.run(destinationOf(target), open) : open();
   }
 
   private static handshake(
