@@ -160,28 +160,44 @@ export class SshConnection {
         return;
       }
       let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(answerDeadline);
+        client.end();
+        reject(hostKeyError ?? err);
+      };
+      let answerDeadline: NodeJS.Timeout | undefined;
       client
         .once('ready', () => {
-          settled = true;
-          resolve(
-            new SshConnection(
-              target,
-              client,
-              {
-                apiMs: opts.apiDeadlineMs ?? 60_000,
-                commandMs: opts.commandDeadlineMs ?? 1_200_000,
-              },
-              opts.trace,
-            ),
+          // sshd counts a connection against its MaxStartups until its monitor has taken over after the login,
+          // which it does after sending USERAUTH_SUCCESS (seen: 8 logins at a time, sshd dropped connections). An
+          // answer to one request comes from the session's process, after that: only then is the handshake done.
+          // The request: cancel a remote forwarding never asked for (answered "failure", it changes nothing).
+          answerDeadline = setTimeout(
+            () => fail(new Error('no answer to a request after the login')),
+            opts.readyTimeoutMs ?? 15_000,
           );
+          client.unforwardIn('127.0.0.1', 0, () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(answerDeadline);
+            resolve(
+              new SshConnection(
+                target,
+                client,
+                {
+                  apiMs: opts.apiDeadlineMs ?? 60_000,
+                  commandMs: opts.commandDeadlineMs ?? 1_200_000,
+                },
+                opts.trace,
+              ),
+            );
+          });
         })
         // ssh2 may emit more than one error for one failed attempt: the first one decides, the rest are dropped.
-        .on('error', (err) => {
-          if (settled) return;
-          settled = true;
-          client.end();
-          reject(hostKeyError ?? err);
-        })
+        .on('error', fail)
+        .once('close', () => fail(new Error('Connection lost before handshake')))
         .connect(config);
     });
   }
