@@ -123,7 +123,8 @@ describe('SSH at scale: sshd with MaxStartups 10', () => {
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
     await ensureNodeImage(new Docker(), () => undefined, bareNode);
     await execa('docker', ['network', 'create', '--label', `swarmup-test=${RUN}`, `${RUN}-outside`]);
-    // The hosts' network: internal (no way out), and this machine is no member of it but through the bastion.
+    // The hosts' network: internal (no way out). The inventory names the hosts by these addresses, through the
+    // bastion; each host's own log then shows it was reached from the bastion's address and from nowhere else.
     await execa('docker', [
       'network',
       'create',
