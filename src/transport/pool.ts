@@ -1,12 +1,24 @@
+import { HandshakeGate } from './handshake-gate.ts';
 import { SshConnection, type ConnectOptions, type SshTarget } from './ssh-connection.ts';
 
-/** One SSH connection per host, opened on first use and shared by every step that touches the host. */
+/**
+ * One SSH connection per host, opened on first use and shared by every step that touches the host; handshakes in
+ * flight bounded (handshake-gate.ts).
+ */
 export class ConnectionPool {
   private readonly connections = new Map<string, Promise<SshConnection>>();
-  /** Jump hosts, one connection each, shared by every host behind them. */
+  /**
+   * Jump hosts, one connection each, shared by every host behind them: the promise is kept before its handshake
+   * starts, so hosts that ask at once while it is being opened all wait for that one.
+   */
   private readonly jumps = new Map<string, Promise<SshConnection>>();
 
-  constructor(private readonly opts: ConnectOptions) {}
+  private readonly opts: ConnectOptions;
+
+  constructor(opts: ConnectOptions) {
+    // One gate for the whole run: handshakes in flight bounded per destination and in all (handshake-gate.ts).
+    this.opts = { handshakes: new HandshakeGate(), ...opts };
+  }
 
   private openJump = (jump: SshTarget): Promise<SshConnection> => {
     const key = `${jump.user}@${jump.address}:${jump.port}`;

@@ -6,6 +6,7 @@ import { Client, type ConnectConfig } from 'ssh2';
 import { errorMessage, InputError, SshConnectError, StepError } from '../errors.ts';
 import { EngineStreams } from './engine-stream.ts';
 import { Semaphore } from './semaphore.ts';
+import { destinationOf, type HandshakeGate } from './handshake-gate.ts';
 import { hostPattern, type KnownHostsFile } from './known-hosts.ts';
 import { CommandError, execSession, type ExecResult, type SessionOptions } from './ssh-exec.ts';
 import { traceOfCommand, type Trace } from './trace.ts';
@@ -37,6 +38,8 @@ export interface ConnectOptions {
   commandDeadlineMs?: number;
   /** The (shared) connection to a jump host; given by the pool. */
   openJump?: (jump: SshTarget) => Promise<SshConnection>;
+  /** Handshakes in flight at once, per destination and in all (handshake-gate.ts); given by the pool. */
+  handshakes?: HandshakeGate;
   /** `--verbose`: told each command line run and each Engine API call made (method and path, no body). */
   trace?: Trace;
 }
@@ -90,14 +93,18 @@ export class SshConnection {
   }
 
   private static async connectOnce(target: SshTarget, opts: ConnectOptions): Promise<SshConnection> {
-    let sock: Duplex | undefined;
-    if (target.jump) {
-      const via = await (opts.openJump ?? ((j) => SshConnection.connect(j, { ...opts, retryForMs: 0 })))(
-        target.jump,
+    // The jump host's connection is had before this host's turn: it is gated as a destination of its own.
+    const via = target.jump
+      ? await (opts.openJump ?? ((j) => SshConnection.connect(j, { ...opts, retryForMs: 0 })))(target.jump)
+      : undefined;
+    // From the TCP connection (which the target's sshd counts from its accept) until authenticated.
+    const open = async (): Promise<SshConnection> =>
+      SshConnection.handshake(
+        target,
+        opts,
+        via ? await via.forwardOut(target.address, target.port) : undefined,
       );
-      sock = await via.forwardOut(target.address, target.port);
-    }
-    return SshConnection.handshake(target, opts, sock);
+    return opts.handshakes ? opts.handshakes.run(destinationOf(target), open) : open();
   }
 
   private static handshake(
@@ -153,28 +160,44 @@ export class SshConnection {
         return;
       }
       let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(answerDeadline);
+        client.end();
+        reject(hostKeyError ?? err);
+      };
+      let answerDeadline: NodeJS.Timeout | undefined;
       client
         .once('ready', () => {
-          settled = true;
-          resolve(
-            new SshConnection(
-              target,
-              client,
-              {
-                apiMs: opts.apiDeadlineMs ?? 60_000,
-                commandMs: opts.commandDeadlineMs ?? 1_200_000,
-              },
-              opts.trace,
-            ),
+          // sshd counts a connection against its MaxStartups until its monitor has taken over after the login,
+          // which it does after sending USERAUTH_SUCCESS (seen: 8 logins at a time, sshd dropped connections). An
+          // answer to one request comes from the session's process, after that: only then is the handshake done.
+          // The request: cancel a remote forwarding never asked for (answered "failure", it changes nothing).
+          answerDeadline = setTimeout(
+            () => fail(new Error('no answer to a request after the login')),
+            opts.readyTimeoutMs ?? 15_000,
           );
+          client.unforwardIn('127.0.0.1', 0, () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(answerDeadline);
+            resolve(
+              new SshConnection(
+                target,
+                client,
+                {
+                  apiMs: opts.apiDeadlineMs ?? 60_000,
+                  commandMs: opts.commandDeadlineMs ?? 1_200_000,
+                },
+                opts.trace,
+              ),
+            );
+          });
         })
         // ssh2 may emit more than one error for one failed attempt: the first one decides, the rest are dropped.
-        .on('error', (err) => {
-          if (settled) return;
-          settled = true;
-          client.end();
-          reject(hostKeyError ?? err);
-        })
+        .on('error', fail)
+        .once('close', () => fail(new Error('Connection lost before handshake')))
         .connect(config);
     });
   }

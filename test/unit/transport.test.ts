@@ -12,6 +12,7 @@ import {
 } from '../../src/transport/known-hosts.ts';
 import { quote, sh } from '../../src/transport/quote.ts';
 import { redact } from '../../src/redact.ts';
+import { destinationOf, HandshakeGate } from '../../src/transport/handshake-gate.ts';
 
 function blob(type: string, body: string): Buffer {
   const t = Buffer.from(type);
@@ -91,5 +92,84 @@ describe('redact', () => {
     const fake = 'SWMTKN-1-' + 'x'.repeat(50) + '-' + 'y'.repeat(25);
     expect(redact(`join --token ${fake} 10.0.0.1:2377`)).toBe('join --token SWMTKN-<redacted> 10.0.0.1:2377');
     expect(redact('key SWMKEY-1-abcDEF+/=')).toBe('key SWMKEY-<redacted>');
+  });
+});
+
+describe('handshakes in flight (HandshakeGate)', () => {
+  /** Start `n` handshakes to the given destinations; each waits until let go; the most ever in flight, per destination. */
+  function harness(gate: HandshakeGate) {
+    const inFlight = new Map<string, number>();
+    const most = new Map<string, number>();
+    const waiting: Array<() => void> = [];
+    const bump = (k: string, d: number) => {
+      inFlight.set(k, (inFlight.get(k) ?? 0) + d);
+      most.set(k, Math.max(most.get(k) ?? 0, inFlight.get(k)!));
+    };
+    const start = (dest: string, fail = false) =>
+      gate.run(dest, async () => {
+        bump(dest, 1);
+        bump('*', 1);
+        await new Promise<void>((r) => waiting.push(r));
+        bump(dest, -1);
+        bump('*', -1);
+        if (fail) throw new Error(`${dest}: refused`);
+        return dest;
+      });
+    const settle = async () => {
+      // Let go of every handshake in flight, again and again, until none is left waiting.
+      for (let i = 0; i < 1000; i++) {
+        await new Promise((r) => setImmediate(r));
+        const now = waiting.splice(0);
+        if (now.length === 0 && i > 2) return;
+        now.forEach((r) => r());
+      }
+    };
+    return { start, settle, most, inFlight };
+  }
+
+  it('50 entries of one sshd: at most 8 handshakes to it at once, every one done', async () => {
+    const h = harness(new HandshakeGate(8, 32));
+    const all = Promise.all(Array.from({ length: 50 }, () => h.start('10.0.0.1')));
+    await h.settle();
+    expect(await all).toHaveLength(50);
+    expect(h.most.get('10.0.0.1')).toBe(8);
+  });
+
+  it('distinct addresses wait only for the total; a busy destination holds no slot of the total', async () => {
+    const h = harness(new HandshakeGate(8, 32));
+    const busy = Array.from({ length: 20 }, () => h.start('gateway'));
+    const spread = Array.from({ length: 40 }, (_, i) => h.start(`10.0.1.${i}`));
+    await new Promise((r) => setImmediate(r));
+    // 8 to the gateway, the other 24 slots to distinct hosts: none wasted on handshakes queued behind the gateway.
+    expect(h.inFlight.get('gateway')).toBe(8);
+    expect(h.inFlight.get('*')).toBe(32);
+    await h.settle();
+    expect(await Promise.all([...busy, ...spread])).toHaveLength(60);
+    expect(h.most.get('*')).toBe(32);
+  });
+
+  it('a small cluster waits for nothing: all its handshakes start at once', async () => {
+    const h = harness(new HandshakeGate());
+    const all = Promise.all(Array.from({ length: 8 }, () => h.start('127.0.0.1')));
+    await new Promise((r) => setImmediate(r));
+    expect(h.inFlight.get('127.0.0.1')).toBe(8);
+    await h.settle();
+    await all;
+  });
+
+  it('a failed handshake frees its slots', async () => {
+    const h = harness(new HandshakeGate(1, 1));
+    const failed = h.start('a', true).catch((err: unknown) => err);
+    const next = h.start('a');
+    await h.settle();
+    expect(String(await failed)).toMatch('a: refused');
+    expect(await next).toBe('a');
+  });
+
+  it("destinations: an address, or behind a jump host, that network's address", () => {
+    expect(destinationOf({ address: '10.0.0.5' })).toBe('10.0.0.5');
+    expect(
+      destinationOf({ address: '10.0.0.5', jump: { user: 'ec2-user', address: 'bastion', port: 22 } }),
+    ).toBe('ec2-user@bastion:22 10.0.0.5');
   });
 });
