@@ -93,8 +93,8 @@ export function adopt<N extends NodeWanted>(
 }
 
 /**
- * Names for the instances one launch made, in their launch order (AmiLaunchIndex), the batch's nodes in order; AWS
- * may launch fewer than asked (MinCount 1, short of capacity): the nodes left over try the next zone.
+ * Names for the instances one launch made, in their launch order (AmiLaunchIndex), the batch's nodes in order. A
+ * launch asks for all or none (MinCount = MaxCount); should an answer hold fewer, the nodes left try the next zone.
  */
 export function nameLaunched<N>(
   launched: Array<{ id: string; index: number }>,

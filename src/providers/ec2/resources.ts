@@ -2,11 +2,12 @@ import {
   DeleteKeyPairCommand,
   DeleteSecurityGroupCommand,
   DeleteVolumeCommand,
-  DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
   DescribeVolumesCommand,
+  paginateDescribeInstances,
   TerminateInstancesCommand,
+  type EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { errorMessage, StepError } from '../../errors.ts';
@@ -41,21 +42,32 @@ export function byOwner(r: ClusterResources): ClusterResources[] {
 const GONE_VOLUME = ['deleting', 'deleted'];
 const LIVE = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
+/**
+ * AWS's largest DescribeInstances page (MaxResults 5-1000). AWS asks callers to page ("Pagination in the Amazon EC2
+ * API"): an unpaged answer over many instances is slow and can time out. The emulator pages at its own size.
+ */
+export const PAGE_SIZE = 1000;
+
+/**
+ * The instances the filters select (always the cluster's tags, or ids of its instances), every page of them, read
+ * with the SDK's own paginator.
+ */
 export async function describeInstances(
   api: AwsApi,
   filters: Array<{ Name: string; Values: string[] }>,
 ): Promise<Instance[]> {
   const out: Instance[] = [];
-  let NextToken: string | undefined;
-  do {
-    const r = await api.ec2.send(
-      new DescribeInstancesCommand({ Filters: filters, ...(NextToken ? { NextToken } : {}) }),
-    );
-    for (const res of r.Reservations ?? []) out.push(...(res.Instances ?? []));
-    NextToken = r.NextToken;
-  } while (NextToken);
+  // The paginator wants the SDK's client class; swarmup's clients are (tests' stand-ins answer as one).
+  const client = api.ec2 as EC2Client;
+  for await (const page of paginateDescribeInstances({ client, pageSize: PAGE_SIZE }, { Filters: filters }))
+    for (const res of page.Reservations ?? []) out.push(...(res.Instances ?? []));
   return out;
 }
+
+/** At most this many ids in one poll's filter: 1000 ids would make one long request each poll. */
+const FILTER_VALUES = 200;
+const chunks = <T>(xs: T[], n: number): T[][] =>
+  Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
 /** This state home's resources of one cluster (ownFilter), or undefined when there are none. */
 export async function listOwn(api: AwsApi, cluster: string): Promise<ClusterResources | undefined> {
@@ -166,13 +178,20 @@ export async function terminateAndWait(
   opts: { pollMs?: number; timeoutMs?: number } = {},
 ): Promise<void> {
   if (ids.length === 0) return;
-  await api.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+  // TerminateInstances takes at most 1000 ids a call; its resource bucket (1000, refilling 20 a second) the SDK's
+  // retries wait for (aws.ts).
+  for (const some of chunks(ids, 1000))
+    await api.ec2.send(new TerminateInstancesCommand({ InstanceIds: some }));
   const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const left = (await describeInstances(api, [{ Name: 'instance-id', Values: ids }])).filter(
-      (i) => i.State?.Name !== 'terminated',
-    );
+    const left: Instance[] = [];
+    for (const some of chunks(ids, FILTER_VALUES))
+      left.push(
+        ...(await describeInstances(api, [{ Name: 'instance-id', Values: some }])).filter(
+          (i) => i.State?.Name !== 'terminated',
+        ),
+      );
     if (left.length === 0) return;
     if (Date.now() > deadline)
       throw new Error(
