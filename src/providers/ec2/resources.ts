@@ -6,6 +6,8 @@ import {
   DescribeSecurityGroupsCommand,
   DescribeVolumesCommand,
   paginateDescribeInstances,
+  paginateDescribeVolumes,
+  type Volume,
   TerminateInstancesCommand,
   type EC2Client,
   type Instance,
@@ -40,6 +42,7 @@ export function byOwner(r: ClusterResources): ClusterResources[] {
 }
 
 const GONE_VOLUME = ['deleting', 'deleted'];
+const NOT_TERMINATED = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
 const LIVE = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
 /**
@@ -55,12 +58,35 @@ export const PAGE_SIZE = 1000;
 export async function describeInstances(
   api: AwsApi,
   filters: Array<{ Name: string; Values: string[] }>,
+  opts: { sample?: boolean } = {},
 ): Promise<Instance[]> {
   const out: Instance[] = [];
   // The paginator wants the SDK's client class; swarmup's clients are (tests' stand-ins answer as one).
   const client = api.ec2 as EC2Client;
-  for await (const page of paginateDescribeInstances({ client, pageSize: PAGE_SIZE }, { Filters: filters }))
+  const pageSize = opts.sample ? SAMPLE : PAGE_SIZE;
+  for await (const page of paginateDescribeInstances({ client, pageSize }, { Filters: filters })) {
     for (const res of page.Reservations ?? []) out.push(...(res.Instances ?? []));
+    if (opts.sample) break;
+  }
+  return out;
+}
+
+/** The smallest page AWS answers (MaxResults 5): what a sample reads, rather than 1000 instances and volumes. */
+const SAMPLE = 5;
+
+/** The volumes the filters select, every page (AWS asks for pagination here too), or a first page as a sample. */
+async function describeVolumes(
+  api: AwsApi,
+  filters: Array<{ Name: string; Values: string[] }>,
+  opts: { sample?: boolean } = {},
+): Promise<Volume[]> {
+  const out: Volume[] = [];
+  const client = api.ec2 as EC2Client;
+  const pageSize = opts.sample ? SAMPLE : PAGE_SIZE;
+  for await (const page of paginateDescribeVolumes({ client, pageSize }, { Filters: filters })) {
+    out.push(...(page.Volumes ?? []));
+    if (opts.sample) break;
+  }
   return out;
 }
 
@@ -69,9 +95,16 @@ const FILTER_VALUES = 200;
 const chunks = <T>(xs: T[], n: number): T[][] =>
   Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
-/** This state home's resources of one cluster (ownFilter), or undefined when there are none. */
-export async function listOwn(api: AwsApi, cluster: string): Promise<ClusterResources | undefined> {
-  return (await listTagged(api, ownFilter(cluster))).get(cluster);
+/**
+ * This state home's resources of one cluster (ownFilter), or undefined when there are none. `sample`: at most a
+ * page of instances and of volumes (the permission check needs one of each, not all 1000).
+ */
+export async function listOwn(
+  api: AwsApi,
+  cluster: string,
+  opts: { sample?: boolean } = {},
+): Promise<ClusterResources | undefined> {
+  return (await listTagged(api, ownFilter(cluster), opts)).get(cluster);
 }
 
 /**
@@ -81,13 +114,15 @@ export async function listOwn(api: AwsApi, cluster: string): Promise<ClusterReso
 export async function listTagged(
   api: AwsApi,
   filters: Array<{ Name: string; Values: string[] }>,
+  opts: { sample?: boolean } = {},
 ): Promise<Map<string, ClusterResources>> {
-  const [instances, groups, keys, volumes] = await Promise.all([
-    describeInstances(api, [...filters, { Name: 'instance-state-name', Values: LIVE }]),
+  const [instances, groups, keys, volumeList] = await Promise.all([
+    describeInstances(api, [...filters, { Name: 'instance-state-name', Values: LIVE }], opts),
     api.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters })),
     api.ec2.send(new DescribeKeyPairsCommand({ Filters: filters })),
-    api.ec2.send(new DescribeVolumesCommand({ Filters: filters })),
+    describeVolumes(api, filters, opts),
   ]);
+  const volumes = { Volumes: volumeList };
   const byCluster = new Map<string, ClusterResources>();
   const of = (name: string | undefined) => {
     const c = name ?? '';
@@ -185,12 +220,14 @@ export async function terminateAndWait(
   const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    // Only those not terminated yet are listed (the state filter): each poll reads what is left, not all of them.
     const left: Instance[] = [];
     for (const some of chunks(ids, FILTER_VALUES))
       left.push(
-        ...(await describeInstances(api, [{ Name: 'instance-id', Values: some }])).filter(
-          (i) => i.State?.Name !== 'terminated',
-        ),
+        ...(await describeInstances(api, [
+          { Name: 'instance-id', Values: some },
+          { Name: 'instance-state-name', Values: NOT_TERMINATED },
+        ])),
       );
     if (left.length === 0) return;
     if (Date.now() > deadline)
