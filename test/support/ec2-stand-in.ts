@@ -138,6 +138,8 @@ export function standInEc2(before?: BeforeHook) {
               PrivateIpAddress: `10.0.0.${launched}`,
               LaunchTime: new Date(Date.now() + launched),
               SubnetId: i.SubnetId as string,
+              // The default VPC's subnet-0/1/2 are in eu-west-1a/b/c (defaultVpcHandlers).
+              Placement: { AvailabilityZone: `eu-west-1${'abc'[Number(String(i.SubnetId).slice(7))]}` },
               Tags: [...tags],
             });
           }
