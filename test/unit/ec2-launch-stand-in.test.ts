@@ -131,6 +131,11 @@ describe('stand-in: launches that AWS refuses or kills', () => {
     expect((await second.list()).map((m) => [m.name, m.role, m.state])).toEqual(
       nodes.map((n) => [n.name, n.role, 'running']),
     );
+    // Listed through every page (the stand-in answers 2 instances a page, whatever MaxResults asks), as the SDK's
+    // paginator reads them: asking AWS's largest page.
+    const listings = fake.api.calls.filter(([n]) => n === 'DescribeInstances').map(([, i]) => i);
+    expect(listings.some((i) => i.NextToken)).toBe(true);
+    expect(listings.every((i) => i.MaxResults === 1000 || i.MaxResults === 5)).toBe(true);
     // Each node took an instance of its role in the zone of its slot.
     for (const i of fake.instances.values()) {
       expect(tag(i, 'Name')).toContain(`-${tag(i, 'swarmup:role')}-`);
