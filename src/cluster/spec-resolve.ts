@@ -2,7 +2,7 @@ import { InputError } from '../errors.ts';
 import { parseBastion } from '../config/bastion.ts';
 import { defaultClusterName, type CliFlags, type ClusterSpec, type HostSpec } from '../config/cluster.ts';
 import { CLUSTER_NAME, CLUSTER_NAME_RULE } from '../config/names.ts';
-import { defaultManagerCount, managerCountProblem } from '../config/policy.ts';
+import { defaultManagerCount, managerCountProblem, MAX_WORKERS, MAX_WORKERS_WHY } from '../config/policy.ts';
 import type { ConfigFile, ProviderName } from '../config/schema.ts';
 import { resolveSwarmOptions } from '../config/swarm-options.ts';
 import { labelStrings } from '../config/labels.ts';
@@ -106,9 +106,9 @@ function resolveCreatedMachines(r: Resolving, descriptor: ProviderDescriptor): C
     throw new InputError(where(`hosts: only for provider ssh (the ${provider} provider creates its nodes)`));
   const managers = r.wantedManagers ?? 3;
   const workers = flagWorkers ?? file?.workers ?? 2;
-  if (workers > 100)
+  if (workers > MAX_WORKERS)
     throw new InputError(
-      `${flagWorkers !== undefined ? flagName(flags, 'workers') : where('workers')}: at most 100`,
+      `${flagWorkers !== undefined ? flagName(flags, 'workers') : where('workers')}: ${MAX_WORKERS_WHY}`,
     );
   const problem = managerCountProblem(managers, managers + workers);
   if (problem) throw new InputError(`${r.managersField}: ${problem}`);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CLUSTER_NAME, CLUSTER_NAME_RULE } from './names.ts';
 import { LABEL_KEY, LABEL_KEY_RULE } from './labels.ts';
 import { ENGINE_VERSION_RULE, HOST_ADDRESS_RULE, isEngineVersion, isHostAddress } from './validate.ts';
+import { MAX_WORKERS, MAX_WORKERS_WHY } from './policy.ts';
 
 /** Cluster names become container names, labels, tags and folder names: keep them to one safe alphabet. */
 export const clusterName = z.string().regex(CLUSTER_NAME, CLUSTER_NAME_RULE);
@@ -99,7 +100,7 @@ export const configFileSchema = z.strictObject({
   name: clusterName.optional(),
   provider: z.enum(providers).optional(),
   managers: z.number().int().optional(),
-  workers: z.number().int().min(0).max(100).optional(),
+  workers: z.number().int().min(0).max(MAX_WORKERS, { message: MAX_WORKERS_WHY }).optional(),
   ssh: sshDefaultsSchema.optional(),
   engine: engineSchema.optional(),
   swarm: swarmSchema.optional(),

@@ -97,6 +97,7 @@ describe('permission check (DryRun) against the emulator', () => {
       RunInstances: 'DryRunOperation 412',
       AuthorizeSecurityGroupIngress: 'DryRunOperation 412',
       RevokeSecurityGroupIngress: 'DryRunOperation 412',
+      CreateTags: 'DryRunOperation 412',
       StartInstances: 'DryRunOperation 412',
       StopInstances: 'DryRunOperation 412',
       TerminateInstances: 'DryRunOperation 412',

@@ -3,10 +3,10 @@ import {
   CreateInternetGatewayCommand,
   CreateRouteCommand,
   DescribeImagesCommand,
-  DescribeInstancesCommand,
   DescribeRouteTablesCommand,
   DescribeVpcsCommand,
   EC2Client,
+  paginateDescribeInstances,
   type Instance,
 } from '@aws-sdk/client-ec2';
 
@@ -88,15 +88,19 @@ export async function clusterInstances(
   cluster: string,
   states?: string[],
 ): Promise<Instance[]> {
-  const r = await ec2.send(
-    new DescribeInstancesCommand({
+  const out: Instance[] = [];
+  // Every page: moto answers at most 100 reservations a page.
+  for await (const page of paginateDescribeInstances(
+    { client: ec2 },
+    {
       Filters: [
         { Name: 'tag:swarmup:cluster', Values: [cluster] },
         ...(states ? [{ Name: 'instance-state-name', Values: states }] : []),
       ],
-    }),
-  );
-  return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
+    },
+  ))
+    out.push(...(page.Reservations ?? []).flatMap((x) => x.Instances ?? []));
+  return out;
 }
 
 /** One EC2 call as the emulator received it: its Action and its query parameters. */

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Instance } from '@aws-sdk/client-ec2';
+import { EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import type { AwsApi } from '../../src/providers/ec2/aws.ts';
 import { wantedIngress } from '../../src/providers/ec2/security-group.ts';
@@ -64,7 +64,12 @@ export function standIn(
     if (!h) throw new Error(`stand-in: no handler for ${name}`);
     return h(cmd.input);
   };
-  return { ec2: { send } as never, ssm: { send } as never, region: 'eu-west-1', calls };
+  return { ec2: asEc2Client(send), ssm: { send } as never, region: 'eu-west-1', calls };
+}
+
+/** A stand-in `send` as an EC2Client to the SDK's paginators (which check the class): every call goes to `send`. */
+export function asEc2Client(send: (...args: never[]) => unknown): never {
+  return Object.assign(Object.create(EC2Client.prototype) as object, { send }) as never;
 }
 
 export const userShutdown = {
@@ -76,13 +81,15 @@ export const userShutdown = {
 
 /**
  * A stand-in EC2 that keeps instances and honours ClientToken as AWS does (the emulator ignores it): a token it has
- * seen launches nothing and hands back its instance, even a terminated one. `hidden` instances are not listed yet
- * (AWS's eventual consistency right after a launch, the window a crash falls in); a launch that hands one back
- * makes it listed again.
+ * seen launches nothing and hands back its instances, even terminated ones. `hidden` instances are not listed yet
+ * (AWS's eventual consistency right after a launch, the window a crash falls in); a launch that hands them back
+ * makes them listed again. DescribeInstances answers in pages of at most PAGE instances (as moto pages at its own
+ * size, whatever MaxResults asks).
  */
+const PAGE = 2;
 export function standInEc2(before?: BeforeHook) {
   const instances = new Map<string, Instance>();
-  const byToken = new Map<string, string>();
+  const byToken = new Map<string, string[]>();
   const hidden = new Set<string>();
   let launched = 0;
   const tag = (i: Instance, k: string) => i.Tags?.find((t) => t.Key === k)?.Value;
@@ -113,37 +120,55 @@ export function standInEc2(before?: BeforeHook) {
       }),
       RunInstances: (i) => {
         const token = i.ClientToken as string;
-        let id = byToken.get(token);
-        if (id) hidden.delete(id);
+        let ids = byToken.get(token);
+        if (ids) for (const id of ids) hidden.delete(id);
         else {
-          id = `i-${++launched}`;
-          byToken.set(token, id);
+          ids = [];
           const tags = (i.TagSpecifications as Array<{ Tags: Array<{ Key: string; Value: string }> }>)[0]!
             .Tags;
-          instances.set(id, {
-            InstanceId: id,
-            ClientToken: token,
-            ImageId: i.ImageId as string,
-            State: { Name: 'running' },
-            PrivateIpAddress: `10.0.0.${launched}`,
-            LaunchTime: new Date(Date.now() + launched),
-            SubnetId: i.SubnetId as string,
-            Tags: tags,
-          });
+          for (let k = 0; k < (i.MaxCount as number); k++) {
+            const id = `i-${++launched}`;
+            ids.push(id);
+            instances.set(id, {
+              InstanceId: id,
+              ClientToken: token,
+              AmiLaunchIndex: k,
+              ImageId: i.ImageId as string,
+              State: { Name: 'running' },
+              PrivateIpAddress: `10.0.0.${launched}`,
+              LaunchTime: new Date(Date.now() + launched),
+              SubnetId: i.SubnetId as string,
+              // The default VPC's subnet-0/1/2 are in eu-west-1a/b/c (defaultVpcHandlers).
+              Placement: { AvailabilityZone: `eu-west-1${'abc'[Number(String(i.SubnetId).slice(7))]}` },
+              Tags: [...tags],
+            });
+          }
+          byToken.set(token, ids);
         }
-        return { Instances: [instances.get(id)] };
+        return { Instances: ids.map((id) => instances.get(id)) };
       },
-      DescribeInstances: (i) => ({
-        Reservations: [
-          {
-            Instances: [...instances.values()].filter(
-              (x) =>
-                !hidden.has(x.InstanceId!) &&
-                matches(x, (i.Filters as Array<{ Name: string; Values: string[] }>) ?? []),
-            ),
-          },
-        ],
-      }),
+      CreateTags: (i) => {
+        for (const id of i.Resources as string[]) {
+          const x = instances.get(id);
+          if (!x) throw awsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+          const tags = i.Tags as Array<{ Key: string; Value: string }>;
+          x.Tags = [...(x.Tags ?? []).filter((t) => !tags.some((n) => n.Key === t.Key)), ...tags];
+        }
+        return {};
+      },
+      DescribeInstances: (i) => {
+        const all = [...instances.values()].filter(
+          (x) =>
+            !hidden.has(x.InstanceId!) &&
+            matches(x, (i.Filters as Array<{ Name: string; Values: string[] }>) ?? []),
+        );
+        const from = Number(i.NextToken ?? 0);
+        const size = Math.min(PAGE, (i.MaxResults as number | undefined) ?? PAGE);
+        return {
+          Reservations: [{ Instances: all.slice(from, from + size) }],
+          ...(from + size < all.length ? { NextToken: String(from + size) } : {}),
+        };
+      },
     },
     before,
   );
@@ -159,16 +184,11 @@ export function standInEc2(before?: BeforeHook) {
     terminate(id: string, reason = userShutdown.StateReason) {
       Object.assign(instances.get(id)!, { State: { Name: 'terminated' }, StateReason: reason });
     },
+    /** The ClientTokens of the RunInstances calls, in order (one per batch launch, retries included). */
+    runTokens: () => api.calls.filter(([n]) => n === 'RunInstances').map(([, i]) => i.ClientToken as string),
+    /** The life tokens the node's instances were named with (swarmup:launch), one per instance, oldest first. */
     tokensLaunched: (name: string) =>
-      api.calls
-        .filter(
-          ([n, i]) =>
-            n === 'RunInstances' &&
-            (i.TagSpecifications as Array<{ Tags: Array<{ Key: string; Value: string }> }>)[0]!.Tags.some(
-              (t) => t.Key === 'Name' && t.Value === name,
-            ),
-        )
-        .map(([, i]) => i.ClientToken as string),
+      [...instances.values()].filter((x) => tag(x, 'Name') === name).map((x) => tag(x, 'swarmup:launch')!),
   };
 }
 

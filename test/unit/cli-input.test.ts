@@ -16,6 +16,11 @@ describe('command line: bad input', () => {
     ],
     [['up', '--managers', '9', '--workers', '1'], /--managers: managers must be 1, 3, 5 or 7, not 9/],
     [['up', '--workers', 'many'], /--workers: expected a whole number, got "many"/],
+    // The limit says why (src/config/policy.ts, MAX_WORKERS): what was tested, and what Swarm itself has run.
+    [
+      ['up', '--provider', 'ec2', '--workers', '1001'],
+      /--workers: at most 1000: the count swarmup was tested at/,
+    ],
     [['up', '--name', 'Not_Valid'], /--name: "Not_Valid"/],
     [['up', '--until', 'later'], /--until: "later" is not a stage/],
     [['up', '--provider', 'gcp'], /--provider.*gcp/],
@@ -48,6 +53,11 @@ describe('command line: bad input', () => {
       'malformed YAML, with the line',
       'name: lab\nprovider: docker\nmanagers: [3\n',
       /lab\.yaml:4: not valid YAML/,
+    ],
+    [
+      'more workers than the tested limit',
+      'name: lab\nprovider: docker\nmanagers: 3\nworkers: 1001\n',
+      /lab\.yaml:4: workers: at most 1000: the count swarmup was tested at .*Swarm2k: 2,384 nodes under 3 managers/,
     ],
     [
       'more managers than nodes',

@@ -143,6 +143,18 @@ describe('config file', () => {
     );
   });
 
+  it('takes up to 1000 workers (the tested count), and says why past it', () => {
+    expect(resolveCluster(undefined, { provider: 'ec2', managers: '3', workers: '1000' }).workers).toBe(1000);
+    const file = parseConfig('name: big\nprovider: ec2\nworkers: 997\n', 'big.yaml');
+    expect(resolveCluster(file, {}, 'big.yaml')).toMatchObject({ managers: 3, workers: 997 });
+    expect(inputError(() => resolveCluster(undefined, { managers: '3', workers: '1001' }))).toMatch(
+      /^--workers: at most 1000: the count swarmup was tested at \(1000 EC2 instances launched against an emulator, 100 nodes brought up for real\); .*Swarm2k: 2,384 nodes under 3 managers/,
+    );
+    expect(inputError(() => parseConfig('name: big\nprovider: ec2\nworkers: 1001\n', 'big.yaml'))).toMatch(
+      /^big\.yaml:3: workers: at most 1000: the count swarmup was tested at/,
+    );
+  });
+
   it('explicit roles must fit the manager count', () => {
     const text = seeds
       .replace(/role: worker/, 'role: manager')

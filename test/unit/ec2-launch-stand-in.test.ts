@@ -85,4 +85,62 @@ describe('stand-in: launches that AWS refuses or kills', () => {
     );
     expect(Date.now() - started).toBeLessThan(3000);
   });
+
+  it('stand-in: a run that stops between launch and naming leaves instances tagged for the cluster and role, unnamed; the next run adopts them in their zones and launches none', async () => {
+    freshHome();
+    let naming: 'refused' | 'allowed' = 'refused';
+    const fake = standInEc2((name) => {
+      if (name === 'CreateTags' && naming === 'refused')
+        throw awsError('UnauthorizedOperation', 'the run stops here');
+    });
+    const tag = (i: { Tags?: Array<{ Key?: string; Value?: string }> }, k: string) =>
+      i.Tags?.find((t) => t.Key === k)?.Value;
+    const first = new Ec2Provider(labSpec(3, 6), new StateStore('lab'), {
+      aws: async () => fake.api,
+      pollMs: 1,
+    });
+    await first.prepare(() => undefined);
+    const nodes = first.wanted();
+    const results = await Promise.allSettled(nodes.map((n) => first.create(n, () => undefined)));
+    expect(results.map((r) => r.status)).toEqual(nodes.map(() => 'rejected'));
+    expect(String((results[0] as PromiseRejectedResult).reason)).toContain(
+      'lab-manager-1: name instance: i-',
+    );
+    // One launch per zone and role (3 managers 1-1-1, 6 workers 2-2-2), each instance tagged at creation.
+    expect(fake.runTokens()).toHaveLength(6);
+    expect(fake.launched()).toBe(9);
+    for (const i of fake.instances.values()) {
+      expect(tag(i, 'swarmup:cluster')).toBe('lab');
+      expect(['manager', 'worker']).toContain(tag(i, 'swarmup:role'));
+      expect(tag(i, 'Name')).toBeUndefined();
+    }
+    // Unnamed instances are no machines yet.
+    expect(await first.list()).toEqual([]);
+
+    naming = 'allowed';
+    const said: string[] = [];
+    const second = new Ec2Provider(labSpec(3, 6), new StateStore('lab'), {
+      aws: async () => fake.api,
+      pollMs: 1,
+    });
+    await second.prepare(() => undefined);
+    await Promise.all(nodes.map((n) => second.create(n, (m) => said.push(m))));
+    expect(fake.runTokens()).toHaveLength(6);
+    expect(fake.launched()).toBe(9);
+    expect(said.find((m) => m.startsWith('adopting 9 instances'))).toBeDefined();
+    expect((await second.list()).map((m) => [m.name, m.role, m.state])).toEqual(
+      nodes.map((n) => [n.name, n.role, 'running']),
+    );
+    // Listed through every page (the stand-in answers 2 instances a page, whatever MaxResults asks), as the SDK's
+    // paginator reads them: asking AWS's largest page.
+    const listings = fake.api.calls.filter(([n]) => n === 'DescribeInstances').map(([, i]) => i);
+    expect(listings.some((i) => i.NextToken)).toBe(true);
+    expect(listings.every((i) => i.MaxResults === 1000 || i.MaxResults === 5)).toBe(true);
+    // Each node took an instance of its role in the zone of its slot.
+    for (const i of fake.instances.values()) {
+      expect(tag(i, 'Name')).toContain(`-${tag(i, 'swarmup:role')}-`);
+      const n = Number(tag(i, 'Name')!.split('-').at(-1));
+      expect(i.Placement!.AvailabilityZone).toBe(`eu-west-1${'abc'[(n - 1) % 3]}`);
+    }
+  });
 });

@@ -105,11 +105,12 @@ describe('which subnets swarmup launches into', () => {
   });
 });
 
-describe('launching one node', () => {
+describe('launching a batch of nodes', () => {
   const request = (askPublicIp: boolean) =>
     runInstancesInput({
       cluster: 'lab',
-      node: { name: 'lab-manager-1', role: 'manager' },
+      role: 'manager',
+      count: 3,
       instanceType: 't3.small',
       diskGiB: 20,
       image: {
@@ -124,6 +125,16 @@ describe('launching one node', () => {
       subnet: { id: 'subnet-1', zone: 'eu-west-1a', askPublicIp },
       token: 'swarmup-abc',
     });
+
+  it('count instances at once, all or none (a zone short of capacity refuses the batch whole), tagged at creation but for their Names', () => {
+    const i = request(false);
+    expect([i.MinCount, i.MaxCount]).toEqual([3, 3]);
+    for (const spec of i.TagSpecifications!) {
+      expect(spec.Tags!.map((t) => t.Key)).toEqual(['swarmup:cluster', 'swarmup:owner', 'swarmup:role']);
+      expect(spec.Tags!.find((t) => t.Key === 'swarmup:role')!.Value).toBe('manager');
+    }
+    expect(i.TagSpecifications!.map((t) => t.ResourceType)).toEqual(['instance', 'volume']);
+  });
 
   it('where the subnet maps a public address: the subnet and group on the instance', () => {
     const i = request(false);

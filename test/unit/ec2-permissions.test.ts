@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultVpcHandlers } from '../support/ec2-stand-in.ts';
+import { asEc2Client, defaultVpcHandlers } from '../support/ec2-stand-in.ts';
 import { describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/cluster/spec-resolve.ts';
 import type { AwsApi } from '../../src/providers/ec2/aws.ts';
@@ -95,6 +95,7 @@ describe('DryRun answers, classified (pure)', () => {
       'RunInstances',
       'AuthorizeSecurityGroupIngress',
       'RevokeSecurityGroupIngress',
+      'CreateTags',
       'StartInstances',
       'StopInstances',
       'TerminateInstances',
@@ -197,7 +198,7 @@ function account(deny: (name: string, input: Record<string, unknown>) => boolean
       );
     return fail('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.');
   };
-  const api: AwsApi = { ec2: { send } as never, ssm: { send } as never, region: 'eu-west-1' };
+  const api: AwsApi = { ec2: asEc2Client(send), ssm: { send } as never, region: 'eu-west-1' };
   return { api, calls, changes: () => calls.filter(([n, i]) => !n.startsWith('Describe') && !i.DryRun) };
 }
 

@@ -45,6 +45,12 @@ function actionsOf(text: string, file = 'source'): Set<string> {
       throw new Error(`${file}: new ${command}( is not imported from an @aws-sdk/client-* package`);
     actions.add(`${service}:${command!.replace(/Command$/, '')}`);
   }
+  // The SDK's paginators (paginateDescribeInstances) send their command themselves.
+  for (const [, paginator, operation] of source.matchAll(/\b(paginate([A-Z]\w*))\s*\(/g)) {
+    const service = serviceOf.get(paginator!);
+    if (!service) throw new Error(`${file}: ${paginator}( is not imported from an @aws-sdk/client-* package`);
+    actions.add(`${service}:${operation!}`);
+  }
   // Tags given at creation are authorised as ec2:CreateTags (with ec2:CreateAction): no command of its own.
   if (/TagSpecifications\s*:/.test(source) && [...actions].some((a) => a.startsWith('ec2:')))
     actions.add('ec2:CreateTags');
@@ -74,9 +80,12 @@ describe('the minimal IAM policy (src/providers/ec2/iam-policy.json)', () => {
     const source = `
       import { RunInstancesCommand, type Instance, DescribeRouteTablesCommand as Routes } from '@aws-sdk/client-ec2';
       const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
-      new RunInstancesCommand({ TagSpecifications: [] }); new Routes({}); new GetCallerIdentityCommand({});`;
+      import { paginateDescribeInstances } from '@aws-sdk/client-ec2';
+      new RunInstancesCommand({ TagSpecifications: [] }); new Routes({}); new GetCallerIdentityCommand({});
+      for await (const page of paginateDescribeInstances({ client }, {})) {}`;
     expect([...actionsOf(source)].sort()).toEqual([
       'ec2:CreateTags',
+      'ec2:DescribeInstances',
       'ec2:RunInstances',
       'sts:GetCallerIdentity',
     ]);
@@ -94,24 +103,26 @@ describe('the minimal IAM policy (src/providers/ec2/iam-policy.json)', () => {
     expect(code).toContain('sts:GetCallerIdentity');
   });
 
-  it('tags only while creating, changes only to resources tagged swarmup:cluster, reads on *', () => {
+  it('tags while creating, names (CreateTags) and changes only resources tagged swarmup:cluster, reads on *', () => {
     const code = codeActions();
     const creates = ['ec2:CreateSecurityGroup', 'ec2:ImportKeyPair', 'ec2:RunInstances'];
     const tagging = policy.Statement.filter((s) => actionsIn(s).includes('ec2:CreateTags'));
-    expect(tagging).toHaveLength(1);
-    expect(actionsIn(tagging[0]!)).toEqual(['ec2:CreateTags']);
-    expect([tagging[0]!.Condition?.StringEquals?.['ec2:CreateAction']].flat().sort()).toEqual(
+    expect(tagging).toHaveLength(2);
+    // At creation: only with one of swarmup's create calls.
+    const onCreate = tagging.find((s) => s.Condition?.StringEquals)!;
+    expect(actionsIn(onCreate)).toEqual(['ec2:CreateTags']);
+    expect([onCreate.Condition?.StringEquals?.['ec2:CreateAction']].flat().sort()).toEqual(
       creates.map((a) => a.slice(4)),
     );
+    // After: a batch's instances get their Names (launch-batch.ts), on resources tagged swarmup:cluster only.
+    const after = tagging.find((s) => s !== onCreate)!;
+    expect(after.Condition?.Null?.['aws:ResourceTag/swarmup:cluster']).toBe('false');
     const changing = [...code].filter(
-      (a) =>
-        a.startsWith('ec2:') &&
-        !a.startsWith('ec2:Describe') &&
-        !creates.includes(a) &&
-        a !== 'ec2:CreateTags',
+      (a) => a.startsWith('ec2:') && !a.startsWith('ec2:Describe') && !creates.includes(a),
     );
     expect(changing.sort()).toEqual([
       'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:CreateTags',
       'ec2:DeleteKeyPair',
       'ec2:DeleteSecurityGroup',
       'ec2:DeleteVolume',
@@ -121,7 +132,7 @@ describe('the minimal IAM policy (src/providers/ec2/iam-policy.json)', () => {
       'ec2:TerminateInstances',
     ]);
     for (const action of changing) {
-      for (const s of policy.Statement.filter((x) => actionsIn(x).includes(action))) {
+      for (const s of policy.Statement.filter((x) => actionsIn(x).includes(action) && x !== onCreate)) {
         expect(s.Condition?.Null?.['aws:ResourceTag/swarmup:cluster'], `${action} in ${s.Sid}`).toBe('false');
       }
     }

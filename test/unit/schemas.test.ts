@@ -61,7 +61,8 @@ describe('swarmup schema config', () => {
     ).toMatch(/additionalProperties.*rolle/);
     expect(valid({ provider: 'gcp' })).toMatch(/enum/);
     expect(valid({ name: 'Not_Valid' })).toMatch(/pattern/);
-    expect(valid({ workers: 101 })).toMatch(/maximum/);
+    expect(valid({ workers: 1000 })).toBe('valid');
+    expect(valid({ workers: 1001 })).toMatch(/maximum/);
   });
 
   it('describes each top-level key for editors, as the wizard comments it', async () => {

@@ -94,7 +94,8 @@ describe('wizard: answers judged by the config file rules', () => {
     expect(configProblem({ provider: 'docker', managers: 4 })).toMatch(
       /^managers: managers must be 1, 3, 5 or 7, not 4/,
     );
-    expect(configProblem({ provider: 'docker', workers: 101 })).toMatch(/^workers: /);
+    expect(configProblem({ provider: 'docker', workers: 1000 })).toBeUndefined();
+    expect(configProblem({ provider: 'docker', workers: 1001 })).toMatch(/^workers: at most 1000/);
     expect(configProblem({ provider: 'ec2', ec2: { sshCidr: '0.0.0.0/0' } })).toMatch(
       /^ec2\.sshCidr: 0\.0\.0\.0\/0 would open SSH to the whole internet/,
     );

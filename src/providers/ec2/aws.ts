@@ -22,8 +22,20 @@ export function regionFromEnv(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /**
+ * How every AWS call answers throttling: with the SDK's own retry machinery, not a loop of swarmup's. AWS throttles
+ * each API per account and region with token buckets ("Request throttling for the Amazon EC2 API": RunInstances'
+ * request bucket holds 5 and refills 2 a second, its resource bucket 1000 instances refilling 2 a second; others
+ * hold more) and answers `RequestLimitExceeded` past them. 'adaptive' retries those with exponential backoff and
+ * jitter (as the guide asks) and, from the throttles it meets, slows the client's own sending rate, so a run's many
+ * calls (1000 nodes: their names, their terminations, the polls) fall back to what the buckets refill instead of
+ * spending their attempts. 10 attempts: the SDK's backoff after a throttle (a random pause up to 1 s, doubling,
+ * at most 20 s) then spans up to about two minutes, while the SDK's default of 3 attempts gives up within 3 s.
+ */
+export const AWS_RETRY = { retryMode: 'adaptive', maxAttempts: 10 } as const;
+
+/**
  * AWS SDK v3 clients with the default credential chain (environment, --profile / AWS_PROFILE, SSO, instance
- * roles), the region from --region / AWS_REGION / AWS_DEFAULT_REGION / the profile, adaptive retries, and the standard endpoint
+ * roles), the region from --region / AWS_REGION / AWS_DEFAULT_REGION / the profile, AWS_RETRY, and the standard endpoint
  * variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_SSM) honoured by the SDK itself.
  * A missing region or missing credentials is bad input (exit 2), said before anything is touched.
  */
@@ -34,8 +46,7 @@ export async function connectAws(opts: { region?: string; profile?: string }): P
   const credentials = fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
   const common = {
     credentials,
-    retryMode: 'adaptive' as const,
-    maxAttempts: 6,
+    ...AWS_RETRY,
     // Every AWS call has a deadline: 5 s to connect, 30 s for an answer (then retried as above).
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
     ...(given ? { region: given } : {}),

@@ -9,7 +9,11 @@ import { setTimeout as realSleep } from 'node:timers/promises';
 
 /** The calls swarmup makes right after creating what they name. */
 export type FollowingCall =
-  'AuthorizeSecurityGroupIngress' | 'RevokeSecurityGroupIngress' | 'DescribeSecurityGroups' | 'RunInstances';
+  | 'AuthorizeSecurityGroupIngress'
+  | 'RevokeSecurityGroupIngress'
+  | 'DescribeSecurityGroups'
+  | 'RunInstances'
+  | 'CreateTags';
 
 /**
  * Which answers mean "not propagated yet", per call.
@@ -18,9 +22,9 @@ export type FollowingCall =
  * - InvalidKeyPair.NotFound: RunInstances right after ImportKeyPair. Not one of the guide's listed examples, but
  *   the case its general rule describes ("a command that ... describes the resource you just created ... answers
  *   that it does not exist"); Packer and Terraform's AWS provider meet it and retry it.
- * Not here: InvalidInstanceID.NotFound (the guide's other example): swarmup never names an instance by id right
- * after RunInstances (it finds instances by tag filters, which answer an empty list, not an error). Nor subnets,
- * images or tags: swarmup creates none of them (tags go in the create call's TagSpecifications).
+ * - InvalidInstanceID.NotFound: the guide's other example, CreateTags naming an instance right after the
+ *   RunInstances that launched it (launch-batch.ts: a batch's Names are written right after its launch).
+ * Not here: subnets or images: swarmup creates none of them.
  * InstanceLimitExceeded, also in the guide, is a quota, not a propagation delay: never retried here.
  */
 export const EVENTUAL_CODES: Readonly<Record<FollowingCall, readonly string[]>> = {
@@ -28,6 +32,7 @@ export const EVENTUAL_CODES: Readonly<Record<FollowingCall, readonly string[]>> 
   RevokeSecurityGroupIngress: ['InvalidGroup.NotFound'],
   DescribeSecurityGroups: ['InvalidGroup.NotFound'],
   RunInstances: ['InvalidGroup.NotFound', 'InvalidKeyPair.NotFound'],
+  CreateTags: ['InvalidInstanceID.NotFound'],
 };
 
 /** The error code of an SDK error (its `name`; `Code` for older shapes); undefined for anything else. */

@@ -1,5 +1,5 @@
 import type { ClusterSpec, Ec2Spec } from '../../config/cluster.ts';
-import { InputError, StepError } from '../../errors.ts';
+import { errorMessage, InputError, StepError } from '../../errors.ts';
 import type { StateStore } from '../../state/store.ts';
 import { wantedNodes } from '../node-names.ts';
 import type { PermissionCheck } from '../permission-report.ts';
@@ -11,7 +11,7 @@ import { accountOf } from './cluster-record.ts';
 import { forgetInstances } from './host-keys.ts';
 import { resolveImage } from './image.ts';
 import { settleLaunch, type LaunchContext } from './launch-context.ts';
-import { launchInstance } from './launch-instance.ts';
+import { launchNodes } from './launch-nodes.ts';
 import { machineListing } from './listing.ts';
 import { findNetwork, vpcCidrs } from './network.ts';
 import type { Ec2ProviderOptions } from './options.ts';
@@ -26,12 +26,22 @@ export { loginUserFor } from './image.ts';
 
 export type { Ec2ProviderOptions } from './options.ts';
 
+/** How long `create` waits for the other creates of its run before launching them together (launch-batch.ts). */
+const GATHER_MS = 25;
+
+interface Creating {
+  node: NodeWanted;
+  progress: ProgressSink;
+  done: (err?: Error) => void;
+}
+
 /**
  * EC2 machines, one instance per node: one security group per cluster (Swarm's ports only between its members, SSH
  * only from the given CIDRs), a key pair imported from a key made here (the private key never leaves this
  * machine), instances spread over availability zones, all tagged `swarmup:cluster=<name>` and found by that tag.
- * Each launch carries an idempotency token for the node's current life, so a retry after a crash gets the same
- * instance and a node whose instance is gone gets a new one.
+ * The nodes a run creates (the plan creates them all at once) are launched together, one RunInstances per zone and
+ * role (launch-batch.ts: AWS throttles one call per node), under an idempotency token per batch made of its nodes'
+ * life tokens, so a retry after a crash gets the same instances and a node whose instance is gone gets a new one.
  */
 export class Ec2Provider implements Provider {
   readonly name = 'ec2';
@@ -45,6 +55,9 @@ export class Ec2Provider implements Provider {
   private readonly users: LoginUsers = new Map();
   /** The DryRun check of this run, asked once (by `plan`, by `up` before applying, or by `prepare`). */
   private permissions?: Promise<PermissionCheck[]>;
+  /** Creates waiting to be launched together, and the timer that launches them. */
+  private gathering: Creating[] = [];
+  private gatherTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -102,9 +115,37 @@ export class Ec2Provider implements Provider {
     return (await settled).created;
   }
 
+  /**
+   * Launch the node's instance, together with the other creates of the run: the plan's creates all start at once,
+   * so those that come within GATHER_MS of each other go in one launch (one RunInstances per zone and role). A
+   * create that comes later is launched in a batch of its own: slower, never wrong.
+   */
   async create(node: NodeWanted, progress: ProgressSink): Promise<void> {
     const context = await (this.launch ??= this.settle(progress).then((s) => s.context));
-    await launchInstance(await this.run(), context, this.wanted(), node, progress);
+    await new Promise<void>((resolve, reject) => {
+      this.gathering.push({ node, progress, done: (err) => (err ? reject(err) : resolve()) });
+      clearTimeout(this.gatherTimer);
+      this.gatherTimer = setTimeout(() => void this.launchGathered(context), GATHER_MS);
+    });
+  }
+
+  /** Launch the creates gathered so far; each hears of its own node. */
+  private async launchGathered(context: LaunchContext): Promise<void> {
+    const batch = this.gathering;
+    this.gathering = [];
+    const progress = batch[0]!.progress;
+    try {
+      const failed = await launchNodes(
+        await this.run(),
+        context,
+        this.wanted(),
+        batch.map((c) => c.node),
+        progress,
+      );
+      for (const c of batch) c.done(failed.get(c.node.name));
+    } catch (err) {
+      for (const c of batch) c.done(new StepError(c.node.name, 'launch instance', errorMessage(err)));
+    }
   }
 
   async start(name: string, progress: ProgressSink): Promise<void> {

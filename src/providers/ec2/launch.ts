@@ -5,7 +5,9 @@ import { tagSpec } from './tags.ts';
 
 export interface LaunchRequest {
   cluster: string;
-  node: { name: string; role: 'manager' | 'worker' };
+  /** The batch's role (its instances' role tag) and how many instances it launches. */
+  role: 'manager' | 'worker';
+  count: number;
   instanceType: string;
   diskGiB: number;
   image: ImageChoice;
@@ -17,7 +19,10 @@ export interface LaunchRequest {
 }
 
 /**
- * RunInstances for one node. Where the subnet routes to an internet gateway but would not map a public IPv4 (any
+ * RunInstances for a batch of nodes of one role in one zone (launch-batch.ts): all of them or none (MinCount =
+ * MaxCount: a zone short of capacity answers InsufficientInstanceCapacity and the batch tries the next zone whole,
+ * and the emulator launches MinCount), tagged at creation with the cluster, the owner and the role (each
+ * instance's Name follows, CreateTags). Where the subnet routes to an internet gateway but would not map a public IPv4 (any
  * subnet of a custom VPC, by default), the primary interface asks for one: without it swarmup's SSH could not
  * reach the instance. The SSH rule still limits who can.
  */
@@ -38,8 +43,8 @@ export function runInstancesInput(r: LaunchRequest): RunInstancesCommandInput {
   return {
     ImageId: r.image.imageId,
     InstanceType: r.instanceType as RunInstancesCommandInput['InstanceType'],
-    MinCount: 1,
-    MaxCount: 1,
+    MinCount: r.count,
+    MaxCount: r.count,
     ClientToken: r.token,
     KeyName: r.keyName,
     ...placement,
@@ -52,8 +57,8 @@ export function runInstancesInput(r: LaunchRequest): RunInstancesCommandInput {
     ...(r.userData ? { UserData: Buffer.from(r.userData).toString('base64') } : {}),
     MetadataOptions: { HttpTokens: 'required' },
     TagSpecifications: [
-      tagSpec('instance', r.cluster, r.node.name, r.node.role),
-      tagSpec('volume', r.cluster, r.node.name, r.node.role),
+      tagSpec('instance', r.cluster, undefined, r.role),
+      tagSpec('volume', r.cluster, undefined, r.role),
     ],
   };
 }

@@ -1,7 +1,7 @@
 import type { Instance } from '@aws-sdk/client-ec2';
 import type { MachineListing } from '../provider.ts';
 import { GONE_STATES } from './launch-token.ts';
-import { ROLE_TAG, tagValue } from './tags.ts';
+import { LAUNCH_TAG, ROLE_TAG, tagValue } from './tags.ts';
 
 /** States of an instance that is a machine of the cluster (it runs, or can run again). */
 export const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
@@ -16,6 +16,13 @@ const LAUNCH_FAILURES = new Set([
 ]);
 
 export const nodeName = (i: Instance): string => tagValue(i.Tags, 'Name') ?? i.InstanceId!;
+
+/** Whether the instance has its node's Name (not yet, when its run stopped between its launch and its naming). */
+export const isNamed = (i: Instance): boolean => tagValue(i.Tags, 'Name') !== undefined;
+
+/** The life token of the node an instance was launched or adopted for: its launch tag, else (older swarmups) its ClientToken. */
+export const launchTokenOf = (i: Instance): string | undefined =>
+  tagValue(i.Tags, LAUNCH_TAG) ?? i.ClientToken;
 
 /** What AWS says about an instance's last change of state, if anything. */
 export function stateReason(i: Instance): string | undefined {
@@ -42,11 +49,12 @@ function byName(instances: Instance[]): Map<string, Instance[]> {
 /**
  * The cluster's machines from its instances in any state: one entry per Name. A terminated (or terminating)
  * instance is no machine any more, unless it died during its launch and no other instance has its Name: then the
- * node is listed `failed`, with AWS's reason, so the plan replaces it and says why.
+ * node is listed `failed`, with AWS's reason, so the plan replaces it and says why. An instance without a Name is
+ * no machine yet: its run stopped between launch and naming, and the next launch adopts it (launch-batch.ts).
  */
 export function machineListing(instances: Instance[]): MachineListing[] {
   const out: MachineListing[] = [];
-  for (const [name, its] of byName(instances)) {
+  for (const [name, its] of byName(instances.filter(isNamed))) {
     const live = its.filter(isLive);
     const some = live.length > 0 ? best(live) : its.filter(isGone).sort(newestFirst)[0];
     if (!some) continue;
@@ -100,7 +108,7 @@ export function reachStatus(
     }
     const token = currentToken(name);
     const gone = its.filter(isGone).sort(newestFirst);
-    const mine = token ? gone.find((i) => i.ClientToken === token) : gone[0];
+    const mine = token ? gone.find((i) => launchTokenOf(i) === token) : gone[0];
     if (mine) {
       const reason = stateReason(mine);
       status.died.push({

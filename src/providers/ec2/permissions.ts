@@ -1,6 +1,7 @@
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  CreateTagsCommand,
   DeleteKeyPairCommand,
   DeleteSecurityGroupCommand,
   DeleteVolumeCommand,
@@ -289,6 +290,17 @@ function changeProbes(f: ProbeFacts): Probe[] {
           DryRun,
           GroupId: group.id,
           IpPermissions: [f.group?.sshRule ?? PROBE_RULE],
+        }),
+    ),
+    // A batch's instances get their Names right after their launch (launch-batch.ts).
+    changing(
+      'CreateTags',
+      instance.target,
+      () =>
+        new CreateTagsCommand({
+          DryRun,
+          Resources: [instance.id],
+          Tags: [{ Key: 'Name', Value: f.node.name }],
         }),
     ),
     changing('StartInstances', instance.target, () => new StartInstancesCommand(instanceIds())),

@@ -10,7 +10,7 @@ import type { AwsApi } from './aws.ts';
 import { applyPinChanges, pinChanges, pinnedPatterns, type InstanceSeen } from './host-keys.ts';
 import { imageLoginUser, loginUserFor } from './image.ts';
 import { launchToken } from './launch-token.ts';
-import { nodeName, reachStatus } from './listing.ts';
+import { isNamed, nodeName, reachStatus } from './listing.ts';
 import { describeInstances } from './resources.ts';
 import { WAIT_MS, type Ec2Run } from './run.ts';
 import { ownFilter, ROLE_TAG, tagValue } from './tags.ts';
@@ -40,7 +40,11 @@ export async function reachInstances(
   for (;;) {
     const instances = await describeInstances(api, ownFilter(spec.name));
     const present = names ?? [
-      ...new Set(instances.filter((i) => i.State?.Name === 'running' && i.PrivateIpAddress).map(nodeName)),
+      ...new Set(
+        instances
+          .filter((i) => isNamed(i) && i.State?.Name === 'running' && i.PrivateIpAddress)
+          .map(nodeName),
+      ),
     ];
     const status = reachStatus(present, instances, tokenOf);
     if (status.died.length > 0) {

@@ -2,11 +2,14 @@ import {
   DeleteKeyPairCommand,
   DeleteSecurityGroupCommand,
   DeleteVolumeCommand,
-  DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
   DescribeVolumesCommand,
+  paginateDescribeInstances,
+  paginateDescribeVolumes,
+  type Volume,
   TerminateInstancesCommand,
+  type EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { errorMessage, StepError } from '../../errors.ts';
@@ -39,27 +42,69 @@ export function byOwner(r: ClusterResources): ClusterResources[] {
 }
 
 const GONE_VOLUME = ['deleting', 'deleted'];
+const NOT_TERMINATED = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
 const LIVE = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
+/**
+ * AWS's largest DescribeInstances page (MaxResults 5-1000). AWS asks callers to page ("Pagination in the Amazon EC2
+ * API"): an unpaged answer over many instances is slow and can time out. The emulator pages at its own size.
+ */
+export const PAGE_SIZE = 1000;
+
+/**
+ * The instances the filters select (always the cluster's tags, or ids of its instances), every page of them, read
+ * with the SDK's own paginator.
+ */
 export async function describeInstances(
   api: AwsApi,
   filters: Array<{ Name: string; Values: string[] }>,
+  opts: { sample?: boolean } = {},
 ): Promise<Instance[]> {
   const out: Instance[] = [];
-  let NextToken: string | undefined;
-  do {
-    const r = await api.ec2.send(
-      new DescribeInstancesCommand({ Filters: filters, ...(NextToken ? { NextToken } : {}) }),
-    );
-    for (const res of r.Reservations ?? []) out.push(...(res.Instances ?? []));
-    NextToken = r.NextToken;
-  } while (NextToken);
+  // The paginator wants the SDK's client class; swarmup's clients are (tests' stand-ins answer as one).
+  const client = api.ec2 as EC2Client;
+  const pageSize = opts.sample ? SAMPLE : PAGE_SIZE;
+  for await (const page of paginateDescribeInstances({ client, pageSize }, { Filters: filters })) {
+    for (const res of page.Reservations ?? []) out.push(...(res.Instances ?? []));
+    if (opts.sample) break;
+  }
   return out;
 }
 
-/** This state home's resources of one cluster (ownFilter), or undefined when there are none. */
-export async function listOwn(api: AwsApi, cluster: string): Promise<ClusterResources | undefined> {
-  return (await listTagged(api, ownFilter(cluster))).get(cluster);
+/** The smallest page AWS answers (MaxResults 5): what a sample reads, rather than 1000 instances and volumes. */
+const SAMPLE = 5;
+
+/** The volumes the filters select, every page (AWS asks for pagination here too), or a first page as a sample. */
+async function describeVolumes(
+  api: AwsApi,
+  filters: Array<{ Name: string; Values: string[] }>,
+  opts: { sample?: boolean } = {},
+): Promise<Volume[]> {
+  const out: Volume[] = [];
+  const client = api.ec2 as EC2Client;
+  const pageSize = opts.sample ? SAMPLE : PAGE_SIZE;
+  for await (const page of paginateDescribeVolumes({ client, pageSize }, { Filters: filters })) {
+    out.push(...(page.Volumes ?? []));
+    if (opts.sample) break;
+  }
+  return out;
+}
+
+/** At most this many ids in one poll's filter: 1000 ids would make one long request each poll. */
+const FILTER_VALUES = 200;
+const chunks = <T>(xs: T[], n: number): T[][] =>
+  Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+
+/**
+ * This state home's resources of one cluster (ownFilter), or undefined when there are none. `sample`: at most a
+ * page of instances and of volumes (the permission check needs one of each, not all 1000).
+ */
+export async function listOwn(
+  api: AwsApi,
+  cluster: string,
+  opts: { sample?: boolean } = {},
+): Promise<ClusterResources | undefined> {
+  return (await listTagged(api, ownFilter(cluster), opts)).get(cluster);
 }
 
 /**
@@ -69,13 +114,15 @@ export async function listOwn(api: AwsApi, cluster: string): Promise<ClusterReso
 export async function listTagged(
   api: AwsApi,
   filters: Array<{ Name: string; Values: string[] }>,
+  opts: { sample?: boolean } = {},
 ): Promise<Map<string, ClusterResources>> {
-  const [instances, groups, keys, volumes] = await Promise.all([
-    describeInstances(api, [...filters, { Name: 'instance-state-name', Values: LIVE }]),
+  const [instances, groups, keys, volumeList] = await Promise.all([
+    describeInstances(api, [...filters, { Name: 'instance-state-name', Values: LIVE }], opts),
     api.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters })),
     api.ec2.send(new DescribeKeyPairsCommand({ Filters: filters })),
-    api.ec2.send(new DescribeVolumesCommand({ Filters: filters })),
+    describeVolumes(api, filters, opts),
   ]);
+  const volumes = { Volumes: volumeList };
   const byCluster = new Map<string, ClusterResources>();
   const of = (name: string | undefined) => {
     const c = name ?? '';
@@ -166,13 +213,22 @@ export async function terminateAndWait(
   opts: { pollMs?: number; timeoutMs?: number } = {},
 ): Promise<void> {
   if (ids.length === 0) return;
-  await api.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+  // TerminateInstances takes at most 1000 ids a call; its resource bucket (1000, refilling 20 a second) the SDK's
+  // retries wait for (aws.ts).
+  for (const some of chunks(ids, 1000))
+    await api.ec2.send(new TerminateInstancesCommand({ InstanceIds: some }));
   const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const left = (await describeInstances(api, [{ Name: 'instance-id', Values: ids }])).filter(
-      (i) => i.State?.Name !== 'terminated',
-    );
+    // Only those not terminated yet are listed (the state filter): each poll reads what is left, not all of them.
+    const left: Instance[] = [];
+    for (const some of chunks(ids, FILTER_VALUES))
+      left.push(
+        ...(await describeInstances(api, [
+          { Name: 'instance-id', Values: some },
+          { Name: 'instance-state-name', Values: NOT_TERMINATED },
+        ])),
+      );
     if (left.length === 0) return;
     if (Date.now() > deadline)
       throw new Error(

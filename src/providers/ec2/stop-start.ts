@@ -13,7 +13,7 @@ export async function startInstance(run: Ec2Run, name: string, progress: Progres
   const deadline = Date.now() + WAIT_MS;
   let delay = run.opts.pollMs ?? 500;
   for (;;) {
-    const mine = (await liveInstances(run)).filter((i) => nodeName(i) === name);
+    const mine = (await liveInstances(run, name)).filter((i) => nodeName(i) === name);
     if (mine.some((i) => i.State?.Name === 'running' || i.State?.Name === 'pending')) return;
     const stopped = mine.filter((i) => i.State?.Name === 'stopped').map((i) => i.InstanceId!);
     if (stopped.length > 0) {
@@ -40,7 +40,7 @@ export async function stopInstance(run: Ec2Run, name: string, progress: Progress
   let delay = run.opts.pollMs ?? 500;
   let asked = false;
   for (;;) {
-    const mine = (await liveInstances(run)).filter((i) => nodeName(i) === name);
+    const mine = (await liveInstances(run, name)).filter((i) => nodeName(i) === name);
     const live = mine.filter((i) => i.State?.Name === 'running' || i.State?.Name === 'pending');
     if (live.length > 0 && !asked) {
       const ids = live.map((i) => i.InstanceId!);
@@ -60,9 +60,11 @@ export async function stopInstance(run: Ec2Run, name: string, progress: Progress
   }
 }
 
-function liveInstances(run: Ec2Run): Promise<Instance[]> {
+/** The node's live instances: filtered by its Name in AWS (stopping 1000 nodes must not list 1000 instances each). */
+function liveInstances(run: Ec2Run, name: string): Promise<Instance[]> {
   return describeInstances(run.api, [
     ...ownFilter(run.spec.name),
+    { Name: 'tag:Name', Values: [name] },
     { Name: 'instance-state-name', Values: LIVE_STATES },
   ]);
 }

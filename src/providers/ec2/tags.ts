@@ -7,20 +7,28 @@ export const ROLE_TAG = 'swarmup:role';
 /** The owner id of the state home that made the resource (design.md); absent on resources of older swarmups. */
 export const OWNER_TAG = 'swarmup:owner';
 
+/**
+ * On an instance, the life token of the node it was named for (launch-token.ts): instances are launched in batches
+ * under one ClientToken per batch (launch-batch.ts), so which life of its node an instance is says this tag,
+ * written with its Name. Instances of older swarmups, launched one per node, have their node's token as ClientToken.
+ */
+export const LAUNCH_TAG = 'swarmup:launch';
+
 /** Tags of a new resource; the owner id is this state home's (made now if there is none). */
-export function tagsFor(cluster: string, name: string, role?: 'manager' | 'worker'): Tag[] {
+export function tagsFor(cluster: string, name: string | undefined, role?: 'manager' | 'worker'): Tag[] {
   return [
     { Key: CLUSTER_TAG, Value: cluster },
     { Key: OWNER_TAG, Value: ensureOwner() },
-    { Key: 'Name', Value: name },
+    ...(name !== undefined ? [{ Key: 'Name', Value: name }] : []),
     ...(role ? [{ Key: ROLE_TAG, Value: role }] : []),
   ];
 }
 
+/** Tags given at creation (no Name for a batch of instances: theirs differ, and are written right after). */
 export function tagSpec(
   type: 'instance' | 'volume' | 'security-group' | 'key-pair',
   cluster: string,
-  name: string,
+  name: string | undefined,
   role?: 'manager' | 'worker',
 ): TagSpecification {
   return { ResourceType: type, Tags: tagsFor(cluster, name, role) };
