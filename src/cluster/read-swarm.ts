@@ -3,6 +3,7 @@ import type { Machine } from '../providers/provider.ts';
 import type { ClusterState } from '../state/store.ts';
 import type { HostFacts } from '../swarm/facts.ts';
 import { readSwarm, readSwarmFacts, type SwarmReading } from '../swarm/read-facts.ts';
+import { hostPattern } from '../transport/known-hosts.ts';
 import { vouchedWorkers } from '../swarm/vouch.ts';
 import { movedSilent } from './unread.ts';
 
@@ -52,8 +53,13 @@ async function readSwarmOrVouch(
       .filter((h) => h.role === 'worker' && !state?.joinedDrained?.includes(h.name))
       .map((h) => h.name),
   );
-  const candidates = reached.filter((h) => workers.has(h.name));
-  const first = reached.filter((h) => !workers.has(h.name));
+  // Only hosts swarmup has logged in to at this very SSH target before: a host whose address or port changed is
+  // connected to (its key pinned there, as `swarmup ssh` and the docker context need), not taken on trust.
+  const pinned = ctx.state.knownHosts();
+  const candidates = reached.filter(
+    (h) => workers.has(h.name) && pinned.has(h.hostKeyAlias ?? hostPattern(h.address, h.port)),
+  );
+  const first = reached.filter((h) => !candidates.includes(h));
   const knownClusterId = state?.clusterId;
   if (
     !knownClusterId ||

@@ -96,6 +96,11 @@ export class KnownHostsFile {
     this.entries.push({ pattern, type: keyType(blob), key: blob.toString('base64') });
   }
 
+  /** Whether a key is pinned under `pattern` (swarmup has connected there before). */
+  has(pattern: string): boolean {
+    return this.entries.some((e) => e.pattern === pattern);
+  }
+
   /** Forget a host's pinned keys: its machine is being made anew (new host keys). */
   forget(pattern: string): void {
     if (!existsSync(this.path)) return;
