@@ -67,10 +67,7 @@ export default defineConfig({
         test: {
           name: 'ec2',
           include: ['test/ec2/**/*.test.ts'],
-          // One emulator for the project: files run one after another and reset it. Beside the two files of the
-          // newest engine (three at once, as in the e2e group): first, beside the unit tests, its minutes of files
-          // one after another were the whole suite's wait before the e2e group could start.
-          sequence: { groupOrder: 2 },
+          // One emulator for the project: files run one after another and reset it.
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
