@@ -18,6 +18,12 @@ import { readAll } from './image-load.ts';
 const SETTLE_MS = 60_000;
 
 /**
+ * Retries stop this long before the smoke test's deadline: a round begun later gets less than its own 3 s, and its
+ * exec's deadline then reads as failures of pairs that answered (seen: 3 healthy sides reported as failed).
+ */
+const RESERVE_MS = 15_000;
+
+/**
  * Probe the targets in rounds until all answer, SETTLE_MS passes or the deadline comes (a first refusal is not yet
  * a failure). Returns the probe's output lines: the ok ones of every round and the last round's failures.
  */
@@ -27,7 +33,7 @@ export async function probeUntilSettled(
   probeSeconds: number,
   run: (pending: string[]) => Promise<string>,
 ): Promise<string> {
-  const until = Math.min(deadline, Date.now() + SETTLE_MS);
+  const until = Math.min(deadline - RESERVE_MS, Date.now() + SETTLE_MS);
   const lines: string[] = [];
   let pending = targets;
   for (;;) {

@@ -118,7 +118,7 @@ describe('verify --smoke: the data plane, proven across nodes', () => {
       const s = smokeEvent(r);
       expect(s.ok).toBe(false);
       // Every connection to or from the cut node failed, every other one answered.
-      expect(s.overlay).toEqual({ checked: 20, failed: 8 });
+      expect(s.overlay, JSON.stringify(s.failures)).toEqual({ checked: 20, failed: 8 });
       for (const f of s.failures) {
         expect(f.via).toBe('overlay');
         expect([f.from, f.to]).toContain(CUT);
