@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { EC2ServiceException } from '@aws-sdk/client-ec2';
 import { ExpiredTokenException } from '@aws-sdk/client-sts';
 import Docker from 'dockerode';
-import { Server, utils } from 'ssh2';
+import { Server } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hintContext, hintFor } from '../../src/cli/hints.ts';
 import { HostKeyChangedError, InputError, StepError, StepErrors } from '../../src/errors.ts';
@@ -17,6 +17,7 @@ import { waitForEngine } from '../../src/swarm/engine.ts';
 import { withDeadline } from '../../src/transport/deadline.ts';
 import { KnownHostsFile } from '../../src/transport/known-hosts.ts';
 import { SshConnection } from '../../src/transport/ssh-connection.ts';
+import { generateEd25519 } from '../../src/state/cluster-key.ts';
 
 /**
  * The hint after an error, over errors as the code paths make them: real SSH handshakes against an in-process sshd
@@ -36,7 +37,8 @@ const closedPort = () =>
 
 /** An sshd that refuses every login, with a host key of its own. */
 function refusingSshd(): Promise<{ port: number; close: () => void }> {
-  const hostKey = utils.generateKeyPairSync('ed25519').private;
+  // Never one of the keys ssh2's generator malforms (about 1 in 256, then Server refuses it: a CI run met one).
+  const hostKey = generateEd25519('hints-sshd').private;
   const server = new Server({ hostKeys: [hostKey] }, (client) => {
     client.on('authentication', (ctx) => ctx.reject());
     client.on('error', () => undefined);
@@ -50,7 +52,7 @@ function refusingSshd(): Promise<{ port: number; close: () => void }> {
 
 function writeKey(name: string): string {
   const path = join(dir, name);
-  writeFileSync(path, utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+  writeFileSync(path, generateEd25519(name).private, { mode: 0o600 });
   return path;
 }
 

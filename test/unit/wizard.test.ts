@@ -11,6 +11,7 @@ import { cidrAnswer, configProblem } from '../../src/wizard/check.ts';
 import { inventory } from '../../src/wizard/hosts.ts';
 import { renderConfig } from '../../src/wizard/render.ts';
 import { PendingKnownHosts } from '../../src/wizard/ssh-check.ts';
+import { generateEd25519 } from '../../src/state/cluster-key.ts';
 
 const docker: ConfigFile = { name: 'local', provider: 'docker', managers: 3, workers: 2 };
 const ssh: ConfigFile = {
@@ -123,7 +124,7 @@ describe('wizard: answers judged by the config file rules', () => {
 
 describe('wizard: host keys of the machines it logged in to', () => {
   const blob = (seed: string) =>
-    ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync('ed25519', { comment: seed }).public) as {
+    ssh2.utils.parseKey(generateEd25519(seed).public) as {
       getPublicSSH(): Buffer;
     };
 
