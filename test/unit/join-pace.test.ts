@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { initialPace, JoinPacer, nextPace, type PaceOptions } from '../../src/swarm/join-pace.ts';
+import { initialPace, JOIN_PACE, JoinPacer, nextPace, type PaceOptions } from '../../src/swarm/join-pace.ts';
 
-const opts: PaceOptions = { initial: 4, max: 20, slowMs: 5_000 };
+const opts: PaceOptions = { initial: 4, min: 1, max: 20, slowMs: 5_000 };
 const fast = (startedAt: number) => ({ startedAt, ms: 800, timedOut: false });
 
 describe('worker joins paced by the swarm’s answers', () => {
@@ -34,6 +34,18 @@ describe('worker joins paced by the swarm’s answers', () => {
         opts,
       );
     expect(s.window).toBe(1);
+  });
+
+  it('a machine where every join is slow keeps the floor: the leader is never given one join at a time', () => {
+    const floored: PaceOptions = { ...JOIN_PACE };
+    let s = initialPace(floored);
+    for (let i = 0; i < 50; i++)
+      s = nextPace(s, { startedAt: i * 12_000, ms: 11_000, timedOut: false }, i * 12_000 + 11_000, floored);
+    expect(s.window).toBe(JOIN_PACE.min);
+    expect(JOIN_PACE.min).toBeGreaterThan(1);
+    // Answers within the engine's own deadline's half grow it again.
+    for (let i = 0; i < 40; i++) s = nextPace(s, fast(700_000), 701_000, floored);
+    expect(Math.floor(s.window)).toBeGreaterThan(JOIN_PACE.min);
   });
 
   it('never more joins at once than the window; a timed-out join frees its place and narrows it', async () => {
