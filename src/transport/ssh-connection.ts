@@ -53,6 +53,8 @@ export class SshConnection {
   private dockerClient?: Docker;
   private readonly engine: EngineStreams;
   private closed = false;
+  /** Settles once the connection's socket is closed, whoever closed it. */
+  readonly ended: Promise<void>;
 
   private constructor(
     readonly target: SshTarget,
@@ -64,6 +66,7 @@ export class SshConnection {
     private readonly trace?: Trace,
   ) {
     client.on('error', () => undefined); // errors after connect surface on the channel that failed
+    this.ended = new Promise((resolve) => client.once('close', () => resolve()));
     this.engine = new EngineStreams(client, target.name, trace);
   }
 
@@ -282,10 +285,13 @@ export class SshConnection {
     if (this.closed) return;
     this.closed = true;
     this.engine.destroy();
+    // Politely first: SSH's disconnect message and the end of our side. The far end closes its side when it gets to
+    // it: seconds on a host busy right after a bootstrap, never on a frozen one (until the keepalive gives up, 15 s),
+    // and the command would wait for that to exit. The work is done: a moment later the socket is dropped. (ssh2's
+    // destroy() does nothing to a socket end() has half-closed, hence the socket itself, ssh2's `_sock`.)
+    const sock = (this.client as unknown as { _sock?: { destroy(): void } })._sock;
     this.client.end();
-    // The polite end waits for the server to close the connection, which a host busy right after a bootstrap
-    // takes half a second to do; the work is done, so the command does not wait for more than a moment.
-    setTimeout(() => this.client.destroy(), 50).unref();
+    setTimeout(() => sock?.destroy(), 50).unref();
   }
 }
 

@@ -5,7 +5,10 @@ import Docker from 'dockerode';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureNodeImage } from '../../src/providers/docker/node-image.ts';
+import { KnownHostsFile } from '../../src/transport/known-hosts.ts';
+import { SshConnection } from '../../src/transport/ssh-connection.ts';
 import { bareNode } from '../support/bare-nodes.ts';
 import { swarmup, tempHome, type CliResult } from '../support/cli.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -252,4 +255,23 @@ describe('SSH at scale: sshd with MaxStartups 10', () => {
     expect(reached(r)).toEqual({ facts: names('fwd'), engines: names('fwd') });
     expect(gateway.match(/^Accepted publickey for root /gm)).toHaveLength(HOSTS);
   }, 120_000);
+
+  it('a connection closed while its host is frozen lets go at once: the command does not wait for the host', async () => {
+    const conn = await SshConnection.connect(
+      { name: 'gateway', address: gatewayIp, port: 22, user: 'root', privateKey: key },
+      { knownHosts: new KnownHostsFile(join(home, 'close_known_hosts')) },
+    );
+    expect((await conn.exec('echo up')).stdout.trim()).toBe('up');
+    // Frozen: its sshd answers nothing, and would close its side of the connection only once thawed.
+    await execa('docker', ['pause', `${RUN}-gateway`]);
+    try {
+      const t0 = Date.now();
+      conn.close();
+      const ended = await Promise.race([conn.ended.then(() => true), sleep(5_000).then(() => false)]);
+      expect(ended, 'the socket still open 5 s after close()').toBe(true);
+      expect(Date.now() - t0).toBeLessThan(1_000);
+    } finally {
+      await execa('docker', ['unpause', `${RUN}-gateway`]);
+    }
+  }, 60_000);
 });
