@@ -47,8 +47,11 @@ export default definePlaybook({
       nodeIds: applied.nodeIds,
     });
     const entry = applied.hosts.find((h) => h.name === swarm.entry);
-    if (verification.ok && entry) await caughtUp(ctx, entry, applied.nodeIds, verification);
-    const clusterId = swarm.clusterId ?? (entry ? await readClusterId(ctx, entry) : undefined);
+    // Both ask the entry manager, busy right after a bring-up: at once.
+    const [, clusterId] = await Promise.all([
+      verification.ok && entry ? caughtUp(ctx, entry, applied.nodeIds, verification) : undefined,
+      swarm.clusterId ?? (entry ? readClusterId(ctx, entry) : undefined),
+    ]);
     recordCluster(ctx, clusterId);
     ctx.state.write({
       name: ctx.cluster.name,

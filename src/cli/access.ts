@@ -4,13 +4,12 @@ import { errorMessage } from '../errors.ts';
 import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Verification } from '../swarm/verify.ts';
 import {
-  contextDescriptionOf,
   contextName,
   dockerCliPresent,
   ensureContext,
-  ownership,
   refuseForeign,
   removeContext,
+  type ContextSeen,
 } from './docker-context.ts';
 import { forwardPaths, forwarderAnswers, startForwarder, stopForwarder } from './forwarder.ts';
 import { sshConfigText } from './ssh-config.ts';
@@ -63,40 +62,48 @@ export async function connect(ctx: PlaybookContext, verification?: Verification)
   throw new Error(`no manager answered through ssh: ${errors.join('; ') || 'no manager found'}`);
 }
 
-/** Before `up` changes anything: a docker context of the cluster's name that swarmup did not make is exit 2. */
-export async function refuseForeignContext(ctx: PlaybookContext): Promise<void> {
-  await refuseForeign(ctx.cluster.name, ctx.state.dir);
+/**
+ * Before `up` changes anything: a docker context of the cluster's name that swarmup did not make is exit 2. What
+ * was seen is handed to `publishAccess`.
+ */
+export async function refuseForeignContext(ctx: PlaybookContext): Promise<ContextSeen> {
+  return refuseForeign(ctx.cluster.name, ctx.state.dir);
 }
 
 /**
- * After a verified `up` / `scale` / `recover`: socket and context, then how to use and remove them. A failure
- * here is reported, never turned into a failed `up` (the cluster is up; `swarmup env` tries again).
+ * After a verified `up` / `scale` / `recover`: socket and context, then how to use and remove them. A forwarder
+ * that runs and reaches a manager is kept, and a context that is ours and points at its socket is left as it is:
+ * each would cost, on a machine busy with a swarm that just formed, an SSH handshake and a manager's answer, or a
+ * docker CLI start. `seen`: the context as `refuseForeignContext` saw it before the run. A failure here is reported,
+ * never turned into a failed `up` (the cluster is up; `swarmup env` tries again).
  */
-export async function publishAccess(ctx: PlaybookContext, verification: Verification): Promise<void> {
+export async function publishAccess(
+  ctx: PlaybookContext,
+  verification: Verification,
+  seen?: ContextSeen,
+): Promise<void> {
   const say = (m: string) => ctx.reporter.info(m);
   const name = contextName(ctx.cluster.name);
   const { socket, config } = forwardPaths(ctx.state.dir);
   try {
-    // A run that changed nothing keeps a forwarder that answers and a context that is ours: nothing to redo (it
-    // would cost an SSH handshake and two docker CLI calls on every no-change `up`).
-    if (ctx.changes === 0 && (await dockerCliPresent())) {
-      const [answers, description] = await Promise.all([
-        forwarderAnswers(ctx.state.dir),
-        contextDescriptionOf(name),
-      ]);
-      if (answers && ownership(description, ctx.cluster.name, ctx.state.dir) === 'ours') {
-        say(`docker context ${name}: unchanged (unix://${socket})`);
-        return;
-      }
-    }
-    const node = await connect(ctx, verification);
-    if (!(await dockerCliPresent())) {
-      say(`Docker API of ${node} forwarded to unix://${socket} (no docker CLI found: no context made)`);
+    const [cli, kept] = await Promise.all([
+      seen ? seen.cli : dockerCliPresent(),
+      forwarderAnswers(ctx.state.dir),
+    ]);
+    if (kept && ctx.changes > 0) writeSshConfig(ctx, await ctx.provider.reach());
+    const node = kept ? undefined : await connect(ctx, verification);
+    const through = node ? `forwarded by ssh to ${node}` : 'forwarded by ssh';
+    if (!cli) {
+      say(`Docker API ${through} to unix://${socket} (no docker CLI found: no context made)`);
       return;
     }
-    const done = await ensureContext(ctx.cluster.name, ctx.state.dir, `unix://${socket}`);
+    const done = await ensureContext(ctx.cluster.name, ctx.state.dir, `unix://${socket}`, seen);
+    if (kept && done === 'unchanged') {
+      say(`docker context ${name}: unchanged (unix://${socket})`);
+      return;
+    }
     say(
-      `docker context ${name} ${done}: unix://${socket}, forwarded by ssh to ${node} (${config}).\n` +
+      `docker context ${name} ${done}: unix://${socket}, ${through} (${config}).\n` +
         `  use: docker --context ${name} node ls | docker context use ${name} | eval "$(swarmup env --name ${ctx.cluster.name})"\n` +
         `  shell on a node: swarmup ssh --name ${ctx.cluster.name} NODE; remove: swarmup down, or docker context rm ${name}`,
     );

@@ -35,8 +35,8 @@ export async function dockerCliPresent(): Promise<boolean> {
   return !!r && r.exitCode === 0;
 }
 
-/** The description of the context `name`, or undefined when there is no such context. */
-export async function contextDescriptionOf(name: string): Promise<string | undefined> {
+/** A context's description and the Docker host it points at, or undefined when there is no such context. */
+export async function contextOf(name: string): Promise<{ description: string; host?: string } | undefined> {
   const r = await docker(['context', 'inspect', name, '--format', '{{json .}}']);
   if (r.exitCode !== 0) {
     if (/not found|does not exist/i.test(String(r.stderr))) return undefined;
@@ -46,8 +46,23 @@ export async function contextDescriptionOf(name: string): Promise<string | undef
       String(r.stderr).trim() || `exit ${r.exitCode}`,
     );
   }
-  const ctx = JSON.parse(String(r.stdout)) as { Metadata?: { Description?: string } | null };
-  return ctx.Metadata?.Description ?? '';
+  const ctx = JSON.parse(String(r.stdout)) as {
+    Metadata?: { Description?: string } | null;
+    Endpoints?: { docker?: { Host?: string } };
+  };
+  const host = ctx.Endpoints?.docker?.Host;
+  return { description: ctx.Metadata?.Description ?? '', ...(host ? { host } : {}) };
+}
+
+/** The description of the context `name`, or undefined when there is no such context. */
+export async function contextDescriptionOf(name: string): Promise<string | undefined> {
+  return (await contextOf(name))?.description;
+}
+
+/** What the docker CLI showed of the cluster's context: whether there is a CLI, and the context if there is one. */
+export interface ContextSeen {
+  cli: boolean;
+  context?: { description: string; host?: string };
 }
 
 function foreign(name: string): InputError {
@@ -57,23 +72,35 @@ function foreign(name: string): InputError {
   );
 }
 
-/** Refuse (exit 2) when a context of the cluster's name exists that swarmup did not make for it. */
-export async function refuseForeign(cluster: string, stateDir: string): Promise<void> {
-  if (!(await dockerCliPresent())) return;
+/**
+ * Refuse (exit 2) when a context of the cluster's name exists that swarmup did not make for it. Returns what it saw,
+ * so that the context is not looked at again after the run (the docker CLI starts slowly on a machine busy with a
+ * swarm that just formed).
+ */
+export async function refuseForeign(cluster: string, stateDir: string): Promise<ContextSeen> {
+  if (!(await dockerCliPresent())) return { cli: false };
   const name = contextName(cluster);
-  if (ownership(await contextDescriptionOf(name), cluster, stateDir) === 'foreign') throw foreign(name);
+  const context = await contextOf(name);
+  if (ownership(context?.description, cluster, stateDir) === 'foreign') throw foreign(name);
+  return { cli: true, ...(context ? { context } : {}) };
 }
 
-/** Create the cluster's context, or point ours at `host` again. Returns what was done. */
+/**
+ * Create the cluster's context, or point ours at `host` again; nothing when ours already points there. `seen`: the
+ * context as read before (else it is read now). Returns what was done.
+ */
 export async function ensureContext(
   cluster: string,
   stateDir: string,
   host: string,
-): Promise<'created' | 'updated'> {
+  seen?: ContextSeen,
+): Promise<'created' | 'updated' | 'unchanged'> {
   const name = contextName(cluster);
   const description = contextDescription(cluster, stateDir);
-  const own = ownership(await contextDescriptionOf(name), cluster, stateDir);
+  const context = seen ? seen.context : await contextOf(name);
+  const own = ownership(context?.description, cluster, stateDir);
   if (own === 'foreign') throw foreign(name);
+  if (own === 'ours' && context?.host === host) return 'unchanged';
   const verb = own === 'absent' ? 'create' : 'update';
   const r = await docker(['context', verb, name, '--description', description, '--docker', `host=${host}`]);
   if (r.exitCode !== 0)

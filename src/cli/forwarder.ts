@@ -26,13 +26,18 @@ export function forwardPaths(stateDir: string) {
 /** One Engine API GET over the socket, within a deadline; undefined when nothing (or an error) answers. */
 export function socketGet(socket: string, path: string, deadlineMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = request({ socketPath: socket, path, method: 'GET', timeout: deadlineMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(res.statusCode === 200 ? body : undefined));
-      res.on('error', () => resolve(undefined));
-    });
+    // No keep-alive (Node's global agent keeps sockets open by default): an idle connection to the forwarder would
+    // keep the command from exiting until the far end closes it.
+    const req = request(
+      { socketPath: socket, path, method: 'GET', timeout: deadlineMs, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(res.statusCode === 200 ? body : undefined));
+        res.on('error', () => resolve(undefined));
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(undefined));
     req.end();

@@ -21,10 +21,10 @@ export function upAction(setExit: SetExit) {
         async (ctx, started) => {
           if (ctx.options.dryRun) return planOnly(ctx, !!opts.detailedExitcode);
           const access = await import('../access.ts');
-          await access.refuseForeignContext(ctx);
+          const seen = await access.refuseForeignContext(ctx);
           const v = await (await builtin.up()).run(ctx);
           if (v?.ok && smoke) await (await import('../../../playbooks/verify.ts')).addSmoke(ctx, v, smoke);
-          if (v?.ok) await access.publishAccess(ctx, v);
+          if (v?.ok) await access.publishAccess(ctx, v, seen);
           return finish(ctx, started, v, `stopped after ${ctx.options.until}`);
         },
         dryRun || opts.dryRun ? undefined : 'up',
