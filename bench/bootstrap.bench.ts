@@ -59,11 +59,44 @@ async function machines(total: number): Promise<Machine[]> {
   const spec = resolveCluster(undefined, { name: MACHINES, managers: '3', workers: String(total - 3) });
   const provider = new DockerProvider(spec, new StateStore(MACHINES));
   const { machines } = await provisionAll(provider);
-  return machines;
+  // Reached the way an inventory reaches machines: each at its own address, port 22 (not through the ports the
+  // docker provider publishes on 127.0.0.1, which are one address to the SSH handshake gate).
+  return machines.map((m) => ({ ...m, address: m.advertiseAddress, port: 22 }));
 }
 
+/**
+ * Every host's connection. 100 node containers just made or just out of a swarm keep the machine's cores busy, and
+ * an SSH handshake can then take longer than its 20 s: each host is tried three times.
+ */
 async function connectAll(hosts: Machine[], kh: KnownHostsFile): Promise<SshConnection[]> {
-  return Promise.all(hosts.map((h) => SshConnection.connect(h, { knownHosts: kh, retryForMs: 30_000 })));
+  return Promise.all(
+    hosts.map(async (h) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await SshConnection.connect(h, { knownHosts: kh, retryForMs: 30_000 });
+        } catch (err) {
+          if (attempt === 3) throw err;
+        }
+      }
+    }),
+  );
+}
+
+/** The machine's cores idle for at least half of a 3 s sample (bounded: 5 min), read from /proc/stat. */
+async function quiet(): Promise<void> {
+  const sample = () => {
+    const [, ...t] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+    const n = t.map(Number);
+    return { idle: n[3]! + (n[4] ?? 0), total: n.reduce((a, b) => a + b, 0) };
+  };
+  const until = Date.now() + 300_000;
+  while (Date.now() < until) {
+    const a = sample();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const b = sample();
+    if ((b.idle - a.idle) / Math.max(1, b.total - a.total) >= 0.5) return;
+  }
+  throw new Error('the machine stayed busy for 5 min: nothing timed');
 }
 
 async function reset(hosts: Machine[]): Promise<void> {
@@ -198,6 +231,7 @@ async function main(): Promise<void> {
   const ansible = process.env.BENCH_ANSIBLE === '0' ? undefined : await ansibleAvailable();
   console.log(`preparing ${most} node containers (engines running, no swarm)...`);
   const all = await machines(most);
+  await quiet();
   await reset(all);
   const rows: string[][] = [];
   for (const size of sizes) {
@@ -214,10 +248,13 @@ async function main(): Promise<void> {
     const a: number[] = [];
     const ansibleFailed: number[] = [];
     for (let i = 0; i < REPEAT; i++) {
+      // Each bring-up starts on a quiet machine: the last one's nodes have left the swarm and settled.
+      await quiet();
       const bareRun = await bare(hosts);
       b.push(bareRun.ms);
       bareTimeouts.push(bareRun.timedOut);
       await reset(hosts);
+      await quiet();
       const up = await cliUp(config);
       s.push(up.ms);
       if (up.rssMiB) rss.push(up.rssMiB);
@@ -234,6 +271,7 @@ async function main(): Promise<void> {
       await reset(hosts);
       new StateStore(name).remove();
       if (ansible) {
+        await quiet();
         const run = await ansibleUp(home, hosts, join(home, MACHINES, 'id_ed25519'));
         a.push(run.ms);
         ansibleFailed.push(run.failed);
