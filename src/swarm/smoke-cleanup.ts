@@ -30,21 +30,21 @@ export async function findSmokeLeftovers(
   manager: boolean,
 ): Promise<{ services: string[]; other: string[] }> {
   const filters = { label: [`swarmup.cluster=${cluster}`, 'swarmup.smoke'] };
-  const services = manager
-    ? (
-        (await docker.listServices({ filters })) as Array<{
-          Spec?: { Name?: string; Labels?: Record<string, string> };
-        }>
-      )
-        .filter((s) => isSmokeResource(cluster, s.Spec?.Labels, s.Spec?.Name ?? ''))
-        .map((s) => `service ${s.Spec!.Name!}`)
-    : [];
-  const containers = (
-    (await docker.listContainers({ all: true, filters })) as Array<{ Labels?: Record<string, string> }>
-  ).filter((c) => isSmokeResource(cluster, c.Labels));
-  const images = (
-    (await docker.listImages({ filters })) as Array<{ Labels?: Record<string, string> | null }>
-  ).filter((i) => isSmokeResource(cluster, i.Labels));
+  // Three reads of one engine, at once: after the facts, every host waits for the slowest of them.
+  const [serviceList, containerList, imageList] = await Promise.all([
+    manager ? docker.listServices({ filters }) : [],
+    docker.listContainers({ all: true, filters }),
+    docker.listImages({ filters }),
+  ]);
+  const services = (serviceList as Array<{ Spec?: { Name?: string; Labels?: Record<string, string> } }>)
+    .filter((s) => isSmokeResource(cluster, s.Spec?.Labels, s.Spec?.Name ?? ''))
+    .map((s) => `service ${s.Spec!.Name!}`);
+  const containers = (containerList as Array<{ Labels?: Record<string, string> }>).filter((c) =>
+    isSmokeResource(cluster, c.Labels),
+  );
+  const images = (imageList as Array<{ Labels?: Record<string, string> | null }>).filter((i) =>
+    isSmokeResource(cluster, i.Labels),
+  );
   const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
   return {
     services,
