@@ -56,40 +56,57 @@ async function nodeLs(from = 'manager-1'): Promise<Row[]> {
   });
 }
 
-/** Counts right, all Ready and Active, one Leader, other managers Reachable, no Down entries, nothing surplus. */
+/**
+ * Counts right, all Ready and Active, one Leader, other managers Reachable, no Down entries, nothing surplus. Nodes
+ * are matched to machines by NodeID (what each engine says it is), not by the list's hostname column: on Docker 28.5
+ * a manager's entry can show another node's hostname for a while after leader restarts (moby/moby#46167).
+ */
 async function expectCluster(managers: number, workers: number): Promise<void> {
   const rows = await nodeLs();
-  expect(rows.map((r) => r.hostname).sort()).toEqual(
-    [
-      ...Array.from({ length: managers }, (_, i) => c(`manager-${i + 1}`)),
-      ...Array.from({ length: workers }, (_, i) => c(`worker-${i + 1}`)),
-    ].sort(),
+  const wanted = [
+    ...Array.from({ length: managers }, (_, i) => c(`manager-${i + 1}`)),
+    ...Array.from({ length: workers }, (_, i) => c(`worker-${i + 1}`)),
+  ].sort();
+  expect((await machines(true)).sort()).toEqual(wanted);
+  const idOf = new Map(
+    await Promise.all(wanted.map(async (n) => [n, (await swarmState(n)).nodeId] as const)),
   );
+  expect(rows.map((r) => r.id).sort()).toEqual([...idOf.values()].sort());
   for (const r of rows) expect(r, r.hostname).toMatchObject({ status: 'Ready', availability: 'Active' });
   const ms = rows.filter((r) => r.manager !== '');
-  expect(ms).toHaveLength(managers);
+  expect(ms.map((r) => r.id).sort()).toEqual(
+    wanted.filter((n) => n.startsWith(c('manager-'))).map((n) => idOf.get(n)!).sort(),
+  );
   expect(ms.filter((r) => r.manager === 'Leader')).toHaveLength(1);
   for (const r of ms.filter((x) => x.manager !== 'Leader')) expect(r.manager, r.hostname).toBe('Reachable');
-  const containers = String(
-    (
-      await execa('docker', [
-        'ps',
-        '-a',
-        '--filter',
-        `label=swarmup.cluster=${NAME}`,
-        '--format',
-        '{{.Names}}',
-      ])
-    ).stdout,
-  )
-    .split('\n')
-    .filter(Boolean);
-  expect(containers.sort()).toEqual(rows.map((r) => r.hostname).sort());
   expect(await labelled('volume ls', NAME)).toHaveLength(managers + workers);
 }
 
+/** The names of the cluster's node containers (with `all`, stopped ones too). */
+async function machines(all: boolean): Promise<string[]> {
+  const r = await execa('docker', [
+    'ps',
+    ...(all ? ['-a'] : []),
+    '--filter',
+    `label=swarmup.cluster=${NAME}`,
+    '--format',
+    '{{.Names}}',
+  ]);
+  return String(r.stdout).split('\n').filter(Boolean);
+}
+
+/** The leader's NodeID, from the node list. */
+async function leaderId(): Promise<string> {
+  return (await nodeLs()).find((r) => r.manager === 'Leader')!.id;
+}
+
+/** The machine (container) whose engine is the leader's node: matched by NodeID (see expectCluster). */
 async function leaderName(): Promise<string> {
-  return (await nodeLs()).find((r) => r.manager === 'Leader')!.hostname;
+  const id = await leaderId();
+  for (const n of await machines(false)) {
+    if ((await swarmState(n).catch(() => undefined))?.nodeId === id) return n;
+  }
+  throw new Error(`no machine of ${NAME} is the leader's node ${id}`);
 }
 
 const actionsOf = (r: CliResult, from: 'plan' | 'applied') => {
@@ -153,11 +170,12 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
       await inNode(c('worker-2'), ['pkill', '-CONT', '-x', 'sshd']);
     }
 
+    const leftId = (await swarmState(c('worker-1'))).nodeId;
     await inNode(c('worker-1'), ['docker', 'swarm', 'leave', '--force']);
     // The managers list a worker that left Down once they miss its heartbeats (about 10 s): until then a run reads
     // it as `docker node ls` does, Ready.
     await waitUntil(`the managers to list ${c('worker-1')} Down`, 60_000, async (seen) => {
-      const row = (await nodeLs()).find((r) => r.hostname === c('worker-1'));
+      const row = (await nodeLs()).find((r) => r.id === leftId);
       seen(row ? row.status : 'not listed');
       return row?.status === 'Down' ? true : undefined;
     });
@@ -204,6 +222,7 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
       }
     }
     const leader = await leaderName();
+    const leaderNode = await leaderId();
     expect(leader).toMatch(/manager-[45]$/);
 
     // Watch the node list from a manager that stays while the scale-down runs.
@@ -229,8 +248,11 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
     // The leader goes last, and every node is out of the swarm before any machine is destroyed.
     const done = r.events
       .filter((e) => e.event === 'action')
-      .map((e) => `${e.kind as string}:${(e.host as string | undefined) ?? (e.hostname as string)}`);
-    expect(done.filter((d) => d.startsWith('remove-node')).at(-1)).toBe(`remove-node:${leader}`);
+      .map((e) => `${e.kind as string}:${(e.host as string | undefined) ?? (e.nodeId as string)}`);
+    expect(done.filter((d) => d.startsWith('remove-node')).at(-1), done.join(' ')).toBe(
+      `remove-node:${leaderNode}`,
+    );
+    expect(done.filter((d) => d.startsWith('demote')).at(-1), done.join(' ')).toBe(`demote:${leader}`);
     expect(done.findIndex((d) => d.startsWith('remove-machine'))).toBeGreaterThan(
       done.findLastIndex((d) => d.startsWith('remove-node')),
     );
@@ -254,12 +276,12 @@ describe('lifecycle: scale, heal, lost quorum and recover (docker provider)', ()
   it('a lost non-leader manager: status says so and exits non-zero; up replaces it in the same swarm', async () => {
     const leader = await leaderName();
     const victim = [c('manager-1'), c('manager-2'), c('manager-3')].find((n) => n !== leader)!;
-    const oldId = (await nodeLs()).find((r) => r.hostname === victim)!.id;
+    const oldId = (await swarmState(victim)).nodeId;
     await execa('docker', ['rm', '-f', victim]);
     await execa('docker', ['volume', 'rm', `${victim}-docker`]);
     // The managers notice a missing peer after a few missed heartbeats.
     await waitUntil(`${leader} to list ${victim} Unreachable`, 30_000, async (seen) => {
-      const row = (await nodeLs(leader.slice(NAME.length + 1))).find((r) => r.hostname === victim);
+      const row = (await nodeLs(leader.slice(NAME.length + 1))).find((r) => r.id === oldId);
       seen(row ? `manager status "${row.manager}"` : 'not listed');
       return row?.manager === 'Unreachable' ? true : undefined;
     });
