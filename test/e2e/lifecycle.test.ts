@@ -75,7 +75,10 @@ async function expectCluster(managers: number, workers: number): Promise<void> {
   for (const r of rows) expect(r, r.hostname).toMatchObject({ status: 'Ready', availability: 'Active' });
   const ms = rows.filter((r) => r.manager !== '');
   expect(ms.map((r) => r.id).sort()).toEqual(
-    wanted.filter((n) => n.startsWith(c('manager-'))).map((n) => idOf.get(n)!).sort(),
+    wanted
+      .filter((n) => n.startsWith(c('manager-')))
+      .map((n) => idOf.get(n)!)
+      .sort(),
   );
   expect(ms.filter((r) => r.manager === 'Leader')).toHaveLength(1);
   for (const r of ms.filter((x) => x.manager !== 'Leader')) expect(r.manager, r.hostname).toBe('Reachable');
