@@ -51,7 +51,8 @@ export async function applyCluster(
   const { plan: swarmPlan, facts } = await rereadAndReplan(run, hosts);
   // A manager that was started again with autolock on waits for its key: said plainly, before any swarm change.
   refuseLocked(facts);
-  for (const p of swarmPlan.problems) ctx.reporter.emit({ event: 'problem', ...p });
+  // The plan's problems were said with the plan; a plan made again says its own.
+  if (swarmPlan !== plan) for (const p of swarmPlan.problems) ctx.reporter.emit({ event: 'problem', ...p });
 
   // 4. Pre-flight before any swarm change: clocks, addresses, disk, and the ports between the hosts that join.
   await preflightSwarm(run, hosts, swarmPlan, facts, probing);
