@@ -39,7 +39,7 @@ export default definePlaybook({
             deadlineMs: 10_000,
             tolerateNoEngine: true,
           })
-        : { facts: [], unread: [] },
+        : { facts: [], unread: [], unreachable: [] },
       readLinks(here),
     ]);
     const { facts, unread } = reading;

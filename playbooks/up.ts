@@ -40,12 +40,24 @@ export default definePlaybook({
     if (!applied.complete) return undefined;
 
     const swarm = applied.plan.swarm;
+    const verified = (host: string) => applied.hosts.some((h) => h.name === host);
+    // A host left out of the run (not reached) is not verified: the cluster is not what was asked for.
+    const leftOut = applied.plan.problems.filter((p) => !verified(p.host));
+    const recorded = recordedOf(
+      ctx,
+      leftOut.map((p) => p.host),
+    );
     // Freshly joined nodes take a moment to report Ready; a host left alone will never join, so no wait for it.
-    const waitMs = applied.plan.problems.length > 0 ? 0 : 60_000;
+    const waitMs = applied.plan.problems.some((p) => verified(p.host)) ? 0 : 60_000;
     const verification = await checkSwarm(ctx.withHosts(applied.hosts), swarm, {
       waitMs,
       nodeIds: applied.nodeIds,
+      leftOut: leftOut.map((p) => ({ name: p.host, nodeId: recorded[p.host] ?? '' })),
     });
+    if (leftOut.length > 0) {
+      verification.ok = false;
+      verification.problems.push(...leftOut.map((p) => `${p.host}: ${p.message}`));
+    }
     const entry = applied.hosts.find((h) => h.name === swarm.entry);
     // Both ask the entry manager, busy right after a bring-up: at once.
     const [, clusterId] = await Promise.all([
@@ -56,7 +68,11 @@ export default definePlaybook({
     ctx.state.write({
       name: ctx.cluster.name,
       provider: ctx.cluster.provider,
-      nodeIds: Object.fromEntries(applied.hosts.map((h) => [h.name, applied.nodeIds.get(h.name) ?? ''])),
+      nodeIds: {
+        // A host left out keeps the node it was recorded with: it is still that node as far as anyone knows.
+        ...recorded,
+        ...Object.fromEntries(applied.hosts.map((h) => [h.name, applied.nodeIds.get(h.name) ?? ''])),
+      },
       ...(ctx.provider.createsMachines ? {} : { hosts: ctx.cluster.hosts }),
       // Running again (up starts what was stopped): no longer shown as stopped.
       stoppedAt: undefined,
@@ -64,6 +80,12 @@ export default definePlaybook({
     return verification;
   },
 });
+
+/** The recorded NodeIDs of these hosts (state). */
+function recordedOf(ctx: PlaybookContext, hosts: string[]): Record<string, string> {
+  const recorded = ctx.state.read()?.nodeIds ?? {};
+  return Object.fromEntries(hosts.flatMap((h) => (recorded[h] ? [[h, recorded[h]]] : [])));
+}
 
 /**
  * A node that was stopped during a root CA rotation catches up by itself once it runs: waited for (bounded, 60 s),

@@ -32,6 +32,8 @@ export interface ClusterFacts {
   later?: string[];
   /** Running hosts whose engine runs but whose swarm swarmup cannot read, and why: the plan refuses. */
   refused?: Array<{ host: string; reason: string }>;
+  /** Workers not reached over SSH, and why: left out of the run (problems of the plan), the others go on. */
+  leftOut?: Array<{ host: string; reason: string }>;
   /** Engine work on hosts that exist: step titles, per host that needs any. */
   engines: Array<{ host: string; steps: string[] }>;
   /** Swarm members whose engine answers at another version than engine.version: left to `swarmup upgrade`. */
@@ -189,6 +191,7 @@ function planSwarmPart(input: ClusterFacts, retire: MachineChanges['retire'], la
     ...(input.preexisting ? { preexisting: input.preexisting } : {}),
     ...(input.newSwarm ? { newSwarm: true } : {}),
     retire,
+    ...(input.leftOut ? { leftOut: input.leftOut } : {}),
     managers: input.managers,
     facts: input.facts,
     ...(input.knownClusterId ? { knownClusterId: input.knownClusterId } : {}),

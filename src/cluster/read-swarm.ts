@@ -2,14 +2,15 @@ import type { PlaybookContext } from '../playbook/playbook.ts';
 import type { Machine } from '../providers/provider.ts';
 import type { ClusterState } from '../state/store.ts';
 import type { HostFacts } from '../swarm/facts.ts';
-import { readSwarm, readSwarmFacts, type SwarmReading } from '../swarm/read-facts.ts';
+import { readSwarm, readSwarmFacts, type SwarmReading, type UnreachableHost } from '../swarm/read-facts.ts';
 import { hostPattern } from '../transport/known-hosts.ts';
 import { vouchedWorkers } from '../swarm/vouch.ts';
 import { movedSilent } from './unread.ts';
 
 /**
  * The swarm facts of the running hosts (a silent one the swarm lists at an address it no longer has read as the
- * swarm sees it), then of the dropped hosts that still answer; with the running hosts whose swarm was not read.
+ * swarm sees it), then of the dropped hosts that still answer; with the running hosts whose swarm was not read, and
+ * the workers left out because they could not be reached over SSH.
  */
 export async function readSwarmOfHosts(
   ctx: PlaybookContext,
@@ -17,7 +18,12 @@ export async function readSwarmOfHosts(
   state: ClusterState | undefined,
   reached: Machine[],
   dropped: Machine[],
-): Promise<{ facts: HostFacts[]; unread: ReturnType<typeof movedSilent>['unread']; vouched: Set<string> }> {
+): Promise<{
+  facts: HostFacts[];
+  unread: ReturnType<typeof movedSilent>['unread'];
+  unreachable: UnreachableHost[];
+  vouched: Set<string>;
+}> {
   const swarmReading = await readSwarmOrVouch(ctx, keptCtx, state, reached);
   // A silent host the swarm lists at an address it no longer has: read as the swarm sees it (moved).
   const moved = movedSilent(
@@ -28,7 +34,12 @@ export async function readSwarmOfHosts(
   );
   const facts: HostFacts[] = [...swarmReading.facts, ...moved.facts];
   if (dropped.length > 0) facts.push(...(await readDroppedFacts(ctx, dropped)));
-  return { facts, unread: moved.unread, vouched: swarmReading.vouched };
+  return {
+    facts,
+    unread: moved.unread,
+    unreachable: swarmReading.unreachable,
+    vouched: swarmReading.vouched,
+  };
 }
 
 /**
@@ -42,17 +53,19 @@ async function readSwarmOrVouch(
   state: ClusterState | undefined,
   reached: Machine[],
 ): Promise<SwarmReading & { vouched: Set<string> }> {
-  if (reached.length === 0) return { facts: [], unread: [], vouched: new Set() };
+  if (reached.length === 0) return { facts: [], unread: [], unreachable: [], vouched: new Set() };
+  const wantedWorkers = (ctx.provider.createsMachines ? ctx.provider.wanted() : ctx.cluster.hosts)
+    .filter((h) => h.role === 'worker')
+    .map((h) => h.name);
   const opts = {
     engineWaitMs: ctx.provider.enginePreinstalled ? 60_000 : 0,
     tolerateNoEngine: true,
     routes: true,
+    // A worker that cannot be reached over SSH is left out of the run (a problem of the plan) and the others go
+    // on; a manager, or a host whose role is decided here (auto), stops the run before any change.
+    leaveOutUnreachable: new Set(wantedWorkers),
   };
-  const workers = new Set(
-    (ctx.provider.createsMachines ? ctx.provider.wanted() : ctx.cluster.hosts)
-      .filter((h) => h.role === 'worker' && !state?.joinedDrained?.includes(h.name))
-      .map((h) => h.name),
-  );
+  const workers = new Set(wantedWorkers.filter((h) => !state?.joinedDrained?.includes(h)));
   // Only hosts swarmup has logged in to at this very SSH target before: a host whose address or port changed is
   // connected to (its key pinned there, as `swarmup ssh` and the docker context need), not taken on trust.
   const pinned = ctx.state.knownHosts();
@@ -85,7 +98,7 @@ async function readSwarmOrVouch(
           ...opts,
           known: [...managers.facts, ...vouched.values()],
         })
-      : { facts: [], unread: [] };
+      : { facts: [], unread: [], unreachable: [] };
   if (vouched.size > 0)
     ctx.log(
       `${vouched.size} of ${candidates.length} workers read from the managers' node list (Ready at their own addresses): not connected to`,
@@ -94,6 +107,7 @@ async function readSwarmOrVouch(
   return {
     facts: reached.flatMap((h) => (byHost.has(h.name) ? [byHost.get(h.name)!] : [])),
     unread: [...managers.unread, ...rest.unread],
+    unreachable: [...managers.unreachable, ...rest.unreachable],
     vouched: new Set(vouched.keys()),
   };
 }

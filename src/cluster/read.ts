@@ -52,12 +52,20 @@ export async function readCluster(
   const dropped = droppedHosts(ctx, state, reached);
   for (const h of dropped) machines.set(h.name, h);
 
-  const keptCtx = ctx.withHosts(reached);
-  const { facts, unread: unreadNow, vouched } = await readSwarmOfHosts(ctx, keptCtx, state, reached, dropped);
+  const swarmRead = await readSwarmOfHosts(ctx, ctx.withHosts(reached), state, reached, dropped);
+  const { facts, unread: unreadNow, vouched } = swarmRead;
+  // Workers not reached over SSH are left out of everything that follows (the plan names them as problems).
+  const leftOut = swarmRead.unreachable.map((u) => ({
+    host: u.host,
+    reason: `not reached over SSH (${u.reason}): left out of this run, nothing done to it; the other hosts go on`,
+  }));
+  for (const u of leftOut) machines.delete(u.host);
+  const live = reached.filter((h) => machines.has(h.name));
+  const keptCtx = ctx.withHosts(live);
 
   // What a smoke test killed before its cleanup left (read at the same time as the engine facts below).
-  const smokeReading = readSmokeLeftovers(ctx, reached, facts, vouched);
-  const { engineReading, engines, held } = await readEngineWork(ctx, keptCtx, reached, facts);
+  const smokeReading = readSmokeLeftovers(ctx, live, facts, vouched);
+  const { engineReading, engines, held } = await readEngineWork(ctx, keptCtx, live, facts);
   // A running host whose swarm was not read is never planned as a fresh one while its engine may hold a swarm.
   const unread = judgeUnread(unreadNow, engineReading.facts, new Set(engines.map((e) => e.host)));
   const later = laterHosts({ hosts, listing, facts, unreadLater: unread.later });
@@ -73,6 +81,7 @@ export async function readCluster(
       ...(held.length > 0 ? { engineHeld: held, enginePin: ctx.cluster.engine.version! } : {}),
       ...(later.length > 0 ? { later } : {}),
       ...(unread.refused.length > 0 ? { refused: unread.refused } : {}),
+      ...(leftOut.length > 0 ? { leftOut } : {}),
       ...(provider.enginePreinstalled ? {} : { newMachineEngine: newMachineEngineSteps(ctx) }),
       ...recorded,
       seenNetworks: (await seenReading) ?? [],

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { listNodes } from './engine.ts';
 import type { ClusterNode } from './facts.ts';
 import type { SwarmPlan } from './plan.ts';
-import { verifySwarm, type Verification } from './verify.ts';
+import { verifySwarm, type Verification, type VerifyInput } from './verify.ts';
 
 /**
  * Read the cluster back and check it as `docker node ls` reads. Nodes that joined a moment ago may still be
@@ -15,7 +15,7 @@ import { verifySwarm, type Verification } from './verify.ts';
 export async function checkSwarm(
   ctx: PlaybookContext,
   plan: Pick<SwarmPlan, 'roles' | 'entry'>,
-  opts: { waitMs: number; nodeIds: Map<string, string> },
+  opts: { waitMs: number; nodeIds: Map<string, string>; leftOut?: VerifyInput['leftOut'] },
 ): Promise<Verification> {
   const managers = [
     plan.entry,
@@ -42,6 +42,7 @@ export async function checkSwarm(
       })),
       managers: ctx.cluster.managers,
       nodes,
+      ...(opts.leftOut ? { leftOut: opts.leftOut } : {}),
     });
     if (nodes.length === 0) verification.problems.unshift(`cannot list the nodes: ${lastError}`);
     if (verification.ok || Date.now() > deadline) break;

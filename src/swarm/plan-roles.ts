@@ -26,17 +26,21 @@ export type Moved = Map<string, { from: string; to: string }>;
 
 /**
  * The kept hosts the plan may change (in inventory order), and those left alone, said why: a locked swarm, or a
- * host that belongs to a different swarm.
+ * host that belongs to a different swarm, or one left out of the run (not reached over SSH).
  */
 export function sortHosts(
   hosts: ReadonlyArray<{ name: string }>,
   m: Membership,
+  leftOut: ReadonlyArray<{ host: string; reason: string }> = [],
 ): { eligible: string[]; problems: Problem[] } {
   const problems: Problem[] = [];
   const eligible: string[] = [];
   for (const h of hosts) {
     const f = m.factsOf(h.name);
-    if (f.state === 'locked') {
+    const out = leftOut.find((l) => l.host === h.name);
+    if (out) {
+      problems.push({ host: h.name, message: out.reason });
+    } else if (f.state === 'locked') {
       problems.push({
         host: h.name,
         message: 'the swarm on this host is locked (autolock): run swarmup unlock; left alone',

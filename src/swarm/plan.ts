@@ -66,6 +66,11 @@ export interface PlanInput {
   labels?: LabelsWanted;
   /** The labels swarmup set on each host's node before (state): only these are ever removed. */
   recordedLabels?: Record<string, Labels>;
+  /**
+   * Hosts left out of this run (not reached over SSH), and why: neither joined, changed nor removed, their recorded
+   * node never taken for a stale one; each is a problem of the plan.
+   */
+  leftOut?: Array<{ host: string; reason: string }>;
   /** Hosts a run joined drained (to get their labels first) and had not activated yet when it stopped (state). */
   joinedDrained?: string[];
 }
@@ -96,14 +101,20 @@ export function planSwarm(input: PlanInput): SwarmPlan {
   }
   const m = membershipOf(input);
   const { clusterId, nodes, factsOf } = m;
-  const { eligible, problems } = sortHosts(input.hosts, m);
+  const { eligible, problems } = sortHosts(input.hosts, m, input.leftOut ?? []);
   const roles = assignRoles(input.hosts, input.managers, input.facts, eligible, m.nodeById);
   const moved = movedMembers(eligible, m);
   const { entry, init } = chooseEntry(m, eligible, roles, moved, input.facts);
   const needsLeave = hostsToLeave(eligible, m, moved);
   const joinsAgain = (h: string) => !m.isMember(h) || moved.has(h);
   const adoption = adoptionOf(input, clusterId, nodes);
-  const reported = new Set(input.facts.map((f) => f.nodeId).filter(Boolean));
+  // A host left out says nothing now: the node it was recorded with counts as reported (never stale).
+  const reported = new Set(
+    [
+      ...input.facts.map((f) => f.nodeId),
+      ...(input.leftOut ?? []).map((l) => input.recordedNodeIds?.[l.host] ?? ''),
+    ].filter(Boolean),
+  );
   const stale = [
     ...leftBehindNodes(needsLeave, m, moved, entry),
     ...staleRemovals(input, m, reported, eligible.filter(joinsAgain), adoption),

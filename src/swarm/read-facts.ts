@@ -16,6 +16,11 @@ export interface ReadFactsOptions {
   only?: string[];
   /** A host whose engine does not answer is left out of the result instead of failing the step. */
   tolerateNoEngine?: boolean;
+  /**
+   * Hosts that are left out (returned in `unreachable`) when they cannot be reached over SSH, instead of failing
+   * the step: one unreachable worker does not hold up the others.
+   */
+  leaveOutUnreachable?: ReadonlySet<string>;
   /** How long a manager may fail to list the nodes (a leader election) before it is read as such. */
   electionWaitMs?: number;
   /** How long to watch a member that says "pending" or "error" while the leader lists it (60 s; 0 with settleMs 0). */
@@ -43,9 +48,16 @@ export interface UnreadHost {
   reason: string;
 }
 
+/** A host left out because it could not be reached over SSH (see ReadFactsOptions.leaveOutUnreachable). */
+export interface UnreachableHost {
+  host: string;
+  reason: string;
+}
+
 export interface SwarmReading {
   facts: HostFacts[];
   unread: UnreadHost[];
+  unreachable: UnreachableHost[];
 }
 
 const DEFAULT_DEADLINE_MS = 10_000;
@@ -53,13 +65,23 @@ const DEFAULT_DEADLINE_MS = 10_000;
 /**
  * Swarm facts from every host in parallel, one round trip each; hosts that answer are then watched a little
  * longer where that settles something (a join going on in the background; a leader election). A host that cannot
- * be reached over SSH fails the step, naming every such host and the cause, before anything was changed; a host
- * whose engine does not answer is returned in `unread` with the reason.
+ * be reached over SSH fails the step, naming every such host and the cause, before anything was changed (unless it
+ * is one to leave out: then it is returned in `unreachable`); a host whose engine does not answer is returned in
+ * `unread` with the reason.
  */
 export async function readSwarm(ctx: PlaybookContext, opts: ReadFactsOptions): Promise<SwarmReading> {
   const deadlineMs = opts.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const unread = new Map<string, UnreadHost>();
+  const unreachable = new Map<string, UnreachableHost>();
   const results = await ctx.step('read swarm facts', opts.only ?? 'all', async (h) => {
+    if (opts.leaveOutUnreachable?.has(h.name)) {
+      try {
+        await h.docker(); // the host's one connection, which the reads below use
+      } catch (err) {
+        unreachable.set(h.name, { host: h.name, reason: errorMessage(err) });
+        return undefined;
+      }
+    }
     const routes = opts.routes ? readRoutes(h, deadlineMs) : undefined;
     const first = await readOnce(h, opts.engineWaitMs, deadlineMs);
     if ('engine' in first) {
@@ -74,7 +96,8 @@ export async function readSwarm(ctx: PlaybookContext, opts: ReadFactsOptions): P
     return f ? [f] : [];
   });
   facts = await settle(ctx, facts, opts, deadlineMs);
-  return { facts, unread: ctx.hosts.flatMap((h) => (unread.has(h.name) ? [unread.get(h.name)!] : [])) };
+  const inOrder = <T>(m: Map<string, T>) => ctx.hosts.flatMap((h) => (m.has(h.name) ? [m.get(h.name)!] : []));
+  return { facts, unread: inOrder(unread), unreachable: inOrder(unreachable) };
 }
 
 /** The facts of the hosts whose engine answered (see readSwarm); an unread host fails unless tolerated. */

@@ -46,6 +46,11 @@ export interface VerifyInput {
   hosts: Array<{ name: string; role: Role; nodeId: string }>;
   managers: number;
   nodes: ClusterNode[];
+  /**
+   * Hosts left out of the run (not reached), with the NodeID recorded for them ('' when none): their node is named
+   * for them and is not a stale entry; why they were left out is the run's problem, not the verification's.
+   */
+  leftOut?: Array<{ name: string; nodeId: string }>;
 }
 
 /**
@@ -55,7 +60,8 @@ export interface VerifyInput {
 export function verifySwarm(input: VerifyInput): Verification {
   const problems: string[] = [];
   const byId = new Map(input.nodes.map((n) => [n.id, n]));
-  const nameOf = new Map(input.hosts.map((h) => [h.nodeId, h.name]));
+  const leftOut = (input.leftOut ?? []).filter((h) => h.nodeId);
+  const nameOf = new Map([...input.hosts, ...leftOut].map((h) => [h.nodeId, h.name]));
 
   for (const h of input.hosts) {
     const n = h.nodeId ? byId.get(h.nodeId) : undefined;
@@ -69,7 +75,7 @@ export function verifySwarm(input: VerifyInput): Verification {
     if (n.role !== h.role) problems.push(`${h.name}: is a ${n.role}, wanted ${h.role}`);
   }
   // A node no host of the cluster is, and which is down: a stale entry (a machine gone, or one that left).
-  const hostIds = new Set(input.hosts.map((h) => h.nodeId).filter(Boolean));
+  const hostIds = new Set([...input.hosts, ...leftOut].map((h) => h.nodeId).filter(Boolean));
   for (const n of input.nodes) {
     if (!hostIds.has(n.id) && n.state !== 'ready')
       problems.push(

@@ -1,11 +1,21 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allText, inNode, summaryOf, swarmState, swarmup, tempHome, type CliResult } from '../support/cli.ts';
+import {
+  allText,
+  failureEvents,
+  inNode,
+  summaryOf,
+  swarmState,
+  swarmup,
+  tempHome,
+  type CliResult,
+} from '../support/cli.ts';
 import { killSmokeOnceItsServiceRuns, smokeServices } from '../support/smoke-kill.ts';
+import { startNodeEngine, stopNodeEngine } from '../support/node-engine.ts';
 import { inTerminal } from '../support/terminal.ts';
 import { waitUntil } from '../support/wait.ts';
 
@@ -90,6 +100,14 @@ async function sshConnectionsCounted(b: Box): Promise<{ self: number; bastion: n
   return { self: self!, bastion: bastion!, other: other! };
 }
 
+/** Whether a dockerd runs in the node container (PID 1 is no init: an exited one stays a zombie). */
+async function dockerdRuns(container: string): Promise<boolean> {
+  const r = await execa('docker', ['exec', container, 'pgrep', '-r', 'R,S,D', '-x', 'dockerd'], {
+    reject: false,
+  });
+  return r.exitCode === 0;
+}
+
 describe('ssh provider: machines from a config file', () => {
   let good: string;
 
@@ -133,7 +151,7 @@ describe('ssh provider: machines from a config file', () => {
     await swarmup(['down', '--yes', '--name', MACHINES], env);
   });
 
-  it('one unreachable host: stops before changing anything, naming the host and the cause', async () => {
+  it('one unreachable host whose role is decided at planning (auto): stops before changing anything, naming the host and the cause', async () => {
     const ghostPort = await freeClosedPort();
     const bad = writeConfig('with-ghost.yaml', [
       ...boxes.slice(0, 5).map(hostEntry),
@@ -165,6 +183,86 @@ describe('ssh provider: machines from a config file', () => {
     const r = await run('up', '--inventory', good, '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(summaryOf(r).changes).toBe(0);
+  });
+
+  it('a worker not reached over SSH is left out and named; the others go on; a member left out keeps its node', async () => {
+    const six = boxes[5]!;
+    const withSix = writeConfig('with-node-6.yaml', [
+      ...boxes.slice(0, 5).map(hostEntry),
+      { ...hostEntry(six, 5), role: 'worker' },
+    ]);
+    const sshd = {
+      stop: () => inNode(six.container, ['pkill', '-x', 'sshd']),
+      start: () =>
+        inNode(six.container, [
+          '/usr/sbin/sshd',
+          '-o',
+          'PasswordAuthentication=no',
+          '-o',
+          'PermitRootLogin=prohibit-password',
+        ]),
+    };
+    const problems = (r: CliResult) => (summaryOf(r).problems ?? []).join('\n');
+    try {
+      // A new worker whose sshd is down, while node-5 left the swarm: node-5 joins again, node-6 is named.
+      await sshd.stop();
+      await inNode(boxes[4]!.container, ['docker', 'swarm', 'leave', '--force']);
+      const r = await run('up', '--config', withSix, '--json');
+      expect(r.code, r.stderr + failureEvents(r)).toBe(3);
+      expect(r.events.filter((e) => e.event === 'problem').map((e) => e.host)).toEqual(['node-6']);
+      expect(summaryOf(r).ok).toBe(false);
+      expect(problems(r)).toMatch(/^node-6: not reached over SSH \(.+\): left out of this run/);
+      expect((await swarmState(boxes[4]!.container)).state).toBe('active');
+      expect((await swarmState(six.container)).state).toBe('inactive');
+
+      // Reached again: it joins.
+      await sshd.start();
+      const joined = await run('up', '--config', withSix, '--json');
+      expect(joined.code, joined.stderr + failureEvents(joined)).toBe(0);
+      const sixId = (await swarmState(six.container)).nodeId;
+      expect(sixId).not.toBe('');
+
+      // A member whose machine is down (engine stopped, sshd down): the managers list it Down, so it is read from
+      // the host, which does not answer. It is left out: its node is neither removed nor joined again, and stays
+      // recorded for the next run.
+      await stopNodeEngine(six.container);
+      await sshd.stop();
+      await waitUntil('node-1 to list node-6 Down', 60_000, async (seen) => {
+        const state = await inNode(boxes[0]!.container, [
+          'docker',
+          'node',
+          'inspect',
+          sixId,
+          '--format',
+          '{{.Status.State}}',
+        ]);
+        seen(state);
+        return state === 'down' ? true : undefined;
+      });
+      const down = await run('up', '--config', withSix, '--json');
+      expect(down.code, down.stderr + failureEvents(down)).toBe(1);
+      expect(summaryOf(down).changes).toBe(0);
+      expect(problems(down)).toMatch(/^node-6: not reached over SSH/);
+      expect(await inNode(boxes[0]!.container, ['docker', 'node', 'ls', '-q'])).toContain(sixId);
+      const state = JSON.parse(readFileSync(join(home, 'lab', 'state.json'), 'utf8')) as {
+        nodeIds?: Record<string, string>;
+      };
+      expect(state.nodeIds?.['node-6']).toBe(sixId);
+
+      // Its machine back: the same node, nothing to change.
+      await startNodeEngine(six.container);
+      await sshd.start();
+      const back = await run('up', '--config', withSix, '--json');
+      expect(back.code, back.stderr + failureEvents(back)).toBe(0);
+      expect((await swarmState(six.container)).nodeId).toBe(sixId);
+    } finally {
+      await sshd.start().catch(() => undefined); // already running
+      if (!(await dockerdRuns(six.container))) await startNodeEngine(six.container);
+      // Taken out of the inventory again, it leaves: the cluster the next tests expect.
+      const out = await run('up', '--config', good, '--json');
+      expect(out.code, out.stderr + failureEvents(out)).toBe(0);
+    }
+    expect((await swarmState(six.container)).state).toBe('inactive');
   });
 
   it('a host taken out of the inventory leaves the swarm on up, a manager demoted first; put back, it joins again', async () => {

@@ -107,6 +107,7 @@ export function summaryOf(r: CliResult): {
   changes: number;
   ok: boolean;
   nodes: Array<Record<string, unknown>>;
+  problems?: string[];
 } {
   const s = r.events.filter((e) => e.event === 'summary').at(-1);
   if (!s) throw new Error(`no summary event (exit ${r.code})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);

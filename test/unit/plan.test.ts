@@ -279,6 +279,30 @@ describe('planSwarm', () => {
     );
   });
 
+  it('a worker left out of the run (not reached over SSH): the others are joined, it is a problem, nothing done to it', () => {
+    const facts = names.filter((n) => n !== 'w2').map(fresh);
+    const leftOut = [{ host: 'w2', reason: 'not reached over SSH (ECONNREFUSED): left out of this run' }];
+    const plan = planSwarm({ hosts, managers: 3, facts, leftOut });
+    expect(plan.phases.map((p) => kinds(p.actions))).toEqual([
+      ['init:m1'],
+      ['join:m2', 'join:m3'],
+      ['join:w1'],
+      ['rotate-tokens'],
+    ]);
+    expect(plan.problems).toEqual([{ host: 'w2', message: leftOut[0]!.reason }]);
+  });
+
+  it('a member left out of the run: its recorded node is not taken for a stale one (not removed, not joined again)', () => {
+    const facts = converged().filter((f) => f.host !== 'w2');
+    const recordedNodeIds = { m1: 'id-m1', m2: 'id-m2', m3: 'id-m3', w1: 'id-w1', w2: 'id-w2' };
+    const input = { hosts, managers: 3, facts, knownClusterId: 'C1', recordedNodeIds };
+    const plan = planSwarm({ ...input, leftOut: [{ host: 'w2', reason: 'not reached over SSH' }] });
+    expect(countChanges(plan)).toBe(0);
+    expect(plan.problems.map((p) => p.host)).toEqual(['w2']);
+    // Without it, the same facts read as a host that left: its node removed and a join (what must not happen).
+    expect(kinds(planSwarm(input).phases.flatMap((p) => p.actions))).toContain('join:w2');
+  });
+
   it('a locked manager (captured: autolock, its machine restarted) is reported and left alone', () => {
     const { facts, hosts, prefix } = captured('manager-locked', 3, 1);
     const locked = facts.filter((f) => f.state === 'locked').map((f) => f.host);
