@@ -52,15 +52,37 @@ export class DrainRecord {
   }
 }
 
-/** Poll the node list until the node is back at the version; fail naming what was last seen. */
-export async function waitBack(docker: () => Promise<Docker>, n: NodeUpgrade, target: string): Promise<void> {
+/** When the managers last updated the node (its `UpdatedAt`); undefined when the list cannot be read. */
+export async function nodeUpdatedAt(
+  docker: () => Promise<Docker>,
+  nodeId: string,
+): Promise<number | undefined> {
+  try {
+    return (await listNodes(await docker())).find((x) => x.id === nodeId)?.updatedAt;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Poll the node list until the node is back at the version; fail naming what was last seen. `since`: the node's
+ * `UpdatedAt` before its engine was started again at the same version, where only a new registration (which updates
+ * the node) tells it is back from the entry the managers kept from before.
+ */
+export async function waitBack(
+  docker: () => Promise<Docker>,
+  n: NodeUpgrade,
+  target: string,
+  since?: number,
+): Promise<void> {
   const deadline = Date.now() + BACK_WAIT_MS;
   let last = 'not listed';
   for (;;) {
     try {
       const nodes = await listNodes(await docker());
-      if (nodeBack(nodes, n.nodeId, target)) return;
       const x = nodes.find((y) => y.id === n.nodeId);
+      const updated = since === undefined || (x?.updatedAt !== undefined && x.updatedAt > since);
+      if (nodeBack(nodes, n.nodeId, target) && updated) return;
       if (x)
         last = `${x.state}, engine ${x.engineVersion}${x.reachability ? `, ${x.reachability}` : ''}${nodes.some((y) => y.leader) ? '' : ', no leader'}`;
     } catch (err) {

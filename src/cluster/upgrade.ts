@@ -20,7 +20,7 @@ import {
   type UpgradePlan,
 } from '../swarm/upgrade-plan.ts';
 import { needEntry, openSwarm, type OpenSwarm } from './day2.ts';
-import { DrainRecord, waitBack } from './upgrade-steps.ts';
+import { DrainRecord, nodeUpdatedAt, waitBack } from './upgrade-steps.ts';
 
 /** How long each node's drain waits for its replicated tasks to run elsewhere (then it fails, or --force goes on). */
 const UPGRADE_DRAIN_MS = 60_000;
@@ -270,7 +270,7 @@ async function drainAndUpgrade(
     if (r.code !== 0) throw new Error(`exited ${r.code}: ${(r.stderr || r.stdout).trim()}`);
   });
   ctx.changed();
-  await installOrRestart(run, n, h, f);
+  await installOrRestart(run, n, h, f, docker);
   await step(n.host, `wait until it is back at ${run.opts.target}`, () =>
     waitBack(docker, n, run.opts.target),
   );
@@ -285,16 +285,28 @@ async function drainAndUpgrade(
 
 /**
  * Install the version and start the engine. When the install fails (no such version, a mirror down), the engine
- * is started again as it was, so the node is not left without one, and the failure says so.
+ * is started again as it was, and its node waited for until the managers list it back (as the upgrade waits for an
+ * upgraded one): the node is not left without an engine, a run that follows at once does not find it Down, and the
+ * failure says what became of it.
  */
-async function installOrRestart(run: Run, n: NodeUpgrade, h: HostHandle, f: EngineFacts): Promise<void> {
+async function installOrRestart(
+  run: Run,
+  n: NodeUpgrade,
+  h: HostHandle,
+  f: EngineFacts,
+  docker: () => Promise<Docker>,
+): Promise<void> {
   try {
     await installEngine(run.ctx, h, run.engines.get(n.host)!, f);
   } catch (err) {
+    const since = await nodeUpdatedAt(docker, n.nodeId);
     const again = await h.exec(asRoot(f, startScript(f.systemd)), { deadlineMs: 90_000 }).then(
       (r) =>
         r.code === 0
-          ? `its engine was started again (${n.from})`
+          ? waitBack(docker, n, n.from, since).then(
+              () => `its engine was started again (${n.from})`,
+              (e: unknown) => `its engine was started again (${n.from}), but its node is ${errorMessage(e)}`,
+            )
           : `its engine could not be started again: ${(r.stderr || r.stdout).trim()}`,
       (e: unknown) => `its engine could not be started again: ${errorMessage(e)}`,
     );
