@@ -15,7 +15,7 @@ import {
   type CliResult,
 } from '../support/cli.ts';
 import { killSmokeOnceItsServiceRuns, smokeServices } from '../support/smoke-kill.ts';
-import { startNodeEngine, stopNodeEngine } from '../support/node-engine.ts';
+import { nodeEngineRuns, startNodeEngine, stopNodeEngine } from '../support/node-engine.ts';
 import { inTerminal } from '../support/terminal.ts';
 import { waitUntil } from '../support/wait.ts';
 
@@ -98,14 +98,6 @@ async function sshConnectionsCounted(b: Box): Promise<{ self: number; bastion: n
     .filter((l) => /^\s*\d+\s+\d+\s+RETURN/.test(l))
     .map((l) => Number(l.trim().split(/\s+/)[0]));
   return { self: self!, bastion: bastion!, other: other! };
-}
-
-/** Whether a dockerd runs in the node container (PID 1 is no init: an exited one stays a zombie). */
-async function dockerdRuns(container: string): Promise<boolean> {
-  const r = await execa('docker', ['exec', container, 'pgrep', '-r', 'R,S,D', '-x', 'dockerd'], {
-    reject: false,
-  });
-  return r.exitCode === 0;
 }
 
 describe('ssh provider: machines from a config file', () => {
@@ -257,7 +249,7 @@ describe('ssh provider: machines from a config file', () => {
       expect((await swarmState(six.container)).nodeId).toBe(sixId);
     } finally {
       await sshd.start().catch(() => undefined); // already running
-      if (!(await dockerdRuns(six.container))) await startNodeEngine(six.container);
+      if (!(await nodeEngineRuns(six.container))) await startNodeEngine(six.container);
       // Taken out of the inventory again, it leaves: the cluster the next tests expect.
       const out = await run('up', '--config', good, '--json');
       expect(out.code, out.stderr + failureEvents(out)).toBe(0);

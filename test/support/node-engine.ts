@@ -24,6 +24,14 @@ export async function stopNodeEngine(container: string): Promise<void> {
   if (r.exitCode !== 0) throw new Error(`${container}: dockerd still runs 60 s after SIGTERM ${r.stderr}`);
 }
 
+/** Whether a dockerd runs in the node container (an exited one, a zombie under PID 1, does not count). */
+export async function nodeEngineRuns(container: string): Promise<boolean> {
+  const r = await execa('docker', ['exec', container, 'pgrep', '-r', 'R,S,D', '-x', 'dockerd'], {
+    reject: false,
+  });
+  return r.exitCode === 0;
+}
+
 /**
  * Start dockerd as the node container started it (its command line, kept at boot), detached; returns once its
  * socket is there (60 s at most). Its swarm may still be coming back: see waitSwarmState.
